@@ -1,0 +1,1 @@
+"""servicerules: checkable customer-service policies."""
