@@ -1,1 +1,380 @@
-"""servicerules.compiler"""
+"""The compiler: ruleset model → checked, engine-neutral program.
+
+It runs an ordered list of named passes (as OPA's compiler does), each adding diagnostics; all problems of a
+file are collected and reported together, sorted by location. See :data:`PASSES`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from servicerules.compiler import expr as ast
+from servicerules.compiler.checker import CheckError, Checker, Evaluator, KeyAllocator, all_of
+from servicerules.compiler.ir import ALWAYS, AllOf, AnyOf, Compare, Condition, EngineRule, Present, IRProgram, Scope, Verdict
+from servicerules.errors import Diagnostic, RulesetError, did_you_mean
+from servicerules.loader import SourceDocument
+from servicerules.measures.catalogue import CATALOGUE, FactSpec, lookup
+from servicerules.measures.text import LexiconMatcher, check_pattern
+from servicerules.model.ruleset import RuleSpec, RulesetSpec
+
+__all__ = [
+    "CompiledAction",
+    "CompiledProgram",
+    "CompiledRule",
+    "DerivedColumn",
+    "FactColumn",
+    "PASSES",
+    "Template",
+    "compile_program",
+]
+
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+
+
+@dataclass(frozen=True)
+class Template:
+    """A message with ``{fact.name}`` placeholders; ``{{`` and ``}}`` are literal braces."""
+
+    text: str
+    parts: tuple[tuple[bool, str], ...]  # (is_placeholder, literal text or fact name)
+
+    @property
+    def facts(self) -> tuple[str, ...]:
+        return tuple(p for is_fact, p in self.parts if is_fact)
+
+    def render(self, value_of: Callable[[str], str]) -> str:
+        return "".join(value_of(p) if is_fact else p for is_fact, p in self.parts)
+
+
+@dataclass(frozen=True)
+class CompiledAction:
+    id: str
+    title: str
+    description: str | None
+    owner: str | None
+    due_in: float | None
+    escalation_tier: int | None
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    index: int
+    spec: RuleSpec
+    scope: Scope
+    facts: tuple[str, ...]
+    templates: Mapping[str, Template]
+    actions: tuple[CompiledAction, ...]
+
+
+@dataclass(frozen=True)
+class FactColumn:
+    """One engine fact key filled from a catalogue fact (normalised to ``type``)."""
+
+    key: str
+    name: str
+    type: str
+    spec: FactSpec
+
+
+@dataclass(frozen=True)
+class DerivedColumn:
+    """One engine fact key computed in Python from other facts (arithmetic, regex, lexicons)."""
+
+    key: str
+    type: str
+    fn: Evaluator
+
+
+@dataclass(frozen=True)
+class CompiledProgram:
+    spec: RulesetSpec
+    source: str
+    file: str | None
+    content_hash: str
+    rules: tuple[CompiledRule, ...]
+    ir: IRProgram
+    interaction_columns: tuple[FactColumn, ...]
+    interaction_derived: tuple[DerivedColumn, ...]
+    event_columns: tuple[FactColumn, ...]
+    event_derived: tuple[DerivedColumn, ...]
+    lexicons: Mapping[str, LexiconMatcher]
+
+    @property
+    def needs_events(self) -> bool:
+        return any(r.scope is Scope.EVENT for r in self.rules)
+
+
+@dataclass
+class _State:
+    doc: SourceDocument
+    spec: RulesetSpec
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    lexicons: dict[str, LexiconMatcher] = field(default_factory=dict)
+    parsed: dict[tuple[str | int, ...], ast.Node] = field(default_factory=dict)
+    keys: KeyAllocator = field(default_factory=KeyAllocator)
+    conditions: dict[int, tuple[Condition, Condition, tuple[str, ...]]] = field(default_factory=dict)
+    templates: dict[int, dict[str, Template]] = field(default_factory=dict)
+    actions: dict[int, tuple[CompiledAction, ...]] = field(default_factory=dict)
+    derived_scope: dict[str, str] = field(default_factory=dict)
+
+    def error(self, code: str, message: str, path: tuple[str | int, ...], **kw: Any) -> None:
+        self.diagnostics.append(self.doc.diagnostic(code, message, path, **kw))
+
+    def failed(self, rule_index: int) -> bool:
+        return any(d.path[:2] == ("rules", rule_index) for d in self.diagnostics)
+
+
+def _pass_unique_ids(state: _State) -> None:
+    """SR113: rule, SLA and target ids are unique."""
+    for section, items in (("rules", state.spec.rules), ("slas", state.spec.slas), ("targets", state.spec.targets)):
+        seen: dict[str, int] = {}
+        for i, item in enumerate(items):
+            if item.id in seen:
+                first = state.doc.location((section, seen[item.id], "id"))
+                state.error("SR113", f"duplicate id '{item.id}' (first used at line {first.line if first else '?'})", (section, i, "id"))
+            else:
+                seen[item.id] = i
+
+
+def _pass_lexicons(state: _State) -> None:
+    """SR206: lexicon patterns compile; build one matcher per lexicon, once per ruleset."""
+    for name, lexicon in state.spec.lexicons.items():
+        ok = True
+        for j, pattern in enumerate(lexicon.patterns):
+            problem = check_pattern(pattern)
+            if problem:
+                ok = False
+                state.error("SR206", f"invalid regular expression in lexicon '{name}': {problem}", ("lexicons", name, "patterns", j))
+        if ok:
+            state.lexicons[name] = LexiconMatcher.build(name, lexicon.phrases, lexicon.patterns)
+
+
+def _pass_references(state: _State) -> None:
+    """SR204/SR205: actions and calendars named by rules and SLAs exist."""
+    catalogue = state.spec.actions
+    for section, items in (("rules", state.spec.rules), ("slas", state.spec.slas)):
+        for i, item in enumerate(items):
+            for j, ref in enumerate(item.actions):
+                if ref.id not in catalogue:
+                    hint = did_you_mean(ref.id, catalogue) or "declare it under 'actions:'"
+                    state.error("SR204", f"unknown action '{ref.id}'", (section, i, "actions", j), hint=hint)
+    for i, sla in enumerate(state.spec.slas):
+        if sla.calendar is not None and sla.calendar not in state.spec.calendars:
+            hint = did_you_mean(sla.calendar, state.spec.calendars) or "declare it under 'calendars:'"
+            state.error("SR205", f"unknown calendar '{sla.calendar}'", ("slas", i, "calendar"), hint=hint)
+
+
+def _expression_fields(state: _State) -> list[tuple[tuple[str | int, ...], str, str]]:
+    """(path, text, scope) of every expression in the ruleset."""
+    out: list[tuple[tuple[str | int, ...], str, str]] = []
+    for i, rule in enumerate(state.spec.rules):
+        if rule.when is not None:
+            out.append((("rules", i, "when"), rule.when, rule.scope))
+        out.append((("rules", i, "violated_if"), rule.violated_if, rule.scope))
+    for i, sla in enumerate(state.spec.slas):
+        if sla.when is not None:
+            out.append((("slas", i, "when"), sla.when, "interaction"))
+    for i, target in enumerate(state.spec.targets):
+        for name in ("when", "condition", "value"):
+            text = getattr(target, name)
+            if text is not None:
+                out.append((("targets", i, name), text, "interaction"))
+    return out
+
+
+def _pass_parse(state: _State) -> None:
+    """SR200: every expression parses."""
+    for path, text, _scope in _expression_fields(state):
+        try:
+            state.parsed[path] = ast.parse_expression(text)
+        except ast.ExprSyntaxError as exc:
+            state.error("SR200", exc.message, path, offset=exc.offset, hint=exc.hint)
+
+
+def _pass_typecheck(state: _State) -> None:
+    """SR201-SR203, SR206, SR207, SR209: facts, types, lexicons; lower rules to (TRUE, FALSE) conditions."""
+    for path, _text, scope in _expression_fields(state):
+        if path[0] == "rules":
+            continue
+        node = state.parsed.get((path))
+        if node is None:
+            continue
+        checker = Checker(scope, state.lexicons, KeyAllocator())
+        try:
+            if path[-1] == "value":
+                checker.check(node)
+            else:
+                checker.lower(node)
+        except CheckError as exc:
+            state.error(exc.code, exc.message, path, offset=exc.start, hint=exc.hint)
+    for i, rule in enumerate(state.spec.rules):
+        when_node = state.parsed.get((("rules", i, "when"))) if rule.when is not None else None
+        cond_node = state.parsed.get((("rules", i, "violated_if")))
+        if cond_node is None or (rule.when is not None and when_node is None):
+            continue
+        checker = Checker(rule.scope, state.lexicons, state.keys)
+        facts: list[str] = []
+        try:
+            if when_node is not None:
+                when_true, _when_false, when_typed = checker.lower(when_node)
+                facts.extend(when_typed.facts)
+            else:
+                when_true = ALWAYS
+        except CheckError as exc:
+            state.error(exc.code, exc.message, ("rules", i, "when"), offset=exc.start, hint=exc.hint)
+            continue
+        try:
+            true, false, typed = checker.lower(cond_node)
+        except CheckError as exc:
+            state.error(exc.code, exc.message, ("rules", i, "violated_if"), offset=exc.start, hint=exc.hint)
+            continue
+        facts.extend(f for f in sorted(typed.facts) if f not in facts)
+        state.conditions[i] = (all_of(when_true, true), all_of(when_true, false), tuple(dict.fromkeys(facts)))
+    for key, scope, _fn, _type in state.keys.derived:
+        state.derived_scope[key] = scope
+
+
+def _parse_template(text: str) -> tuple[list[tuple[bool, str]], list[tuple[int, str]]]:
+    """(parts, problems as (offset, message))."""
+    parts: list[tuple[bool, str]] = []
+    problems: list[tuple[int, str]] = []
+    pos = 0
+    for match in _PLACEHOLDER.finditer(text):
+        parts.append((False, text[pos : match.start()]))
+        token = match.group()
+        if token in ("{{", "}}"):
+            parts.append((False, token[0]))
+        elif match.group(1) is None:
+            problems.append((match.start(), f"unmatched '{token}' in message; write '{token}{token}' for a literal brace"))
+        else:
+            parts.append((True, match.group(1).strip()))
+        pos = match.end()
+    parts.append((False, text[pos:]))
+    return [p for p in parts if p[0] or p[1]], problems
+
+
+def _pass_templates(state: _State) -> None:
+    """SR208: message templates are well formed and name known facts valid for the rule's scope."""
+    for i, rule in enumerate(state.spec.rules):
+        compiled: dict[str, Template] = {}
+        for locale, text in rule.message.items():
+            path = ("rules", i, "message") if list(rule.message) == ["*"] else ("rules", i, "message", locale)
+            parts, problems = _parse_template(text)
+            for offset, message in problems:
+                state.error("SR208", message, path, offset=offset)
+            for is_fact, name in parts:
+                if not is_fact:
+                    continue
+                spec = lookup(name)
+                offset = text.find("{" + name)
+                if spec is None:
+                    state.error("SR208", f"message names unknown fact '{name}'", path, offset=max(offset, 0), hint=did_you_mean(name, CATALOGUE))
+                elif spec.scope == "event" and rule.scope != "event":
+                    state.error("SR209", f"message uses event fact '{name}' in a rule with scope: interaction", path, offset=max(offset, 0), hint="add 'scope: event' to the rule")
+            compiled[locale] = Template(text, tuple(parts))
+        state.templates[i] = compiled
+
+
+def _pass_actions(state: _State) -> None:
+    """Resolve each rule's action references against the catalogue, applying per-rule overrides."""
+    for i, rule in enumerate(state.spec.rules):
+        resolved = []
+        for ref in rule.actions:
+            base = state.spec.actions.get(ref.id)
+            if base is None:
+                continue  # reported by _pass_references
+            resolved.append(
+                CompiledAction(
+                    id=ref.id,
+                    title=base.title,
+                    description=base.description,
+                    owner=ref.owner or base.owner,
+                    due_in=ref.due_in if ref.due_in is not None else base.due_in,
+                    escalation_tier=ref.escalation_tier if ref.escalation_tier is not None else base.escalation_tier,
+                    params=dict(ref.params),
+                )
+            )
+        state.actions[i] = tuple(resolved)
+
+
+PASSES: tuple[tuple[str, Callable[[_State], None]], ...] = (
+    ("unique-ids", _pass_unique_ids),
+    ("lexicons", _pass_lexicons),
+    ("references", _pass_references),
+    ("parse", _pass_parse),
+    ("typecheck", _pass_typecheck),
+    ("templates", _pass_templates),
+    ("actions", _pass_actions),
+)
+"""The compiler's stages, in order. Each adds diagnostics; all run, so one report lists every problem."""
+
+
+def _keys_of(condition: Condition) -> set[str]:
+    if isinstance(condition, (Compare, Present)):
+        return {condition.key}
+    assert isinstance(condition, (AllOf, AnyOf))
+    out: set[str] = set()
+    for item in condition.items:
+        out |= _keys_of(item)
+    return out
+
+
+def compile_program(spec: RulesetSpec, doc: SourceDocument) -> CompiledProgram:
+    """Run :data:`PASSES`; raise :class:`RulesetError` with every diagnostic, or return the program."""
+    state = _State(doc=doc, spec=spec)
+    for _name, run in PASSES:
+        run(state)
+    if state.diagnostics:
+        raise RulesetError(state.diagnostics)
+
+    engine_rules: list[EngineRule] = []
+    rules: list[CompiledRule] = []
+    used: dict[Scope, set[str]] = {Scope.INTERACTION: set(), Scope.EVENT: set()}
+    for i, rule in enumerate(spec.rules):
+        if not rule.enabled:
+            continue
+        scope = Scope(rule.scope)
+        violated, compliant, facts = state.conditions[i]
+        index = len(rules)
+        rules.append(CompiledRule(index, rule, scope, facts, state.templates[i], state.actions[i]))
+        engine_rules.append(EngineRule(f"{rule.id}#violated", index, Verdict.VIOLATED, scope, violated))
+        engine_rules.append(EngineRule(f"{rule.id}#compliant", index, Verdict.COMPLIANT, scope, compliant))
+        used[scope] |= _keys_of(violated) | _keys_of(compliant)
+
+    by_key = {key: (name, type_) for (name, type_), key in state.keys.fact_keys.items()}
+    derived = {key: (fn, type_) for key, _scope, fn, type_ in state.keys.derived}
+
+    def columns(keys: set[str]) -> tuple[tuple[FactColumn, ...], tuple[DerivedColumn, ...]]:
+        facts = []
+        computed = []
+        for key in sorted(keys, key=lambda k: (k[0], int(k[1:]))):
+            if key in by_key:
+                name, type_ = by_key[key]
+                spec_ = lookup(name)
+                assert spec_ is not None
+                facts.append(FactColumn(key, name, type_, spec_))
+            else:
+                fn, type_ = derived[key]
+                computed.append(DerivedColumn(key, type_, fn))
+        return tuple(facts), tuple(computed)
+
+    interaction_columns, interaction_derived = columns(used[Scope.INTERACTION])
+    event_columns, event_derived = columns(used[Scope.EVENT])
+    fact_keys = tuple(sorted(set(by_key) | set(derived), key=lambda k: (k[0], int(k[1:]))))
+    return CompiledProgram(
+        spec=spec,
+        source=doc.text,
+        file=doc.file,
+        content_hash="sha256:" + hashlib.sha256(doc.text.encode("utf-8")).hexdigest(),
+        rules=tuple(rules),
+        ir=IRProgram(tuple(engine_rules), fact_keys),
+        interaction_columns=interaction_columns,
+        interaction_derived=interaction_derived,
+        event_columns=event_columns,
+        event_derived=event_derived,
+        lexicons=dict(state.lexicons),
+    )

@@ -1,1 +1,10 @@
-"""servicerules.measures"""
+"""Measures: the facts rules talk about, computed in Python from an interaction.
+
+Importing this package registers every measure in the fact catalogue
+(:data:`servicerules.measures.catalogue.CATALOGUE`). ``docs/reference/facts.md`` lists them.
+"""
+
+from servicerules.measures import conversation as _conversation  # noqa: F401  (registers facts)
+from servicerules.measures.catalogue import CATALOGUE, FactSpec, InteractionContext, lookup
+
+__all__ = ["CATALOGUE", "FactSpec", "InteractionContext", "lookup"]

@@ -1,0 +1,443 @@
+"""Loading a ruleset and evaluating interactions against it.
+
+``load()`` runs loader → model → compiler once; the returned :class:`CompiledRuleset` evaluates any number of
+interactions (thread-safe), each in isolation: measures compute the facts the rules need, the backend
+matches them, and the report is assembled with rendered messages, evidence and recommended actions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Literal, Mapping, Sequence, overload
+
+from pydantic import ValidationError
+
+from servicerules._durations import format_duration
+from servicerules.compiler import CompiledProgram, CompiledRule, compile_program
+from servicerules.compiler.backends import Backend, create_backend
+from servicerules.compiler.ir import Fact, Firing, Scope, Verdict
+from servicerules.errors import Diagnostic, InteractionError, RulesetError
+from servicerules.loader import SourceDocument, load_yaml, read_source
+from servicerules.measures import InteractionContext
+from servicerules.measures.catalogue import FactSpec, lookup
+from servicerules.measures.privacy import mask_text
+from servicerules.model._diagnostics import ruleset_diagnostics
+from servicerules.model.interaction import Interaction
+from servicerules.model.ruleset import RulesetSpec
+from servicerules.report import Evidence, RecommendedAction, Report, RuleOutcome, RulesetRef, Violation
+
+__all__ = ["CompiledRuleset", "Rejection", "default_as_of", "load", "parse_ruleset", "parse_ruleset_text"]
+
+EXCERPT_LENGTH = 200
+
+
+def parse_ruleset(path_or_text: str | Path) -> tuple[RulesetSpec, SourceDocument]:
+    """Load and validate a ruleset file (or YAML text) without compiling it."""
+    text, file = read_source(path_or_text)
+    return parse_ruleset_text(text, file)
+
+
+def parse_ruleset_text(text: str, file: str | None) -> tuple[RulesetSpec, SourceDocument]:
+    doc = load_yaml(text, file)
+    if not isinstance(doc.data, dict):
+        found = "empty" if doc.data is None else f"a {type(doc.data).__name__}"
+        raise RulesetError(
+            [Diagnostic("SR102", f"a ruleset must be a YAML mapping, this document is {found}", doc.location(()),
+                        hint="start with 'ruleset: <name>' and 'version: <version>'")]
+        )
+    try:
+        spec = RulesetSpec.model_validate(doc.data)
+    except ValidationError as exc:
+        raise RulesetError(ruleset_diagnostics(exc, doc, RulesetSpec)) from None
+    return spec, doc
+
+
+def load(path_or_text: str | Path, *, backend: str = "auto") -> "CompiledRuleset":
+    """Load, validate and compile a ruleset from a file path or YAML text.
+
+    Raises :class:`~servicerules.errors.RulesetError` listing every problem with ``file:line:col``.
+    ``backend`` is ``"durable_rules"``, ``"reference"`` or ``"auto"`` (durable_rules where it imports).
+    """
+    spec, doc = parse_ruleset(path_or_text)
+    return CompiledRuleset(compile_program(spec, doc), backend=backend)
+
+
+@lru_cache(maxsize=4096)
+def _spec(name: str) -> FactSpec:
+    spec = lookup(name)
+    assert spec is not None, name
+    return spec
+
+
+def _normalise(value: Any, type_: str) -> Any:
+    """A fact value as the engine sees it, or None when unknown or of the wrong type."""
+    if value is None:
+        return None
+    if type_ == "timestamp":
+        if isinstance(value, str):
+            try:
+                value = dt.datetime.fromisoformat(value)
+            except ValueError:
+                return None
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            return value.timestamp()
+        return None
+    if type_ in ("number", "duration"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return None
+        return value
+    if type_ == "string":
+        return value if isinstance(value, str) else None
+    if type_ == "bool":
+        return value if isinstance(value, bool) else None
+    return value
+
+
+class _FactReader:
+    """Reads facts of one interaction, computing each (fact, event) once."""
+
+    __slots__ = ("ctx", "raw")
+
+    def __init__(self, ctx: InteractionContext):
+        self.ctx = ctx
+        self.raw: dict[tuple[str, int | None], Any] = {}
+
+    def raw_value(self, name: str, index: int | None) -> Any:
+        key = (name, index)
+        try:
+            return self.raw[key]
+        except KeyError:
+            spec = _spec(name)
+            value = spec.compute(self.ctx) if spec.scope == "interaction" else spec.compute(self.ctx, index)
+            self.raw[key] = value
+            return value
+
+    def getter(self, index: int | None) -> Any:
+        def get(name: str, type_: str) -> Any:
+            return _normalise(self.raw_value(name, index), type_)
+
+        return get
+
+
+class Rejection:
+    """An interaction that ``evaluate_many(errors="collect")`` could not evaluate, in its input position."""
+
+    __slots__ = ("index", "error")
+
+    def __init__(self, index: int, error: InteractionError):
+        self.index = index
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"Rejection(index={self.index}, codes={self.error.codes})"
+
+
+class CompiledRuleset:
+    """A compiled ruleset bound to a matching backend. Compile once, evaluate many."""
+
+    def __init__(self, program: CompiledProgram, *, backend: str = "auto"):
+        self.program = program
+        self._backend: Backend = create_backend(program.ir, backend)
+        spec = program.spec
+        self.ref = RulesetRef(name=spec.ruleset, version=spec.version, hash=program.content_hash, backend=self._backend.name)
+
+    # -- identity ----------------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.program.spec.ruleset
+
+    @property
+    def version(self) -> str:
+        return self.program.spec.version
+
+    @property
+    def backend(self) -> str:
+        return self._backend.name
+
+    @property
+    def rules(self) -> tuple[CompiledRule, ...]:
+        return self.program.rules
+
+    def __repr__(self) -> str:
+        return f"<CompiledRuleset {self.name} {self.version} rules={len(self.rules)} backend={self.backend}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Engine handles cannot cross processes: a worker recompiles from the source text.
+        return (_restore, (self.program.source, self.program.file, self._backend.name))
+
+    def close(self) -> None:
+        self._backend.close()
+
+    # -- evaluation --------------------------------------------------------------------------------------
+
+    def evaluate(
+        self,
+        interaction: Interaction | Mapping[str, Any] | str | bytes,
+        *,
+        as_of: dt.datetime | None = None,
+        locale: str | None = None,
+    ) -> Report:
+        """Evaluate one interaction. Raises :class:`~servicerules.errors.InteractionError` for invalid input.
+
+        ``as_of`` is the evaluation time (clocks still running are measured up to it). It defaults to the
+        interaction's last timestamp, never to the wall clock, so results are reproducible.
+        """
+        model = _as_interaction(interaction)
+        prepared = self._prepare(model, as_of)
+        firings = self._backend.match(prepared[1])
+        return self._report(model, prepared, firings, locale)
+
+    @overload
+    def evaluate_many(
+        self, interactions: Iterable[Any], *, as_of: dt.datetime | None = ..., locale: str | None = ...,
+        errors: Literal["raise"] = ..., batch_size: int = ...,
+    ) -> Iterator[Report]: ...
+
+    @overload
+    def evaluate_many(
+        self, interactions: Iterable[Any], *, as_of: dt.datetime | None = ..., locale: str | None = ...,
+        errors: Literal["collect"], batch_size: int = ...,
+    ) -> Iterator[Report | Rejection]: ...
+
+    def evaluate_many(
+        self,
+        interactions: Iterable[Any],
+        *,
+        as_of: dt.datetime | None = None,
+        locale: str | None = None,
+        errors: Literal["raise", "collect"] = "raise",
+        batch_size: int = 256,
+    ) -> Iterator[Report | Rejection]:
+        """Evaluate interactions in input order, matching them in batches (faster than one by one).
+
+        With ``errors="collect"`` an invalid interaction yields a :class:`Rejection` in its place instead of
+        raising, so nothing is dropped silently.
+        """
+        pending: list[tuple[int, Interaction, Any]] = []
+        rejected: list[Rejection] = []
+
+        def flush() -> Iterator[Report | Rejection]:
+            results = self._backend.match_many([p[2][1] for p in pending]) if pending else []
+            merged: list[tuple[int, Report | Rejection]] = [
+                (index, self._report(model, prepared, firings, locale))
+                for (index, model, prepared), firings in zip(pending, results)
+            ]
+            merged.extend((r.index, r) for r in rejected)
+            merged.sort(key=lambda item: item[0])
+            pending.clear()
+            rejected.clear()
+            for _index, item in merged:
+                yield item
+
+        for index, interaction in enumerate(interactions):
+            try:
+                model = _as_interaction(interaction)
+            except InteractionError as exc:
+                if errors == "raise":
+                    yield from flush()
+                    raise
+                rejected.append(Rejection(index, exc))
+                continue
+            pending.append((index, model, self._prepare(model, as_of)))
+            if len(pending) >= batch_size:
+                yield from flush()
+        yield from flush()
+
+    # -- internals ---------------------------------------------------------------------------------------
+
+    def _prepare(self, model: Interaction, as_of: dt.datetime | None) -> tuple[_FactReader, list[Fact]]:
+        if as_of is None:
+            as_of = default_as_of(model)
+        elif as_of.tzinfo is None:
+            raise ValueError("as_of must be timezone-aware")
+        reader = _FactReader(InteractionContext(model, as_of))
+        program = self.program
+        get = reader.getter(None)
+        fact: dict[str, Any] = {"kind": "i"}
+        for column in program.interaction_columns:
+            value = get(column.name, column.type)
+            if value is not None:
+                fact[column.key] = value
+        for derived in program.interaction_derived:
+            value = _normalise(derived.fn(get), derived.type)
+            if value is not None:
+                fact[derived.key] = value
+        facts: list[Fact] = [fact]
+        if program.needs_events:
+            for index in range(len(model.events)):
+                get = reader.getter(index)
+                event_fact: dict[str, Any] = {"kind": "e"}
+                for column in program.event_columns:
+                    value = get(column.name, column.type)
+                    if value is not None:
+                        event_fact[column.key] = value
+                for derived in program.event_derived:
+                    value = _normalise(derived.fn(get), derived.type)
+                    if value is not None:
+                        event_fact[derived.key] = value
+                facts.append(event_fact)
+        return reader, facts
+
+    def _report(
+        self,
+        model: Interaction,
+        prepared: tuple[_FactReader, list[Fact]],
+        firings: Sequence[Firing],
+        locale: str | None,
+    ) -> Report:
+        reader = prepared[0]
+        engine_rules = self.program.ir.engine_rules
+        status: dict[int, str] = {}
+        hits: dict[int, list[int | None]] = {}
+        for firing in firings:
+            engine_rule = engine_rules[firing.engine_rule]
+            rule_index = engine_rule.rule_index
+            if engine_rule.verdict is Verdict.VIOLATED:
+                status[rule_index] = "violated"
+                event_index = None if firing.fact_index == 0 else firing.fact_index - 1
+                hits.setdefault(rule_index, []).append(event_index)
+            elif status.get(rule_index) != "violated":
+                status[rule_index] = "compliant"
+        chosen_locale = self._locale(model, locale)
+        violations: list[Violation] = []
+        outcomes: list[RuleOutcome] = []
+        for rule in self.program.rules:
+            found = hits.get(rule.index, [])
+            outcomes.append(
+                RuleOutcome(rule_id=rule.spec.id, status=status.get(rule.index, "not_applicable"), violations=len(found))  # type: ignore[arg-type]
+            )
+            for event_index in sorted(found, key=lambda e: -1 if e is None else e):
+                violations.append(self._violation(rule, model, reader, event_index, chosen_locale))
+        return Report(
+            interaction_id=model.id,
+            as_of=reader.ctx.as_of,
+            ruleset=self.ref,
+            violations=violations,
+            outcomes=outcomes,
+        )
+
+    def _locale(self, model: Interaction, locale: str | None) -> str:
+        if locale:
+            return locale
+        if model.customer is not None and model.customer.locale:
+            return model.customer.locale
+        return model.language or self.program.spec.default_locale
+
+    def _violation(
+        self,
+        rule: CompiledRule,
+        model: Interaction,
+        reader: _FactReader,
+        event_index: int | None,
+        locale: str,
+    ) -> Violation:
+        spec = rule.spec
+        as_of = reader.ctx.as_of
+        template_locale, template = _pick_template(rule, locale, self.program.spec.default_locale)
+        if template is not None:
+            message = template.render(lambda name: _display(_spec(name), reader.raw_value(name, event_index)))
+        else:
+            message = spec.title
+        facts = {name: _json_value(_spec(name), reader.raw_value(name, event_index)) for name in rule.facts}
+        event = model.events[event_index] if event_index is not None else None
+        evidence = Evidence(
+            event_index=event_index,
+            at=event.at if event else None,
+            excerpt=_excerpt(event.text) if event and event.text else None,
+            facts=facts,
+        )
+        actions = [
+            RecommendedAction(
+                id=a.id,
+                title=a.title,
+                description=a.description,
+                owner=a.owner,
+                due_in=a.due_in,
+                due_at=as_of + dt.timedelta(seconds=a.due_in) if a.due_in is not None else None,
+                escalation_tier=a.escalation_tier,
+                params=dict(a.params),
+            )
+            for a in rule.actions
+        ]
+        return Violation(
+            rule_id=spec.id,
+            title=spec.title,
+            severity=spec.severity,
+            mode=spec.mode,
+            message=message,
+            locale=template_locale,
+            interaction_id=model.id,
+            evidence=evidence,
+            actions=actions,
+            references=list(spec.references),
+            tags=list(spec.tags),
+            ruleset=self.ref,
+        )
+
+
+def _pick_template(rule: CompiledRule, locale: str, default: str) -> tuple[str, Any]:
+    """Exact locale, then its language ("de-AT" → "de"), then the "*" template, then the default locale."""
+    templates = rule.templates
+    language = locale.replace("_", "-").split("-")[0]
+    for candidate in (locale, language, "*", default):
+        if candidate in templates:
+            return (language if candidate == "*" else candidate), templates[candidate]
+    if templates:
+        first = next(iter(templates))
+        return first, templates[first]
+    return language, None
+
+
+def _excerpt(text: str) -> str:
+    masked = mask_text(text)
+    return masked if len(masked) <= EXCERPT_LENGTH else masked[: EXCERPT_LENGTH - 1] + "…"
+
+
+def _display(spec: FactSpec, value: Any) -> str:
+    if value is None:
+        return "unknown"
+    if spec.type == "duration" and isinstance(value, (int, float)):
+        return format_duration(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="minutes")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, str):
+        return mask_text(value)
+    return str(value)
+
+
+def _json_value(spec: FactSpec, value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        return _excerpt(value)
+    if isinstance(value, (dict, list)):
+        return None if value else value
+    return value
+
+
+def default_as_of(model: Interaction) -> dt.datetime:
+    """The latest timestamp in the interaction: the moment the record describes."""
+    times = [model.created_at]
+    times.extend(t for t in (model.solved_at, model.closed_at) if t is not None)
+    if model.events:
+        times.append(model.events[-1].at)
+    return max(times)
+
+
+def _as_interaction(value: Interaction | Mapping[str, Any] | str | bytes) -> Interaction:
+    if isinstance(value, Interaction):
+        return value
+    return Interaction.parse(value)
+
+
+def _restore(source: str, file: str | None, backend: str) -> CompiledRuleset:
+    spec, doc = parse_ruleset_text(source, file)
+    return CompiledRuleset(compile_program(spec, doc), backend=backend)

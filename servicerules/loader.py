@@ -1,0 +1,182 @@
+"""YAML loading that keeps source positions.
+
+``yaml.safe_load`` forgets where things were, so its users cannot point at a mistake (the lesson of
+ansible-rulebook). This loader composes the node tree, builds plain Python data from it and records, for
+every mapping key and value, the line and column where it starts. Duplicate keys are errors (PyYAML
+silently keeps the last one). Later stages turn a document path such as ``("rules", 2, "when")`` plus an
+offset inside an expression back into ``file:line:col``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from servicerules.errors import Diagnostic, Location, RulesetError
+
+__all__ = ["SourceDocument", "load_yaml", "read_source"]
+
+DocPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pos:
+    line: int  # 0-based, as PyYAML marks
+    col: int
+    style: str | None = None  # scalar style: None (plain), "'", '"', "|", ">"
+
+
+@dataclass
+class SourceDocument:
+    """A loaded YAML document with the position of every key and value."""
+
+    text: str
+    file: str | None
+    data: Any
+    values: dict[DocPath, _Pos] = field(default_factory=dict)
+    keys: dict[DocPath, _Pos] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._lines = self.text.splitlines()
+
+    def source_line(self, line: int) -> str | None:
+        """The text of 1-based ``line``, or None past the end."""
+        return self._lines[line - 1] if 0 < line <= len(self._lines) else None
+
+    def location(self, path: DocPath, *, key: bool = False) -> Location | None:
+        """Where the value (or, with ``key=True``, the key) at ``path`` starts; nearest ancestor if absent."""
+        table = self.keys if key else self.values
+        probe = tuple(path)
+        while True:
+            pos = table.get(probe) or (self.values.get(probe) if key else None)
+            if pos is not None:
+                return Location(self.file, pos.line + 1, pos.col + 1)
+            if not probe:
+                return Location(self.file, 1, 1) if self.text else None
+            probe = probe[:-1]
+
+    def scalar_location(self, path: DocPath, offset: int) -> Location | None:
+        """Where character ``offset`` of the string scalar at ``path`` sits in the file."""
+        pos = self.values.get(tuple(path))
+        if pos is None:
+            return self.location(path)
+        if pos.style in ("|", ">"):
+            # Block scalar: the content starts on the next line at the block's indentation.
+            value = self.data_at(path)
+            text = value if isinstance(value, str) else ""
+            line_no = pos.line + 1
+            before = text[:offset]
+            line_no += before.count("\n")
+            col_in_line = len(before) - (before.rfind("\n") + 1)
+            source = self.source_line(line_no + 1) or ""
+            indent = len(source) - len(source.lstrip(" "))
+            return Location(self.file, line_no + 1, indent + col_in_line + 1)
+        shift = 1 if pos.style in ("'", '"') else 0
+        return Location(self.file, pos.line + 1, pos.col + shift + offset + 1)
+
+    def data_at(self, path: DocPath) -> Any:
+        node = self.data
+        for part in path:
+            node = node[part]
+        return node
+
+    def diagnostic(
+        self,
+        code: str,
+        message: str,
+        path: DocPath,
+        *,
+        hint: str | None = None,
+        key: bool = False,
+        offset: int | None = None,
+    ) -> Diagnostic:
+        loc = self.scalar_location(path, offset) if offset is not None else self.location(path, key=key)
+        return Diagnostic(
+            code=code,
+            message=message,
+            location=loc,
+            hint=hint,
+            source_line=self.source_line(loc.line) if loc else None,
+            path=tuple(path),
+        )
+
+
+class _Builder:
+    """Builds Python data from a composed node tree, recording positions and duplicate keys."""
+
+    def __init__(self, doc: SourceDocument):
+        self.doc = doc
+        self.constructor = yaml.SafeLoader("")  # only its scalar constructors are used
+        self.problems: list[Diagnostic] = []
+
+    def build(self, node: yaml.Node, path: DocPath) -> Any:
+        style = node.style if isinstance(node, yaml.ScalarNode) else None
+        self.doc.values[path] = _Pos(node.start_mark.line, node.start_mark.column, style)
+        if isinstance(node, yaml.MappingNode):
+            self.constructor.flatten_mapping(node)  # resolves YAML merge keys (<<)
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self.constructor.construct_object(key_node, deep=True)
+                if not isinstance(key, (str, int, float, bool)) and key is not None:
+                    key = str(key)
+                child = path + (key if isinstance(key, (str, int)) else str(key),)
+                if key in result:
+                    first = self.doc.keys[child]
+                    self.problems.append(
+                        Diagnostic(
+                            code="SR101",
+                            message=f"duplicate key '{key}' (first defined at line {first.line + 1})",
+                            location=Location(self.doc.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1),
+                            hint="each key may appear once in a mapping; merge the two entries",
+                            source_line=self.doc.source_line(key_node.start_mark.line + 1),
+                            path=child,
+                        )
+                    )
+                    continue
+                self.doc.keys[child] = _Pos(key_node.start_mark.line, key_node.start_mark.column)
+                result[key] = self.build(value_node, child)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+        return self.constructor.construct_object(node, deep=True)
+
+
+def load_yaml(text: str, file: str | None = None) -> SourceDocument:
+    """Parse one YAML document keeping positions. Raises :class:`RulesetError` (SR100, SR101)."""
+    doc = SourceDocument(text=text, file=file, data=None)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = Location(file, mark.line + 1, mark.column + 1) if mark else None
+        message = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        raise RulesetError(
+            [Diagnostic("SR100", message, loc, source_line=doc.source_line(loc.line) if loc else None)]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise RulesetError([Diagnostic("SR100", str(exc), Location(file, 1, 1))]) from None
+    if node is None:
+        doc.data = None
+        return doc
+    builder = _Builder(doc)
+    try:
+        doc.data = builder.build(node, ())
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        loc = Location(file, mark.line + 1, mark.column + 1) if mark else None
+        raise RulesetError([Diagnostic("SR100", str(exc.problem), loc)]) from None
+    if builder.problems:
+        raise RulesetError(builder.problems)
+    return doc
+
+
+def read_source(path_or_text: str | Path) -> tuple[str, str | None]:
+    """``(text, file name)`` for a path, or the text itself when it is YAML rather than a path."""
+    if isinstance(path_or_text, Path):
+        return path_or_text.read_text(encoding="utf-8"), str(path_or_text)
+    if "\n" not in path_or_text and (path_or_text.endswith((".yaml", ".yml")) or Path(path_or_text).is_file()):
+        return Path(path_or_text).read_text(encoding="utf-8"), path_or_text
+    return path_or_text, None

@@ -1,0 +1,111 @@
+"""The fact catalogue: every name a rule condition may use, with its type, meaning and an example.
+
+A fact is computed from the interaction by a *measure* (this package), once per interaction and only when
+a rule of the compiled ruleset needs it. Interaction facts have one value per interaction; event facts
+(``event.*``) one value per event and can only be used by rules with ``scope: event``.
+
+Types: ``string``, ``number``, ``duration`` (seconds), ``timestamp`` (aware datetime), ``bool``, and
+``any`` for free ``attributes`` whose type is decided by how a rule uses them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+from servicerules.model.interaction import Event, Interaction
+
+__all__ = ["CATALOGUE", "FactSpec", "FactType", "InteractionContext", "fact", "lookup", "DYNAMIC_PREFIXES"]
+
+FactType = Literal["string", "number", "duration", "timestamp", "bool", "any"]
+
+
+class InteractionContext:
+    """What measures see: the interaction, ``as_of``, the ruleset's resources and a per-interaction cache
+    so that an analysis shared by several facts (e.g. finding the first reply) runs once."""
+
+    __slots__ = ("interaction", "as_of", "resources", "_cache")
+
+    def __init__(self, interaction: Interaction, as_of: dt.datetime, resources: Any = None):
+        self.interaction = interaction
+        self.as_of = as_of
+        self.resources = resources
+        self._cache: dict[str, Any] = {}
+
+    def cached(self, key: str, compute: Callable[["InteractionContext"], Any]) -> Any:
+        try:
+            return self._cache[key]
+        except KeyError:
+            value = self._cache[key] = compute(self)
+            return value
+
+    @property
+    def events(self) -> list[Event]:
+        return self.interaction.events
+
+
+@dataclass(frozen=True)
+class FactSpec:
+    name: str
+    type: FactType
+    scope: Literal["interaction", "event"]
+    description: str
+    example: str
+    family: str
+    compute: Callable[..., Any] = field(repr=False, compare=False)
+    """``compute(ctx)`` for interaction facts, ``compute(ctx, event_index)`` for event facts."""
+
+
+CATALOGUE: dict[str, FactSpec] = {}
+
+DYNAMIC_PREFIXES: dict[str, tuple[Literal["interaction", "event"], Callable[..., Any]]] = {}
+"""Path prefixes whose remainder is looked up in free JSON (``interaction.attributes.order.amount``)."""
+
+
+def fact(
+    name: str,
+    type: FactType,
+    description: str,
+    example: str,
+    *,
+    family: str,
+    scope: Literal["interaction", "event"] = "interaction",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a measure function as the producer of fact ``name``."""
+
+    def register(compute: Callable[..., Any]) -> Callable[..., Any]:
+        if name in CATALOGUE:
+            raise RuntimeError(f"fact {name!r} registered twice")
+        CATALOGUE[name] = FactSpec(name, type, scope, description, example, family, compute)
+        return compute
+
+    return register
+
+
+def lookup(name: str) -> FactSpec | None:
+    """The catalogue entry for a dotted fact name, including dynamic attribute paths."""
+    spec = CATALOGUE.get(name)
+    if spec is not None:
+        return spec
+    for prefix, (scope, root) in DYNAMIC_PREFIXES.items():
+        if name.startswith(prefix) and len(name) > len(prefix):
+            keys = tuple(name[len(prefix) :].split("."))
+            if scope == "event":
+                return FactSpec(
+                    name, "any", "event", "free event attribute", "", "attributes",
+                    lambda ctx, index, _k=keys, _r=root: _dig(_r(ctx, index), _k),
+                )
+            return FactSpec(
+                name, "any", "interaction", "free attribute", "", "attributes",
+                lambda ctx, _k=keys, _r=root: _dig(_r(ctx), _k),
+            )
+    return None
+
+
+def _dig(value: Any, keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value

@@ -1,0 +1,328 @@
+"""Facts about the interaction record itself and its conversation: who wrote what, and when.
+
+A *personal reply* is a public message from an agent or manager that is not automated: an autoresponder
+acknowledgement, a macro sent by a trigger or a bot answer does not count, and neither does an internal
+note (as in Zendesk's and Freshdesk's first-reply semantics).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from servicerules.measures.catalogue import DYNAMIC_PREFIXES, InteractionContext, fact
+from servicerules.model.interaction import Event
+
+_STAFF = ("agent", "manager")
+
+
+def is_message(event: Event) -> bool:
+    return event.type == "message"
+
+
+def is_customer_message(event: Event) -> bool:
+    return event.type == "message" and event.role == "customer"
+
+
+def is_personal_reply(event: Event) -> bool:
+    return event.type == "message" and event.public and event.role in _STAFF and not event.is_automated
+
+
+def _first_index(ctx: InteractionContext, key: str, predicate: Any) -> int | None:
+    def find(c: InteractionContext) -> int | None:
+        return next((i for i, e in enumerate(c.events) if predicate(e)), None)
+
+    return ctx.cached(key, find)  # type: ignore[no-any-return]
+
+
+def first_reply_index(ctx: InteractionContext) -> int | None:
+    return _first_index(ctx, "first_reply_index", is_personal_reply)
+
+
+def first_customer_index(ctx: InteractionContext) -> int | None:
+    return _first_index(ctx, "first_customer_index", is_customer_message)
+
+
+def _event_at(ctx: InteractionContext, index: int | None) -> dt.datetime | None:
+    return ctx.events[index].at if index is not None else None
+
+
+def _event_text(ctx: InteractionContext, index: int | None) -> str | None:
+    return ctx.events[index].text if index is not None else None
+
+
+# -- the interaction record ------------------------------------------------------------------------------
+
+FAMILY = "interaction"
+
+
+@fact("interaction.id", "string", "the interaction's id", '"T-1042"', family=FAMILY)
+def _id(ctx: InteractionContext) -> str:
+    return ctx.interaction.id
+
+
+@fact("interaction.channel", "string", "email, chat, phone, social, sms, web, in_person or a custom channel", '"email"', family=FAMILY)
+def _channel(ctx: InteractionContext) -> str:
+    return ctx.interaction.channel
+
+
+@fact("interaction.priority", "string", "low, normal, high or urgent", '"high"', family=FAMILY)
+def _priority(ctx: InteractionContext) -> str:
+    return ctx.interaction.priority
+
+
+@fact("interaction.language", "string", "BCP 47 language tag of the interaction", '"de"', family=FAMILY)
+def _language(ctx: InteractionContext) -> str | None:
+    return ctx.interaction.language
+
+
+@fact("interaction.subject", "string", "subject line", '"Refund for order 1234"', family=FAMILY)
+def _subject(ctx: InteractionContext) -> str | None:
+    return ctx.interaction.subject
+
+
+@fact("interaction.team", "string", "team that handled the interaction", '"billing"', family=FAMILY)
+def _team(ctx: InteractionContext) -> str | None:
+    return ctx.interaction.team
+
+
+@fact("interaction.created_at", "timestamp", "when the interaction was opened", "2026-03-02T09:15:00+01:00", family=FAMILY)
+def _created_at(ctx: InteractionContext) -> dt.datetime:
+    return ctx.interaction.created_at
+
+
+@fact("interaction.solved_at", "timestamp", "when it was solved (null while open)", "2026-03-02T11:00:00+01:00", family=FAMILY)
+def _solved_at(ctx: InteractionContext) -> dt.datetime | None:
+    return ctx.interaction.solved_at
+
+
+@fact("interaction.closed_at", "timestamp", "when it was closed (null while open)", "2026-03-05T11:00:00+01:00", family=FAMILY)
+def _closed_at(ctx: InteractionContext) -> dt.datetime | None:
+    return ctx.interaction.closed_at
+
+
+@fact("interaction.event_count", "number", "number of events", "12", family=FAMILY)
+def _event_count(ctx: InteractionContext) -> int:
+    return len(ctx.events)
+
+
+@fact("interaction.is_solved", "bool", "whether the interaction has been solved or closed by as_of", "true", family=FAMILY)
+def _is_solved(ctx: InteractionContext) -> bool:
+    i = ctx.interaction
+    done = i.solved_at or i.closed_at
+    return done is not None and done <= ctx.as_of
+
+
+@fact("as_of", "timestamp", "the evaluation time passed to evaluate() (never the wall clock)", "2026-03-02T18:00:00Z", family=FAMILY)
+def _as_of(ctx: InteractionContext) -> dt.datetime:
+    return ctx.as_of
+
+
+@fact("customer.id", "string", "customer id", '"C-77"', family=FAMILY)
+def _customer_id(ctx: InteractionContext) -> str | None:
+    c = ctx.interaction.customer
+    return c.id if c else None
+
+
+@fact("customer.name", "string", "customer's name", '"Jana Novak"', family=FAMILY)
+def _customer_name(ctx: InteractionContext) -> str | None:
+    c = ctx.interaction.customer
+    return c.name if c else None
+
+
+@fact("customer.tier", "string", "loyalty tier (gold, silver, bronze, guest…)", '"gold"', family=FAMILY)
+def _customer_tier(ctx: InteractionContext) -> str | None:
+    c = ctx.interaction.customer
+    return c.tier if c else None
+
+
+@fact("customer.segment", "string", "customer segment", '"business"', family=FAMILY)
+def _customer_segment(ctx: InteractionContext) -> str | None:
+    c = ctx.interaction.customer
+    return c.segment if c else None
+
+
+@fact("customer.locale", "string", "customer's preferred locale", '"de-DE"', family=FAMILY)
+def _customer_locale(ctx: InteractionContext) -> str | None:
+    c = ctx.interaction.customer
+    return c.locale if c else None
+
+
+DYNAMIC_PREFIXES["interaction.attributes."] = ("interaction", lambda ctx: ctx.interaction.attributes)
+DYNAMIC_PREFIXES["customer.attributes."] = (
+    "interaction",
+    lambda ctx: ctx.interaction.customer.attributes if ctx.interaction.customer else None,
+)
+
+# -- the conversation --------------------------------------------------------------------------------------
+
+FAMILY = "conversation"
+
+
+@fact("message_count", "number", "public and internal messages", "6", family=FAMILY)
+def _message_count(ctx: InteractionContext) -> int:
+    return sum(1 for e in ctx.events if is_message(e))
+
+
+@fact("customer_message_count", "number", "messages written by the customer", "3", family=FAMILY)
+def _customer_message_count(ctx: InteractionContext) -> int:
+    return sum(1 for e in ctx.events if is_customer_message(e))
+
+
+@fact("agent_message_count", "number", "personal replies (public, human, not automated)", "2", family=FAMILY)
+def _agent_message_count(ctx: InteractionContext) -> int:
+    return sum(1 for e in ctx.events if is_personal_reply(e))
+
+
+@fact("has_personal_reply", "bool", "whether an agent replied personally (automated replies do not count)", "true", family=FAMILY)
+def _has_personal_reply(ctx: InteractionContext) -> bool:
+    return first_reply_index(ctx) is not None
+
+
+@fact(
+    "first_reply_time",
+    "duration",
+    "calendar time from the interaction's creation to the first personal reply; null until there is one",
+    "2h 5m",
+    family=FAMILY,
+)
+def _first_reply_time(ctx: InteractionContext) -> float | None:
+    at = _event_at(ctx, first_reply_index(ctx))
+    return (at - ctx.interaction.created_at).total_seconds() if at is not None else None
+
+
+@fact(
+    "unanswered_for",
+    "duration",
+    "calendar time from creation to as_of while no personal reply exists; null once replied",
+    "7h",
+    family=FAMILY,
+)
+def _unanswered_for(ctx: InteractionContext) -> float | None:
+    if first_reply_index(ctx) is not None:
+        return None
+    return max(0.0, (ctx.as_of - ctx.interaction.created_at).total_seconds())
+
+
+@fact("first_reply.index", "number", "event index of the first personal reply", "2", family=FAMILY)
+def _first_reply_index(ctx: InteractionContext) -> int | None:
+    return first_reply_index(ctx)
+
+
+@fact("first_reply.at", "timestamp", "time of the first personal reply", "2026-03-02T10:02:00+01:00", family=FAMILY)
+def _first_reply_at(ctx: InteractionContext) -> dt.datetime | None:
+    return _event_at(ctx, first_reply_index(ctx))
+
+
+@fact("first_reply.text", "string", "text of the first personal reply", '"Hello Jana, thanks for…"', family=FAMILY)
+def _first_reply_text(ctx: InteractionContext) -> str | None:
+    return _event_text(ctx, first_reply_index(ctx))
+
+
+@fact("first_customer_message.text", "string", "text of the customer's first message", '"My order never arrived"', family=FAMILY)
+def _first_customer_text(ctx: InteractionContext) -> str | None:
+    return _event_text(ctx, first_customer_index(ctx))
+
+
+@fact("first_customer_message.at", "timestamp", "time of the customer's first message", "2026-03-02T09:15:00+01:00", family=FAMILY)
+def _first_customer_at(ctx: InteractionContext) -> dt.datetime | None:
+    return _event_at(ctx, first_customer_index(ctx))
+
+
+def _last_reply_index(ctx: InteractionContext) -> int | None:
+    def find(c: InteractionContext) -> int | None:
+        return next((i for i in range(len(c.events) - 1, -1, -1) if is_personal_reply(c.events[i])), None)
+
+    return ctx.cached("last_reply_index", find)  # type: ignore[no-any-return]
+
+
+@fact("last_reply.text", "string", "text of the last personal reply", '"Anything else I can help with?"', family=FAMILY)
+def _last_reply_text(ctx: InteractionContext) -> str | None:
+    return _event_text(ctx, _last_reply_index(ctx))
+
+
+@fact("last_reply.index", "number", "event index of the last personal reply", "7", family=FAMILY)
+def _last_reply_index_fact(ctx: InteractionContext) -> int | None:
+    return _last_reply_index(ctx)
+
+
+# -- each event (rules with scope: event) --------------------------------------------------------------
+
+FAMILY = "event"
+
+
+@fact("event.index", "number", "position of the event in the interaction (0-based)", "3", family=FAMILY, scope="event")
+def _ev_index(ctx: InteractionContext, index: int) -> int:
+    return index
+
+
+@fact("event.type", "string", "message, note, status, call.queued, …, action", '"message"', family=FAMILY, scope="event")
+def _ev_type(ctx: InteractionContext, index: int) -> str:
+    return ctx.events[index].type
+
+
+@fact("event.at", "timestamp", "when the event happened", "2026-03-02T09:15:00+01:00", family=FAMILY, scope="event")
+def _ev_at(ctx: InteractionContext, index: int) -> dt.datetime:
+    return ctx.events[index].at
+
+
+@fact("event.author.role", "string", "customer, agent, bot, system or manager", '"agent"', family=FAMILY, scope="event")
+def _ev_role(ctx: InteractionContext, index: int) -> str | None:
+    return ctx.events[index].role
+
+
+@fact("event.author.id", "string", "author's id", '"agent-7"', family=FAMILY, scope="event")
+def _ev_author_id(ctx: InteractionContext, index: int) -> str | None:
+    a = ctx.events[index].author
+    return a.id if a else None
+
+
+@fact("event.author.name", "string", "author's name", '"Sam"', family=FAMILY, scope="event")
+def _ev_author_name(ctx: InteractionContext, index: int) -> str | None:
+    a = ctx.events[index].author
+    return a.name if a else None
+
+
+@fact("event.public", "bool", "visible to the customer", "true", family=FAMILY, scope="event")
+def _ev_public(ctx: InteractionContext, index: int) -> bool:
+    return ctx.events[index].public
+
+
+@fact("event.automated", "bool", "sent by automation (autoresponder, macro, trigger, bot) or by a bot/system author", "false", family=FAMILY, scope="event")
+def _ev_automated(ctx: InteractionContext, index: int) -> bool:
+    return ctx.events[index].is_automated
+
+
+@fact("event.text", "string", "message or note text", '"Hello, how can I help?"', family=FAMILY, scope="event")
+def _ev_text(ctx: InteractionContext, index: int) -> str | None:
+    return ctx.events[index].text
+
+
+@fact("event.status", "string", "new status, for status events", '"pending"', family=FAMILY, scope="event")
+def _ev_status(ctx: InteractionContext, index: int) -> str | None:
+    return ctx.events[index].status
+
+
+@fact("event.action", "string", "action taken, for action events (refund_issued, identity_verified…)", '"refund_issued"', family=FAMILY, scope="event")
+def _ev_action(ctx: InteractionContext, index: int) -> str | None:
+    return ctx.events[index].action
+
+
+@fact("event.is_personal_reply", "bool", "a public, human, not automated agent or manager message", "true", family=FAMILY, scope="event")
+def _ev_personal(ctx: InteractionContext, index: int) -> bool:
+    return is_personal_reply(ctx.events[index])
+
+
+@fact("event.is_first_reply", "bool", "this event is the first personal reply", "true", family=FAMILY, scope="event")
+def _ev_first_reply(ctx: InteractionContext, index: int) -> bool:
+    return first_reply_index(ctx) == index
+
+
+@fact("event.since_previous", "duration", "time since the previous event (null for the first)", "12m", family=FAMILY, scope="event")
+def _ev_since_previous(ctx: InteractionContext, index: int) -> float | None:
+    if index == 0:
+        return None
+    return (ctx.events[index].at - ctx.events[index - 1].at).total_seconds()
+
+
+DYNAMIC_PREFIXES["event.attributes."] = ("event", lambda ctx, index: ctx.events[index].attributes)

@@ -1,0 +1,136 @@
+"""Turn pydantic validation errors into servicerules diagnostics with file positions and hints."""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any, Iterable
+
+from pydantic import BaseModel, ValidationError
+
+from servicerules.errors import Diagnostic, InteractionError, did_you_mean
+from servicerules.loader import SourceDocument
+
+__all__ = ["interaction_error", "ruleset_diagnostics"]
+
+
+_BRANCH_NAMES = frozenset({"str", "int", "float", "bool", "dict", "list", "none", "datetime", "date"})
+
+
+def _clean_loc(loc: Iterable[Any]) -> tuple[str | int, ...]:
+    # pydantic puts union-branch and validator names ("bool", "literal['a','b']") into locations
+    return tuple(p for p in loc if isinstance(p, int) or ("[" not in p and p not in _BRANCH_NAMES))
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The concrete types an annotation may hold (Optional, unions and Annotated peeled away)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        out: list[Any] = []
+        for arg in typing.get_args(annotation):
+            out.extend(_unwrap(arg))
+        return out
+    return [annotation]
+
+
+def _model_at(root: type[BaseModel], path: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The model class whose fields live at ``path`` (to suggest field names), if one can be found."""
+    current: list[Any] = [root]
+    for part in path:
+        nxt: list[Any] = []
+        for typ in current:
+            origin = typing.get_origin(typ)
+            if isinstance(typ, type) and issubclass(typ, BaseModel) and isinstance(part, str):
+                field = typ.model_fields.get(part)
+                if field is not None:
+                    nxt.extend(_unwrap(field.annotation))
+            elif origin in (list, tuple) and isinstance(part, int):
+                nxt.extend(_unwrap(typing.get_args(typ)[0]))
+            elif origin is dict:
+                nxt.extend(_unwrap(typing.get_args(typ)[1]))
+        current = nxt
+    for typ in current:
+        if isinstance(typ, type) and issubclass(typ, BaseModel):
+            return typ
+    return None
+
+
+def _field_names(model: type[BaseModel] | None) -> list[str]:
+    if model is None:
+        return []
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _describe(error: Any) -> tuple[str, str, str | None]:
+    """(code, message, hint) for one pydantic error dict."""
+    kind = error["type"]
+    loc = _clean_loc(error["loc"])
+    name = loc[-1] if loc else ""
+    if kind == "extra_forbidden":
+        return "SR110", f"unknown field '{name}'", None
+    if kind == "missing":
+        return "SR111", f"missing required field '{name}'", None
+    if kind == "naive_timestamp":
+        return "SR311", error["msg"], None
+    if kind == "events_order":
+        return "SR312", error["msg"], "sort the events by 'at' before checking"
+    message = error["msg"]
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected")
+        value = error.get("input")
+        hint = did_you_mean(str(value), [e.strip(" '") for e in str(expected).replace(" or ", ",").split(",")]) if expected else None
+        return "SR112", f"invalid value {value!r} for '{name}': {message.lower()}", hint
+    if kind == "enum":
+        return "SR112", f"invalid value {error.get('input')!r} for '{name}': {message.lower()}", None
+    if kind == "value_error":
+        message = message.removeprefix("Value error, ")
+    return "SR112", f"'{name}': {message[0].lower() + message[1:] if message else message}", None
+
+
+def ruleset_diagnostics(exc: ValidationError, doc: SourceDocument, root: type[BaseModel]) -> list[Diagnostic]:
+    diagnostics: list[Diagnostic] = []
+    seen: set[tuple[Any, ...]] = set()
+    for error in exc.errors():
+        loc = _clean_loc(error["loc"])
+        code, message, hint = _describe(error)
+        if code == "SR110":
+            hint = did_you_mean(str(loc[-1]), _field_names(_model_at(root, loc[:-1])))
+            diag = doc.diagnostic(code, message, loc, hint=hint, key=True)
+        elif code == "SR111":
+            parent = loc[:-1]
+            where = f" in {_describe_path(parent)}" if parent else ""
+            diag = doc.diagnostic(code, message + where, parent, hint=hint)
+        else:
+            diag = doc.diagnostic(code, message, loc, hint=hint)
+        key = (diag.code, diag.location, diag.message)
+        if key not in seen:
+            seen.add(key)
+            diagnostics.append(diag)
+    return diagnostics
+
+
+def _describe_path(path: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def interaction_error(exc: ValidationError, data: Any) -> InteractionError:
+    diagnostics = []
+    for error in exc.errors():
+        loc = _clean_loc(error["loc"])
+        code, message, hint = _describe(error)
+        where = _describe_path(loc)
+        if code == "SR110":
+            hint = did_you_mean(str(loc[-1]), _field_names(_interaction_model_at(loc[:-1])))
+        diagnostics.append(Diagnostic(code, f"{where}: {message}" if where else message, None, hint, path=loc))
+    return InteractionError(diagnostics)
+
+
+def _interaction_model_at(path: tuple[str | int, ...]) -> type[BaseModel] | None:
+    from servicerules.model.interaction import Interaction
+
+    return _model_at(Interaction, path)

@@ -1,0 +1,172 @@
+"""The interaction model: one ticket, chat, call, e-mail thread or social conversation.
+
+Timestamps must carry a time zone. A naive timestamp is an error (SR311) unless the caller passes a default
+zone in the validation context (``Interaction.parse(data, default_timezone="Europe/Berlin")``), as a batch
+mapping does for exports that store local times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
+
+__all__ = [
+    "AUTOMATION_KINDS",
+    "Agent",
+    "Author",
+    "Customer",
+    "EVENT_TYPES",
+    "Event",
+    "Interaction",
+]
+
+EVENT_TYPES = (
+    "message",
+    "note",
+    "status",
+    "call.queued",
+    "call.answered",
+    "call.abandoned",
+    "call.ended",
+    "hold.started",
+    "hold.ended",
+    "transfer",
+    "action",
+)
+AUTOMATION_KINDS = ("autoresponder", "macro", "trigger", "bot")
+
+
+def _aware(value: dt.datetime, info: ValidationInfo) -> dt.datetime:
+    if value.tzinfo is not None and value.tzinfo.utcoffset(value) is not None:
+        return value
+    zone = (info.context or {}).get("default_timezone")
+    if zone:
+        return value.replace(tzinfo=zone if isinstance(zone, dt.tzinfo) else ZoneInfo(str(zone)))
+    raise PydanticCustomError(
+        "naive_timestamp",
+        "timestamp '{value}' has no time zone; write it with an offset (2026-03-02T09:15:00+01:00) or give a default time zone",
+        {"value": value.isoformat()},
+    )
+
+
+Timestamp = Annotated[dt.datetime, AfterValidator(_aware)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Author(_Strict):
+    role: Literal["customer", "agent", "bot", "system", "manager"]
+    id: str | None = None
+    name: str | None = None
+
+
+class Event(_Strict):
+    at: Timestamp
+    type: Literal[
+        "message",
+        "note",
+        "status",
+        "call.queued",
+        "call.answered",
+        "call.abandoned",
+        "call.ended",
+        "hold.started",
+        "hold.ended",
+        "transfer",
+        "action",
+    ]
+    author: Author | None = None
+    public: bool = Field(default=True, description="visible to the customer (internal notes are not)")
+    automated: bool | Literal["autoresponder", "macro", "trigger", "bot"] = Field(
+        default=False, description="sent by automation; a kind names which"
+    )
+    text: str | None = None
+    status: Literal["new", "open", "pending", "on_hold", "solved", "closed"] | None = None
+    action: str | None = Field(default=None, description="for action events: identity_verified, refund_issued, …")
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def is_automated(self) -> bool:
+        return self.automated is not False or (self.author is not None and self.author.role in ("bot", "system"))
+
+    @property
+    def role(self) -> str | None:
+        return self.author.role if self.author else None
+
+
+class Customer(_Strict):
+    id: str | None = None
+    name: str | None = None
+    tier: str | None = Field(default=None, description="loyalty tier or segment, e.g. gold, silver, bronze, guest")
+    segment: str | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class Agent(_Strict):
+    id: str
+    name: str | None = None
+    team: str | None = None
+
+
+class Interaction(_Strict):
+    id: str = Field(min_length=1)
+    channel: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_\-]*$")] = Field(
+        description="email, chat, phone, social, sms, web, in_person, or a custom name"
+    )
+    created_at: Timestamp
+    solved_at: Timestamp | None = None
+    closed_at: Timestamp | None = None
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+    language: str | None = Field(default=None, description="BCP 47 tag, e.g. en, de-DE, hi")
+    subject: str | None = None
+    customer: Customer | None = None
+    agents: list[Agent] = Field(default_factory=list)
+    team: str | None = None
+    events: list[Event] = Field(default_factory=list)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _events_in_time_order(self) -> "Interaction":
+        for index in range(1, len(self.events)):
+            if self.events[index].at < self.events[index - 1].at:
+                raise PydanticCustomError(
+                    "events_order",
+                    "event {index} at {at} is earlier than event {prev} at {prev_at}; events must be in time order",
+                    {
+                        "index": index,
+                        "at": self.events[index].at.isoformat(),
+                        "prev": index - 1,
+                        "prev_at": self.events[index - 1].at.isoformat(),
+                    },
+                )
+        return self
+
+    @classmethod
+    def parse(cls, data: Any, *, default_timezone: str | dt.tzinfo | None = None) -> "Interaction":
+        """Validate ``data`` (a dict or JSON text/bytes). Raises :class:`~servicerules.errors.InteractionError`."""
+        from servicerules.model._diagnostics import interaction_error
+
+        context = {"default_timezone": _zone(default_timezone)} if default_timezone else None
+        try:
+            if isinstance(data, (str, bytes, bytearray)):
+                return cls.model_validate_json(data, context=context)
+            return cls.model_validate(data, context=context)
+        except ValidationError as exc:
+            raise interaction_error(exc, data) from None
+
+
+def _zone(zone: str | dt.tzinfo) -> dt.tzinfo:
+    if isinstance(zone, dt.tzinfo):
+        return zone
+    try:
+        return ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {zone!r}; use an IANA name such as Europe/Berlin") from None

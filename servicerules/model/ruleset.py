@@ -1,0 +1,227 @@
+"""The ruleset schema: what a policy author may write in a ruleset YAML file.
+
+Every model forbids unknown fields, so a misspelt key is an error with a "did you mean" hint rather than a
+silently ignored setting. Expressions (``when``, ``violated_if``) stay strings here; the compiler parses
+and type-checks them against the fact catalogue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from servicerules._durations import parse_duration
+
+__all__ = [
+    "ActionRef",
+    "ActionSpec",
+    "CalendarSpec",
+    "HolidaySpec",
+    "LexiconSpec",
+    "Mode",
+    "ReplyDefinition",
+    "RuleSpec",
+    "RulesetSpec",
+    "Severity",
+    "SlaSpec",
+    "TargetSpec",
+]
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_duration(value)
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_duration), Field(ge=0, description="seconds, or text such as 30m, 4h, 2d")]
+"""A length of time; YAML may write ``4h``, ``30m``, ``2d`` or a number of seconds."""
+
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]*$", max_length=128)]
+Locale = Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$|^\*$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class Severity(str, Enum):
+    INFO = "info"
+    MINOR = "minor"
+    MAJOR = "major"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.INFO: 0, Severity.MINOR: 1, Severity.MAJOR: 2, Severity.CRITICAL: 3}
+
+
+class Mode(str, Enum):
+    """How a violation is treated: ``enforce`` counts, ``warn`` is reported but does not fail a check,
+    ``advisory`` is for a staged roll-out (reported separately, never fails)."""
+
+    ENFORCE = "enforce"
+    WARN = "warn"
+    ADVISORY = "advisory"
+
+
+class HolidaySpec(_Strict):
+    country: str | None = Field(default=None, description="ISO 3166 country code for the holidays package, e.g. DE")
+    subdivision: str | None = Field(default=None, description="state/province code, e.g. BY")
+    dates: list[dt.date] = Field(default_factory=list, description="extra closed dates")
+
+
+class ClosureSpec(_Strict):
+    from_: dt.datetime = Field(alias="from")
+    to: dt.datetime
+
+
+class CalendarSpec(_Strict):
+    """Business hours per weekday in a time zone, with holidays and closures."""
+
+    timezone: str = Field(description="IANA time zone, e.g. Europe/Berlin")
+    hours: dict[
+        Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        list[Annotated[str, Field(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")]],
+    ] = Field(description="weekday -> intervals such as 09:00-17:00; a missing weekday is closed")
+    holidays: HolidaySpec | None = None
+    closures: list[ClosureSpec] = Field(default_factory=list)
+
+
+class LexiconSpec(_Strict):
+    """Phrases per language, matched case-insensitively on word boundaries (Unicode-aware)."""
+
+    description: str | None = None
+    phrases: dict[Locale, list[str]] = Field(
+        description="language -> phrases; '*' for phrases of every language", min_length=1
+    )
+    patterns: list[str] = Field(default_factory=list, description="extra regular expressions (Python syntax)")
+
+
+class ReplyDefinition(_Strict):
+    """What counts as a reply that stops a response-time clock."""
+
+    public: bool = True
+    human: bool = True
+    automated: bool = Field(default=False, description="whether autoresponder/macro/bot messages count")
+
+
+class SlaSpec(_Strict):
+    """A help-desk response-time target (SLA policy). See docs/reference/ruleset.md."""
+
+    id: Identifier
+    title: str
+    metric: Literal[
+        "first_reply_time",
+        "next_reply_time",
+        "periodic_update",
+        "requester_wait_time",
+        "agent_work_time",
+        "resolution_time",
+    ]
+    when: str | None = Field(default=None, description="expression: which interactions the SLA applies to")
+    calendar: str | None = Field(default=None, description="name of a calendar (business time); omit for calendar time")
+    targets: dict[Literal["low", "normal", "high", "urgent", "*"], Duration]
+    reply: ReplyDefinition = Field(default_factory=ReplyDefinition)
+    pause_on: list[Literal["new", "open", "pending", "on_hold", "solved", "closed"]] = Field(
+        default_factory=lambda: ["pending", "on_hold"]
+    )
+    severity: Severity = Severity.MAJOR
+    mode: Mode = Mode.ENFORCE
+    message: dict[Locale, str] = Field(default_factory=dict)
+    actions: list["ActionRef"] = Field(default_factory=list)
+    references: list[str] = Field(default_factory=list)
+
+
+class ActionSpec(_Strict):
+    """A recommended action in the ruleset's catalogue."""
+
+    title: str
+    description: str | None = None
+    owner: str | None = Field(default=None, description="who acts: agent, team_lead, manager, privacy_officer…")
+    due_in: Duration | None = None
+    escalation_tier: int | None = Field(default=None, ge=0, le=9)
+
+
+def _action_ref(value: Any) -> Any:
+    return {"id": value} if isinstance(value, str) else value
+
+
+class ActionRef(_Strict):
+    """A rule's reference to a catalogue action, optionally overriding its parameters."""
+
+    id: Identifier
+    owner: str | None = None
+    due_in: Duration | None = None
+    escalation_tier: int | None = Field(default=None, ge=0, le=9)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+def _messages(value: Any) -> Any:
+    return {"*": value} if isinstance(value, str) else value
+
+
+class RuleSpec(_Strict):
+    """One policy rule. ``violated_if`` describes the breach; ``when`` says to which interactions (or
+    events, with ``scope: event``) the rule applies."""
+
+    id: Identifier
+    title: str
+    description: str | None = None
+    severity: Severity
+    tags: list[str] = Field(default_factory=list)
+    scope: Literal["interaction", "event"] = "interaction"
+    when: str | None = Field(default=None, description="expression: where the rule applies (default: always)")
+    violated_if: str = Field(description="expression that is true when the policy is breached")
+    message: Annotated[dict[Locale, str], BeforeValidator(_messages)] = Field(
+        default_factory=dict, description="template, or locale -> template; {fact.name} inserts a value"
+    )
+    actions: list[Annotated[ActionRef, BeforeValidator(_action_ref)]] = Field(default_factory=list)
+    references: list[str] = Field(default_factory=list, description="policy sections this rule enforces")
+    mode: Mode = Mode.ENFORCE
+    enabled: bool = True
+
+
+class TargetSpec(_Strict):
+    """An aggregate service-level objective over a batch (evaluated by ``servicerules check``)."""
+
+    id: Identifier
+    title: str
+    kind: Literal["share", "average", "rate"]
+    when: str | None = Field(default=None, description="expression: which interactions count (denominator)")
+    condition: str | None = Field(default=None, description="share/rate: expression counted in the numerator")
+    value: str | None = Field(default=None, description="average: expression whose mean is taken")
+    objective: float = Field(description="share/rate as a fraction (0.8), average in the value's unit")
+    comparison: Literal[">=", "<="] = ">="
+    group_by: list[Literal["day", "channel", "team", "agent", "interval_30m"]] = Field(default_factory=list)
+    severity: Severity = Severity.MAJOR
+
+
+class RulesetSpec(_Strict):
+    """A servicerules ruleset file."""
+
+    ruleset: Identifier = Field(description="the ruleset's name")
+    version: str = Field(description="the policy version, e.g. 1.4.0")
+    description: str | None = None
+    owner: str | None = None
+    effective_from: dt.date | None = None
+    effective_until: dt.date | None = None
+    default_locale: Locale = "en"
+    calendars: dict[Identifier, CalendarSpec] = Field(default_factory=dict)
+    lexicons: dict[Identifier, LexiconSpec] = Field(default_factory=dict)
+    slas: list[SlaSpec] = Field(default_factory=list)
+    rules: list[RuleSpec] = Field(default_factory=list)
+    targets: list[TargetSpec] = Field(default_factory=list)
+    actions: dict[Identifier, ActionSpec] = Field(default_factory=dict)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: Any) -> Any:
+        # ``version: 1.0`` is a float in YAML; keep what the author meant.
+        return str(value) if isinstance(value, (int, float)) else value

@@ -1,0 +1,99 @@
+"""Results of an evaluation: :class:`Report` per interaction, with :class:`Violation` s, their
+:class:`Evidence` and :class:`RecommendedAction` s.
+
+The JSON form (``Report.to_json()``) is the documented, stable output schema (``servicerules schema report``,
+docs/reference/report.md). Field order is fixed, lists are in a deterministic order (rule order, then event
+index), and every excerpt is masked for card numbers and other personal data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from servicerules.model.ruleset import Mode, Severity
+
+__all__ = ["Evidence", "RecommendedAction", "Report", "RuleOutcome", "RulesetRef", "Violation", "REPORT_SCHEMA_VERSION"]
+
+REPORT_SCHEMA_VERSION = "1"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RulesetRef(_Frozen):
+    name: str
+    version: str
+    hash: str = Field(description="sha256 of the ruleset source text, 'sha256:<hex>'")
+    backend: str = Field(description="matching backend: durable_rules or reference")
+
+
+class Evidence(_Frozen):
+    event_index: int | None = Field(description="index of the event the violation points at; null for the interaction")
+    at: dt.datetime | None = Field(default=None, description="time of that event")
+    excerpt: str | None = Field(default=None, description="text of that event, masked and shortened")
+    facts: dict[str, Any] = Field(
+        default_factory=dict,
+        description="values of the facts the rule's condition read (durations in seconds, timestamps ISO 8601)",
+    )
+
+
+class RecommendedAction(_Frozen):
+    id: str
+    title: str
+    description: str | None = None
+    owner: str | None = None
+    due_in: float | None = Field(default=None, description="seconds after as_of")
+    due_at: dt.datetime | None = Field(default=None, description="as_of + due_in")
+    escalation_tier: int | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Violation(_Frozen):
+    rule_id: str
+    title: str
+    severity: Severity
+    mode: Mode
+    message: str
+    locale: str
+    interaction_id: str
+    evidence: Evidence
+    actions: list[RecommendedAction] = Field(default_factory=list)
+    references: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    ruleset: RulesetRef
+
+
+class RuleOutcome(_Frozen):
+    rule_id: str
+    status: Literal["violated", "compliant", "not_applicable"]
+    violations: int = 0
+
+
+class Report(_Frozen):
+    schema_version: Literal["1"] = REPORT_SCHEMA_VERSION
+    interaction_id: str
+    as_of: dt.datetime
+    ruleset: RulesetRef
+    violations: list[Violation] = Field(default_factory=list)
+    outcomes: list[RuleOutcome] = Field(default_factory=list, description="one entry per enabled rule, in rule order")
+
+    @property
+    def compliant(self) -> bool:
+        """No violation of an enforced rule."""
+        return not any(v.mode is Mode.ENFORCE for v in self.violations)
+
+    def violated_rules(self) -> list[str]:
+        return [o.rule_id for o in self.outcomes if o.status == "violated"]
+
+    def not_applicable_rules(self) -> list[str]:
+        return [o.rule_id for o in self.outcomes if o.status == "not_applicable"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        return self.model_dump_json(indent=indent)
