@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["format_duration", "parse_duration"]
+__all__ = ["DURATION_PATTERN", "format_duration", "parse_duration"]
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+DURATION_PATTERN = r"^\s*(?:\d+(?:\.\d+)?\s*[wdhms]\s*)+$"
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(w|d|h|m|s))+$")
 _PART = re.compile(r"(\d+(?:\.\d+)?)(w|d|h|m|s)")
 

@@ -7,6 +7,7 @@ matches them, and the report is assembled with rendered messages, evidence and r
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
 from functools import lru_cache
@@ -51,8 +52,57 @@ def parse_ruleset_text(text: str, file: str | None) -> tuple[RulesetSpec, Source
     try:
         spec = RulesetSpec.model_validate(doc.data)
     except ValidationError as exc:
-        raise RulesetError(ruleset_diagnostics(exc, doc, RulesetSpec)) from None
+        diagnostics = ruleset_diagnostics(exc, doc, RulesetSpec)
+        _salvage(doc, exc, diagnostics)
+        raise RulesetError(diagnostics) from None
     return spec, doc
+
+
+_LISTS = ("rules", "slas", "targets")
+
+
+def _salvage(doc: SourceDocument, exc: ValidationError, diagnostics: list[Diagnostic]) -> None:
+    """Compile what passed schema validation too, so one run reports every problem of the file.
+
+    Unknown keys are dropped; rules, SLAs and targets with other schema errors are left out. If anything
+    else is wrong the salvage is skipped (its errors would be noise caused by the first ones).
+    """
+    data = copy.deepcopy(doc.data)
+    broken: dict[str, set[int]] = {name: set() for name in _LISTS}
+    for error in exc.errors():
+        loc = [p for p in error["loc"] if isinstance(p, int) or "[" not in p]
+        if error["type"] == "extra_forbidden" and _drop_key(data, loc):
+            continue
+        if len(loc) >= 2 and loc[0] in _LISTS and isinstance(loc[1], int):
+            broken[str(loc[0])].add(loc[1])
+        else:
+            return
+    index_map: dict[str, list[int]] = {}
+    for name in _LISTS:
+        items = data.get(name)
+        if isinstance(items, list):
+            index_map[name] = [i for i in range(len(items)) if i not in broken[name]]
+            data[name] = [items[i] for i in index_map[name]]
+    try:
+        spec = RulesetSpec.model_validate(data)
+        compile_program(spec, doc, index_map=index_map)
+    except ValidationError:
+        return
+    except RulesetError as more:
+        diagnostics.extend(more.diagnostics)
+
+
+def _drop_key(data: Any, loc: Sequence[Any]) -> bool:
+    node = data
+    for part in loc[:-1]:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    if isinstance(node, dict) and loc and loc[-1] in node:
+        del node[loc[-1]]
+        return True
+    return False
 
 
 def load(path_or_text: str | Path, *, backend: str = "auto") -> "CompiledRuleset":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from servicerules.compiler import expr as ast
 from servicerules.compiler.checker import CheckError, Checker, Evaluator, KeyAllocator, all_of
@@ -120,12 +120,17 @@ class _State:
     templates: dict[int, dict[str, Template]] = field(default_factory=dict)
     actions: dict[int, tuple[CompiledAction, ...]] = field(default_factory=dict)
     derived_scope: dict[str, str] = field(default_factory=dict)
+    index_map: Mapping[str, Sequence[int]] = field(default_factory=dict)
 
     def error(self, code: str, message: str, path: tuple[str | int, ...], **kw: Any) -> None:
-        self.diagnostics.append(self.doc.diagnostic(code, message, path, **kw))
+        self.diagnostics.append(self.doc.diagnostic(code, message, self.source_path(path), **kw))
 
-    def failed(self, rule_index: int) -> bool:
-        return any(d.path[:2] == ("rules", rule_index) for d in self.diagnostics)
+    def source_path(self, path: tuple[str | int, ...]) -> tuple[str | int, ...]:
+        """Map a path in the (possibly salvaged) spec back to the document: rules dropped for schema
+        errors shift the indices of the rest."""
+        if len(path) >= 2 and isinstance(path[0], str) and isinstance(path[1], int) and path[0] in self.index_map:
+            return (path[0], self.index_map[path[0]][path[1]]) + path[2:]
+        return path
 
 
 def _pass_unique_ids(state: _State) -> None:
@@ -323,13 +328,23 @@ def _keys_of(condition: Condition) -> set[str]:
     return out
 
 
-def compile_program(spec: RulesetSpec, doc: SourceDocument) -> CompiledProgram:
-    """Run :data:`PASSES`; raise :class:`RulesetError` with every diagnostic, or return the program."""
-    state = _State(doc=doc, spec=spec)
+def compile_program(
+    spec: RulesetSpec,
+    doc: SourceDocument,
+    *,
+    index_map: Mapping[str, Sequence[int]] | None = None,
+    prior: Sequence[Diagnostic] = (),
+) -> CompiledProgram:
+    """Run :data:`PASSES`; raise :class:`RulesetError` with every diagnostic, or return the program.
+
+    ``prior`` are schema diagnostics already found in the document; ``spec`` is then the part of it that
+    validated, and ``index_map`` maps its list indices back to the document's.
+    """
+    state = _State(doc=doc, spec=spec, index_map=index_map or {})
     for _name, run in PASSES:
         run(state)
-    if state.diagnostics:
-        raise RulesetError(state.diagnostics)
+    if state.diagnostics or prior:
+        raise RulesetError([*prior, *state.diagnostics])
 
     engine_rules: list[EngineRule] = []
     rules: list[CompiledRule] = []

@@ -22,7 +22,7 @@ at the exact column in the YAML file.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Union
 
 from servicerules._durations import parse_duration
@@ -297,10 +297,11 @@ class _Parser:
             self.take()
             return Literal(None, "null", tok.start, tok.end)
         if self.at("("):
-            self.take()
+            open_tok = self.take()
             inner = self.parse_or()
-            self.expect(")")
-            return inner
+            close = self.expect(")")
+            # the span of a parenthesised expression includes its parentheses
+            return replace(inner, start=open_tok.start, end=close.end)
         if self.at("["):
             open_tok = self.take()
             items: list[Node] = []

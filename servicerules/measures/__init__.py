@@ -5,6 +5,7 @@ Importing this package registers every measure in the fact catalogue
 """
 
 from servicerules.measures import conversation as _conversation  # noqa: F401  (registers facts)
+from servicerules.measures import privacy as _privacy  # noqa: F401
 from servicerules.measures.catalogue import CATALOGUE, FactSpec, InteractionContext, lookup
 
 __all__ = ["CATALOGUE", "FactSpec", "InteractionContext", "lookup"]

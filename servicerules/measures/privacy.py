@@ -51,3 +51,23 @@ def mask_text(text: str) -> str:
     out = _EMAIL.sub(lambda m: f"{m.group(1)}•••@{m.group(2)}", out)
     out = _IBAN.sub(lambda m: f"{m.group(1)}••••••••", out)
     return out
+
+
+# -- facts ----------------------------------------------------------------------------------------------
+
+from servicerules.measures.catalogue import InteractionContext, fact  # noqa: E402
+
+FAMILY = "privacy"
+
+
+@fact(
+    "event.has_card_number",
+    "bool",
+    "the event's text contains a Luhn-valid 13-19 digit card number (spaces and dashes allowed)",
+    "true",
+    family=FAMILY,
+    scope="event",
+)
+def _event_has_card_number(ctx: InteractionContext, index: int) -> bool | None:
+    text = ctx.events[index].text
+    return None if text is None else bool(find_card_numbers(text))

@@ -123,10 +123,16 @@ def interaction_error(exc: ValidationError, data: Any) -> InteractionError:
     for error in exc.errors():
         loc = _clean_loc(error["loc"])
         code, message, hint = _describe(error)
-        where = _describe_path(loc)
-        if code == "SR110":
-            hint = did_you_mean(str(loc[-1]), _field_names(_interaction_model_at(loc[:-1])))
-        diagnostics.append(Diagnostic(code, f"{where}: {message}" if where else message, None, hint, path=loc))
+        if code in ("SR110", "SR111"):
+            # the message names the field; say where its parent is
+            parent = _describe_path(loc[:-1])
+            text = f"{message} in {parent}" if parent else message
+            if code == "SR110":
+                hint = did_you_mean(str(loc[-1]), _field_names(_interaction_model_at(loc[:-1])))
+        else:
+            where = _describe_path(loc)
+            text = f"{where}: {message}" if where else message
+        diagnostics.append(Diagnostic(code, text, None, hint, path=loc))
     return InteractionError(diagnostics)
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from servicerules._durations import parse_duration
+from servicerules._durations import DURATION_PATTERN, parse_duration
 
 __all__ = [
     "ActionRef",
@@ -34,10 +34,16 @@ __all__ = [
 def _duration(value: Any) -> Any:
     if isinstance(value, str):
         return parse_duration(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        raise ValueError("a duration cannot be negative")
     return value
 
 
-Duration = Annotated[float, BeforeValidator(_duration), Field(ge=0, description="seconds, or text such as 30m, 4h, 2d")]
+Duration = Annotated[
+    float,
+    BeforeValidator(_duration, json_schema_input_type=Union[Annotated[str, Field(pattern=DURATION_PATTERN)], float]),
+    Field(description="seconds, or text such as 30m, 4h, 2d"),
+]
 """A length of time; YAML may write ``4h``, ``30m``, ``2d`` or a number of seconds."""
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]*$", max_length=128)]
@@ -179,10 +185,10 @@ class RuleSpec(_Strict):
     scope: Literal["interaction", "event"] = "interaction"
     when: str | None = Field(default=None, description="expression: where the rule applies (default: always)")
     violated_if: str = Field(description="expression that is true when the policy is breached")
-    message: Annotated[dict[Locale, str], BeforeValidator(_messages)] = Field(
+    message: Annotated[dict[Locale, str], BeforeValidator(_messages, json_schema_input_type=Union[str, dict[Locale, str]])] = Field(
         default_factory=dict, description="template, or locale -> template; {fact.name} inserts a value"
     )
-    actions: list[Annotated[ActionRef, BeforeValidator(_action_ref)]] = Field(default_factory=list)
+    actions: list[Annotated[ActionRef, BeforeValidator(_action_ref, json_schema_input_type=Union[Identifier, ActionRef])]] = Field(default_factory=list)
     references: list[str] = Field(default_factory=list, description="policy sections this rule enforces")
     mode: Mode = Mode.ENFORCE
     enabled: bool = True

@@ -1,0 +1,3 @@
+from servicerules.cli import main
+
+main()

@@ -1,0 +1,27 @@
+"""Published JSON Schemas: rulesets (for editors via yaml-language-server), interactions and reports."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+__all__ = ["json_schema"]
+
+_BASE = "https://servicerules.dev/schemas/"
+
+
+def json_schema(which: Literal["ruleset", "interaction", "report"]) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a ruleset file, an interaction record or a report."""
+    if which == "ruleset":
+        from servicerules.model.ruleset import RulesetSpec as model
+    elif which == "interaction":
+        from servicerules.model.interaction import Interaction as model  # type: ignore[assignment]
+    elif which == "report":
+        from servicerules.report import Report as model  # type: ignore[assignment]
+    else:
+        raise ValueError(f"unknown schema {which!r}; choose ruleset, interaction or report")
+    schema = model.model_json_schema(mode="validation")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{_BASE}{which}.schema.json",
+        **schema,
+    }

@@ -1,0 +1,169 @@
+"""Exact error text for bad rulesets: what a policy author reads."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+import servicerules
+from servicerules.errors import RulesetError
+
+HEADER = """\
+ruleset: demo
+version: "1"
+lexicons:
+  greeting:
+    phrases:
+      en: [hello]
+actions:
+  coach:
+    title: Coach
+rules:
+"""
+
+
+def errors_of(rules_yaml: str) -> RulesetError:
+    text = HEADER + textwrap.indent(textwrap.dedent(rules_yaml), "  ")
+    with pytest.raises(RulesetError) as info:
+        servicerules.load(text, backend="reference")
+    return info.value
+
+
+def rule(violated_if: str, *, when: str | None = None, scope: str = "interaction", extra: str = "") -> str:
+    lines = ["- id: r1", "  title: t", "  severity: minor", f"  scope: {scope}"]
+    if when is not None:
+        lines.append(f"  when: {when}")
+    lines.append(f"  violated_if: {violated_if}")
+    return "\n".join(lines) + "\n" + extra
+
+
+def test_unknown_fact_with_suggestion_exact_text():
+    err = errors_of(rule("first_reply_tme > 4h"))
+    assert err.render() == (
+        "<string>:15:18: SR201 unknown fact 'first_reply_tme'\n"
+        "        violated_if: first_reply_tme > 4h\n"
+        "                     ^\n"
+        "    hint: did you mean 'first_reply_time'?"
+    )
+
+
+def test_duration_compared_with_plain_number_exact_text():
+    err = errors_of(rule("first_reply_time > 14400"))
+    assert err.render() == (
+        "<string>:15:35: SR202 cannot compare duration with number\n"
+        "        violated_if: first_reply_time > 14400\n"
+        "                                      ^\n"
+        "    hint: write durations with a unit: 4h, 30m, 2d (not a plain number)"
+    )
+
+
+def test_unknown_lexicon_exact_text():
+    err = errors_of(rule("first_reply.text mentions greetng"))
+    assert err.render() == (
+        "<string>:15:44: SR203 unknown lexicon 'greetng'\n"
+        "        violated_if: first_reply.text mentions greetng\n"
+        "                                               ^\n"
+        "    hint: did you mean 'greeting'?"
+    )
+
+
+def test_single_equals_is_a_syntax_error_pointing_at_it():
+    err = errors_of(rule("interaction.channel = 'email'"))
+    (diag,) = err.diagnostics
+    assert (diag.code, diag.location.line, diag.location.col) == ("SR200", 15, 38)
+    assert diag.message == "unexpected character '='"
+    assert diag.hint == "use == for comparison"
+
+
+def test_event_fact_in_interaction_rule():
+    err = errors_of(rule("event.text mentions greeting"))
+    (diag,) = err.diagnostics
+    assert diag.code == "SR209"
+    assert diag.message == "'event.text' is an event fact, but this rule has scope: interaction"
+    assert diag.hint == "add 'scope: event' to the rule to check each event"
+
+
+def test_unknown_action_and_bad_template_and_unknown_field_are_all_reported_sorted():
+    err = errors_of(
+        rule(
+            "first_reply_time > 4h",
+            extra="  actions: [coach, coachh]\n  message: 'Hi {customer.nme}'\n  mesage: typo\n",
+        )
+    )
+    assert [(d.code, d.location.line, d.location.col) for d in err.diagnostics] == [
+        ("SR204", 16, 22),
+        ("SR208", 17, 18),
+        ("SR110", 18, 5),
+    ]
+    messages = {d.code: (d.message, d.hint) for d in err.diagnostics}
+    assert messages["SR204"] == ("unknown action 'coachh'", "did you mean 'coach'?")
+    assert messages["SR208"] == ("message names unknown fact 'customer.nme'", "did you mean 'customer.name'?")
+    assert messages["SR110"] == ("unknown field 'mesage'", "did you mean 'message'?")
+
+
+def test_schema_errors_and_expression_errors_of_other_rules_come_together():
+    err = errors_of(
+        "- id: a\n  title: t\n  severity: urgent\n  violated_if: x\n"
+        "- id: b\n  title: t\n  severity: minor\n  violated_if: first_reply_tme > 1h\n"
+    )
+    assert [(d.code, d.location.line) for d in err.diagnostics] == [("SR112", 13), ("SR201", 18)]
+    assert err.diagnostics[0].message == (
+        "invalid value 'urgent' for 'severity': input should be 'info', 'minor', 'major' or 'critical'"
+    )
+
+
+def test_missing_required_field_names_the_rule():
+    err = errors_of("- id: a\n  title: t\n  severity: minor\n")
+    (diag,) = err.diagnostics
+    assert (diag.code, diag.message, diag.location.line, diag.location.col) == (
+        "SR111", "missing required field 'violated_if' in rules[0]", 11, 5,
+    )
+
+
+def test_duplicate_rule_id():
+    err = errors_of(rule("first_reply_time > 1h") + rule("first_reply_time > 2h"))
+    (diag,) = err.diagnostics
+    assert diag.code == "SR113"
+    assert diag.message == "duplicate id 'r1' (first used at line 11)"
+    assert diag.location.line == 16
+
+
+@pytest.mark.parametrize(
+    "condition, code, message",
+    [
+        ("customer.tier > 'gold'", "SR202", "'>' cannot order string values"),
+        ("first_reply_time", "SR202", "a condition must be true or false, this is a duration"),
+        ("has_personal_reply and 3", "SR202", "'and' needs true/false operands, found a number"),
+        ("interaction.channel in 'email'", "SR202", "'in' needs a list such as [\"email\", \"chat\"] on its right"),
+        ("interaction.channel in [1, 2]", "SR202", "cannot look for a string in a list of number values"),
+        ("first_reply.text matches '(unclosed'", "SR206", "invalid regular expression: missing ) at position 9"),
+        ("size(first_reply.text) > 3", "SR207", "unknown function 'size'"),
+        ("exists(first_reply.text, 1)", "SR207", "exists() takes exactly one argument"),
+        ("first_reply_time + 5 > 1h", "SR202", "cannot apply '+' to duration and number"),
+        ("greeting", "SR202", "'greeting' is a lexicon, not a fact"),
+        ("interaction.created_at > 'yesterday'", "SR202", "cannot compare timestamp with string"),
+    ],
+)
+def test_type_errors(condition, code, message):
+    err = errors_of(rule(f'"{condition}"' if "'" not in condition else condition))
+    (diag,) = err.diagnostics
+    assert (diag.code, diag.message) == (code, message)
+
+
+def test_lint_reports_every_problem_of_a_file(tmp_path):
+    from io import StringIO
+
+    from servicerules.cli import run
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(HEADER + "  - id: r1\n    title: t\n    severity: minor\n    violated_if: first_reply_tme > 4h\n", encoding="utf-8")
+    out, err = StringIO(), StringIO()
+    assert run(["lint", str(path)], out, err) == 2
+    assert out.getvalue() == (
+        f"{path}:14:18: SR201 unknown fact 'first_reply_tme'\n"
+        "        violated_if: first_reply_tme > 4h\n"
+        "                     ^\n"
+        "    hint: did you mean 'first_reply_time'?\n"
+        "1 error\n"
+    )

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from servicerules.compiler.expr import Binary, Call, ExprSyntaxError, ListLit, Literal, Path, Unary, parse_expression
+
+
+def shape(node):
+    """A compact, readable form of the tree for assertions."""
+    if isinstance(node, Literal):
+        return node.value
+    if isinstance(node, Path):
+        return node.dotted
+    if isinstance(node, ListLit):
+        return [shape(i) for i in node.items]
+    if isinstance(node, Unary):
+        return (node.op, shape(node.operand))
+    if isinstance(node, Binary):
+        return (node.op, shape(node.left), shape(node.right))
+    if isinstance(node, Call):
+        return (node.name + "()", *[shape(a) for a in node.args])
+    raise AssertionError(node)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("first_reply_time > 4h", (">", "first_reply_time", 14400.0)),
+        ("a and b or c", ("or", ("and", "a", "b"), "c")),
+        ("a or b and c", ("or", "a", ("and", "b", "c"))),
+        ("not a and b", ("and", ("not", "a"), "b")),
+        ("not (a and b)", ("not", ("and", "a", "b"))),
+        ("x in ['email', \"chat\"]", ("in", "x", ["email", "chat"])),
+        ("x not in [1, 2]", ("not in", "x", [1, 2])),
+        ("a - b > 1h30m", (">", ("-", "a", "b"), 5400.0)),
+        ("a + b * 2 == 7", ("==", ("+", "a", ("*", "b", 2)), 7)),
+        ("-x < -2.5", ("<", ("-", "x"), ("-", 2.5))),
+        ("a ?? b > 2d", (">", ("??", "a", "b"), 172800.0)),
+        ("customer.name == null", ("==", "customer.name", None)),
+        ("exists(customer.name)", ("exists()", "customer.name")),
+        ("event.text matches '\\\\d+'", ("matches", "event.text", "\\d+")),
+        ("event.text mentions greeting", ("mentions", "event.text", "greeting")),
+        ("x == 'it\\'s'", ("==", "x", "it's")),
+        ("flag == true", ("==", "flag", True)),
+        ("n >= 1e3", (">=", "n", 1000)),
+        ("d == 45s", ("==", "d", 45.0)),
+        ("w == 1w", ("==", "w", 604800.0)),
+    ],
+)
+def test_parses_to_the_expected_tree(text, expected):
+    assert shape(parse_expression(text)) == expected
+
+
+@pytest.mark.parametrize(
+    "text, message, offset, hint",
+    [
+        ("", "empty expression", 0, "write a condition such as first_reply_time > 4h"),
+        ("a = 1", "unexpected character '='", 2, "use == for comparison"),
+        ("a && b", "unexpected character '&'", 2, "write 'and', 'or', 'not'"),
+        ("a > ", "expression ends too early", 4, "an operand is missing at the end"),
+        ("(a > 1", "expected ')' but found 'end of expression'", 6, None),
+        ("a > 1 b", "unexpected 'b'", 6, "an operator such as 'and', 'or' or '==' is missing before it"),
+        ("1 < a < 3", "comparisons cannot be chained ('<' after '<')", 6, "join two comparisons with 'and'"),
+        ("x == 'open", "unterminated string", 5, "close the string with the same quote"),
+        ("a.", "expected a name after '.'", 2, None),
+    ],
+)
+def test_syntax_errors_have_message_offset_and_hint(text, message, offset, hint):
+    with pytest.raises(ExprSyntaxError) as info:
+        parse_expression(text)
+    assert (info.value.message, info.value.offset, info.value.hint) == (message, offset, hint)
+
+
+def test_spans_cover_the_source_text():
+    text = "first_reply_time > 4h and customer.tier == 'gold'"
+    node = parse_expression(text)
+    assert isinstance(node, Binary)
+    assert text[node.left.start : node.left.end] == "first_reply_time > 4h"
+    assert text[node.right.start : node.right.end] == "customer.tier == 'gold'"
+    assert text[node.op_start : node.op_start + 3] == "and"
+
+
+names = st.sampled_from(["a", "b", "c", "x.y", "first_reply_time"])
+atoms = st.one_of(names, st.integers(0, 99).map(str), st.sampled_from(["4h", "30m", "'s'", "true", "null"]))
+
+
+def _expr(children):
+    return st.one_of(
+        st.tuples(children, st.sampled_from(["and", "or", "==", "!=", "<", ">=", "+", "-", "*", "??"]), children).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        children.map(lambda c: f"(not {c})"),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(atoms, _expr, max_leaves=12))
+def test_parser_accepts_generated_expressions_and_is_deterministic(text):
+    first = parse_expression(text)
+    assert shape(first) == shape(parse_expression(text))
+    assert first.start == 0 and first.end == len(text)
+    if isinstance(first, Binary):
+        # each operand's span, cut out of the text, parses to the same subtree
+        for side in (first.left, first.right):
+            assert shape(parse_expression(text[side.start : side.end])) == shape(side)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab1 ()<>=!&|'\".-[],", max_size=20))
+def test_parser_raises_only_its_own_error(text):
+    try:
+        parse_expression(text)
+    except ExprSyntaxError as exc:
+        assert 0 <= exc.offset <= len(text)

@@ -1,0 +1,41 @@
+"""Shared fixtures. ``pytest --update-golden`` rewrites golden files instead of comparing with them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="rewrite golden files from current output")
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest):
+    """``golden(path, text)``: compare ``text`` with the golden file, or rewrite it with --update-golden."""
+
+    def check(path: Path, text: str) -> None:
+        if request.config.getoption("--update-golden") or not path.exists():
+            if not request.config.getoption("--update-golden"):
+                pytest.fail(f"golden file {path} is missing; run pytest --update-golden to create it")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return
+        assert text == path.read_text(encoding="utf-8"), f"output differs from {path} (pytest --update-golden to accept)"
+
+    return check
+
+
+def _backends() -> list[str]:
+    from servicerules.compiler.backends import durable_available
+
+    return ["reference", "durable_rules"] if durable_available() else ["reference"]
+
+
+@pytest.fixture(params=_backends())
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each available matching backend; engine tests run against both."""
+    return str(request.param)

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from servicerules.errors import Location, RulesetError
+from servicerules.loader import load_yaml
+
+
+def test_positions_of_keys_and_values_are_one_based():
+    doc = load_yaml("ruleset: a\nrules:\n  - id: r1\n    when: x > 1\n", "f.yaml")
+    assert doc.data == {"ruleset": "a", "rules": [{"id": "r1", "when": "x > 1"}]}
+    assert doc.location(("rules", 0, "when")) == Location("f.yaml", 4, 11)
+    assert doc.location(("rules", 0, "when"), key=True) == Location("f.yaml", 4, 5)
+    assert doc.location(("rules", 0)) == Location("f.yaml", 3, 5)
+
+
+def test_location_of_a_missing_path_is_its_nearest_ancestor():
+    doc = load_yaml("rules:\n  - id: r1\n", "f.yaml")
+    assert doc.location(("rules", 0, "violated_if")) == Location("f.yaml", 2, 5)
+
+
+def test_offsets_inside_plain_and_quoted_scalars():
+    doc = load_yaml('a: foo > bar\nb: "foo > bar"\n', None)
+    assert doc.scalar_location(("a",), 6) == Location(None, 1, 10)
+    assert doc.scalar_location(("b",), 6) == Location(None, 2, 11)
+
+
+def test_offsets_inside_a_literal_block_scalar():
+    text = "rule:\n  when: |\n    a > 1\n    and b\n"
+    doc = load_yaml(text, "f.yaml")
+    assert doc.data["rule"]["when"] == "a > 1\nand b\n"
+    # "b" is on the second content line (file line 4), after "and " at indentation 4
+    assert doc.scalar_location(("rule", "when"), doc.data["rule"]["when"].index("b")) == Location("f.yaml", 4, 9)
+
+
+def test_duplicate_keys_are_rejected_with_both_positions():
+    with pytest.raises(RulesetError) as info:
+        load_yaml("a: 1\nb: 2\na: 3\n", "dup.yaml")
+    (diag,) = info.value.diagnostics
+    assert diag.code == "SR101"
+    assert diag.location == Location("dup.yaml", 3, 1)
+    assert diag.message == "duplicate key 'a' (first defined at line 1)"
+
+
+def test_duplicate_keys_in_nested_mappings_are_all_reported():
+    with pytest.raises(RulesetError) as info:
+        load_yaml("x:\n  a: 1\n  a: 2\ny:\n  b: 1\n  b: 1\n", None)
+    assert [(d.code, d.location.line) for d in info.value.diagnostics] == [("SR101", 3), ("SR101", 6)]
+
+
+def test_syntax_error_has_code_location_and_caret():
+    with pytest.raises(RulesetError) as info:
+        load_yaml("a: [1, 2\nb: 3\n", "bad.yaml")
+    (diag,) = info.value.diagnostics
+    assert diag.code == "SR100"
+    assert diag.location is not None and diag.location.file == "bad.yaml"
+    assert "^" in diag.render()
+
+
+def test_merge_keys_are_resolved():
+    doc = load_yaml("base: &b {x: 1}\nderived:\n  <<: *b\n  y: 2\n", None)
+    assert doc.data["derived"] == {"x": 1, "y": 2}
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.dictionaries(
+        st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True),
+        st.one_of(st.integers(-1000, 1000), st.text(alphabet="abc xyz_-.", min_size=1, max_size=10).map(str.strip).filter(bool)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_loaded_data_and_key_lines_match_what_was_written(mapping):
+    lines = [f"{k}: {v!r}" if isinstance(v, str) else f"{k}: {v}" for k, v in mapping.items()]
+    doc = load_yaml("\n".join(lines) + "\n", None)
+    assert doc.data == mapping
+    for line_no, key in enumerate(mapping, start=1):
+        assert doc.location((key,), key=True) == Location(None, line_no, 1)
