@@ -1,0 +1,250 @@
+"""End-to-end evaluation through each backend: what a library user sees."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import pickle
+import threading
+
+import pytest
+
+import servicerules
+from servicerules import InteractionError, Rejection
+
+UTC = dt.timezone.utc
+
+RULESET = """
+ruleset: demo
+version: "2.1"
+default_locale: en
+lexicons:
+  greeting:
+    phrases:
+      en: [hello, hi]
+      de: [hallo, guten tag]
+      da: [hej]
+      hi: [नमस्ते]
+actions:
+  coach:
+    title: Coach the agent
+    owner: team_lead
+    due_in: 2d
+rules:
+  - id: greet
+    title: First reply greets
+    severity: minor
+    when: has_personal_reply
+    violated_if: not (first_reply.text mentions greeting)
+    message:
+      en: "No greeting for {customer.name}."
+      de: "Keine Begrüßung für {customer.name}."
+    actions: [coach]
+  - id: reply-time
+    title: Reply within 4h
+    severity: major
+    when: interaction.channel == "email"
+    violated_if: (first_reply_time ?? unanswered_for) > 4h
+    message: "Waited {first_reply_time}."
+  - id: card
+    title: No card numbers
+    severity: critical
+    scope: event
+    when: event.type == "message"
+    violated_if: event.has_card_number
+    message: "Card number in message {event.index}."
+  - id: big-order
+    title: Large orders need a manager
+    severity: major
+    mode: warn
+    violated_if: interaction.attributes.order.amount > 500
+"""
+
+
+def interaction(**changes):
+    data = {
+        "id": "T-1",
+        "channel": "email",
+        "created_at": "2026-03-02T09:00:00+01:00",
+        "customer": {"name": "Jana Novak", "locale": "en"},
+        "events": [
+            {"at": "2026-03-02T09:00:00+01:00", "type": "message", "author": {"role": "customer"}, "text": "Where is my parcel?"},
+            {"at": "2026-03-02T09:01:00+01:00", "type": "message", "author": {"role": "system"}, "automated": "autoresponder", "text": "Hello, we got your mail"},
+            {"at": "2026-03-02T10:00:00+01:00", "type": "message", "author": {"role": "agent", "id": "a1"}, "text": "Hi Jana, it ships today."},
+        ],
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.fixture
+def policy(backend):
+    loaded = servicerules.load(RULESET, backend=backend)
+    yield loaded
+    loaded.close()
+
+
+def statuses(report):
+    return {o.rule_id: o.status for o in report.outcomes}
+
+
+def test_compliant_interaction(policy, backend):
+    report = policy.evaluate(interaction())
+    assert report.violations == []
+    assert statuses(report) == {"greet": "compliant", "reply-time": "compliant", "card": "compliant", "big-order": "not_applicable"}
+    assert report.compliant
+    assert report.ruleset.backend == backend
+    assert (report.ruleset.name, report.ruleset.version) == ("demo", "2.1")
+    assert report.ruleset.hash.startswith("sha256:") and len(report.ruleset.hash) == 71
+
+
+def test_autoresponder_does_not_count_as_the_reply(policy):
+    data = interaction()
+    data["events"][2]["text"] = "It ships today."  # no greeting in the personal reply
+    report = policy.evaluate(data)
+    assert [v.rule_id for v in report.violations] == ["greet"]
+    violation = report.violations[0]
+    assert violation.message == "No greeting for Jana Novak."
+    assert violation.evidence.facts == {"has_personal_reply": True, "first_reply.text": "It ships today."}
+    assert violation.actions[0].owner == "team_lead"
+    assert violation.actions[0].due_at == dt.datetime(2026, 3, 4, 9, 0, tzinfo=UTC)  # as_of (last event) + 2d
+
+
+def test_unanswered_email_breaches_at_as_of_and_reply_rules_are_not_applicable(policy):
+    data = interaction(events=interaction()["events"][:2])
+    early = policy.evaluate(data, as_of=dt.datetime(2026, 3, 2, 11, 0, tzinfo=UTC))
+    late = policy.evaluate(data, as_of=dt.datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
+    assert statuses(early)["reply-time"] == "compliant"
+    assert statuses(late)["reply-time"] == "violated"
+    assert statuses(late)["greet"] == "not_applicable"
+    assert late.violations[0].message == "Waited unknown."
+    assert late.violations[0].evidence.facts["unanswered_for"] == 6 * 3600  # 08:00Z to 14:00Z
+
+
+def test_as_of_defaults_to_the_last_timestamp_not_the_clock(policy):
+    report = policy.evaluate(interaction())
+    assert report.as_of == dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def test_event_scope_points_at_the_message_and_masks_the_card(policy):
+    data = interaction()
+    data["events"][0]["text"] = "Card 4111 1111 1111 1111 charged twice, order 1234567890123456"
+    report = policy.evaluate(data)
+    (violation,) = [v for v in report.violations if v.rule_id == "card"]
+    assert violation.evidence.event_index == 0
+    assert violation.evidence.at == dt.datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    assert violation.evidence.excerpt == "Card 411111••••••1111 charged twice, order 1234567890123456"
+    assert violation.message == "Card number in message 0."
+    assert "4111 1111 1111 1111" not in report.to_json()
+
+
+def test_locale_variants(policy):
+    data = interaction(customer={"name": "Jana", "locale": "de-DE"})
+    data["events"][2]["text"] = "Ihr Paket kommt heute."
+    (violation,) = policy.evaluate(data).violations
+    assert (violation.locale, violation.message) == ("de", "Keine Begrüßung für Jana.")
+    (forced,) = policy.evaluate(data, locale="fr").violations
+    assert (forced.locale, forced.message) == ("en", "No greeting for Jana.")
+
+
+@pytest.mark.parametrize(
+    "text, greeted",
+    [
+        ("Guten Tag Frau Müller", True),
+        ("GUTEN TAG", True),
+        ("Hej Mette, tak for din besked", True),
+        ("नमस्ते राहुल जी, आपका ऑर्डर", True),
+        ("Hinweis: Ihr Paket", False),  # "Hi" inside a word is not a greeting
+        ("Chill, it ships", False),
+    ],
+)
+def test_multilingual_greetings(policy, text, greeted):
+    data = interaction()
+    data["events"][2]["text"] = text
+    assert statuses(policy.evaluate(data))["greet"] == ("compliant" if greeted else "violated")
+
+
+def test_free_attributes_take_the_type_the_rule_uses(policy):
+    big = policy.evaluate(interaction(attributes={"order": {"amount": 900}}))
+    small = policy.evaluate(interaction(attributes={"order": {"amount": 20.5}}))
+    text = policy.evaluate(interaction(attributes={"order": {"amount": "900"}}))
+    assert statuses(big)["big-order"] == "violated"
+    assert big.compliant  # mode: warn does not make the interaction non-compliant
+    assert big.violations[0].mode.value == "warn"
+    assert statuses(small)["big-order"] == "compliant"
+    assert statuses(text)["big-order"] == "not_applicable"
+
+
+def test_interactions_are_isolated(policy):
+    bad = interaction(id="A", attributes={"order": {"amount": 900}})
+    good = interaction(id="B")
+    alone = policy.evaluate(good)
+    policy.evaluate(bad)
+    assert policy.evaluate(good) == alone
+
+
+def test_evaluate_many_matches_evaluate_and_keeps_rejections_in_place(policy):
+    items = [interaction(id=f"T-{i}", attributes={"order": {"amount": i * 100}}) for i in range(7)]
+    items.insert(3, {"id": "broken"})
+    results = list(policy.evaluate_many(items, errors="collect", batch_size=3))
+    assert len(results) == 8
+    assert isinstance(results[3], Rejection) and results[3].index == 3
+    assert results[3].error.codes[0] == "SR111"
+    expected = [policy.evaluate(i) for i in items[:3] + items[4:]]
+    assert [r for r in results if not isinstance(r, Rejection)] == expected
+    with pytest.raises(InteractionError):
+        list(policy.evaluate_many(items))
+
+
+def test_pickled_ruleset_recompiles_and_agrees(policy):
+    clone = pickle.loads(pickle.dumps(policy))
+    data = interaction(attributes={"order": {"amount": 900}})
+    assert clone.backend == policy.backend
+    assert clone.evaluate(data) == policy.evaluate(data)
+
+
+def test_two_versions_side_by_side(backend):
+    strict = servicerules.load(RULESET.replace("> 4h", "> 30m").replace('"2.1"', '"2.2"'), backend=backend)
+    lenient = servicerules.load(RULESET, backend=backend)
+    data = interaction()
+    assert statuses(strict.evaluate(data))["reply-time"] == "violated"
+    assert statuses(lenient.evaluate(data))["reply-time"] == "compliant"
+    assert strict.evaluate(data).ruleset.version == "2.2"
+
+
+def test_thread_safe_evaluation(policy):
+    items = [interaction(id=f"T-{i}", attributes={"order": {"amount": i * 37}}) for i in range(60)]
+    for i, item in enumerate(items):
+        if i % 3 == 0:
+            item["events"][2]["text"] = "no greeting 4111 1111 1111 1111"
+    expected = [policy.evaluate(i) for i in items]
+    results: dict[int, list] = {}
+
+    def work(n: int) -> None:
+        results[n] = [policy.evaluate(i) for i in items]
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(results[n] == expected for n in range(8))
+
+
+def test_report_json_round_trips_and_is_deterministic(policy):
+    data = interaction(attributes={"order": {"amount": 900}})
+    data["events"][0]["text"] = "4111-1111-1111-1111"
+    first = policy.evaluate(data).to_json()
+    again = policy.evaluate(copy.deepcopy(data)).to_json()
+    assert first == again
+    parsed = json.loads(first)
+    assert list(parsed) == ["schema_version", "interaction_id", "as_of", "ruleset", "violations", "outcomes"]
+    assert [v["rule_id"] for v in parsed["violations"]] == ["card", "big-order"]
+    assert servicerules.Report.model_validate_json(first).to_json() == first
+
+
+def test_invalid_interaction_raises_with_reason(policy):
+    with pytest.raises(InteractionError) as info:
+        policy.evaluate({"id": "x", "channel": "email", "created_at": "2026-03-02T09:00:00"})
+    assert info.value.codes == ["SR311"]
