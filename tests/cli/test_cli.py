@@ -1,0 +1,156 @@
+"""The command line: exit codes, exact output, schemas."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+
+from servicerules.cli import run
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def call(*argv: str) -> tuple[int, str, str]:
+    out, err = StringIO(), StringIO()
+    code = run(list(argv), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_version_names_the_backend():
+    code, out, _ = call("--version")
+    assert code == 0
+    assert out.startswith("servicerules 0.1.0 (backend: ")
+
+
+def test_usage_error_exits_2():
+    code, _out, err = call("check")
+    assert code == 2
+    assert "the following arguments are required: RULESET, INPUT" in err
+
+
+def test_lint_clean_ruleset():
+    code, out, _ = call("lint", str(ROOT / "rulesets" / "starter.yaml"))
+    assert (code, out) == (0, f"{ROOT / 'rulesets' / 'starter.yaml'}: ok (7 rules)\n")
+
+
+def test_lint_json_output(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("ruleset: x\nversion: 1\nrules:\n  - id: a\n    title: t\n    severity: minor\n    violated_if: nope > 1\n")
+    code, out, _ = call("lint", "--format", "json", str(bad))
+    assert code == 2
+    assert json.loads(out) == [
+        {"code": "SR201", "message": "unknown fact 'nope'", "file": str(bad), "line": 7, "col": 18, "hint": None,
+         "path": ["rules", 0, "violated_if"]}
+    ]
+
+
+def test_empty_ruleset_file(tmp_path):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    code, out, _ = call("lint", str(empty))
+    assert code == 2
+    assert "SR102 a ruleset must be a YAML mapping, this document is empty" in out
+
+
+@pytest.mark.parametrize("which", ["ruleset", "interaction", "report"])
+def test_published_schemas_are_up_to_date(which):
+    code, out, _ = call("schema", which)
+    assert code == 0
+    schema = json.loads(out)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert out == (ROOT / "schemas" / f"{which}.schema.json").read_text(encoding="utf-8"), (
+        f"schemas/{which}.schema.json is stale: servicerules schema {which} > schemas/{which}.schema.json"
+    )
+
+
+def test_ruleset_schema_lets_editors_complete_rule_fields():
+    _, out, _ = call("schema", "ruleset")
+    schema = json.loads(out)
+    rule = schema["$defs"]["RuleSpec"]
+    assert rule["additionalProperties"] is False
+    assert {"id", "title", "severity", "scope", "when", "violated_if", "message", "actions", "mode"} <= set(rule["properties"])
+    assert rule["properties"]["severity"]["$ref"] == "#/$defs/Severity"
+    assert schema["$defs"]["Severity"]["enum"] == ["info", "minor", "major", "critical"]
+    # durations may be written as text in YAML: the schema must accept "4h"
+    due_in = json.dumps(schema["$defs"]["ActionSpec"]["properties"]["due_in"])
+    assert '"type": "string"' in due_in and "pattern" in due_in
+
+
+def test_facts_lists_the_catalogue():
+    code, out, _ = call("facts", "--format", "json")
+    facts = {f["name"]: f for f in json.loads(out)}
+    assert code == 0
+    assert facts["first_reply_time"]["type"] == "duration"
+    assert facts["event.text"]["scope"] == "event"
+
+
+def _write_jsonl(path: Path, records: list) -> None:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records), encoding="utf-8")
+
+
+def _email(i: int, reply_after_minutes: int | None, text: str = "Hello, sorted.") -> dict:
+    events = [{"at": "2026-03-02T09:00:00Z", "type": "message", "author": {"role": "customer"}, "text": "Help"}]
+    if reply_after_minutes is not None:
+        events.append({"at": f"2026-03-02T{9 + reply_after_minutes // 60:02d}:{reply_after_minutes % 60:02d}:00Z",
+                       "type": "message", "author": {"role": "agent", "id": "a1"}, "text": text})
+    return {"id": f"E-{i}", "channel": "email", "team": "billing", "created_at": "2026-03-02T09:00:00Z", "events": events}
+
+
+def test_check_counts_add_up_and_exit_code_follows_fail_on(tmp_path):
+    data = tmp_path / "in.jsonl"
+    _write_jsonl(data, [_email(1, 30), _email(2, 30, "Sorted."), "{broken", {"id": "x"}, _email(3, None)])
+    out_file = tmp_path / "violations.jsonl"
+    summary_file = tmp_path / "summary.json"
+    code, out, _ = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(data), "--as-of", "2026-03-05T09:00:00Z",
+                        "-o", str(out_file), "--summary-json", str(summary_file), "--backend", "reference")
+    assert code == 1
+    summary = json.loads(summary_file.read_text())
+    assert (summary["read"], summary["evaluated"], summary["rejected"]) == (5, 3, 2)
+    assert [(r["source"], r["code"]) for r in summary["rejections"]] == [(f"{data}:3", "SR301"), (f"{data}:4", "SR111")]
+    rules = {r["rule_id"]: r for r in summary["rules"]}
+    assert (rules["protocol.greeting"]["violated"], rules["protocol.greeting"]["compliant"]) == (1, 1)
+    assert rules["reply.email-first-reply"]["violated"] == 1  # E-3 unanswered for 3 days at as_of
+    assert rules["reply.autoresponder-only"]["violated"] == 1
+    lines = [json.loads(line) for line in out_file.read_text().splitlines()]
+    assert sorted((v["interaction_id"], v["rule_id"]) for v in lines) == [
+        ("E-2", "protocol.greeting"), ("E-3", "reply.autoresponder-only"), ("E-3", "reply.email-first-reply"),
+    ]
+    assert "5 read, 3 evaluated, 2 rejected" in out
+    code, _out, _ = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(data), "--as-of", "2026-03-05T09:00:00Z",
+                         "--fail-on", "never", "--quiet")
+    assert code == 0
+    code, _out, _ = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(data), "--as-of", "2026-03-05T09:00:00Z",
+                         "--fail-on", "critical", "--quiet")
+    assert code == 1  # the autoresponder-only rule is critical
+
+
+def test_check_json_output_is_valid_json_even_when_empty(tmp_path):
+    data = tmp_path / "in.jsonl"
+    _write_jsonl(data, [_email(1, 30)])
+    out_file = tmp_path / "v.json"
+    code, _, _ = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(data), "-o", str(out_file), "--format", "json", "-q")
+    assert code == 0
+    assert json.loads(out_file.read_text()) == []
+
+
+def test_check_with_a_bad_ruleset_exits_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("ruleset: x\n")
+    code, _out, err = call("check", str(bad), str(tmp_path / "none.jsonl"))
+    assert code == 2
+    assert "SR111 missing required field 'version'" in err
+
+
+def test_check_missing_input_exits_2(tmp_path):
+    code, _out, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(tmp_path / "missing.jsonl"))
+    assert code == 2
+    assert "missing.jsonl" in err
+
+
+def test_timestamp_without_zone_is_a_usage_error():
+    code, _out, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), "x.jsonl", "--as-of", "2026-03-02T10:00:00")
+    assert code == 2
+    assert "has no time zone" in err
