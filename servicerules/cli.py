@@ -25,7 +25,7 @@ SEVERITIES = ("info", "minor", "major", "critical")
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so ``run`` can return exit code 2 with the message."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         raise _UsageError(f"{self.prog}: error: {message}")
 
 

@@ -358,7 +358,7 @@ class CompiledRuleset:
         for rule in self.program.rules:
             found = hits.get(rule.index, [])
             outcomes.append(
-                RuleOutcome(rule_id=rule.spec.id, status=status.get(rule.index, "not_applicable"), violations=len(found))  # type: ignore[arg-type]
+                RuleOutcome(rule_id=rule.spec.id, status=status.get(rule.index, "not_applicable"), violations=len(found))
             )
             for event_index in sorted(found, key=lambda e: -1 if e is None else e):
                 violations.append(self._violation(rule, model, reader, event_index, chosen_locale))

@@ -17,7 +17,7 @@ from servicerules.model.ruleset import Mode, Severity
 
 __all__ = ["Evidence", "RecommendedAction", "Report", "RuleOutcome", "RulesetRef", "Violation", "REPORT_SCHEMA_VERSION"]
 
-REPORT_SCHEMA_VERSION = "1"
+REPORT_SCHEMA_VERSION: Literal["1"] = "1"
 
 
 class _Frozen(BaseModel):

@@ -18,7 +18,7 @@ from servicerules.errors import Diagnostic, RulesetError, did_you_mean
 from servicerules.loader import SourceDocument
 from servicerules.measures.catalogue import CATALOGUE, FactSpec, lookup
 from servicerules.measures.text import LexiconMatcher, check_pattern
-from servicerules.model.ruleset import RuleSpec, RulesetSpec
+from servicerules.model.ruleset import RuleSpec, RulesetSpec, SlaSpec, TargetSpec
 
 __all__ = [
     "CompiledAction",
@@ -135,7 +135,10 @@ class _State:
 
 def _pass_unique_ids(state: _State) -> None:
     """SR113: rule, SLA and target ids are unique."""
-    for section, items in (("rules", state.spec.rules), ("slas", state.spec.slas), ("targets", state.spec.targets)):
+    sections: tuple[tuple[str, Sequence[RuleSpec | SlaSpec | TargetSpec]], ...] = (
+        ("rules", state.spec.rules), ("slas", state.spec.slas), ("targets", state.spec.targets),
+    )
+    for section, items in sections:
         seen: dict[str, int] = {}
         for i, item in enumerate(items):
             if item.id in seen:
@@ -161,7 +164,8 @@ def _pass_lexicons(state: _State) -> None:
 def _pass_references(state: _State) -> None:
     """SR204/SR205: actions and calendars named by rules and SLAs exist."""
     catalogue = state.spec.actions
-    for section, items in (("rules", state.spec.rules), ("slas", state.spec.slas)):
+    with_actions: tuple[tuple[str, Sequence[RuleSpec | SlaSpec]], ...] = (("rules", state.spec.rules), ("slas", state.spec.slas))
+    for section, items in with_actions:
         for i, item in enumerate(items):
             for j, ref in enumerate(item.actions):
                 if ref.id not in catalogue:

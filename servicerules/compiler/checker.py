@@ -116,7 +116,7 @@ class Checker:
 
     def _check_Literal(self, node: ast.Literal) -> Typed:
         value = node.value
-        return Typed(node.kind, lambda get, _v=value: _v, node, const=True, value=value)
+        return Typed(node.kind, _constant(value), node, const=True, value=value)
 
     def _check_ListLit(self, node: ast.ListLit) -> Typed:
         items = [self.check(i) for i in node.items]
@@ -127,7 +127,7 @@ class Checker:
         if len(types) > 1:
             raise CheckError("SR202", f"list mixes {' and '.join(sorted(types))} values", node.start)
         values = tuple(i.value for i in items)
-        return Typed("list", lambda get, _v=values: _v, node, const=True, value=values, elem_type=types.pop() if types else None)
+        return Typed("list", _constant(values), node, const=True, value=values, elem_type=types.pop() if types else None)
 
     def _check_Path(self, node: ast.Path) -> Typed:
         name = node.dotted
@@ -288,8 +288,8 @@ class Checker:
     def _fold(self, typed: Typed) -> Typed:
         """Constant-fold: ``2 * 4h`` is one duration literal."""
         if typed.const:
-            value = typed.fn(lambda n, t: None)
-            return Typed(typed.type, lambda get, _v=value: _v, typed.node, const=True, value=value)
+            value = typed.fn(_no_facts)
+            return Typed(typed.type, _constant(value), typed.node, const=True, value=value)
         return typed
 
     def _adopt(self, typed: Typed, type_: str) -> Typed:
@@ -403,6 +403,14 @@ class Checker:
         return (is_in, not_in) if node.op == "in" else (not_in, is_in)
 
 
+def _constant(value: Any) -> Evaluator:
+    return lambda get: value
+
+
+def _no_facts(name: str, type_: str) -> Any:
+    return None
+
+
 def _null_check(fn: Evaluator, want_null: bool) -> Evaluator:
     return lambda get: (fn(get) is None) is want_null
 
@@ -413,11 +421,11 @@ def _engine_scalar(value: Any, type_: str) -> Scalar:
     return value  # type: ignore[no-any-return]
 
 
-def _flatten(cls: type, items: tuple[Condition, ...]) -> tuple[Condition, ...]:
+def _flatten(cls: type[AllOf] | type[AnyOf], items: tuple[Condition, ...]) -> tuple[Condition, ...]:
     out: list[Condition] = []
     for item in items:
-        if isinstance(item, cls):
-            out.extend(item.items)  # type: ignore[attr-defined]
+        if isinstance(item, cls) and isinstance(item, (AllOf, AnyOf)):
+            out.extend(item.items)
         else:
             out.append(item)
     return tuple(out)

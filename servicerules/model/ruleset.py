@@ -118,6 +118,13 @@ class ReplyDefinition(_Strict):
     automated: bool = Field(default=False, description="whether autoresponder/macro/bot messages count")
 
 
+TicketStatus = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
+
+
+def _default_pause() -> list[TicketStatus]:
+    return ["pending", "on_hold"]
+
+
 class SlaSpec(_Strict):
     """A help-desk response-time target (SLA policy). See docs/reference/ruleset.md."""
 
@@ -135,9 +142,7 @@ class SlaSpec(_Strict):
     calendar: str | None = Field(default=None, description="name of a calendar (business time); omit for calendar time")
     targets: dict[Literal["low", "normal", "high", "urgent", "*"], Duration]
     reply: ReplyDefinition = Field(default_factory=ReplyDefinition)
-    pause_on: list[Literal["new", "open", "pending", "on_hold", "solved", "closed"]] = Field(
-        default_factory=lambda: ["pending", "on_hold"]
-    )
+    pause_on: list[TicketStatus] = Field(default_factory=_default_pause)
     severity: Severity = Severity.MAJOR
     mode: Mode = Mode.ENFORCE
     message: dict[Locale, str] = Field(default_factory=dict)
