@@ -304,7 +304,7 @@ class CompiledRuleset:
             as_of = default_as_of(model)
         elif as_of.tzinfo is None:
             raise ValueError("as_of must be timezone-aware")
-        reader = _FactReader(InteractionContext(model, as_of))
+        reader = _FactReader(InteractionContext(model, as_of, self.program.resources))
         program = self.program
         get = reader.getter(None)
         fact: dict[str, Any] = {"kind": "i"}

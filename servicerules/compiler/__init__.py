@@ -16,7 +16,9 @@ from servicerules.compiler.checker import CheckError, Checker, Evaluator, KeyAll
 from servicerules.compiler.ir import ALWAYS, AllOf, AnyOf, Compare, Condition, EngineRule, Present, IRProgram, Scope, Verdict
 from servicerules.errors import Diagnostic, RulesetError, did_you_mean
 from servicerules.loader import SourceDocument
-from servicerules.measures.catalogue import CATALOGUE, FactSpec, lookup
+from servicerules.measures.calendar import BusinessCalendar
+from servicerules.measures.catalogue import CATALOGUE, FactSpec, RulesetResources, lookup
+from servicerules.measures.lexicons import DEFAULT_LEXICONS, default_lexicon
 from servicerules.measures.text import LexiconMatcher, check_pattern
 from servicerules.model.ruleset import RuleSpec, RulesetSpec, SlaSpec, TargetSpec
 
@@ -102,6 +104,7 @@ class CompiledProgram:
     event_columns: tuple[FactColumn, ...]
     event_derived: tuple[DerivedColumn, ...]
     lexicons: Mapping[str, LexiconMatcher]
+    resources: RulesetResources
 
     @property
     def needs_events(self) -> bool:
@@ -114,6 +117,7 @@ class _State:
     spec: RulesetSpec
     diagnostics: list[Diagnostic] = field(default_factory=list)
     lexicons: dict[str, LexiconMatcher] = field(default_factory=dict)
+    calendars: dict[str, BusinessCalendar] = field(default_factory=dict)
     parsed: dict[tuple[str | int, ...], ast.Node] = field(default_factory=dict)
     keys: KeyAllocator = field(default_factory=KeyAllocator)
     conditions: dict[int, tuple[Condition, Condition, tuple[str, ...]]] = field(default_factory=dict)
@@ -159,6 +163,20 @@ def _pass_lexicons(state: _State) -> None:
                 state.error("SR206", f"invalid regular expression in lexicon '{name}': {problem}", ("lexicons", name, "patterns", j))
         if ok:
             state.lexicons[name] = LexiconMatcher.build(name, lexicon.phrases, lexicon.patterns)
+    for name in DEFAULT_LEXICONS:
+        if name not in state.spec.lexicons:
+            matcher = default_lexicon(name)
+            assert matcher is not None
+            state.lexicons[name] = matcher
+
+
+def _pass_calendars(state: _State) -> None:
+    """SR112: calendars build (known time zone, valid hours, known holiday country and subdivision)."""
+    for name, calendar in state.spec.calendars.items():
+        try:
+            state.calendars[name] = BusinessCalendar.from_spec(name, calendar.model_dump(by_alias=True, exclude_none=True))
+        except ValueError as exc:
+            state.error("SR112", str(exc), ("calendars", name))
 
 
 def _pass_references(state: _State) -> None:
@@ -313,6 +331,7 @@ def _pass_actions(state: _State) -> None:
 PASSES: tuple[tuple[str, Callable[[_State], None]], ...] = (
     ("unique-ids", _pass_unique_ids),
     ("lexicons", _pass_lexicons),
+    ("calendars", _pass_calendars),
     ("references", _pass_references),
     ("parse", _pass_parse),
     ("typecheck", _pass_typecheck),
@@ -396,4 +415,5 @@ def compile_program(
         event_columns=event_columns,
         event_derived=event_derived,
         lexicons=dict(state.lexicons),
+        resources=RulesetResources(lexicons=dict(state.lexicons), calendars=dict(state.calendars)),
     )

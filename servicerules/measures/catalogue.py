@@ -12,13 +12,44 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, Mapping
 
 from servicerules.model.interaction import Event, Interaction
 
-__all__ = ["CATALOGUE", "FactSpec", "FactType", "InteractionContext", "fact", "lookup", "DYNAMIC_PREFIXES"]
+__all__ = ["CATALOGUE", "DYNAMIC_PREFIXES", "NO_RESOURCES", "FactSpec", "FactType", "InteractionContext", "RulesetResources", "fact", "lookup"]
 
 FactType = Literal["string", "number", "duration", "timestamp", "bool", "any"]
+
+
+@dataclass(frozen=True)
+class RulesetResources:
+    """What a ruleset lends its measures: its lexicons (overriding the defaults) and calendars."""
+
+    lexicons: Mapping[str, Any] = field(default_factory=dict)
+    calendars: Mapping[str, Any] = field(default_factory=dict)
+
+    def lexicon(self, name: str) -> Any:
+        """The ruleset's lexicon ``name``, else the shipped default; KeyError if neither exists."""
+        found = self.lexicons.get(name)
+        if found is not None:
+            return found
+        from servicerules.measures.lexicons import default_lexicon
+
+        default = default_lexicon(name)
+        if default is None:
+            raise KeyError(f"no lexicon named {name!r}")
+        return default
+
+    def calendar(self, name: str | None) -> Any:
+        """Calendar ``name``; ``None`` means calendar time (always open, UTC)."""
+        from servicerules.measures.calendar import BusinessCalendar
+
+        if name is None:
+            return BusinessCalendar.always_open()
+        return self.calendars[name]
+
+
+NO_RESOURCES = RulesetResources()
 
 
 class InteractionContext:
@@ -27,7 +58,7 @@ class InteractionContext:
 
     __slots__ = ("interaction", "as_of", "resources", "_cache")
 
-    def __init__(self, interaction: Interaction, as_of: dt.datetime, resources: Any = None):
+    def __init__(self, interaction: Interaction, as_of: dt.datetime, resources: RulesetResources = NO_RESOURCES):
         self.interaction = interaction
         self.as_of = as_of
         self.resources = resources

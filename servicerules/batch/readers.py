@@ -1,0 +1,1001 @@
+"""Streaming readers for exported interaction logs: JSONL, JSON arrays and CSV, optionally gzip-compressed.
+
+Every reader streams with bounded memory: JSONL line by line, JSON arrays element by element (an
+incremental scanner cuts each top-level element out of the byte stream), CSV row by row. Only one record
+(plus one read chunk) is held at a time, so a huge single record is fine but a huge file is never loaded.
+
+Bad input never stops the stream and is never dropped silently: every line, element or row that cannot
+be turned into a record becomes a :class:`RawRecord` carrying ``error``, a stable ``code`` and its
+:class:`SourcePosition`, and reading goes on with the next record. The codes (see ``servicerules.errors``):
+
+* ``SR301`` malformed JSON (also a top-level JSON value that is not an array, and stray data in an array)
+* ``SR302`` the record is valid JSON but not an object
+* ``SR303`` bad text encoding (an undecodable byte; also a UTF-16 file read as UTF-8)
+* ``SR304`` truncated input: the file ends in the middle of a record, or a gzip stream is truncated or
+  corrupt (reading cannot go on past that point, so it is always the last record of the file)
+* ``SR305`` CSV row with the wrong number of fields (also other malformed CSV rows and a bad header)
+
+Input is gzip-decompressed transparently whenever it starts with the gzip magic bytes ``1f 8b`` (a
+``.gz`` name alone only matters for format detection). Text must be UTF-8 (a leading BOM is skipped) or
+another single-byte ASCII-compatible encoding such as ``latin-1`` or ``cp1252``.
+
+``RawRecord.size`` is in the units of :func:`total_size`, for progress bars: for plain input the bytes
+of the record including everything between the previous record and it (blank lines, separators, the
+CSV header, a BOM), so the sizes add up to the file size less whatever follows the last record; for
+gzip input the compressed bytes consumed since the previous record, which is coarser (it advances in
+read-chunk steps: most records report 0) but adds up to about the compressed file size.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import functools
+import glob
+import io
+import json
+import os
+import re
+import stat
+import sys
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO, Any, Callable, Iterable, Iterator, Literal, Sequence
+
+__all__ = [
+    "DATA_SUFFIXES",
+    "Format",
+    "RawRecord",
+    "SourcePosition",
+    "detect_format",
+    "expand_inputs",
+    "read_records",
+    "total_size",
+]
+
+Format = Literal["jsonl", "json", "csv"]
+
+#: File name endings picked up when a directory is given as input (each also with ``.gz``).
+DATA_SUFFIXES: tuple[str, ...] = (".jsonl", ".ndjson", ".json", ".csv")
+
+#: Bytes read (and, for gzip, decompressed) per step. Tests lower it to exercise chunk boundaries.
+_CHUNK_SIZE = 1 << 16
+
+_STDIN_NAME = "<stdin>"
+_UTF8_BOM = b"\xef\xbb\xbf"
+_GZIP_MAGIC = b"\x1f\x8b"
+_JSON_WS = b" \t\r\n"
+_CSV_KEYS = frozenset(
+    {"delimiter", "quotechar", "escapechar", "doublequote", "skipinitialspace", "strict", "quoting"}
+)
+
+_NON_WS = re.compile(rb"[^ \t\r\n]")
+_STRUCTURAL = re.compile(rb'[\[\]{}",]')
+_STRING_STOP = re.compile(rb'["\\]')
+# skip plain bytes and whole (complete) strings in one step; stop at a bracket, an unterminated string,
+# or (at the top level of an array element, where it ends a scalar) a comma
+_STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
+_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
+_SKIP_NESTED = re.compile(rb'(?:[^\[\]{}"]+|' + _STRING + rb")*", re.DOTALL)
+_SKIP_TOP = re.compile(rb'(?:[^\[\]{}",]+|' + _STRING + rb")*", re.DOTALL)
+
+_QUOTE, _BACKSLASH, _COMMA = ord('"'), ord("\\"), ord(",")
+_LBRACKET, _RBRACKET, _LBRACE, _RBRACE = ord("["), ord("]"), ord("{"), ord("}")
+
+
+# --------------------------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePosition:
+    """Where a record starts.
+
+    ``line`` is 1-based: the JSONL line, the physical line where a CSV row starts, or the line of a JSON
+    array element's first byte. ``row`` is the 1-based record number within the file (CSV data rows
+    without the header, non-blank JSONL lines, JSON array elements); ``None`` for problems that are not
+    a record (for example a missing closing ``]`` or a bad CSV header).
+    """
+
+    file: str
+    line: int
+    row: int | None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One record as read from the input: exactly one of ``data`` and ``error`` is set."""
+
+    position: SourcePosition
+    data: dict[str, Any] | None
+    error: str | None
+    code: str | None
+    size: int
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _good(position: SourcePosition, data: dict[str, Any], size: int) -> RawRecord:
+    return RawRecord(position, data, None, None, size)
+
+
+def _bad(position: SourcePosition, code: str, error: str, size: int) -> RawRecord:
+    return RawRecord(position, None, error, code, size)
+
+
+# ------------------------------------------------------------------------------------- inputs and formats
+
+
+def _has_magic(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
+
+
+def _is_data_file(name: str) -> bool:
+    lower = name.lower()
+    if lower.endswith(".gz"):
+        lower = lower[:-3]
+    return lower.endswith(DATA_SUFFIXES)
+
+
+def _path_key(path: str) -> tuple[str, ...]:
+    return tuple(os.path.normpath(path).split(os.sep))
+
+
+def _raise(exc: OSError) -> None:
+    raise exc
+
+
+def _walk(directory: str) -> list[str]:
+    found: list[str] = []
+    for root, dirs, files in os.walk(directory, onerror=_raise):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(os.path.join(root, f) for f in files if not f.startswith(".") and _is_data_file(f))
+    return sorted(found, key=_path_key)
+
+
+def expand_inputs(inputs: Sequence[str]) -> list[str]:
+    """Turn command-line inputs into the list of files to read, in a deterministic order.
+
+    ``-`` is stdin; an existing directory is searched recursively (hidden entries skipped) for files
+    ending in ``.jsonl``, ``.ndjson``, ``.json`` or ``.csv``, each optionally followed by ``.gz``; a
+    pattern with ``*``, ``?`` or ``[`` is globbed (``**`` crosses directories; matched directories are
+    searched as above); any other existing path is taken as is. Each input's files are sorted; inputs
+    keep their order and a file named twice is read once. An input matching nothing raises
+    :class:`FileNotFoundError`.
+    """
+    result: list[str] = []
+    seen: set[str] = set()
+    for item in inputs:
+        if item == "-":
+            files = ["-"]
+        elif os.path.isdir(item):
+            files = _walk(item)
+            if not files:
+                raise FileNotFoundError(
+                    f"directory {item!r} contains no input files "
+                    "(*.jsonl, *.ndjson, *.json, *.csv, optionally gzip-compressed as *.gz)"
+                )
+        elif os.path.exists(item):
+            files = [item]
+        elif _has_magic(item):
+            matched: list[str] = []
+            for match in glob.glob(item, recursive=True):
+                matched.extend(_walk(match) if os.path.isdir(match) else [match])
+            files = sorted(set(matched), key=_path_key)
+            if not files:
+                raise FileNotFoundError(f"no input files match the pattern {item!r}")
+        else:
+            raise FileNotFoundError(f"input file not found: {item!r}")
+        for path in files:
+            key = path if path == "-" else os.path.normcase(os.path.abspath(path))
+            if key not in seen:
+                seen.add(key)
+                result.append(path)
+    return result
+
+
+def total_size(paths: Iterable[str]) -> int | None:
+    """Sum of the on-disk sizes of ``paths`` (compressed size for gzip files), for progress and ETA.
+
+    ``None`` when any size is unknown: stdin (``-``), a pipe or device, or a path that cannot be stat'ed.
+    """
+    total = 0
+    for path in paths:
+        if path == "-":
+            return None
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        total += st.st_size
+    return total
+
+
+def _format_from_name(path: str) -> Format | None:
+    lower = path.lower()
+    if lower.endswith(".gz"):
+        lower = lower[:-3]
+    if lower.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    if lower.endswith(".json"):
+        return "json"
+    if lower.endswith((".csv", ".tsv")):
+        return "csv"
+    return None
+
+
+def _format_from_byte(first: int | None) -> Format:
+    if first == _LBRACKET:
+        return "json"
+    if first == _LBRACE:
+        return "jsonl"
+    return "csv"
+
+
+def detect_format(path: str) -> Format:
+    """The input format: by extension (``.jsonl``/``.ndjson``, ``.json``, ``.csv``/``.tsv``, each
+    optionally ``.gz``); for stdin or another extension by the first non-whitespace byte of the
+    (decompressed) content: ``[`` is a JSON array, ``{`` JSONL, anything else CSV.
+
+    Sniffing stdin does not consume it (it seeks back, or peeks when stdin is a pipe).
+    """
+    if path != "-":
+        by_name = _format_from_name(path)
+        if by_name is not None:
+            return by_name
+        with open(path, "rb", buffering=0) as raw:
+            source = _ByteSource(raw, _CHUNK_SIZE)
+            source.start(strip_utf8_bom=True)
+            return _format_from_byte(source.first_non_space())
+    stream = _stdin_buffer()
+    head = b""
+    if stream.seekable():
+        where = stream.tell()
+        head = stream.read(_CHUNK_SIZE)
+        stream.seek(where)
+    elif hasattr(stream, "peek"):
+        head = stream.peek(_CHUNK_SIZE)
+    source = _ByteSource(io.BytesIO(head), _CHUNK_SIZE)
+    source.start(strip_utf8_bom=True)
+    return _format_from_byte(source.first_non_space())
+
+
+# ------------------------------------------------------------------------------------------- byte source
+
+
+def _stdin_buffer() -> IO[bytes]:
+    stdin = sys.stdin
+    if stdin is None:
+        raise OSError("stdin is not available")
+    buffer: IO[bytes] = stdin.buffer
+    return buffer
+
+
+@contextmanager
+def _open_raw(path: str) -> Iterator[IO[bytes]]:
+    if path == "-":
+        yield _stdin_buffer()  # not ours to close
+    else:
+        with open(path, "rb", buffering=0) as raw:
+            yield raw
+
+
+class _ByteSource:
+    """The (decompressed) bytes of one input, chunk by chunk, with push-back for sniffing.
+
+    gzip is recognised by its magic bytes and decompressed with :mod:`zlib` in bounded steps
+    (multi-member files and zero padding are handled like :mod:`gzip` does). Damaged gzip data never
+    raises: the stream simply ends and :attr:`problem` says why.
+    """
+
+    def __init__(self, raw: IO[bytes], chunk_size: int) -> None:
+        # read1 returns what a pipe has instead of waiting for a full chunk
+        self._read: Callable[[int], bytes | None] = getattr(raw, "read1", raw.read)
+        self._chunk = max(1, chunk_size)
+        self._pushback: list[bytes] = []
+        self._raw_read = 0
+        self._in = b""  # compressed bytes not yet given to the decompressor
+        self._decompressor: Any = None
+        self._done = False
+        self._stopped = False  # the gzip stream ended, cleanly or not
+        self.skipped = 0  # bytes dropped at the start (a BOM)
+        self.problem: str | None = None
+        head = b""
+        while len(head) < 2:
+            more = self._read_raw()
+            if not more:
+                break
+            head += more
+        self.compressed = head.startswith(_GZIP_MAGIC)
+        if self.compressed:
+            self._in = head
+            self._decompressor = zlib.decompressobj(wbits=31)
+        elif head:
+            self._pushback.append(head)
+
+    def _read_raw(self) -> bytes:
+        data = self._read(self._chunk) or b""
+        self._raw_read += len(data)
+        return data
+
+    def units(self, offset: int) -> int:
+        """Progress units (see module doc) once the reader consumed ``offset`` decompressed bytes."""
+        if self.compressed:
+            return self._raw_read - len(self._in)
+        return offset + self.skipped
+
+    def read(self) -> bytes:
+        """The next chunk; ``b""`` at the end."""
+        if self._pushback:
+            return self._pushback.pop()
+        if self._done:
+            return b""
+        data = self._read_gzip() if self.compressed else self._read_raw()
+        if not data:
+            self._done = True
+        return data
+
+    def _salvage(self, decompressor: Any, data: bytes) -> bytes:
+        pieces: list[bytes] = []
+        size = 0
+        for k in range(len(data)):
+            try:
+                piece: bytes = decompressor.decompress(data[k : k + 1], self._chunk - size)
+            except zlib.error:
+                break
+            pieces.append(piece)
+            size += len(piece)
+            if size >= self._chunk:  # as much as the failing call could have returned
+                break
+        self._in = b""
+        return b"".join(pieces)
+
+    def _read_gzip(self) -> bytes:
+        while not self._stopped:
+            if self._decompressor is None:  # between members: more members, zero padding, or the end
+                self._in = self._in.lstrip(b"\x00")
+                if len(self._in) < 2:
+                    more = self._read_raw()
+                    if more:
+                        self._in += more
+                        continue
+                    if self._in:
+                        self.problem = "unexpected data after the end of the gzip stream"
+                    self._stopped = True
+                    return b""
+                if not self._in.startswith(_GZIP_MAGIC):
+                    self.problem = "unexpected data after the end of the gzip stream"
+                    self._stopped = True
+                    return b""
+                self._decompressor = zlib.decompressobj(wbits=31)
+            if not self._in:
+                self._in = self._read_raw()
+                if not self._in:  # no more input: drain what the decompressor still holds
+                    rest: bytes = self._decompressor.flush()
+                    if not self._decompressor.eof:
+                        self.problem = "the gzip stream is truncated"
+                        self._stopped = True
+                        return rest
+                    self._in = self._decompressor.unused_data
+                    self._decompressor = None
+                    if rest:
+                        return rest
+                    continue
+            backup = self._decompressor.copy()
+            try:
+                out: bytes = self._decompressor.decompress(self._in, self._chunk)
+            except zlib.error as exc:
+                # zlib drops the output of a failing call: redo it byte by byte to keep what was good
+                reason = str(exc).split(": ", 1)[-1]
+                self.problem = f"the gzip data is corrupt ({reason})"
+                self._stopped = True
+                return self._salvage(backup, self._in)
+            if self._decompressor.eof:
+                self._in = self._decompressor.unused_data
+                self._decompressor = None
+            else:
+                self._in = self._decompressor.unconsumed_tail
+            if out:
+                return out
+        return b""
+
+    def start(self, *, strip_utf8_bom: bool) -> bytes:
+        """Look at the first bytes (returned), dropping a UTF-8 byte-order mark if asked."""
+        head = b""
+        while len(head) < 4:
+            more = self.read()
+            if not more:
+                break
+            head += more
+        if strip_utf8_bom and head.startswith(_UTF8_BOM):
+            head = head[len(_UTF8_BOM) :]
+            self.skipped = len(_UTF8_BOM)
+        if head:
+            self._pushback.append(head)
+        return head[:4]
+
+    def first_non_space(self) -> int | None:
+        """The first byte that is not JSON whitespace, without consuming anything."""
+        seen: list[bytes] = []
+        found: int | None = None
+        while True:
+            chunk = self.read()
+            if not chunk:
+                break
+            seen.append(chunk)
+            match = _NON_WS.search(chunk)
+            if match is not None:
+                found = chunk[match.start()]
+                break
+        self._pushback.extend(reversed(seen))
+        return found
+
+
+def _split_lines(source: _ByteSource) -> Iterator[tuple[bytes, bool]]:
+    """Lines split at ``\\n`` (terminator removed), each with whether it had one."""
+    pending = bytearray()
+    while True:
+        chunk = source.read()
+        if not chunk:
+            break
+        parts = chunk.split(b"\n")
+        if len(parts) == 1:
+            pending += chunk
+            continue
+        if pending:
+            pending += parts[0]
+            yield bytes(pending), True
+        else:
+            yield parts[0], True
+        for part in parts[1:-1]:
+            yield part, True
+        pending = bytearray(parts[-1])
+    if pending:
+        yield bytes(pending), False
+
+
+def _physical_lines(source: _ByteSource) -> Iterator[bytes]:
+    """Lines with their terminators, split at ``\\r\\n``, ``\\n`` or a lone ``\\r`` (as ``newline=""``)."""
+    for body, terminated in _split_lines(source):
+        end = b""
+        if terminated:
+            if body.endswith(b"\r"):
+                body, end = body[:-1], b"\r\n"
+            else:
+                end = b"\n"
+        if b"\r" in body:
+            pieces = body.split(b"\r")
+            for piece in pieces[:-1]:
+                yield piece + b"\r"
+            body = pieces[-1]
+        if body or end:
+            yield body + end
+
+
+# -------------------------------------------------------------------------------------------- encoding
+
+
+@functools.lru_cache(maxsize=None)
+def _codec(encoding: str) -> str:
+    """Normalised codec name; only encodings in which bytes < 0x80 always mean ASCII are accepted,
+    because lines, quotes, brackets and delimiters are found in the raw bytes."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise ValueError(f"unknown text encoding {encoding!r}") from None
+    if name in ("utf-8", "utf-8-sig"):
+        return "utf-8"
+    ascii_bytes = bytes(range(128))
+    try:
+        ok = ascii_bytes.decode(name) == ascii_bytes.decode("ascii") and all(
+            bytes([high, low]).decode(name, "replace").endswith(chr(low))
+            for high in range(128, 256)
+            for low in b'\n\r",;\t[]{}\\'
+        )
+    except (LookupError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"text encoding {encoding!r} is not supported: use UTF-8 or a single-byte ASCII-compatible "
+            "encoding such as latin-1 or cp1252 (convert UTF-16 files to UTF-8 first)"
+        )
+    return name
+
+
+def _label(codec: str) -> str:
+    return "UTF-8" if codec == "utf-8" else codec
+
+
+def _column(raw: bytes, start: int, codec: str) -> int:
+    """1-based character column of byte ``start`` in ``raw`` (which begins at a line start)."""
+    return len(raw[:start].decode(codec, "replace")) + 1
+
+
+# ---------------------------------------------------------------------------------------- JSON records
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, list):
+        return "a JSON array"
+    if isinstance(value, str):
+        return "a JSON string"
+    if isinstance(value, bool):
+        return "a JSON boolean"
+    if isinstance(value, (int, float)):
+        return "a JSON number"
+    return "JSON null"
+
+
+def _json_record(
+    raw: bytes, position: SourcePosition, size: int, codec: str, *, first_col: int, multiline: bool
+) -> RawRecord:
+    """Parse one JSONL line or JSON array element (``raw`` starts at column ``first_col`` of its line)."""
+
+    def where(line_offset: int, col: int) -> str:
+        return f"at line {position.line + line_offset} column {col}" if multiline else f"at column {col}"
+
+    try:
+        text = raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        col = _column(raw[line_start:], exc.start - line_start, codec)
+        if line_start == 0:
+            col += first_col - 1
+        location = where(raw.count(b"\n", 0, exc.start), col)
+        return _bad(position, "SR303", f"invalid {_label(codec)} byte 0x{raw[exc.start]:02x} {location}", size)
+    if text.startswith("\ufeff"):  # a BOM left over from concatenated files
+        text = text[1:]
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        col = exc.colno + first_col - 1 if exc.lineno == 1 else exc.colno
+        return _bad(position, "SR301", f"malformed JSON: {exc.msg} {where(exc.lineno - 1, col)}", size)
+    except (ValueError, RecursionError) as exc:  # e.g. an integer with too many digits, deep nesting
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        return _bad(position, "SR301", f"malformed JSON: {reason}", size)
+    if not isinstance(value, dict):
+        return _bad(position, "SR302", f"record is {_describe(value)}, expected an object", size)
+    return _good(position, value, size)
+
+
+def _unclosed(raw: bytes) -> bool:
+    """Whether ``raw`` stops inside a string or with a bracket or brace still open."""
+    depth = 0
+    i = 0
+    while True:
+        match = _STRUCTURAL.search(raw, i)
+        if match is None:
+            return depth > 0
+        c = raw[match.start()]
+        i = match.end()
+        if c == _QUOTE:
+            while True:
+                stop = _STRING_STOP.search(raw, i)
+                if stop is None:
+                    return True
+                if raw[stop.start()] == _BACKSLASH:
+                    i = stop.start() + 2
+                    if i > len(raw):
+                        return True
+                    continue
+                i = stop.end()
+                break
+        elif c in (_LBRACKET, _LBRACE):
+            depth += 1
+        elif c in (_RBRACKET, _RBRACE):
+            depth -= 1
+
+
+def _ends_early(problem: str | None, what: str = "file ends in the middle of a record") -> str:
+    return f"{what}: {problem}" if problem else what
+
+
+def _read_jsonl(source: _ByteSource, name: str, codec: str) -> Iterator[RawRecord]:
+    line_no = 0
+    row = 0
+    offset = 0
+    last_units = 0
+    terminated = True
+    reported = False
+    for raw, terminated in _split_lines(source):
+        line_no += 1
+        offset += len(raw) + terminated
+        if not raw.strip(_JSON_WS):
+            continue  # blank lines are not records; their bytes count towards the next record's size
+        row += 1
+        position = SourcePosition(name, line_no, row)
+        units = source.units(offset)
+        size, last_units = units - last_units, units
+        if not terminated and source.problem is not None:
+            # the last line of a damaged gzip stream may be cut anywhere: never trust it as data
+            reported = True
+            yield _bad(position, "SR304", _ends_early(source.problem), size)
+            continue
+        record = _json_record(raw, position, size, codec, first_col=1, multiline=False)
+        if record.code == "SR301" and not terminated and _unclosed(raw):
+            record = _bad(position, "SR304", "file ends in the middle of a record (the last line is not "
+                          "a complete JSON object)", size)
+        yield record
+    if source.problem is not None and not reported:
+        at = SourcePosition(name, line_no + 1 if terminated else max(line_no, 1), None)
+        yield _bad(at, "SR304", source.problem, source.units(offset) - last_units)
+
+
+_BEFORE, _EXPECT_FIRST, _EXPECT_NEXT, _IN_ELEMENT, _AFTER_ELEMENT, _AFTER_ARRAY = range(6)
+
+
+def _show_byte(c: int) -> str:
+    return repr(chr(c)) if 0x20 < c < 0x7F else f"byte 0x{c:02x}"
+
+
+def _read_json_array(source: _ByteSource, name: str, codec: str) -> Iterator[RawRecord]:
+    """Stream the elements of a top-level JSON array.
+
+    A scanner walks the bytes tracking string/escape state and bracket depth, cuts out each top-level
+    element with the line (and column) of its first byte, and hands it to :func:`json.loads`. Malformed
+    elements are reported and scanning resumes at the next top-level ``,``.
+    """
+    buf = bytearray()
+    base = 0  # stream offset of buf[0]
+    i = 0  # scan position in buf
+    line = 1  # line number at position i
+    line_start = 0  # stream offset where that line starts
+    eof = False
+    state = _BEFORE
+    depth = 0
+    in_string = False
+    start = 0  # element start in buf
+    start_line = start_col = 0
+    row = 0
+    last_units = 0
+
+    def advance(to: int) -> None:
+        nonlocal i, line, line_start
+        newlines = buf.count(b"\n", i, to)
+        if newlines:
+            line += newlines
+            line_start = base + buf.rfind(b"\n", i, to) + 1
+        i = to
+
+    def take_size(end: int) -> int:
+        nonlocal last_units
+        units = source.units(base + end)
+        size, last_units = units - last_units, units
+        return size
+
+    def here() -> SourcePosition:
+        return SourcePosition(name, line, None)
+
+    while True:
+        if state == _IN_ELEMENT:
+            if in_string:  # a string that did not end within the buffer when it was reached
+                rest = _STRING_REST.match(buf, i)
+                assert rest is not None  # the pattern matches the empty string
+                advance(rest.end())  # stops at the closing quote, the end, or a backslash ending the buffer
+                if i < len(buf) and buf[i] == _QUOTE:
+                    i += 1
+                    in_string = False
+                    continue
+            else:
+                skipped = (_SKIP_NESTED if depth else _SKIP_TOP).match(buf, i)
+                assert skipped is not None  # the patterns match the empty string
+                advance(skipped.end())
+                if i < len(buf):
+                    c = buf[i]
+                    if c == _QUOTE:
+                        in_string = True
+                        i += 1
+                        continue
+                    if c == _LBRACKET or c == _LBRACE:
+                        depth += 1
+                        i += 1
+                        continue
+                    if depth > 0:
+                        i += 1
+                        if c == _COMMA:
+                            continue
+                        depth -= 1  # a closer (mismatched ones close too: the parse reports them)
+                        if depth:
+                            continue
+                    elif c == _RBRACE:
+                        i += 1  # stray '}' outside any container: part of this (malformed) element
+                        continue
+                    # the element ends here: its last closer, or a top-level ',' or ']' after a scalar
+                    position = SourcePosition(name, start_line, row)
+                    yield _json_record(
+                        bytes(buf[start:i]), position, take_size(i), codec, first_col=start_col, multiline=True
+                    )
+                    state = _AFTER_ELEMENT
+                    continue
+        else:
+            match = _NON_WS.search(buf, i)
+            if match is None:
+                advance(len(buf))
+            else:
+                advance(match.start())
+                c = buf[i]
+                if state == _BEFORE:
+                    if c != _LBRACKET:
+                        found = "an object" if c == _LBRACE else f"not an array (it starts with {_show_byte(c)})"
+                        hint = "; for one JSON object per line read the input as JSONL" if c == _LBRACE else ""
+                        message = f"top-level JSON value is {found}, expected an array of records{hint}"
+                        yield _bad(here(), "SR301", message, take_size(len(buf)))
+                        return
+                    i += 1
+                    state = _EXPECT_FIRST
+                elif state == _AFTER_ARRAY:
+                    message = f"unexpected {_show_byte(c)} after the end of the top-level JSON array"
+                    yield _bad(here(), "SR301", message, take_size(len(buf)))
+                    return
+                elif state == _AFTER_ELEMENT:
+                    if c == _COMMA:
+                        i += 1
+                        state = _EXPECT_NEXT
+                    elif c == _RBRACKET:
+                        i += 1
+                        state = _AFTER_ARRAY
+                    else:  # report, then read it as the next element
+                        message = f"malformed JSON: expected ',' or ']' between array elements, found {_show_byte(c)}"
+                        yield _bad(here(), "SR301", message, 0)
+                        state = _EXPECT_NEXT
+                elif c == _RBRACKET:
+                    if state == _EXPECT_NEXT:
+                        yield _bad(here(), "SR301", "malformed JSON: trailing ',' before the closing ']'", 0)
+                    i += 1
+                    state = _AFTER_ARRAY
+                elif c == _COMMA:
+                    yield _bad(here(), "SR301", "malformed JSON: empty array element (',' without a value)", 0)
+                    i += 1
+                    state = _EXPECT_NEXT
+                else:
+                    state = _IN_ELEMENT
+                    start, start_line, start_col = i, line, base + i - line_start + 1
+                    depth = 0
+                    in_string = False
+                    row += 1
+                continue
+        # need more input
+        if eof:
+            break
+        keep = start if state == _IN_ELEMENT else i
+        if keep:
+            del buf[:keep]
+            base += keep
+            i -= keep
+            start -= keep
+        chunk = source.read()
+        if chunk:
+            buf += chunk
+        else:
+            eof = True
+
+    problem = source.problem
+    if state == _IN_ELEMENT:
+        position = SourcePosition(name, start_line, row)
+        yield _bad(position, "SR304", _ends_early(problem), take_size(len(buf)))
+    elif state in (_EXPECT_FIRST, _EXPECT_NEXT, _AFTER_ELEMENT):
+        message = _ends_early(problem, "file ends before the closing ']' of the top-level JSON array")
+        yield _bad(here(), "SR304", message, take_size(len(buf)))
+    elif problem is not None:
+        yield _bad(here(), "SR304", problem, take_size(len(buf)))
+
+
+# ------------------------------------------------------------------------------------------------- CSV
+
+
+class _CsvFeed:
+    """Feeds decoded physical lines to :func:`csv.reader` and remembers what it handed out."""
+
+    def __init__(self, lines: Iterator[bytes], codec: str) -> None:
+        self._lines = lines
+        self._codec = codec
+        self._pushback: list[bytes] = []
+        self.line_no = 0  # physical lines handed out
+        self.offset = 0  # bytes handed out
+        self.hit_eof = False
+        self.last_terminated = True
+        self.bad: tuple[int, int, int] | None = None  # (line, byte, column) of the first undecodable byte
+
+    def __iter__(self) -> _CsvFeed:
+        return self
+
+    def __next__(self) -> str:
+        if self._pushback:
+            raw = self._pushback.pop()
+        else:
+            try:
+                raw = next(self._lines)
+            except StopIteration:
+                self.hit_eof = True
+                raise
+        self.line_no += 1
+        self.offset += len(raw)
+        self.last_terminated = raw.endswith((b"\n", b"\r"))
+        try:
+            return raw.decode(self._codec)
+        except UnicodeDecodeError as exc:
+            if self.bad is None:
+                self.bad = (self.line_no, raw[exc.start], _column(raw, exc.start, self._codec))
+            return raw.decode(self._codec, "replace")
+
+    def peek_first_non_blank(self) -> bytes | None:
+        taken: list[bytes] = []
+        found: bytes | None = None
+        for raw in self._lines:
+            taken.append(raw)
+            if raw.strip():
+                found = raw
+                break
+        self._pushback.extend(reversed(taken))
+        return found
+
+
+def _sniff_delimiter(header: str, quotechar: str | None) -> str:
+    counts = {",": 0, ";": 0, "\t": 0}
+    quoted = False
+    for ch in header:
+        if ch == quotechar:
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(counts, key=lambda d: counts[d])  # ties: ',' before ';' before tab
+    return best if counts[best] else ","
+
+
+def _csv_params(dialect: dict[str, Any] | None) -> dict[str, Any]:
+    params = dict(dialect or {})
+    unknown = sorted(set(params) - _CSV_KEYS)
+    if unknown:
+        raise ValueError(f"unknown csv_dialect option(s) {unknown}; allowed: {sorted(_CSV_KEYS)}")
+    try:
+        csv.reader([], **params)
+    except (TypeError, ValueError, csv.Error) as exc:
+        raise ValueError(f"invalid csv_dialect {params!r}: {exc}") from None
+    return params
+
+
+def _read_csv(source: _ByteSource, name: str, codec: str, dialect: dict[str, Any]) -> Iterator[RawRecord]:
+    feed = _CsvFeed(_physical_lines(source), codec)
+    params = dict(dialect)
+    if "delimiter" not in params:
+        first = feed.peek_first_non_blank()
+        header_text = first.decode(codec, "replace") if first is not None else ""
+        params["delimiter"] = _sniff_delimiter(header_text, params.get("quotechar", '"'))
+    reader = csv.reader(feed, **params)
+    label = _label(codec)
+    header: list[str] | None = None
+    row = 0
+    last_units = 0
+    reported = False
+    while True:
+        start_line = feed.line_no + 1
+        eof_before = feed.hit_eof
+        feed.bad = None
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            units = source.units(feed.offset)
+            size, last_units = units - last_units, units
+            if header is None:
+                yield _bad(SourcePosition(name, start_line, None), "SR305", f"malformed CSV header: {exc}", size)
+                return
+            row += 1
+            yield _bad(SourcePosition(name, start_line, row), "SR305", f"malformed CSV row: {exc}", size)
+            continue
+        if not fields:
+            continue  # a blank line
+        cut_by_eof = feed.hit_eof and not eof_before  # the row needed lines past the end: an open quote
+        truncated = source.problem is not None and not feed.last_terminated
+        bad = feed.bad
+        bad_message = ""
+        if bad is not None:
+            bad_line, bad_byte, bad_col = bad
+            on_line = f" on line {bad_line}" if bad_line != start_line else ""
+            bad_message = f"invalid {label} byte 0x{bad_byte:02x}{on_line} at column {bad_col}"
+        if header is None:
+            position = SourcePosition(name, start_line, None)
+            if truncated or cut_by_eof:
+                units = source.units(feed.offset)
+                what = "file ends inside the CSV header"
+                yield _bad(position, "SR304", _ends_early(source.problem, what), units - last_units)
+                return
+            seen: dict[str, int] = {}
+            for index, column in enumerate(fields):
+                if column in seen:
+                    message = (
+                        f"CSV header repeats the column name {column!r} (columns {seen[column] + 1} and "
+                        f"{index + 1}), so rows cannot be mapped to columns"
+                    )
+                    yield _bad(position, "SR305", message, source.units(feed.offset) - last_units)
+                    return
+                seen[column] = index
+            if bad is not None:  # keep going with the damaged names; report it once
+                yield _bad(position, "SR303", f"CSV header: {bad_message}", 0)
+            header = fields
+            continue  # the header's bytes count towards the first row's size
+        row += 1
+        position = SourcePosition(name, start_line, row)
+        units = source.units(feed.offset)
+        size, last_units = units - last_units, units
+        if truncated:
+            reported = True
+            yield _bad(position, "SR304", _ends_early(source.problem), size)
+        elif cut_by_eof:
+            message = "file ends in the middle of a record: a quoted field opened in this row is never closed"
+            yield _bad(position, "SR304", message + " (unbalanced quote character?)", size)
+        elif bad is not None:
+            yield _bad(position, "SR303", bad_message, size)
+        elif len(fields) != len(header):
+            message = f"CSV row has {len(fields)} fields, expected {len(header)} (the header's columns)"
+            yield _bad(position, "SR305", message, size)
+        else:
+            yield _good(position, dict(zip(header, fields)), size)
+    if source.problem is not None and not reported:
+        line = feed.line_no + 1 if feed.last_terminated else max(feed.line_no, 1)
+        yield _bad(SourcePosition(name, line, None), "SR304", source.problem, source.units(feed.offset) - last_units)
+
+
+# ---------------------------------------------------------------------------------------------- entry
+
+
+def read_records(
+    path: str,
+    *,
+    format: str | None = None,
+    encoding: str = "utf-8",
+    csv_dialect: dict[str, Any] | None = None,
+) -> Iterator[RawRecord]:
+    """Stream the records of one input (``-`` is stdin) as :class:`RawRecord` objects, in file order.
+
+    ``format`` is ``"jsonl"``, ``"json"`` (a top-level array) or ``"csv"``; by default it comes from
+    the file name, else from the content (see :func:`detect_format`). ``csv_dialect`` may set
+    ``delimiter``, ``quotechar``, ``escapechar``, ``doublequote``, ``skipinitialspace``, ``strict`` or
+    ``quoting`` for :func:`csv.reader`; without a delimiter, ``,``, ``;`` or tab is sniffed from the
+    header line. Arguments are checked at once (:class:`ValueError`); the file is opened on the first
+    ``next()`` (:class:`OSError` such as :class:`FileNotFoundError` then).
+    """
+    fmt: Format | None
+    if format is None:
+        fmt = None if path == "-" else _format_from_name(path)
+    elif format in ("jsonl", "ndjson"):
+        fmt = "jsonl"
+    elif format == "json":
+        fmt = "json"
+    elif format == "csv":
+        fmt = "csv"
+    else:
+        raise ValueError(f"unknown input format {format!r}; expected 'jsonl', 'json' or 'csv'")
+    codec = _codec(encoding)
+    params = _csv_params(csv_dialect)
+    return _read(path, fmt, codec, params)
+
+
+def _read(path: str, fmt: Format | None, codec: str, params: dict[str, Any]) -> Iterator[RawRecord]:
+    name = _STDIN_NAME if path == "-" else path
+    with _open_raw(path) as raw:
+        source = _ByteSource(raw, _CHUNK_SIZE)
+        head = source.start(strip_utf8_bom=codec == "utf-8")
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            message = (
+                f"the input starts with a UTF-16 byte-order mark ({head[0]:02x} {head[1]:02x}) but is read "
+                f"as {_label(codec)}; convert it first, e.g. iconv -f UTF-16 -t UTF-8"
+            )
+            yield _bad(SourcePosition(name, 1, None), "SR303", message, 0)
+            return
+        if fmt is None:
+            fmt = _format_from_byte(source.first_non_space())
+        if fmt == "jsonl":
+            yield from _read_jsonl(source, name, codec)
+        elif fmt == "json":
+            yield from _read_json_array(source, name, codec)
+        else:
+            yield from _read_csv(source, name, codec, params)

@@ -1,0 +1,726 @@
+"""Tests for servicerules.batch.readers: streaming JSONL / JSON array / CSV readers (gzip, stdin, globs).
+
+Every input is a small file written by the test itself to tmp_path.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from servicerules.batch import readers
+from servicerules.batch.readers import (
+    RawRecord,
+    SourcePosition,
+    detect_format,
+    expand_inputs,
+    read_records,
+    total_size,
+)
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+
+def write(path: Path, content: bytes | str) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return str(path)
+
+
+def read(path: str, **kwargs: Any) -> list[RawRecord]:
+    return list(read_records(path, **kwargs))
+
+
+def summary(records: list[RawRecord]) -> list[tuple[int, int | None, str | None]]:
+    """(line, row, code) of each record: code None for good records."""
+    return [(r.position.line, r.position.row, r.code) for r in records]
+
+
+def set_stdin(monkeypatch: pytest.MonkeyPatch, data: bytes) -> io.BytesIO:
+    buffer = io.BytesIO(data)
+    monkeypatch.setattr(sys, "stdin", SimpleNamespace(buffer=buffer))
+    return buffer
+
+
+@pytest.fixture(params=[1, 3, 7, 1 << 16], ids=lambda n: f"chunk{n}")
+def chunk_size(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Run a test with tiny read chunks too, so every chunk boundary case is exercised."""
+    monkeypatch.setattr(readers, "_CHUNK_SIZE", request.param)
+    return int(request.param)
+
+
+# ---------------------------------------------------------------------------------------- data classes
+
+
+def test_source_position_str_and_record_fields() -> None:
+    position = SourcePosition("logs/a.jsonl", 12, 3)
+    assert str(position) == "logs/a.jsonl:12"
+    record = RawRecord(position, {"id": 1}, None, None, 10)
+    assert record.ok and record.data == {"id": 1}
+    with pytest.raises(AttributeError):
+        record.size = 3  # type: ignore[misc]
+
+
+def test_every_error_code_is_registered(tmp_path: Path) -> None:
+    from servicerules.errors import CODES
+
+    for code in ("SR301", "SR302", "SR303", "SR304", "SR305"):
+        assert code in CODES
+
+
+# ------------------------------------------------------------------------------------------------ JSONL
+
+
+def test_jsonl_good_records_positions_and_sizes(tmp_path: Path, chunk_size: int) -> None:
+    content = '{"id": 1, "text": "héllo"}\n{"id": 2}\r\n{"id": 3, "nested": {"a": [1, 2]}}\n'
+    path = write(tmp_path / "a.jsonl", content)
+    records = read(path)
+    assert [r.data for r in records] == [
+        {"id": 1, "text": "héllo"},
+        {"id": 2},
+        {"id": 3, "nested": {"a": [1, 2]}},
+    ]
+    assert summary(records) == [(1, 1, None), (2, 2, None), (3, 3, None)]
+    assert all(r.error is None and r.code is None for r in records)
+    assert records[0].position == SourcePosition(path, 1, 1)
+    assert sum(r.size for r in records) == os.path.getsize(path)
+    assert records[1].size == len(b'{"id": 2}\r\n')
+
+
+def test_jsonl_blank_lines_are_skipped_and_not_counted_as_rows(tmp_path: Path, chunk_size: int) -> None:
+    path = write(tmp_path / "a.ndjson", '\n{"a": 1}\n\n   \t\n\r\n{"a": 2}\n\n')
+    records = read(path)
+    assert [r.data for r in records] == [{"a": 1}, {"a": 2}]
+    assert summary(records) == [(2, 1, None), (6, 2, None)]
+
+
+def test_jsonl_bad_records_are_reported_and_reading_continues(tmp_path: Path, chunk_size: int) -> None:
+    lines = [
+        '{"id": 1}',
+        '{"id": 2 "text": "x"}',  # missing comma
+        "[1, 2]",
+        '"just a string"',
+        "42",
+        "null",
+        "true",
+        "{'id': 3}",  # single quotes
+        '{"id": 4}',
+    ]
+    path = write(tmp_path / "a.jsonl", "\n".join(lines) + "\n")
+    records = read(path)
+    assert summary(records) == [
+        (1, 1, None),
+        (2, 2, "SR301"),
+        (3, 3, "SR302"),
+        (4, 4, "SR302"),
+        (5, 5, "SR302"),
+        (6, 6, "SR302"),
+        (7, 7, "SR302"),
+        (8, 8, "SR301"),
+        (9, 9, None),
+    ]
+    errors = [r.error for r in records]
+    assert errors[1] == "malformed JSON: Expecting ',' delimiter at column 10"
+    assert errors[2] == "record is a JSON array, expected an object"
+    assert errors[3] == "record is a JSON string, expected an object"
+    assert errors[4] == "record is a JSON number, expected an object"
+    assert errors[5] == "record is JSON null, expected an object"
+    assert errors[6] == "record is a JSON boolean, expected an object"
+    assert errors[7] == "malformed JSON: Expecting property name enclosed in double quotes at column 2"
+    for r in records:
+        assert (r.data is None) != (r.error is None)
+        assert (r.code is None) == (r.error is None)
+    assert records[-1].data == {"id": 4}
+
+
+def test_jsonl_utf8_bom_at_start_is_accepted(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.jsonl", b'\xef\xbb\xbf{"id": 1}\n{"id": 2}\n')
+    records = read(path)
+    assert [r.data for r in records] == [{"id": 1}, {"id": 2}]
+    assert summary(records) == [(1, 1, None), (2, 2, None)]
+    assert sum(r.size for r in records) == os.path.getsize(path)
+
+
+def test_jsonl_truncated_last_line_is_sr304(tmp_path: Path, chunk_size: int) -> None:
+    path = write(tmp_path / "a.jsonl", '{"id": 1}\n{"id": 2, "text": "cut in the mid')
+    records = read(path)
+    assert summary(records) == [(1, 1, None), (2, 2, "SR304")]
+    assert records[1].error is not None
+    assert records[1].error.startswith("file ends in the middle of a record")
+
+
+def test_jsonl_last_line_without_newline_is_fine(tmp_path: Path) -> None:
+    records = read(write(tmp_path / "a.jsonl", '{"id": 1}\n{"id": 2}'))
+    assert [r.data for r in records] == [{"id": 1}, {"id": 2}]
+
+
+def test_jsonl_unclosed_object_in_the_middle_is_malformed_not_truncated(tmp_path: Path) -> None:
+    records = read(write(tmp_path / "a.jsonl", '{"id": 1\n{"id": 2}\n{"id": 3, "x": [1\n'))
+    assert summary(records) == [(1, 1, "SR301"), (2, 2, None), (3, 3, "SR301")]
+
+
+def test_jsonl_invalid_utf8_affects_only_its_line(tmp_path: Path, chunk_size: int) -> None:
+    path = write(tmp_path / "a.jsonl", b'{"id": 1}\n{"t": "\xff"}\n{"t": "ok \xc3\xa9"}\n{"\xc3\xa9": "\xe2\x82"}\n{"id": 5}\n')
+    records = read(path)
+    assert summary(records) == [(1, 1, None), (2, 2, "SR303"), (3, 3, None), (4, 4, "SR303"), (5, 5, None)]
+    assert records[1].error == "invalid UTF-8 byte 0xff at column 8"
+    assert records[2].data == {"t": "ok é"}
+    # a column counts characters, not bytes: 'é' is two bytes
+    assert records[3].error == "invalid UTF-8 byte 0xe2 at column 8"
+
+
+def test_jsonl_other_single_byte_encoding(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.jsonl", '{"name": "Zoë"}\n'.encode("latin-1"))
+    assert read(path, encoding="latin-1")[0].data == {"name": "Zoë"}
+    assert read(path)[0].error == "invalid UTF-8 byte 0xeb at column 13"
+
+
+def test_utf16_input_is_reported_clearly(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.jsonl", '{"id": 1}\n'.encode("utf-16"))
+    records = read(path)
+    assert summary(records) == [(1, None, "SR303")]
+    assert "UTF-16 byte-order mark" in (records[0].error or "")
+
+
+def test_bad_arguments_raise_value_error_at_call_time(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.jsonl", "{}\n")
+    with pytest.raises(ValueError, match="unknown input format"):
+        read_records(path, format="xml")
+    with pytest.raises(ValueError, match="not supported"):
+        read_records(path, encoding="utf-16")
+    with pytest.raises(ValueError, match="unknown text encoding"):
+        read_records(path, encoding="no-such-encoding")
+    with pytest.raises(ValueError, match="unknown csv_dialect"):
+        read_records(path, csv_dialect={"delimeter": ";"})
+    with pytest.raises(ValueError, match="invalid csv_dialect"):
+        read_records(path, csv_dialect={"delimiter": ";;"})
+
+
+def test_missing_file_raises_on_first_next(tmp_path: Path) -> None:
+    records = read_records(str(tmp_path / "missing.jsonl"))
+    with pytest.raises(FileNotFoundError):
+        next(records)
+
+
+def test_format_can_be_forced(tmp_path: Path) -> None:
+    path = write(tmp_path / "data.txt", '{"id": 1}\n')
+    assert read(path, format="jsonl")[0].data == {"id": 1}
+    assert read(path, format="json")[0].code == "SR301"
+
+
+# ------------------------------------------------------------------------------------------ JSON arrays
+
+PRETTY = """\
+[
+  {
+    "id": 1,
+    "text": "brackets ] [ and braces } { inside",
+    "quote": "she said \\"}]\\" and left",
+    "backslash": "C:\\\\dir\\\\",
+    "nested": {"list": [1, [2, {"deep": "]}"}]], "empty": {}}
+  },
+  {"id": 2, "text": "one line, with, commas"},
+
+  {
+    "id": 3,
+    "unicode": "caf\\u00e9 ☕ 𝄞",
+    "escaped_slash": "\\\\\\""
+  }
+]
+"""
+
+
+def test_json_array_pretty_printed_streams_elements_with_exact_lines(tmp_path: Path, chunk_size: int) -> None:
+    path = write(tmp_path / "a.json", PRETTY)
+    records = read(path)
+    assert summary(records) == [(2, 1, None), (9, 2, None), (11, 3, None)]
+    assert records[0].data == {
+        "id": 1,
+        "text": "brackets ] [ and braces } { inside",
+        "quote": 'she said "}]" and left',
+        "backslash": "C:\\dir\\",
+        "nested": {"list": [1, [2, {"deep": "]}"}]], "empty": {}},
+    }
+    assert records[1].data == {"id": 2, "text": "one line, with, commas"}
+    assert records[2].data == {"id": 3, "unicode": "café ☕ 𝄞", "escaped_slash": '\\"'}
+    assert records == read(path)  # deterministic
+    assert sum(r.size for r in records) == os.path.getsize(path) - len("\n]\n")
+
+
+def test_json_array_minified_on_one_line(tmp_path: Path, chunk_size: int) -> None:
+    path = write(tmp_path / "a.json", '[{"a":"x,]"},{"b":[{}]},{"c":"\\\\"}]')
+    records = read(path)
+    assert [r.data for r in records] == [{"a": "x,]"}, {"b": [{}]}, {"c": "\\"}]
+    assert summary(records) == [(1, 1, None), (1, 2, None), (1, 3, None)]
+
+
+def test_json_array_empty_and_empty_file(tmp_path: Path) -> None:
+    assert read(write(tmp_path / "a.json", "  [ \n ]  \n")) == []
+    assert read(write(tmp_path / "b.json", "")) == []
+
+
+def test_json_array_bad_elements_are_reported_and_reading_continues(tmp_path: Path, chunk_size: int) -> None:
+    content = (
+        "[\n"  # 1
+        '  {"id": 1},\n'  # 2
+        '  {"id": 2,, "x": 1},\n'  # 3 malformed
+        "  [1, 2],\n"  # 4 not an object
+        '  "text",\n'  # 5 not an object
+        "  17,\n"  # 6 not an object
+        '  {"id": 3,\n'  # 7 malformed over two lines
+        '   "x" 5},\n'  # 8
+        '  {"id": 4}\n'  # 9
+        "]\n"
+    )
+    records = read(write(tmp_path / "a.json", content))
+    assert summary(records) == [
+        (2, 1, None),
+        (3, 2, "SR301"),
+        (4, 3, "SR302"),
+        (5, 4, "SR302"),
+        (6, 5, "SR302"),
+        (7, 6, "SR301"),
+        (9, 7, None),
+    ]
+    assert records[1].error == "malformed JSON: Expecting property name enclosed in double quotes at line 3 column 12"
+    assert records[2].error == "record is a JSON array, expected an object"
+    assert records[5].error == "malformed JSON: Expecting ':' delimiter at line 8 column 8"
+    assert records[6].data == {"id": 4}
+
+
+def test_json_array_structural_slips_are_reported(tmp_path: Path) -> None:
+    content = '[\n  {"a": 1},\n  ,\n  {"a": 2}\n  {"a": 3},\n]\n'
+    records = read(write(tmp_path / "a.json", content))
+    assert summary(records) == [
+        (2, 1, None),
+        (3, None, "SR301"),  # empty element
+        (4, 2, None),
+        (5, None, "SR301"),  # missing ','
+        (5, 3, None),
+        (6, None, "SR301"),  # trailing ','
+    ]
+    assert records[1].error == "malformed JSON: empty array element (',' without a value)"
+    assert records[3].error == "malformed JSON: expected ',' or ']' between array elements, found '{'"
+    assert records[5].error == "malformed JSON: trailing ',' before the closing ']'"
+
+
+def test_json_top_level_must_be_an_array(tmp_path: Path) -> None:
+    records = read(write(tmp_path / "a.json", '\n  {"id": 1, "items": [1, 2]}\n'))
+    assert summary(records) == [(2, None, "SR301")]
+    assert records[0].error is not None
+    assert records[0].error.startswith("top-level JSON value is an object, expected an array of records")
+    records = read(write(tmp_path / "b.json", '"hello"'))
+    assert records[0].error == (
+        "top-level JSON value is not an array (it starts with '\"'), expected an array of records"
+    )
+
+
+def test_json_data_after_the_array_is_reported(tmp_path: Path) -> None:
+    records = read(write(tmp_path / "a.json", '[{"id": 1}]\n[{"id": 2}]\n'))
+    assert summary(records) == [(1, 1, None), (2, None, "SR301")]
+    assert records[1].error == "unexpected '[' after the end of the top-level JSON array"
+
+
+def test_json_array_truncated_inside_an_element(tmp_path: Path, chunk_size: int) -> None:
+    records = read(write(tmp_path / "a.json", '[\n  {"id": 1},\n  {"id": 2,\n   "text": "abc'))
+    assert summary(records) == [(2, 1, None), (3, 2, "SR304")]
+    assert records[1].error == "file ends in the middle of a record"
+
+
+def test_json_array_missing_closing_bracket(tmp_path: Path, chunk_size: int) -> None:
+    records = read(write(tmp_path / "a.json", '[\n  {"id": 1},\n  {"id": 2}\n'))
+    assert summary(records) == [(2, 1, None), (3, 2, None), (4, None, "SR304")]
+    assert records[2].error == "file ends before the closing ']' of the top-level JSON array"
+
+
+def test_json_array_invalid_utf8_in_one_element(tmp_path: Path, chunk_size: int) -> None:
+    content = b'[\n  {"id": 1},\n  {"id": 2,\n   "t": "\xff"},\n  {"id": 3}\n]\n'
+    records = read(write(tmp_path / "a.json", content))
+    assert summary(records) == [(2, 1, None), (3, 2, "SR303"), (5, 3, None)]
+    assert records[1].error == "invalid UTF-8 byte 0xff at line 4 column 10"
+
+
+def test_json_array_with_bom(tmp_path: Path) -> None:
+    records = read(write(tmp_path / "a.json", b'\xef\xbb\xbf[{"id": 1}]'))
+    assert [r.data for r in records] == [{"id": 1}]
+
+
+# ------------------------------------------------------------------------------------------------- gzip
+
+
+def test_gzip_jsonl_by_extension(tmp_path: Path, chunk_size: int) -> None:
+    path = write(tmp_path / "a.jsonl.gz", gzip.compress(b'{"id": 1}\n\n{"id": 2}\n'))
+    records = read(path)
+    assert [r.data for r in records] == [{"id": 1}, {"id": 2}]
+    assert summary(records) == [(1, 1, None), (3, 2, None)]
+    assert sum(r.size for r in records) <= os.path.getsize(path)
+
+
+def test_gzip_detected_by_magic_bytes_whatever_the_name(tmp_path: Path) -> None:
+    path = write(tmp_path / "export.jsonl", gzip.compress(b'{"id": 1}\n'))
+    assert [r.data for r in read(path)] == [{"id": 1}]
+    sniffed = write(tmp_path / "export.dat", gzip.compress(b'  [{"id": 2}]'))
+    assert detect_format(sniffed) == "json"
+    assert [r.data for r in read(sniffed)] == [{"id": 2}]
+
+
+def test_gzip_csv(tmp_path: Path, chunk_size: int) -> None:
+    path = write(tmp_path / "a.csv.gz", gzip.compress(b'id,text\n1,"a\nb"\n2,c\n'))
+    records = read(path)
+    assert [r.data for r in records] == [{"id": "1", "text": "a\nb"}, {"id": "2", "text": "c"}]
+    assert summary(records) == [(2, 1, None), (4, 2, None)]
+
+
+def test_gzip_json_array(tmp_path: Path, chunk_size: int) -> None:
+    path = write(tmp_path / "a.json.gz", gzip.compress(PRETTY.encode()))
+    assert summary(read(path)) == [(2, 1, None), (9, 2, None), (11, 3, None)]
+
+
+def test_gzip_multi_member_and_zero_padding(tmp_path: Path) -> None:
+    data = gzip.compress(b'{"id": 1}\n') + gzip.compress(b'{"id": 2}\n') + b"\x00" * 16
+    records = read(write(tmp_path / "a.jsonl.gz", data))
+    assert [r.data for r in records] == [{"id": 1}, {"id": 2}]
+
+
+def test_truncated_gzip_yields_readable_records_then_sr304(tmp_path: Path) -> None:
+    lines = [json.dumps({"id": i, "text": "x" * (i * 7 % 40)}) for i in range(40)]
+    full = gzip.compress(("\n".join(lines) + "\n").encode())
+    path = write(tmp_path / "a.jsonl.gz", full[: len(full) // 2])
+    records = read(path)
+    assert records[-1].code == "SR304"
+    assert records[-1].error is not None and "gzip stream is truncated" in records[-1].error
+    good = records[:-1]
+    assert good and all(r.ok for r in good)
+    assert [r.data for r in good] == [json.loads(line) for line in lines[: len(good)]]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv"])
+def test_gzip_cut_at_every_byte_never_raises_and_ends_with_one_sr304(tmp_path: Path, fmt: str) -> None:
+    rows = [{"id": str(i), "text": f"line {i}, with comma"} for i in range(6)]
+    if fmt == "jsonl":
+        plain = "".join(json.dumps(r) + "\n" for r in rows)
+    elif fmt == "json":
+        plain = json.dumps(rows, indent=2)
+    else:
+        plain = "id,text\n" + "".join(f'{r["id"]},"{r["text"]}"\n' for r in rows)
+    full = gzip.compress(plain.encode())
+    assert [r.data for r in read(write(tmp_path / f"full.{fmt}.gz", full))] == rows
+    for cut in range(2, len(full)):
+        records = read(write(tmp_path / f"cut.{fmt}.gz", full[:cut]))
+        assert records and records[-1].code == "SR304", cut
+        assert all(r.ok for r in records[:-1]), cut
+        assert [r.data for r in records[:-1]] == rows[: len(records) - 1], cut
+
+
+def test_corrupt_gzip_is_reported_after_the_readable_records(tmp_path: Path) -> None:
+    data = bytearray(gzip.compress(b'{"id": 1}\n{"id": 2}\n'))
+    data[-8] ^= 0xFF  # CRC of the member
+    records = read(write(tmp_path / "a.jsonl.gz", bytes(data)))
+    assert summary(records) == [(1, 1, None), (2, 2, None), (3, None, "SR304")]
+    assert records[-1].error is not None and "gzip data is corrupt" in records[-1].error
+    garbage = gzip.compress(b'{"id": 1}\n') + b"garbage"
+    records = read(write(tmp_path / "b.jsonl.gz", garbage))
+    assert summary(records) == [(1, 1, None), (2, None, "SR304")]
+    assert records[-1].error == "unexpected data after the end of the gzip stream"
+
+
+# ------------------------------------------------------------------------------------------------ stdin
+
+
+def test_stdin_jsonl_is_sniffed(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_stdin(monkeypatch, b'\n  {"id": 1}\n{"id": 2}\n')
+    records = read("-")
+    assert [r.data for r in records] == [{"id": 1}, {"id": 2}]
+    assert records[0].position == SourcePosition("<stdin>", 2, 1)
+    assert str(records[1].position) == "<stdin>:3"
+
+
+def test_stdin_json_array_is_sniffed(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_stdin(monkeypatch, b'\xef\xbb\xbf \n[\n {"id": 1},\n {"id": 2}\n]')
+    assert summary(read("-")) == [(3, 1, None), (4, 2, None)]
+
+
+def test_stdin_gzip_csv_is_sniffed(monkeypatch: pytest.MonkeyPatch, chunk_size: int) -> None:
+    set_stdin(monkeypatch, gzip.compress(b"id;text\n1;hello\n2;\"a;b\"\n"))
+    records = read("-")
+    assert [r.data for r in records] == [{"id": "1", "text": "hello"}, {"id": "2", "text": "a;b"}]
+
+
+def test_stdin_truncated_gzip(monkeypatch: pytest.MonkeyPatch) -> None:
+    full = gzip.compress(b'{"id": 1}\n' * 50)
+    set_stdin(monkeypatch, full[:-4])  # the size field of the trailer is missing
+    records = read("-", format="jsonl")
+    assert len(records) == 51 and all(r.ok for r in records[:50])
+    assert records[-1].code == "SR304" and records[-1].position.file == "<stdin>"
+
+
+def test_detect_format_on_stdin_does_not_consume_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    buffer = set_stdin(monkeypatch, b'  [{"id": 1}]')
+    assert detect_format("-") == "json"
+    assert buffer.tell() == 0
+    assert [r.data for r in read("-")] == [{"id": 1}]
+
+
+# ----------------------------------------------------------------------------------- inputs and formats
+
+
+def test_detect_format_by_extension_and_by_content(tmp_path: Path) -> None:
+    assert detect_format("x.jsonl") == "jsonl"
+    assert detect_format("x.NDJSON.gz") == "jsonl"
+    assert detect_format("x.json") == "json"
+    assert detect_format("x.json.gz") == "json"
+    assert detect_format("x.csv.gz") == "csv"
+    assert detect_format(write(tmp_path / "a.txt", '\n\n  [{"a": 1}]')) == "json"
+    assert detect_format(write(tmp_path / "b.txt", '{"a": 1}\n')) == "jsonl"
+    assert detect_format(write(tmp_path / "c.txt", "id,name\n1,x\n")) == "csv"
+    assert detect_format(write(tmp_path / "d.log.gz", gzip.compress(b'{"a": 1}\n'))) == "jsonl"
+
+
+def test_expand_inputs_directory_is_recursive_sorted_and_filtered(tmp_path: Path) -> None:
+    root = tmp_path / "logs"
+    for name in ["b.jsonl", "a.csv", "sub/z.json", "sub/a.ndjson.gz", "c.csv.gz", "notes.txt",
+                 "x.json.bak", ".hidden.jsonl", ".cache/d.jsonl", "sub/deeper/e.JSONL"]:
+        write(root / name, "{}\n")
+    expanded = expand_inputs([str(root)])
+    assert [os.path.relpath(p, root) for p in expanded] == [
+        "a.csv",
+        "b.jsonl",
+        "c.csv.gz",
+        os.path.join("sub", "a.ndjson.gz"),
+        os.path.join("sub", "deeper", "e.JSONL"),
+        os.path.join("sub", "z.json"),
+    ]
+    assert expand_inputs([str(root)]) == expanded
+
+
+def test_expand_inputs_globs_stdin_order_and_duplicates(tmp_path: Path) -> None:
+    for name in ["2024/02/b.jsonl", "2024/01/a.jsonl", "2024/01/c.csv", "2023/x.jsonl", "top.jsonl"]:
+        write(tmp_path / name, "{}\n")
+    base = str(tmp_path)
+    expanded = expand_inputs([
+        os.path.join(base, "top.jsonl"),
+        "-",
+        os.path.join(base, "**", "*.jsonl"),
+        os.path.join(base, "2024", "0?"),  # matched directories are searched
+    ])
+    assert [p if p == "-" else os.path.relpath(p, base) for p in expanded] == [
+        "top.jsonl",
+        "-",
+        os.path.join("2023", "x.jsonl"),
+        os.path.join("2024", "01", "a.jsonl"),
+        os.path.join("2024", "02", "b.jsonl"),
+        os.path.join("2024", "01", "c.csv"),
+    ]
+
+
+def test_expand_inputs_literal_path_with_glob_characters(tmp_path: Path) -> None:
+    path = write(tmp_path / "export[1].jsonl", "{}\n")
+    assert expand_inputs([path]) == [path]
+
+
+def test_expand_inputs_matching_nothing_raises(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="input file not found"):
+        expand_inputs([str(tmp_path / "nope.jsonl")])
+    with pytest.raises(FileNotFoundError, match="no input files match"):
+        expand_inputs([str(tmp_path / "*.jsonl")])
+    (tmp_path / "empty").mkdir()
+    write(tmp_path / "empty" / "readme.txt", "x")
+    with pytest.raises(FileNotFoundError, match="contains no input files"):
+        expand_inputs([str(tmp_path / "empty")])
+
+
+def test_total_size(tmp_path: Path) -> None:
+    a = write(tmp_path / "a.jsonl", "{}\n" * 10)
+    b = write(tmp_path / "b.jsonl.gz", gzip.compress(b"{}\n" * 100))
+    assert total_size([a, b]) == 30 + os.path.getsize(b)
+    assert total_size([]) == 0
+    assert total_size([a, "-"]) is None
+    assert total_size([str(tmp_path / "missing.jsonl")]) is None
+
+
+# -------------------------------------------------------------------------------------------------- CSV
+
+
+def test_csv_multiline_quoted_fields_and_exact_lines_of_later_rows(tmp_path: Path, chunk_size: int) -> None:
+    content = (
+        "id,text,channel\r\n"  # 1
+        '1,"first line\r\nsecond line\r\nthird",email\r\n'  # 2-4
+        "2,plain,chat\r\n"  # 5
+        '3,"embedded\nLF only, with ""quotes""",phone\r\n'  # 6-7
+        "\r\n"  # 8 blank
+        '4,"",chat\r\n'  # 9
+        "5,last,email"  # 10, no final newline
+    )
+    path = write(tmp_path / "a.csv", content)
+    records = read(path)
+    assert summary(records) == [(2, 1, None), (5, 2, None), (6, 3, None), (9, 4, None), (10, 5, None)]
+    assert records[0].data == {"id": "1", "text": "first line\r\nsecond line\r\nthird", "channel": "email"}
+    assert records[2].data == {"id": "3", "text": 'embedded\nLF only, with "quotes"', "channel": "phone"}
+    assert records[3].data == {"id": "4", "text": "", "channel": "chat"}
+    assert sum(r.size for r in records) == os.path.getsize(path)
+
+
+def test_csv_old_mac_line_endings(tmp_path: Path) -> None:
+    records = read(write(tmp_path / "a.csv", 'id,t\r1,"a\rb"\r2,c\r'))
+    assert summary(records) == [(2, 1, None), (4, 2, None)]
+    assert records[0].data == {"id": "1", "t": "a\rb"}
+
+
+def test_csv_semicolon_and_tab_are_sniffed_from_the_header(tmp_path: Path) -> None:
+    semi = read(write(tmp_path / "a.csv", 'id;text;"a,b"\n1;"x;y";3,5\n'))
+    assert semi[0].data == {"id": "1", "text": "x;y", "a,b": "3,5"}
+    tab = read(write(tmp_path / "b.tsv", "id\ttext\n1\thello, world\n"))
+    assert tab[0].data == {"id": "1", "text": "hello, world"}
+    single = read(write(tmp_path / "c.csv", "id\n1\n2\n"))
+    assert [r.data for r in single] == [{"id": "1"}, {"id": "2"}]
+
+
+def test_csv_dialect_overrides(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", "id|text\n1|'a|b'\n")
+    records = read(path, csv_dialect={"delimiter": "|", "quotechar": "'"})
+    assert records[0].data == {"id": "1", "text": "a|b"}
+
+
+def test_csv_wrong_field_counts_are_sr305(tmp_path: Path, chunk_size: int) -> None:
+    path = write(tmp_path / "a.csv", "id,text,channel\n1,a,chat\n2,b\n3,c,chat,extra\n4,d,email\n")
+    records = read(path)
+    assert summary(records) == [(2, 1, None), (3, 2, "SR305"), (4, 3, "SR305"), (5, 4, None)]
+    assert records[1].error == "CSV row has 2 fields, expected 3 (the header's columns)"
+    assert records[2].error == "CSV row has 4 fields, expected 3 (the header's columns)"
+
+
+def test_csv_invalid_utf8_affects_only_its_row(tmp_path: Path, chunk_size: int) -> None:
+    content = b'id,text\n1,caf\xc3\xa9\n2,caf\xe9\n3,"multi\nline \xff here"\n4,ok\n'
+    records = read(write(tmp_path / "a.csv", content))
+    assert summary(records) == [(2, 1, None), (3, 2, "SR303"), (4, 3, "SR303"), (6, 4, None)]
+    assert records[0].data == {"id": "1", "text": "café"}
+    assert records[1].error == "invalid UTF-8 byte 0xe9 at column 6"
+    assert records[2].error == "invalid UTF-8 byte 0xff on line 5 at column 6"
+    assert read(write(tmp_path / "b.csv", b"id,text\n1,caf\xe9\n"), encoding="cp1252")[0].data == {
+        "id": "1",
+        "text": "café",
+    }
+
+
+def test_csv_bom_and_blank_lines_before_the_header(tmp_path: Path) -> None:
+    records = read(write(tmp_path / "a.csv", b"\xef\xbb\xbf\n\nid,text\n1,x\n"))
+    assert summary(records) == [(4, 1, None)]
+    assert records[0].data == {"id": "1", "text": "x"}
+
+
+def test_csv_unclosed_quote_at_the_end_is_sr304(tmp_path: Path) -> None:
+    records = read(write(tmp_path / "a.csv", 'id,text\n1,ok\n2,"never closed\n3,swallowed\n'))
+    assert summary(records) == [(2, 1, None), (3, 2, "SR304")]
+    assert records[1].error is not None and "quoted field" in records[1].error
+
+
+def test_csv_header_only_and_empty(tmp_path: Path) -> None:
+    assert read(write(tmp_path / "a.csv", "id,text\n")) == []
+    assert read(write(tmp_path / "b.csv", "")) == []
+
+
+def test_csv_duplicate_header_column_is_reported(tmp_path: Path) -> None:
+    records = read(write(tmp_path / "a.csv", "id,text,id\n1,a,2\n"))
+    assert summary(records) == [(1, None, "SR305")]
+    assert records[0].error is not None and "'id' (columns 1 and 3)" in records[0].error
+
+
+def test_csv_field_larger_than_the_csv_limit_is_reported(tmp_path: Path) -> None:
+    big = "x" * (200 * 1024)
+    records = read(write(tmp_path / "a.csv", f"id,text\n1,{big}\n2,small\n"))
+    assert summary(records) == [(2, 1, "SR305"), (3, 2, None)]
+    assert records[0].error is not None and records[0].error.startswith("malformed CSV row: field larger")
+
+
+# ---------------------------------------------------------------------------------- property-based test
+
+_TRICKY = st.characters(codec="utf-8") | st.sampled_from(list('[]{}",\\\n\r\t:') + ["é", "☕", "𝄞", "\u2028"])
+_TEXT = st.text(_TRICKY, max_size=12)
+_SCALARS = st.none() | st.booleans() | st.integers(-(10**12), 10**12) | st.floats(allow_nan=False, allow_infinity=False) | _TEXT
+_VALUES = st.recursive(_SCALARS, lambda kids: st.lists(kids, max_size=3) | st.dictionaries(_TEXT, kids, max_size=3), max_leaves=8)
+_OBJECTS = st.lists(st.dictionaries(_TEXT, _VALUES, max_size=4), max_size=6)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    objects=_OBJECTS,
+    blanks=st.lists(st.booleans(), min_size=7, max_size=7),
+    chunk=st.sampled_from([1, 2, 5, 64, 1 << 16]),
+    compress=st.booleans(),
+)
+def test_roundtrip_jsonl_and_pretty_json_array(
+    tmp_path_factory: pytest.TempPathFactory,
+    objects: list[dict[str, Any]],
+    blanks: list[bool],
+    chunk: int,
+    compress: bool,
+) -> None:
+    directory = tmp_path_factory.mktemp("roundtrip")
+    suffix = ".gz" if compress else ""
+
+    def save(name: str, text: str) -> str:
+        data = text.encode("utf-8")
+        return write(directory / (name + suffix), gzip.compress(data) if compress else data)
+
+    # JSONL, optionally with blank lines in between
+    lines: list[str] = []
+    expected_lines: list[int] = []
+    for obj, blank in zip(objects, blanks):
+        if blank:
+            lines.append("")
+        lines.append(json.dumps(obj, ensure_ascii=False))
+        expected_lines.append(len(lines))
+    jsonl = save("data.jsonl", "\n".join(lines) + "\n")
+
+    # pretty-printed array: element k starts on line 2 + the lines of the elements before it
+    array = save("data.json", json.dumps(objects, indent=2, ensure_ascii=False))
+    array_lines: list[int] = []
+    line = 2
+    for obj in objects:
+        array_lines.append(line)
+        line += json.dumps(obj, indent=2, ensure_ascii=False).count("\n") + 1
+
+    with mock.patch.object(readers, "_CHUNK_SIZE", chunk):
+        from_jsonl = list(read_records(jsonl))
+        from_array = list(read_records(array))
+
+    rows = list(range(1, len(objects) + 1))
+    assert [r.data for r in from_jsonl] == objects
+    assert [r.position.row for r in from_jsonl] == rows
+    assert [r.position.line for r in from_jsonl] == expected_lines
+    assert [r.data for r in from_array] == objects
+    assert [r.position.row for r in from_array] == rows
+    assert [r.position.line for r in from_array] == array_lines
+
+
+# ------------------------------------------------------------------------------------------- streaming
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv"])
+def test_reading_is_lazy_and_bounded(monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    """The first record comes after reading about one chunk, not the whole input."""
+    count = 40_000
+    if fmt == "jsonl":
+        data = b'{"id": 1, "text": "some text"}\n' * count
+    elif fmt == "json":
+        data = b"[\n" + b',\n'.join([b'  {"id": 1, "text": "some [text]"}'] * count) + b"\n]\n"
+    else:
+        data = b"id,text\n" + b'1,"some, text"\n' * count
+    assert len(data) > 500_000
+    buffer = set_stdin(monkeypatch, data)
+    records = read_records("-")
+    first = next(records)
+    assert first.ok and first.position.row == 1
+    assert buffer.tell() <= 2 * readers._CHUNK_SIZE
+    assert sum(1 for _ in records) == count - 1
