@@ -415,5 +415,11 @@ def compile_program(
         event_columns=event_columns,
         event_derived=event_derived,
         lexicons=dict(state.lexicons),
-        resources=RulesetResources(lexicons=dict(state.lexicons), calendars=dict(state.calendars)),
+        resources=RulesetResources(
+            lexicons=dict(state.lexicons),
+            calendars=dict(state.calendars),
+            refunds=spec.refunds,
+            procedures=tuple(spec.procedures),
+            slas=tuple(spec.slas),
+        ),
     )

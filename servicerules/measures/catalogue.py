@@ -27,6 +27,12 @@ class RulesetResources:
 
     lexicons: Mapping[str, Any] = field(default_factory=dict)
     calendars: Mapping[str, Any] = field(default_factory=dict)
+    refunds: Any = None
+    """The ruleset's ``refunds:`` policy (RefundPolicySpec) or None."""
+    procedures: tuple[Any, ...] = ()
+    """The ruleset's ``procedures:`` (ProcedureSpec items)."""
+    slas: tuple[Any, ...] = ()
+    """The ruleset's ``slas:`` (SlaSpec items)."""
 
     def lexicon(self, name: str) -> Any:
         """The ruleset's lexicon ``name``, else the shipped default; KeyError if neither exists."""

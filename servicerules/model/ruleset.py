@@ -22,6 +22,8 @@ __all__ = [
     "HolidaySpec",
     "LexiconSpec",
     "Mode",
+    "ProcedureSpec",
+    "RefundPolicySpec",
     "ReplyDefinition",
     "RuleSpec",
     "RulesetSpec",
@@ -214,6 +216,38 @@ class TargetSpec(_Strict):
     severity: Severity = Severity.MAJOR
 
 
+def _default_proof() -> list[Literal["receipt", "packaging"]]:
+    return ["receipt"]
+
+
+class RefundPolicySpec(_Strict):
+    """Refund and return eligibility (read by the refund measures; see docs/reference/facts.md)."""
+
+    basis: Literal["purchase", "delivery"] = Field(
+        default="purchase", description="the window counts from the purchase date or from delivery"
+    )
+    windows: dict[str, Duration | None] = Field(
+        description="customer tier -> return window (e.g. 90d); null means unlimited; '*' for any other tier"
+    )
+    proof: list[Literal["receipt", "packaging"]] = Field(
+        default_factory=_default_proof,
+        description="any one of these makes a return provable (receipt or original packaging)",
+    )
+    allowed_conditions: list[str] | None = Field(
+        default=None, description="item conditions that may be returned, e.g. [new, unopened]; omit to allow any"
+    )
+    excluded_categories: list[str] = Field(default_factory=list, description="categories never refundable")
+    manager_approval_above: float | None = Field(default=None, description="refund amounts above this need a manager")
+
+
+class ProcedureSpec(_Strict):
+    """A required order of actions: ``action`` may only happen after each of ``requires``."""
+
+    action: str = Field(description="an action event name, e.g. refund_issued")
+    requires: list[str] = Field(min_length=1, description="actions that must come first, e.g. [identity_verified]")
+    within: Duration | None = Field(default=None, description="optional: the action must follow its trigger within this time")
+
+
 class RulesetSpec(_Strict):
     """A servicerules ruleset file."""
 
@@ -230,6 +264,8 @@ class RulesetSpec(_Strict):
     rules: list[RuleSpec] = Field(default_factory=list)
     targets: list[TargetSpec] = Field(default_factory=list)
     actions: dict[Identifier, ActionSpec] = Field(default_factory=dict)
+    refunds: RefundPolicySpec | None = None
+    procedures: list[ProcedureSpec] = Field(default_factory=list)
 
     @field_validator("version", mode="before")
     @classmethod
