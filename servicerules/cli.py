@@ -1,7 +1,7 @@
 """The ``servicerules`` command. Thin: it parses arguments and prints; all behaviour lives in the library.
 
-Exit codes: 0 clean; 1 violations at or above ``--fail-on`` (``check``); 2 usage errors, ruleset errors
-(``lint``, or any command given a bad ruleset) and unreadable inputs.
+Exit codes: 0 clean; 1 violations at or above ``--fail-on``, or rejected input records (``check``); 2 usage
+errors, ruleset errors (``lint``, or any command given a bad ruleset) and unreadable inputs; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if summary.interrupted:
         print("interrupted: outputs are complete up to the last evaluated interaction", file=stderr)
         return 130
-    return EXIT_VIOLATIONS if failing else EXIT_OK
+    return EXIT_VIOLATIONS if failing or summary.rejected else EXIT_OK
 
 
 def main() -> None:

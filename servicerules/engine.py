@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator, Literal, Mapping, Sequence, overload
 from pydantic import ValidationError
 
 from servicerules._durations import format_duration
-from servicerules.compiler import CompiledProgram, CompiledRule, compile_program
+from servicerules.compiler import CompiledProgram, CompiledRule, compile_program, placeholder_facts
 from servicerules.compiler.backends import Backend, create_backend
 from servicerules.compiler.ir import Fact, Firing, Scope, Verdict
 from servicerules.errors import Diagnostic, InteractionError, RulesetError
@@ -389,7 +389,7 @@ class CompiledRuleset:
         as_of = reader.ctx.as_of
         template_locale, template = _pick_template(rule, locale, self.program.spec.default_locale)
         if template is not None:
-            message = template.render(lambda name: _display(_spec(name), reader.raw_value(name, event_index)))
+            message = template.render(lambda placeholder: _display_first(placeholder, reader, event_index))
         else:
             message = spec.title
         facts = {name: _json_value(_spec(name), reader.raw_value(name, event_index)) for name in rule.facts}
@@ -445,6 +445,14 @@ def _pick_template(rule: CompiledRule, locale: str, default: str) -> tuple[str, 
 def _excerpt(text: str) -> str:
     masked = mask_text(text)
     return masked if len(masked) <= EXCERPT_LENGTH else masked[: EXCERPT_LENGTH - 1] + "…"
+
+
+def _display_first(placeholder: str, reader: _FactReader, event_index: int | None) -> str:
+    for name in placeholder_facts(placeholder):
+        value = reader.raw_value(name, event_index)
+        if value is not None:
+            return _display(_spec(name), value)
+    return "unknown"
 
 
 def _display(spec: FactSpec, value: Any) -> str:

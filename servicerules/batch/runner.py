@@ -48,7 +48,7 @@ def check_records(
 ) -> BatchSummary:
     """Check raw records (from :mod:`servicerules.batch.readers`) serially; returns the summary."""
     if summary is None:
-        summary = BatchSummary(ruleset.name, ruleset.version, ruleset.backend)
+        summary = BatchSummary.for_ruleset(ruleset)
     started = time.perf_counter()
     batch: list[tuple[str, Interaction]] = []
 
@@ -83,7 +83,7 @@ def check_files(
     on_report: ReportCallback | None = None,
 ) -> BatchSummary:
     """Check every record of the given files, globs, directories or ``-`` (stdin)."""
-    summary = BatchSummary(ruleset.name, ruleset.version, ruleset.backend)
+    summary = BatchSummary.for_ruleset(ruleset)
     for path in expand_inputs(inputs):
         check_records(ruleset, read_records(path), as_of=as_of, on_report=on_report, summary=summary)
         if summary.interrupted:

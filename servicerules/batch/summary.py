@@ -69,6 +69,14 @@ class BatchSummary:
     by_severity: Counter[str] = field(default_factory=Counter)
     rejections: list[RejectedRecord] = field(default_factory=list)
 
+    @classmethod
+    def for_ruleset(cls, ruleset: Any) -> "BatchSummary":
+        """An empty summary listing every rule of ``ruleset`` (a CompiledRuleset), in rule order."""
+        summary = cls(ruleset.name, ruleset.version, ruleset.backend)
+        for rule in ruleset.rules:
+            summary.rules[rule.spec.id] = RuleStats(rule.spec.id, rule.spec.title, rule.spec.severity.value)
+        return summary
+
     def add_report(self, interaction: Interaction, report: Report) -> None:
         self.read += 1
         self.evaluated += 1
@@ -77,14 +85,10 @@ class BatchSummary:
         self.violations += len(report.violations)
         for violation in report.violations:
             self.by_severity[violation.severity.value] += 1
-        titles = {v.rule_id: (v.title, v.severity.value) for v in report.violations}
         for outcome in report.outcomes:
             stats = self.rules.get(outcome.rule_id)
             if stats is None:
-                title, severity = titles.get(outcome.rule_id, ("", ""))
-                stats = self.rules[outcome.rule_id] = RuleStats(outcome.rule_id, title, severity)
-            elif not stats.title and outcome.rule_id in titles:
-                stats.title, stats.severity = titles[outcome.rule_id]
+                stats = self.rules[outcome.rule_id] = RuleStats(outcome.rule_id, "", "")
             setattr(stats, outcome.status, getattr(stats, outcome.status) + 1)
             stats.violations += outcome.violations
         for groups, key in (

@@ -31,21 +31,28 @@ __all__ = [
     "PASSES",
     "Template",
     "compile_program",
+    "placeholder_facts",
 ]
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 
 
+def placeholder_facts(placeholder: str) -> list[str]:
+    """The facts of a placeholder: ``{first_reply_time ?? unanswered_for}`` shows the first known one."""
+    return [name.strip() for name in placeholder.split("??")]
+
+
 @dataclass(frozen=True)
 class Template:
-    """A message with ``{fact.name}`` placeholders; ``{{`` and ``}}`` are literal braces."""
+    """A message with ``{fact.name}`` placeholders (``{a ?? b}``: the first known of a and b); ``{{`` and
+    ``}}`` are literal braces."""
 
     text: str
     parts: tuple[tuple[bool, str], ...]  # (is_placeholder, literal text or fact name)
 
     @property
     def facts(self) -> tuple[str, ...]:
-        return tuple(p for is_fact, p in self.parts if is_fact)
+        return tuple(name for is_fact, p in self.parts if is_fact for name in placeholder_facts(p))
 
     def render(self, value_of: Callable[[str], str]) -> str:
         return "".join(value_of(p) if is_fact else p for is_fact, p in self.parts)
@@ -293,15 +300,16 @@ def _pass_templates(state: _State) -> None:
             parts, problems = _parse_template(text)
             for offset, message in problems:
                 state.error("SR208", message, path, offset=offset)
-            for is_fact, name in parts:
+            for is_fact, placeholder in parts:
                 if not is_fact:
                     continue
-                spec = lookup(name)
-                offset = text.find("{" + name)
-                if spec is None:
-                    state.error("SR208", f"message names unknown fact '{name}'", path, offset=max(offset, 0), hint=did_you_mean(name, CATALOGUE))
-                elif spec.scope == "event" and rule.scope != "event":
-                    state.error("SR209", f"message uses event fact '{name}' in a rule with scope: interaction", path, offset=max(offset, 0), hint="add 'scope: event' to the rule")
+                for name in placeholder_facts(placeholder):
+                    spec = lookup(name)
+                    offset = max(text.find(name), 0)
+                    if spec is None:
+                        state.error("SR208", f"message names unknown fact '{name}'", path, offset=offset, hint=did_you_mean(name, CATALOGUE))
+                    elif spec.scope == "event" and rule.scope != "event":
+                        state.error("SR209", f"message uses event fact '{name}' in a rule with scope: interaction", path, offset=offset, hint="add 'scope: event' to the rule")
             compiled[locale] = Template(text, tuple(parts))
         state.templates[i] = compiled
 

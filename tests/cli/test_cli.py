@@ -119,12 +119,18 @@ def test_check_counts_add_up_and_exit_code_follows_fail_on(tmp_path):
         ("E-2", "protocol.greeting"), ("E-3", "reply.autoresponder-only"), ("E-3", "reply.email-first-reply"),
     ]
     assert "5 read, 3 evaluated, 2 rejected" in out
-    code, _out, _ = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(data), "--as-of", "2026-03-05T09:00:00Z",
+    clean = tmp_path / "clean.jsonl"
+    _write_jsonl(clean, [_email(1, 30), _email(2, 30, "Sorted."), _email(3, None)])
+    code, _out, _ = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(clean), "--as-of", "2026-03-05T09:00:00Z",
                          "--fail-on", "never", "--quiet")
     assert code == 0
-    code, _out, _ = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(data), "--as-of", "2026-03-05T09:00:00Z",
+    code, _out, _ = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(clean), "--as-of", "2026-03-05T09:00:00Z",
                          "--fail-on", "critical", "--quiet")
     assert code == 1  # the autoresponder-only rule is critical
+    only_minor = tmp_path / "minor.jsonl"
+    _write_jsonl(only_minor, [_email(2, 30, "Sorted.")])
+    code, _out, _ = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(only_minor), "--fail-on", "major", "--quiet")
+    assert code == 0  # the greeting rule is minor
 
 
 def test_check_json_output_is_valid_json_even_when_empty(tmp_path):
@@ -154,3 +160,21 @@ def test_timestamp_without_zone_is_a_usage_error():
     code, _out, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), "x.jsonl", "--as-of", "2026-03-02T10:00:00")
     assert code == 2
     assert "has no time zone" in err
+
+
+def test_rejected_records_alone_make_check_exit_1(tmp_path):
+    data = tmp_path / "in.jsonl"
+    _write_jsonl(data, [_email(1, 30), {"id": "x"}])
+    code, out, _ = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(data), "--fail-on", "never", "--backend", "reference")
+    assert code == 1
+    assert "2 read, 1 evaluated, 1 rejected" in out
+
+
+def test_summary_lists_every_rule_with_its_severity_even_without_violations(tmp_path):
+    data = tmp_path / "in.jsonl"
+    _write_jsonl(data, [_email(1, 30)])
+    summary_file = tmp_path / "s.json"
+    call("check", str(ROOT / "rulesets" / "starter.yaml"), str(data), "--summary-json", str(summary_file), "-q")
+    rules = json.loads(summary_file.read_text())["rules"]
+    assert [r["rule_id"] for r in rules][:2] == ["reply.email-first-reply", "reply.chat-first-reply"]
+    assert len(rules) == 7

@@ -93,7 +93,7 @@ def test_unknown_action_and_bad_template_and_unknown_field_are_all_reported_sort
     )
     assert [(d.code, d.location.line, d.location.col) for d in err.diagnostics] == [
         ("SR204", 16, 22),
-        ("SR208", 17, 18),
+        ("SR208", 17, 19),
         ("SR110", 18, 5),
     ]
     messages = {d.code: (d.message, d.hint) for d in err.diagnostics}

@@ -46,7 +46,7 @@ rules:
     severity: major
     when: interaction.channel == "email"
     violated_if: (first_reply_time ?? unanswered_for) > 4h
-    message: "Waited {first_reply_time}."
+    message: "Waited {first_reply_time ?? unanswered_for}."
   - id: card
     title: No card numbers
     severity: critical
@@ -118,7 +118,7 @@ def test_unanswered_email_breaches_at_as_of_and_reply_rules_are_not_applicable(p
     assert statuses(early)["reply-time"] == "compliant"
     assert statuses(late)["reply-time"] == "violated"
     assert statuses(late)["greet"] == "not_applicable"
-    assert late.violations[0].message == "Waited unknown."
+    assert late.violations[0].message == "Waited 6h."  # the first known of the two facts
     assert late.violations[0].evidence.facts["unanswered_for"] == 6 * 3600  # 08:00Z to 14:00Z
 
 
