@@ -28,7 +28,9 @@ from servicerules.measures.privacy import mask_text
 from servicerules.model._diagnostics import ruleset_diagnostics
 from servicerules.model.interaction import Interaction
 from servicerules.model.ruleset import RulesetSpec
-from servicerules.report import Evidence, RecommendedAction, Report, RuleOutcome, RulesetRef, Violation
+from servicerules.measures.sla import sla_instances, worst
+from servicerules.model.ruleset import SlaSpec
+from servicerules.report import Evidence, RecommendedAction, Report, RuleOutcome, RulesetRef, SlaInstance, SlaResult, Violation
 
 __all__ = ["CompiledRuleset", "Rejection", "default_as_of", "load", "parse_ruleset", "parse_ruleset_text"]
 
@@ -116,10 +118,8 @@ def load(path_or_text: str | Path, *, backend: str = "auto") -> "CompiledRuleset
 
 
 @lru_cache(maxsize=4096)
-def _spec(name: str) -> FactSpec:
-    spec = lookup(name)
-    assert spec is not None, name
-    return spec
+def _catalogue_spec(name: str) -> FactSpec | None:
+    return lookup(name)
 
 
 def _normalise(value: Any, type_: str) -> Any:
@@ -149,18 +149,24 @@ def _normalise(value: Any, type_: str) -> Any:
 class _FactReader:
     """Reads facts of one interaction, computing each (fact, event) once."""
 
-    __slots__ = ("ctx", "raw")
+    __slots__ = ("ctx", "raw", "local")
 
-    def __init__(self, ctx: InteractionContext):
+    def __init__(self, ctx: InteractionContext, local: Mapping[str, FactSpec]):
         self.ctx = ctx
         self.raw: dict[tuple[str, int | None], Any] = {}
+        self.local = local
+
+    def spec(self, name: str) -> FactSpec:
+        found = self.local.get(name) or _catalogue_spec(name)
+        assert found is not None, name  # the compiler only lets known facts through
+        return found
 
     def raw_value(self, name: str, index: int | None) -> Any:
         key = (name, index)
         try:
             return self.raw[key]
         except KeyError:
-            spec = _spec(name)
+            spec = self.spec(name)
             value = spec.compute(self.ctx) if spec.scope == "interaction" else spec.compute(self.ctx, index)
             self.raw[key] = value
             return value
@@ -304,7 +310,7 @@ class CompiledRuleset:
             as_of = default_as_of(model)
         elif as_of.tzinfo is None:
             raise ValueError("as_of must be timezone-aware")
-        reader = _FactReader(InteractionContext(model, as_of, self.program.resources))
+        reader = _FactReader(InteractionContext(model, as_of, self.program.resources), self.program.local_facts)
         program = self.program
         get = reader.getter(None)
         fact: dict[str, Any] = {"kind": "i"}
@@ -362,12 +368,18 @@ class CompiledRuleset:
             )
             for event_index in sorted(found, key=lambda e: -1 if e is None else e):
                 violations.append(self._violation(rule, model, reader, event_index, chosen_locale))
+        slas = [
+            _sla_result(reader, rule.sla, status.get(rule.index, "not_applicable"))
+            for rule in self.program.rules
+            if rule.sla is not None
+        ]
         return Report(
             interaction_id=model.id,
             as_of=reader.ctx.as_of,
             ruleset=self.ref,
             violations=violations,
             outcomes=outcomes,
+            slas=slas,
         )
 
     def _locale(self, model: Interaction, locale: str | None) -> str:
@@ -392,7 +404,9 @@ class CompiledRuleset:
             message = template.render(lambda placeholder: _display_first(placeholder, reader, event_index))
         else:
             message = spec.title
-        facts = {name: _json_value(_spec(name), reader.raw_value(name, event_index)) for name in rule.facts}
+        facts = {name: _json_value(reader.spec(name), reader.raw_value(name, event_index)) for name in rule.facts}
+        if rule.sla is not None:
+            event_index = _sla_evidence_index(reader, rule.sla)
         event = model.events[event_index] if event_index is not None else None
         evidence = Evidence(
             event_index=event_index,
@@ -429,6 +443,41 @@ class CompiledRuleset:
         )
 
 
+def _sla_evidence_index(reader: _FactReader, sla: SlaSpec) -> int | None:
+    """A breached SLA points at the late reply (its stop event); a breaching one at what started the clock."""
+    instance = worst(sla_instances(reader.ctx, sla))
+    if instance is None:
+        return None
+    return instance.stop_index if instance.stop_index is not None else instance.start_index
+
+
+def _sla_result(reader: _FactReader, sla: SlaSpec, status: str) -> SlaResult:
+    if status == "not_applicable":
+        return SlaResult(sla_id=sla.id, metric=sla.metric, state="not_applicable", instances=[])
+    instances = sla_instances(reader.ctx, sla)
+    chosen = worst(instances)
+    return SlaResult(
+        sla_id=sla.id,
+        metric=sla.metric,
+        state=chosen.state if chosen is not None else "not_applicable",
+        instances=[
+            SlaInstance(
+                state=i.state,
+                target=i.target_seconds,
+                elapsed=i.elapsed_seconds,
+                paused=i.paused_seconds,
+                deadline=i.deadline,
+                start_index=i.start_index,
+                start_at=i.start_at,
+                stop_index=i.stop_index,
+                stop_at=i.stop_at,
+            )
+            for i in instances
+            if i.state != "not_applicable"
+        ],
+    )
+
+
 def _pick_template(rule: CompiledRule, locale: str, default: str) -> tuple[str, Any]:
     """Exact locale, then its language ("de-AT" → "de"), then the "*" template, then the default locale."""
     templates = rule.templates
@@ -451,7 +500,7 @@ def _display_first(placeholder: str, reader: _FactReader, event_index: int | Non
     for name in placeholder_facts(placeholder):
         value = reader.raw_value(name, event_index)
         if value is not None:
-            return _display(_spec(name), value)
+            return _display(reader.spec(name), value)
     return "unknown"
 
 

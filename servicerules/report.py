@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from servicerules.model.ruleset import Mode, Severity
 
-__all__ = ["Evidence", "RecommendedAction", "Report", "RuleOutcome", "RulesetRef", "Violation", "REPORT_SCHEMA_VERSION"]
+__all__ = ["REPORT_SCHEMA_VERSION", "Evidence", "RecommendedAction", "Report", "RuleOutcome", "RulesetRef", "SlaInstance", "SlaResult", "Violation"]
 
 REPORT_SCHEMA_VERSION: Literal["1"] = "1"
 
@@ -73,13 +73,37 @@ class RuleOutcome(_Frozen):
     violations: int = 0
 
 
+class SlaInstance(_Frozen):
+    """One run of an SLA clock (e.g. one unanswered customer message for next reply time)."""
+
+    state: Literal["achieved", "breached", "breaching", "pending"]
+    target: float | None = Field(description="seconds")
+    elapsed: float | None = Field(description="seconds counted against the target (pauses excluded)")
+    paused: float = Field(default=0.0, description="seconds the clock was paused")
+    deadline: dt.datetime | None
+    start_index: int | None = Field(description="event that started the clock; null = the interaction's creation")
+    start_at: dt.datetime | None
+    stop_index: int | None = Field(description="event that stopped it (reply or solve); null while running")
+    stop_at: dt.datetime | None
+
+
+class SlaResult(_Frozen):
+    sla_id: str
+    metric: str
+    state: Literal["achieved", "breached", "breaching", "pending", "not_applicable"] = Field(
+        description="the worst instance's state"
+    )
+    instances: list[SlaInstance] = Field(default_factory=list)
+
+
 class Report(_Frozen):
     schema_version: Literal["1"] = REPORT_SCHEMA_VERSION
     interaction_id: str
     as_of: dt.datetime
     ruleset: RulesetRef
     violations: list[Violation] = Field(default_factory=list)
-    outcomes: list[RuleOutcome] = Field(default_factory=list, description="one entry per enabled rule, in rule order")
+    outcomes: list[RuleOutcome] = Field(default_factory=list, description="one entry per enabled rule, then per SLA, in order")
+    slas: list[SlaResult] = Field(default_factory=list, description="SLA metric states, in ruleset order")
 
     @property
     def compliant(self) -> bool:

@@ -19,6 +19,7 @@ from servicerules.loader import SourceDocument
 from servicerules.measures.calendar import BusinessCalendar
 from servicerules.measures.catalogue import CATALOGUE, FactSpec, RulesetResources, lookup
 from servicerules.measures.lexicons import DEFAULT_LEXICONS, default_lexicon
+from servicerules.measures.sla import sla_fact_prefix, sla_facts
 from servicerules.measures.text import LexiconMatcher, check_pattern
 from servicerules.model.ruleset import RuleSpec, RulesetSpec, SlaSpec, TargetSpec
 
@@ -77,6 +78,8 @@ class CompiledRule:
     facts: tuple[str, ...]
     templates: Mapping[str, Template]
     actions: tuple[CompiledAction, ...]
+    sla: SlaSpec | None = None
+    """For the rule an SLA compiles to: its spec (the report then carries the metric instances)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,11 @@ class CompiledProgram:
     event_derived: tuple[DerivedColumn, ...]
     lexicons: Mapping[str, LexiconMatcher]
     resources: RulesetResources
+    local_facts: Mapping[str, FactSpec] = field(default_factory=dict)
+
+    def fact_spec(self, name: str) -> FactSpec | None:
+        """A ruleset-local fact or a catalogue fact."""
+        return self.local_facts.get(name) or lookup(name)
 
     @property
     def needs_events(self) -> bool:
@@ -132,6 +140,14 @@ class _State:
     actions: dict[int, tuple[CompiledAction, ...]] = field(default_factory=dict)
     derived_scope: dict[str, str] = field(default_factory=dict)
     index_map: Mapping[str, Sequence[int]] = field(default_factory=dict)
+    local_facts: dict[str, FactSpec] = field(default_factory=dict)
+    sla_when: dict[int, Condition] = field(default_factory=dict)
+    sla_templates: dict[int, dict[str, Template]] = field(default_factory=dict)
+    sla_actions: dict[int, tuple[CompiledAction, ...]] = field(default_factory=dict)
+
+    def lookup(self, name: str) -> FactSpec | None:
+        """A ruleset-local fact (``sla.<id>.*``) or a catalogue fact."""
+        return self.local_facts.get(name) or lookup(name)
 
     def error(self, code: str, message: str, path: tuple[str | int, ...], **kw: Any) -> None:
         self.diagnostics.append(self.doc.diagnostic(code, message, self.source_path(path), **kw))
@@ -237,12 +253,15 @@ def _pass_typecheck(state: _State) -> None:
         node = state.parsed.get((path))
         if node is None:
             continue
-        checker = Checker(scope, state.lexicons, KeyAllocator())
+        is_sla = path[0] == "slas"
+        checker = Checker(scope, state.lexicons, state.keys if is_sla else KeyAllocator(), state.lookup)
         try:
             if path[-1] == "value":
                 checker.check(node)
             else:
-                checker.lower(node)
+                when_true = checker.lower(node)[0]
+                if is_sla:
+                    state.sla_when[int(path[1])] = when_true
         except CheckError as exc:
             state.error(exc.code, exc.message, path, offset=exc.start, hint=exc.hint)
     for i, rule in enumerate(state.spec.rules):
@@ -250,7 +269,7 @@ def _pass_typecheck(state: _State) -> None:
         cond_node = state.parsed.get((("rules", i, "violated_if")))
         if cond_node is None or (rule.when is not None and when_node is None):
             continue
-        checker = Checker(rule.scope, state.lexicons, state.keys)
+        checker = Checker(rule.scope, state.lexicons, state.keys, state.lookup)
         facts: list[str] = []
         try:
             if when_node is not None:
@@ -291,49 +310,78 @@ def _parse_template(text: str) -> tuple[list[tuple[bool, str]], list[tuple[int, 
     return [p for p in parts if p[0] or p[1]], problems
 
 
+def _compile_messages(
+    state: _State, messages: Mapping[str, str], path: tuple[str | int, ...], scope: str
+) -> dict[str, Template]:
+    compiled: dict[str, Template] = {}
+    for locale, text in messages.items():
+        where = path if list(messages) == ["*"] else path + (locale,)
+        parts, problems = _parse_template(text)
+        for offset, message in problems:
+            state.error("SR208", message, where, offset=offset)
+        for is_fact, placeholder in parts:
+            if not is_fact:
+                continue
+            for name in placeholder_facts(placeholder):
+                spec = state.lookup(name)
+                offset = max(text.find(name), 0)
+                if spec is None:
+                    state.error("SR208", f"message names unknown fact '{name}'", where, offset=offset, hint=did_you_mean(name, [*CATALOGUE, *state.local_facts]))
+                elif spec.scope == "event" and scope != "event":
+                    state.error("SR209", f"message uses event fact '{name}' in a rule with scope: interaction", where, offset=offset, hint="add 'scope: event' to the rule")
+        compiled[locale] = Template(text, tuple(parts))
+    return compiled
+
+
 def _pass_templates(state: _State) -> None:
     """SR208: message templates are well formed and name known facts valid for the rule's scope."""
     for i, rule in enumerate(state.spec.rules):
-        compiled: dict[str, Template] = {}
-        for locale, text in rule.message.items():
-            path = ("rules", i, "message") if list(rule.message) == ["*"] else ("rules", i, "message", locale)
-            parts, problems = _parse_template(text)
-            for offset, message in problems:
-                state.error("SR208", message, path, offset=offset)
-            for is_fact, placeholder in parts:
-                if not is_fact:
-                    continue
-                for name in placeholder_facts(placeholder):
-                    spec = lookup(name)
-                    offset = max(text.find(name), 0)
-                    if spec is None:
-                        state.error("SR208", f"message names unknown fact '{name}'", path, offset=offset, hint=did_you_mean(name, CATALOGUE))
-                    elif spec.scope == "event" and rule.scope != "event":
-                        state.error("SR209", f"message uses event fact '{name}' in a rule with scope: interaction", path, offset=offset, hint="add 'scope: event' to the rule")
-            compiled[locale] = Template(text, tuple(parts))
-        state.templates[i] = compiled
+        state.templates[i] = _compile_messages(state, rule.message, ("rules", i, "message"), rule.scope)
+    for j, sla in enumerate(state.spec.slas):
+        messages = dict(sla.message) or _default_sla_messages(sla_fact_prefix(sla))
+        state.sla_templates[j] = _compile_messages(state, messages, ("slas", j, "message"), "interaction")
+
+
+def _default_sla_messages(prefix: str) -> dict[str, str]:
+    p = prefix.rstrip(".")
+    return {
+        "en": f"SLA target missed: {{{p}.state}} after {{{p}.elapsed}} against a target of {{{p}.target}} (deadline {{{p}.deadline}}).",
+        "de": f"SLA-Ziel verfehlt: {{{p}.state}} nach {{{p}.elapsed}} bei einem Ziel von {{{p}.target}} (Frist {{{p}.deadline}}).",
+    }
+
+
+def _pass_sla_facts(state: _State) -> None:
+    """Each SLA contributes ruleset-local facts ``sla.<id>.state|breached|elapsed|target|deadline|count``."""
+    for sla in state.spec.slas:
+        state.local_facts.update(sla_facts(sla))
+
+
+def _resolve_actions(state: _State, refs: Sequence[Any]) -> tuple[CompiledAction, ...]:
+    resolved = []
+    for ref in refs:
+        base = state.spec.actions.get(ref.id)
+        if base is None:
+            continue  # reported by _pass_references
+        resolved.append(
+            CompiledAction(
+                id=ref.id,
+                title=base.title,
+                description=base.description,
+                owner=ref.owner or base.owner,
+                due_in=ref.due_in if ref.due_in is not None else base.due_in,
+                escalation_tier=ref.escalation_tier if ref.escalation_tier is not None else base.escalation_tier,
+                params=dict(ref.params),
+            )
+        )
+    return tuple(resolved)
 
 
 def _pass_actions(state: _State) -> None:
-    """Resolve each rule's action references against the catalogue, applying per-rule overrides."""
+    """Resolve each rule's and SLA's action references against the catalogue, applying overrides."""
     for i, rule in enumerate(state.spec.rules):
-        resolved = []
-        for ref in rule.actions:
-            base = state.spec.actions.get(ref.id)
-            if base is None:
-                continue  # reported by _pass_references
-            resolved.append(
-                CompiledAction(
-                    id=ref.id,
-                    title=base.title,
-                    description=base.description,
-                    owner=ref.owner or base.owner,
-                    due_in=ref.due_in if ref.due_in is not None else base.due_in,
-                    escalation_tier=ref.escalation_tier if ref.escalation_tier is not None else base.escalation_tier,
-                    params=dict(ref.params),
-                )
-            )
-        state.actions[i] = tuple(resolved)
+        state.actions[i] = _resolve_actions(state, rule.actions)
+    for j, sla in enumerate(state.spec.slas):
+        state.sla_actions[j] = _resolve_actions(state, sla.actions)
 
 
 PASSES: tuple[tuple[str, Callable[[_State], None]], ...] = (
@@ -341,6 +389,7 @@ PASSES: tuple[tuple[str, Callable[[_State], None]], ...] = (
     ("lexicons", _pass_lexicons),
     ("calendars", _pass_calendars),
     ("references", _pass_references),
+    ("sla-facts", _pass_sla_facts),
     ("parse", _pass_parse),
     ("typecheck", _pass_typecheck),
     ("templates", _pass_templates),
@@ -390,6 +439,23 @@ def compile_program(
         engine_rules.append(EngineRule(f"{rule.id}#violated", index, Verdict.VIOLATED, scope, violated))
         engine_rules.append(EngineRule(f"{rule.id}#compliant", index, Verdict.COMPLIANT, scope, compliant))
         used[scope] |= _keys_of(violated) | _keys_of(compliant)
+    for j, sla in enumerate(spec.slas):
+        if j not in state.sla_when and sla.when is not None:
+            continue  # its 'when' failed to compile (reported)
+        prefix = sla_fact_prefix(sla)
+        key = state.keys.fact_key(prefix + "breached", "bool")
+        when = state.sla_when.get(j, ALWAYS)
+        violated, compliant = all_of(when, Compare(key, "==", True)), all_of(when, Compare(key, "==", False))
+        index = len(rules)
+        facts = tuple(prefix + name for name in ("state", "elapsed", "target", "deadline"))
+        as_rule = RuleSpec(
+            id=sla.id, title=sla.title, severity=sla.severity, mode=sla.mode, when=sla.when,
+            violated_if=prefix + "breached", tags=["sla", sla.metric], references=list(sla.references),
+        )
+        rules.append(CompiledRule(index, as_rule, Scope.INTERACTION, facts, state.sla_templates[j], state.sla_actions[j], sla=sla))
+        engine_rules.append(EngineRule(f"{sla.id}#violated", index, Verdict.VIOLATED, Scope.INTERACTION, violated))
+        engine_rules.append(EngineRule(f"{sla.id}#compliant", index, Verdict.COMPLIANT, Scope.INTERACTION, compliant))
+        used[Scope.INTERACTION] |= _keys_of(violated) | _keys_of(compliant)
 
     by_key = {key: (name, type_) for (name, type_), key in state.keys.fact_keys.items()}
     derived = {key: (fn, type_) for key, _scope, fn, type_ in state.keys.derived}
@@ -400,7 +466,7 @@ def compile_program(
         for key in sorted(keys, key=lambda k: (k[0], int(k[1:]))):
             if key in by_key:
                 name, type_ = by_key[key]
-                spec_ = lookup(name)
+                spec_ = state.lookup(name)
                 assert spec_ is not None
                 facts.append(FactColumn(key, name, type_, spec_))
             else:
@@ -430,4 +496,5 @@ def compile_program(
             procedures=tuple(spec.procedures),
             slas=tuple(spec.slas),
         ),
+        local_facts=dict(state.local_facts),
     )

@@ -102,10 +102,12 @@ class Checker:
         scope: str,
         lexicons: Mapping[str, LexiconMatcher],
         keys: KeyAllocator,
+        facts: Callable[[str], FactSpec | None] = lookup,
     ):
         self.scope = scope
         self.lexicons = lexicons
         self.keys = keys
+        self.facts = facts
 
     # -- typing ---------------------------------------------------------------------------------------
 
@@ -131,7 +133,7 @@ class Checker:
 
     def _check_Path(self, node: ast.Path) -> Typed:
         name = node.dotted
-        spec = lookup(name)
+        spec = self.facts(name)
         if spec is None:
             if len(node.parts) == 1 and name in self.lexicons:
                 raise CheckError("SR202", f"'{name}' is a lexicon, not a fact", node.start, f"write: <text fact> mentions {name}")

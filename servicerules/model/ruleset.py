@@ -147,8 +147,8 @@ class SlaSpec(_Strict):
     pause_on: list[TicketStatus] = Field(default_factory=_default_pause)
     severity: Severity = Severity.MAJOR
     mode: Mode = Mode.ENFORCE
-    message: dict[Locale, str] = Field(default_factory=dict)
-    actions: list["ActionRef"] = Field(default_factory=list)
+    message: "Messages" = Field(default_factory=dict, description="template, or locale -> template")
+    actions: list["ActionRefItem"] = Field(default_factory=list)
     references: list[str] = Field(default_factory=list)
 
 
@@ -180,6 +180,13 @@ def _messages(value: Any) -> Any:
     return {"*": value} if isinstance(value, str) else value
 
 
+ActionRefItem = Annotated[ActionRef, BeforeValidator(_action_ref, json_schema_input_type=Union[Identifier, ActionRef])]
+"""An action reference: the catalogue id alone, or a mapping with overrides."""
+
+Messages = Annotated[dict[Locale, str], BeforeValidator(_messages, json_schema_input_type=Union[str, dict[Locale, str]])]
+"""A message template, or locale -> template."""
+
+
 class RuleSpec(_Strict):
     """One policy rule. ``violated_if`` describes the breach; ``when`` says to which interactions (or
     events, with ``scope: event``) the rule applies."""
@@ -192,10 +199,10 @@ class RuleSpec(_Strict):
     scope: Literal["interaction", "event"] = "interaction"
     when: str | None = Field(default=None, description="expression: where the rule applies (default: always)")
     violated_if: str = Field(description="expression that is true when the policy is breached")
-    message: Annotated[dict[Locale, str], BeforeValidator(_messages, json_schema_input_type=Union[str, dict[Locale, str]])] = Field(
+    message: Messages = Field(
         default_factory=dict, description="template, or locale -> template; {fact.name} inserts a value"
     )
-    actions: list[Annotated[ActionRef, BeforeValidator(_action_ref, json_schema_input_type=Union[Identifier, ActionRef])]] = Field(default_factory=list)
+    actions: list[ActionRefItem] = Field(default_factory=list)
     references: list[str] = Field(default_factory=list, description="policy sections this rule enforces")
     mode: Mode = Mode.ENFORCE
     enabled: bool = True
@@ -272,3 +279,6 @@ class RulesetSpec(_Strict):
     def _version_as_text(cls, value: Any) -> Any:
         # ``version: 1.0`` is a float in YAML; keep what the author meant.
         return str(value) if isinstance(value, (int, float)) else value
+
+
+SlaSpec.model_rebuild()

@@ -1,0 +1,515 @@
+"""SLA clocks: help-desk response and resolution targets measured on one interaction.
+
+:func:`measure_sla` turns one SLA policy (:class:`~servicerules.model.ruleset.SlaSpec`) and one
+interaction into :class:`MetricInstance` values, each saying when its clock started and stopped, how much
+(business) time it counted, when the target falls due and whether it was met.  :func:`worst` picks the
+instance a report should show.  The module is pure: ``as_of`` is passed in, the wall clock is never read,
+and events after ``as_of`` are ignored, so a ticket can be replayed as it stood at any instant.
+
+The metrics follow the SLA policies of Zendesk, whose definitions Freshdesk and Jira Service Management
+(JSM) share in substance; where the products differ, the choice made here is named.
+
+Reply metrics (never paused)
+----------------------------
+``first_reply_time``
+    From the interaction's ``created_at`` to the first *qualifying reply* (below).  Zendesk does not
+    measure it on tickets an agent created (an outbound ticket needs no reply), so when the first
+    conversation event (message or note) comes from an agent or manager the metric is
+    ``not_applicable``.
+``next_reply_time``
+    One instance per run of unanswered customer messages, started by the *oldest* unanswered public
+    customer message (Zendesk: "the oldest unanswered end-user comment") and stopped by the next
+    qualifying reply.  The customer's opening message belongs to ``first_reply_time``, so a run can only
+    start once the first reply (or a solve, or an agent-created opening) has answered the ticket.
+
+Both reply metrics ignore ``pause_on`` and keep running while the ticket is pending or on hold, as in
+Zendesk, where only requester wait time, agent work time and pausable update pause.  (Freshdesk instead
+stops every SLA timer, first response included, in statuses marked "SLA timer off"; JSM pauses whatever
+its goal's pause conditions name.  A policy that wants that behaviour cannot get it from these two
+metrics.)
+
+Solving the ticket fulfils a running reply clock (Zendesk: solving fulfils the reply metrics); the solve
+is judged against the deadline like a reply, so a solve after the deadline leaves the instance
+``breached`` -- Zendesk, too, records a breach as soon as the target passes and keeps it.
+
+Update metric
+-------------
+``periodic_update``
+    After every qualifying reply made while the ticket is not solved, the next one must follow within
+    the target, whatever the customer writes in between (Zendesk: "the time between each public comment
+    from agents").  It stops at the next qualifying reply, which starts the next instance, or at a solve.
+    It pauses in ``pause_on``: write ``pause_on: []`` for Zendesk's *periodic update*, ``[pending]`` for
+    its *pausable update*.
+
+Status metrics (a single instance from ``created_at`` to the final solve)
+-------------------------------------------------------------------------
+``requester_wait_time``
+    Time in new, open and on hold -- the customer is waiting -- not pending (Zendesk).
+``agent_work_time``
+    Time in new and open only: pending and on hold pause it (Zendesk).
+``resolution_time``
+    From creation to the *final* solve (Zendesk's total resolution time), pausing in ``pause_on``
+    (Freshdesk and JSM pause resolution in pending / "waiting for customer").  The time a ticket spent
+    solved before it was reopened counts, as in Zendesk; add ``solved`` to ``pause_on`` to exclude it.
+    (JSM starts a new cycle on reopening instead.)
+
+Requester wait time and agent work time never count solved or closed time; a reopened ticket resumes the
+same clock (Zendesk reactivates the metric), and the instance stops at the last solve that is not followed
+by a reopening before ``as_of``.
+
+Pausing: every metric except the two reply metrics pauses while the ticket is in a status listed in
+``spec.pause_on``.  When the policy author leaves ``pause_on`` out, each metric gets its help-desk default
+instead of the schema's generic ``[pending, on_hold]``: requester wait time ``[pending]``, agent work time,
+resolution time and periodic update ``[pending, on_hold]``.  An explicit ``pause_on`` always wins.
+
+What counts as a reply (``spec.reply``)
+---------------------------------------
+A ``message`` event whose author is an agent or manager, that is public, and that no automation sent
+(``automated`` unset) -- the personal reply of :mod:`servicerules.measures.conversation`.  An autoresponder
+acknowledgement, a bot answer or a trigger's macro does not stop a reply clock, and an internal note
+(a ``note`` event, or a ``message`` with ``public: false``) never does (Zendesk, Freshdesk and JSM all
+require a public agent comment).  ``reply.public: false`` also accepts internal notes and private
+messages, ``reply.human: false`` also accepts bot and system authors, ``reply.automated: true`` also
+accepts messages that have the ``automated`` flag (an agent's macro, a trigger, an autoresponder).
+
+Ticket status
+-------------
+Status comes from ``status`` events; a ticket starts ``new``.  Status is never inferred from messages
+(Zendesk reopens a pending ticket when the customer writes, but then the export carries that status
+change).  When no event sets solved or closed, the record's ``solved_at`` (else ``closed_at``), if not
+after ``as_of``, is taken as the solve; such a stop has ``stop_index`` ``None``.
+
+Time, deadlines and states
+--------------------------
+Time counts in the calendar the caller passes (the SLA's business calendar, or
+:meth:`BusinessCalendar.always_open` for calendar time).  ``elapsed_seconds`` sums the open time of the
+unpaused stretches; ``paused_seconds`` the open time of the paused ones.  ``deadline`` is the instant the
+counted time reaches the target, found by walking the unpaused stretches; if the target is not reached by
+the stop (or by ``as_of`` while running) it is projected from there as if the clock ran on without another
+pause -- so a clock paused at ``as_of`` shows the deadline it would have if it resumed now.
+
+States compare instants, not amounts: a stop at or before the deadline is ``achieved``, after it
+``breached``; a running clock is ``breaching`` once ``as_of`` is past the deadline, else ``pending``.
+With business hours the two readings can differ: a target used up exactly at Friday's closing falls due
+then (see :meth:`BusinessCalendar.add_business_seconds`), so a reply at Friday 18:00 is ``breached``
+although no business time elapsed after 17:00.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from servicerules.measures.calendar import BusinessCalendar
+from servicerules.measures.catalogue import FactSpec, FactType, InteractionContext
+from servicerules.model.interaction import Event, Interaction
+from servicerules.model.ruleset import ReplyDefinition, SlaSpec, TicketStatus
+
+__all__ = ["METRICS", "MetricInstance", "MetricState", "measure_sla", "worst"]
+
+MetricState = Literal["achieved", "breached", "breaching", "pending", "not_applicable"]
+
+METRICS = (
+    "first_reply_time",
+    "next_reply_time",
+    "periodic_update",
+    "requester_wait_time",
+    "agent_work_time",
+    "resolution_time",
+)
+
+_STAFF = frozenset({"agent", "manager"})
+_AUTOMATION_AUTHORS = frozenset({"bot", "system"})
+_SOLVED: frozenset[TicketStatus] = frozenset({"solved", "closed"})
+_NEVER_PAUSED = frozenset({"first_reply_time", "next_reply_time"})
+_DEFAULT_PAUSE: dict[str, frozenset[TicketStatus]] = {
+    "requester_wait_time": frozenset({"pending"}),
+    "agent_work_time": frozenset({"pending", "on_hold"}),
+    "resolution_time": frozenset({"pending", "on_hold"}),
+    "periodic_update": frozenset({"pending", "on_hold"}),
+}
+_INITIAL_STATUS: TicketStatus = "new"
+
+
+@dataclass(frozen=True)
+class MetricInstance:
+    """One run of an SLA clock, with the evidence a report needs (start, stop, deadline, elapsed time).
+
+    ``stop_index`` is ``None`` while the clock runs, and also when the stop is the record's ``solved_at``
+    rather than an event; the state tells which (``pending``/``breaching`` mean running).  Durations are
+    seconds of the calendar the SLA was measured in.
+    """
+
+    sla_id: str
+    metric: str
+    state: MetricState
+    target_seconds: float | None
+    elapsed_seconds: float | None
+    start_index: int | None
+    start_at: datetime | None
+    stop_index: int | None
+    stop_at: datetime | None
+    deadline: datetime | None
+    paused_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Step:
+    """An event up to ``as_of``, or the solve taken from the record's ``solved_at`` (``event`` None)."""
+
+    at: datetime
+    index: int | None
+    event: Event | None
+
+    @property
+    def is_solve(self) -> bool:
+        return self.event is None or (self.event.type == "status" and self.event.status in _SOLVED)
+
+
+@dataclass(frozen=True)
+class _StatusChange:
+    at: datetime
+    index: int | None
+    status: TicketStatus
+
+
+def measure_sla(spec: SlaSpec, interaction: Interaction, as_of: datetime, calendar: BusinessCalendar) -> list[MetricInstance]:
+    """Measure ``spec`` on ``interaction`` as it stood at ``as_of``, in ``calendar`` time.
+
+    ``calendar`` is the business calendar named by ``spec.calendar``, or
+    :meth:`BusinessCalendar.always_open` for an SLA in calendar time.  Returns at least one instance:
+    reply and update metrics one per clock run, status metrics exactly one, and a single
+    ``not_applicable`` instance when no clock applies (no target for the priority, an agent-created
+    ticket for first reply time, no run started yet, or an interaction created after ``as_of``).
+    """
+    if as_of.tzinfo is None or as_of.utcoffset() is None:
+        raise ValueError(f"as_of must be timezone-aware, got naive {as_of.isoformat()}")
+    target = spec.targets.get(interaction.priority, spec.targets.get("*"))
+    if target is None:
+        return [_not_applicable(spec, None)]
+    if _utc(interaction.created_at) > _utc(as_of):
+        return [_not_applicable(spec, target)]
+
+    steps = _steps(interaction, as_of)
+    timeline = _status_timeline(interaction, steps)
+    measure = _Measure(spec, target, calendar, timeline, as_of)
+    if spec.metric == "first_reply_time":
+        instances = _first_reply_time(measure, interaction, steps)
+    elif spec.metric == "next_reply_time":
+        instances = _next_reply_time(measure, steps)
+    elif spec.metric == "periodic_update":
+        instances = _periodic_update(measure, steps)
+    else:
+        instances = [_status_metric(measure, interaction)]
+    return instances or [_not_applicable(spec, target)]
+
+
+_STATE_RANK: dict[str, int] = {"breached": 0, "breaching": 0, "pending": 1, "achieved": 2, "not_applicable": 3}
+
+
+def worst(instances: Sequence[MetricInstance]) -> MetricInstance | None:
+    """The instance to report for an SLA: breached or breaching first, then pending, then achieved,
+    then not applicable; within a group the earliest deadline (the most overdue or most urgent).
+    ``None`` for an empty sequence."""
+
+    def key(item: tuple[int, MetricInstance]) -> tuple[int, int, datetime, int]:
+        position, instance = item
+        deadline = _utc(instance.deadline) if instance.deadline is not None else datetime.max.replace(tzinfo=timezone.utc)
+        return (_STATE_RANK[instance.state], instance.deadline is None, deadline, position)
+
+    if not instances:
+        return None
+    return min(enumerate(instances), key=key)[1]
+
+
+# ---- what happened, up to as_of ------------------------------------------------------------------
+
+
+def _utc(at: datetime) -> datetime:
+    """Compare instants, not wall times: datetimes sharing a zone object compare by wall clock."""
+    return at.astimezone(timezone.utc)
+
+
+def _steps(interaction: Interaction, as_of: datetime) -> list[_Step]:
+    limit = _utc(as_of)
+    steps = [_Step(event.at, index, event) for index, event in enumerate(interaction.events) if _utc(event.at) <= limit]
+    if not any(step.is_solve for step in steps):
+        solved_at = interaction.solved_at or interaction.closed_at
+        if solved_at is not None and _utc(solved_at) <= limit:
+            # After events at the same instant: a reply posted with the solve is the more telling stop.
+            position = sum(1 for step in steps if _utc(step.at) <= _utc(solved_at))
+            steps.insert(position, _Step(solved_at, None, None))
+    return steps
+
+
+def _status_timeline(interaction: Interaction, steps: Sequence[_Step]) -> list[_StatusChange]:
+    created = _utc(interaction.created_at)
+    timeline = [_StatusChange(interaction.created_at, None, _INITIAL_STATUS)]
+    for step in steps:
+        if step.event is None:
+            status: TicketStatus | None = "solved"
+        elif step.event.type == "status":
+            status = step.event.status
+        else:
+            continue
+        if status is None:
+            continue
+        at = step.at if _utc(step.at) >= created else interaction.created_at
+        timeline.append(_StatusChange(at, step.index, status))
+    return timeline
+
+
+def _qualifies_as_reply(event: Event, definition: ReplyDefinition) -> bool:
+    if event.type == "message":
+        if definition.public and not event.public:
+            return False
+    elif event.type != "note" or definition.public:
+        return False
+    roles = _STAFF if definition.human else _STAFF | _AUTOMATION_AUTHORS
+    if event.role not in roles:
+        return False
+    return definition.automated or event.automated is False
+
+
+def _is_customer_message(event: Event) -> bool:
+    return event.type == "message" and event.public and event.role == "customer"
+
+
+def _agent_created(steps: Sequence[_Step]) -> bool:
+    """Zendesk does not run first reply time on a ticket an agent opened (an outbound contact).
+
+    Judged on the events up to ``as_of``: before the opening message exists nobody knows who wrote it.
+    """
+    opening = next((step.event for step in steps if step.event is not None and step.event.type in ("message", "note")), None)
+    return opening is not None and opening.role in _STAFF
+
+
+# ---- one clock run --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Measure:
+    """Everything a clock run of this SLA on this interaction needs besides its start and stop."""
+
+    spec: SlaSpec
+    target: float
+    calendar: BusinessCalendar
+    timeline: list[_StatusChange]
+    as_of: datetime
+
+    @property
+    def pause_on(self) -> frozenset[TicketStatus]:
+        if self.spec.metric in _NEVER_PAUSED:
+            return frozenset()
+        if "pause_on" in self.spec.model_fields_set:
+            return frozenset(self.spec.pause_on)
+        return _DEFAULT_PAUSE[self.spec.metric]
+
+    def counts(self) -> Callable[[TicketStatus], bool]:
+        pause_on = self.pause_on
+        if self.spec.metric in ("requester_wait_time", "agent_work_time"):
+            return lambda status: status not in pause_on and status not in _SOLVED
+        return lambda status: status not in pause_on
+
+    def run(
+        self,
+        start_at: datetime,
+        start_index: int | None,
+        stop_at: datetime | None,
+        stop_index: int | None,
+    ) -> MetricInstance:
+        end = stop_at if stop_at is not None else self.as_of
+        counts = self.counts()
+        counted: list[tuple[datetime, float]] = []
+        paused = 0.0
+        for begin, finish, status in self._stretches(start_at, end):
+            length = self.calendar.business_seconds_between(begin, finish)
+            if counts(status):
+                counted.append((begin, length))
+            else:
+                paused += length
+        elapsed = sum(length for _, length in counted)
+        deadline = self._deadline(counted, end)
+        if stop_at is not None:
+            state: MetricState = "achieved" if _utc(stop_at) <= _utc(deadline) else "breached"
+        else:
+            state = "breaching" if _utc(self.as_of) > _utc(deadline) else "pending"
+        return MetricInstance(
+            sla_id=self.spec.id,
+            metric=self.spec.metric,
+            state=state,
+            target_seconds=self.target,
+            elapsed_seconds=elapsed,
+            start_index=start_index,
+            start_at=start_at,
+            stop_index=stop_index,
+            stop_at=stop_at,
+            deadline=deadline,
+            paused_seconds=paused,
+        )
+
+    def _stretches(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime, TicketStatus]]:
+        """[start, end) cut where the status changes, each piece with the status in force."""
+        lower, upper = _utc(start), _utc(end)
+        pieces: list[tuple[datetime, datetime, TicketStatus]] = []
+        for position, change in enumerate(self.timeline):
+            following = self.timeline[position + 1].at if position + 1 < len(self.timeline) else None
+            begin = max(lower, _utc(change.at))
+            finish = upper if following is None else min(upper, _utc(following))
+            if begin < finish:
+                pieces.append((begin, finish, change.status))
+        return pieces
+
+    def _deadline(self, counted: Sequence[tuple[datetime, float]], end: datetime) -> datetime:
+        used = 0.0
+        for begin, length in counted:
+            if used + length >= self.target:
+                return self.calendar.add_business_seconds(begin, max(0.0, self.target - used))
+            used += length
+        return self.calendar.add_business_seconds(end, self.target - used)
+
+
+def _not_applicable(spec: SlaSpec, target: float | None) -> MetricInstance:
+    return MetricInstance(
+        sla_id=spec.id,
+        metric=spec.metric,
+        state="not_applicable",
+        target_seconds=target,
+        elapsed_seconds=None,
+        start_index=None,
+        start_at=None,
+        stop_index=None,
+        stop_at=None,
+        deadline=None,
+    )
+
+
+# ---- the metrics ------------------------------------------------------------------------------------
+
+
+def _first_reply_time(measure: _Measure, interaction: Interaction, steps: Sequence[_Step]) -> list[MetricInstance]:
+    if _agent_created(steps):
+        return []
+    definition = measure.spec.reply
+    for step in steps:
+        if step.is_solve or (step.event is not None and _qualifies_as_reply(step.event, definition)):
+            return [measure.run(interaction.created_at, None, step.at, step.index)]
+    return [measure.run(interaction.created_at, None, None, None)]
+
+
+def _next_reply_time(measure: _Measure, steps: Sequence[_Step]) -> list[MetricInstance]:
+    definition = measure.spec.reply
+    instances: list[MetricInstance] = []
+    answered = _agent_created(steps)
+    oldest_unanswered: _Step | None = None
+    for step in steps:
+        if step.is_solve or (step.event is not None and _qualifies_as_reply(step.event, definition)):
+            if oldest_unanswered is not None:
+                instances.append(measure.run(oldest_unanswered.at, oldest_unanswered.index, step.at, step.index))
+                oldest_unanswered = None
+            answered = True
+        elif step.event is not None and _is_customer_message(step.event):
+            if answered and oldest_unanswered is None:
+                oldest_unanswered = step
+    if oldest_unanswered is not None:
+        instances.append(measure.run(oldest_unanswered.at, oldest_unanswered.index, None, None))
+    return instances
+
+
+def _periodic_update(measure: _Measure, steps: Sequence[_Step]) -> list[MetricInstance]:
+    definition = measure.spec.reply
+    instances: list[MetricInstance] = []
+    last_update: _Step | None = None
+    solved = False
+    for step in steps:
+        if step.is_solve:
+            if last_update is not None:
+                instances.append(measure.run(last_update.at, last_update.index, step.at, step.index))
+                last_update = None
+            solved = True
+        elif step.event is not None and step.event.type == "status" and step.event.status is not None:
+            solved = False
+        elif step.event is not None and _qualifies_as_reply(step.event, definition):
+            if last_update is not None:
+                instances.append(measure.run(last_update.at, last_update.index, step.at, step.index))
+            # A comment on a solved ticket keeps it solved; no update is owed until it is reopened.
+            last_update = None if solved else step
+    if last_update is not None:
+        instances.append(measure.run(last_update.at, last_update.index, None, None))
+    return instances
+
+
+def _status_metric(measure: _Measure, interaction: Interaction) -> MetricInstance:
+    """Requester wait, agent work and resolution time: one clock from creation to the final solve."""
+    timeline = measure.timeline
+    final_solve: _StatusChange | None = None
+    for change in reversed(timeline):
+        if change.status not in _SOLVED:
+            break
+        final_solve = change
+    if final_solve is None:
+        return measure.run(interaction.created_at, None, None, None)
+    return measure.run(interaction.created_at, None, final_solve.at, final_solve.index)
+
+
+# -- facts for rules ------------------------------------------------------------------------------------
+
+
+def sla_instances(ctx: InteractionContext, spec: SlaSpec) -> list[MetricInstance]:
+    """The SLA's metric instances for this interaction, measured once per interaction."""
+
+    def compute(c: InteractionContext) -> list[MetricInstance]:
+        return measure_sla(spec, c.interaction, c.as_of, c.resources.calendar(spec.calendar))
+
+    result: list[MetricInstance] = ctx.cached("sla:" + spec.id, compute)
+    return result
+
+
+def _worst_applicable(ctx: InteractionContext, spec: SlaSpec) -> MetricInstance | None:
+    found = worst(sla_instances(ctx, spec))
+    return None if found is None or found.state == "not_applicable" else found
+
+
+def sla_fact_prefix(spec: SlaSpec) -> str:
+    """``sla.<id>.`` with the id written as an expression name: ``email-first-reply`` → ``sla.email_first_reply.``."""
+    return "sla." + re.sub(r"[^A-Za-z0-9_]", "_", spec.id) + "."
+
+
+def sla_facts(spec: SlaSpec) -> dict[str, FactSpec]:
+    """Ruleset-local facts ``sla.<id>.*`` describing the SLA's worst metric instance.
+
+    They are unknown (null) when the SLA does not apply, so a rule using them is "not applicable".
+    """
+    prefix = sla_fact_prefix(spec)
+
+    def field_of(getter: Callable[[MetricInstance], Any]) -> Callable[[InteractionContext], Any]:
+        def compute(ctx: InteractionContext) -> Any:
+            instance = _worst_applicable(ctx, spec)
+            return None if instance is None else getter(instance)
+
+        return compute
+
+    def count(ctx: InteractionContext) -> int | None:
+        return sum(1 for i in sla_instances(ctx, spec) if i.state != "not_applicable") or None
+
+    rows: list[tuple[str, FactType, str, str, Callable[[InteractionContext], Any]]] = [
+        ("state", "string", "achieved, breached, breaching or pending (the worst instance)", '"breached"',
+         field_of(lambda i: i.state)),
+        ("breached", "bool", "the target was missed (breached) or has passed unanswered at as_of (breaching)", "true",
+         field_of(lambda i: i.state in ("breached", "breaching"))),
+        ("elapsed", "duration", "time counted against the target (business time with a calendar, pauses excluded)",
+         "5h 12m", field_of(lambda i: i.elapsed_seconds)),
+        ("target", "duration", "the target for the interaction's priority", "4h", field_of(lambda i: i.target_seconds)),
+        ("deadline", "timestamp", "when the target is or was reached", "2026-03-02T13:00:00+01:00",
+         field_of(lambda i: i.deadline)),
+        ("count", "number", "number of metric instances (e.g. one per unanswered customer message)", "2", count),
+    ]
+    facts: dict[str, FactSpec] = {}
+    for name, type_, description, example, compute in rows:
+        facts[prefix + name] = FactSpec(
+            prefix + name, type_, "interaction", f"SLA '{spec.id}' ({spec.metric}): {description}", example, "sla", compute
+        )
+    return facts

@@ -1,0 +1,321 @@
+"""Call handling facts. Each expected value is worked out by hand from the event times (seconds after T0)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import servicerules
+from servicerules.measures.catalogue import CATALOGUE, InteractionContext
+from servicerules.model.interaction import Interaction
+
+UTC = dt.timezone.utc
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+PHONE_FACTS = (
+    "call.queue_wait",
+    "call.total_queue_wait",
+    "call.answered",
+    "call.abandoned",
+    "call.short_abandon",
+    "call.hold_time",
+    "call.hold_count",
+    "call.longest_hold",
+    "call.transfer_count",
+    "call.handle_time",
+    "call.talk_time",
+)
+
+
+def at(seconds: float) -> str:
+    return (T0 + dt.timedelta(seconds=seconds)).isoformat()
+
+
+def record(*events: tuple[float, str], channel: str = "phone") -> dict[str, Any]:
+    return {
+        "id": "CALL-1",
+        "channel": channel,
+        "created_at": at(0),
+        "events": [{"at": at(s), "type": kind} for s, kind in events],
+    }
+
+
+def facts(*events: tuple[float, str], as_of: float | None = None, channel: str = "phone") -> dict[str, Any]:
+    interaction = Interaction.parse(record(*events, channel=channel))
+    end = as_of if as_of is not None else (events[-1][0] if events else 0)
+    ctx = InteractionContext(interaction, T0 + dt.timedelta(seconds=end))
+    return {name: CATALOGUE[name].compute(ctx) for name in PHONE_FACTS}
+
+
+def test_registered_in_the_phone_family() -> None:
+    for name in PHONE_FACTS:
+        spec = CATALOGUE[name]
+        assert spec.family == "phone" and spec.scope == "interaction"
+        assert spec.description and spec.example
+
+
+def test_answered_in_15_seconds() -> None:
+    got = facts((0, "call.queued"), (15, "call.answered"), (315, "call.ended"))
+    assert got == {
+        "call.queue_wait": 15.0,
+        "call.total_queue_wait": 15.0,
+        "call.answered": True,
+        "call.abandoned": False,
+        "call.short_abandon": False,
+        "call.hold_time": 0.0,
+        "call.hold_count": 0,
+        "call.longest_hold": 0.0,
+        "call.transfer_count": 0,
+        "call.handle_time": 300.0,  # 15 s -> 315 s
+        "call.talk_time": 300.0,
+    }
+
+
+def test_answered_in_45_seconds() -> None:
+    got = facts((0, "call.queued"), (45, "call.answered"), (105, "call.ended"))
+    assert got["call.queue_wait"] == 45.0
+    assert got["call.answered"] is True
+    assert got["call.handle_time"] == 60.0
+
+
+def test_short_abandon_after_3_seconds() -> None:
+    got = facts((0, "call.queued"), (3, "call.abandoned"))
+    assert got["call.queue_wait"] == 3.0
+    assert got["call.answered"] is False
+    assert got["call.abandoned"] is True
+    assert got["call.short_abandon"] is True
+    assert got["call.handle_time"] is None and got["call.talk_time"] is None
+
+
+def test_abandon_after_60_seconds_is_not_short() -> None:
+    got = facts((0, "call.queued"), (60, "call.abandoned"))
+    assert got["call.queue_wait"] == 60.0
+    assert got["call.abandoned"] is True
+    assert got["call.short_abandon"] is False
+
+
+def test_short_abandon_threshold_is_strictly_under_5_seconds() -> None:
+    assert facts((0, "call.queued"), (5, "call.abandoned"))["call.short_abandon"] is False
+    assert facts((0, "call.queued"), (4.5, "call.abandoned"))["call.short_abandon"] is True
+
+
+def test_abandon_without_a_queue_start_has_no_known_wait() -> None:
+    got = facts((0, "call.abandoned"))
+    assert got["call.abandoned"] is True
+    assert got["call.queue_wait"] is None
+    assert got["call.short_abandon"] is None
+
+
+def test_two_holds() -> None:
+    got = facts(
+        (0, "call.queued"),
+        (20, "call.answered"),
+        (80, "hold.started"),
+        (140, "hold.ended"),  # 60 s
+        (200, "hold.started"),
+        (230, "hold.ended"),  # 30 s
+        (500, "call.ended"),
+    )
+    assert got["call.hold_time"] == 90.0
+    assert got["call.hold_count"] == 2
+    assert got["call.longest_hold"] == 60.0
+    assert got["call.handle_time"] == 480.0  # 20 s -> 500 s
+    assert got["call.talk_time"] == 390.0  # 480 - 90
+
+
+def test_unended_hold_counts_to_call_end() -> None:
+    got = facts((0, "call.answered"), (100, "hold.started"), (250, "call.ended"))
+    assert got["call.queue_wait"] is None  # no call.queued
+    assert got["call.hold_time"] == 150.0
+    assert got["call.handle_time"] == 250.0
+    assert got["call.talk_time"] == 100.0
+
+
+def test_unended_hold_and_call_count_to_as_of() -> None:
+    got = facts((0, "call.answered"), (100, "hold.started"), as_of=400)
+    assert got["call.hold_time"] == 300.0
+    assert got["call.hold_count"] == 1
+    assert got["call.handle_time"] == 400.0
+    assert got["call.talk_time"] == 100.0
+
+
+def test_repeated_hold_start_continues_the_hold_and_stray_end_is_ignored() -> None:
+    got = facts(
+        (0, "call.answered"),
+        (10, "hold.ended"),  # no hold running: ignored
+        (20, "hold.started"),
+        (30, "hold.started"),  # still the same hold
+        (50, "hold.ended"),
+        (100, "call.ended"),
+    )
+    assert got["call.hold_count"] == 1
+    assert got["call.hold_time"] == 30.0
+    assert got["call.talk_time"] == 70.0
+
+
+def test_blind_transfer_queues_again() -> None:
+    got = facts(
+        (0, "call.queued"),
+        (10, "call.answered"),
+        (70, "transfer"),
+        (70, "call.queued"),
+        (100, "call.answered"),
+        (400, "call.ended"),
+    )
+    assert got["call.queue_wait"] == 10.0  # the first queue only
+    assert got["call.total_queue_wait"] == 40.0  # 10 + 30
+    assert got["call.transfer_count"] == 1
+    assert got["call.handle_time"] == 360.0  # (10 -> 70) + (100 -> 400)
+    assert got["call.talk_time"] == 360.0
+
+
+def test_warm_transfer_stays_connected() -> None:
+    got = facts(
+        (0, "call.queued"),
+        (12, "call.answered"),
+        (100, "transfer"),
+        (130, "call.answered"),
+        (200, "call.ended"),
+    )
+    assert got["call.queue_wait"] == 12.0
+    assert got["call.total_queue_wait"] == 12.0
+    assert got["call.transfer_count"] == 1
+    assert got["call.handle_time"] == 188.0  # 12 -> 200
+
+
+def test_abandon_in_the_queue_after_a_transfer() -> None:
+    got = facts(
+        (0, "call.queued"),
+        (8, "call.answered"),
+        (50, "transfer"),
+        (50, "call.queued"),
+        (52, "call.abandoned"),
+    )
+    assert got["call.answered"] is True
+    assert got["call.abandoned"] is True
+    assert got["call.short_abandon"] is True  # 2 s in the second queue
+    assert got["call.queue_wait"] == 8.0
+    assert got["call.total_queue_wait"] == 10.0
+    assert got["call.handle_time"] == 42.0  # 8 -> 50
+
+
+def test_still_queued_at_as_of() -> None:
+    got = facts((0, "call.queued"), as_of=30)
+    assert got["call.queue_wait"] == 30.0
+    assert got["call.answered"] is False
+    assert got["call.abandoned"] is False
+    assert got["call.handle_time"] is None
+
+
+def test_dropped_line_is_not_an_abandon() -> None:
+    got = facts((0, "call.queued"), (25, "call.ended"))
+    assert got["call.queue_wait"] == 25.0
+    assert got["call.answered"] is False
+    assert got["call.abandoned"] is False
+    assert got["call.short_abandon"] is False
+
+
+def test_an_email_has_no_call_facts() -> None:
+    interaction = Interaction.parse(
+        {"id": "E-1", "channel": "email", "created_at": at(0),
+         "events": [{"at": at(0), "type": "message", "author": {"role": "customer"}, "text": "Hi"}]}
+    )
+    ctx = InteractionContext(interaction, T0)
+    assert {name: CATALOGUE[name].compute(ctx) for name in PHONE_FACTS} == {name: None for name in PHONE_FACTS}
+
+
+def test_a_transferred_chat_counts_its_transfer_only() -> None:
+    got = facts((0, "transfer"), channel="chat")
+    assert got["call.transfer_count"] == 1
+    assert got["call.hold_time"] is None
+    assert got["call.answered"] is None
+
+
+EVENT_KINDS = ("call.queued", "call.answered", "call.abandoned", "call.ended", "hold.started", "hold.ended", "transfer")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 120), st.sampled_from(EVENT_KINDS)), max_size=12), st.integers(0, 600))
+def test_any_event_sequence_gives_consistent_figures(steps: list[tuple[int, str]], extra: int) -> None:
+    # Events in time order: cumulative gaps.
+    events, clock = [], 0
+    for gap, kind in steps:
+        clock += gap
+        events.append((float(clock), kind))
+    got = facts(*events, as_of=clock + extra)
+    for name in ("call.queue_wait", "call.total_queue_wait", "call.hold_time", "call.longest_hold",
+                 "call.handle_time", "call.talk_time"):
+        assert got[name] is None or got[name] >= 0, name
+    if got["call.handle_time"] is not None:
+        assert got["call.talk_time"] <= got["call.handle_time"]
+    if got["call.queue_wait"] is not None:
+        assert got["call.queue_wait"] <= got["call.total_queue_wait"]
+    if got["call.hold_time"] is not None:
+        assert got["call.longest_hold"] <= got["call.hold_time"]
+
+
+RULESET = """
+ruleset: phone-charter
+version: "1.0"
+rules:
+  - id: phone.answer-20s
+    title: Calls are answered within 20 seconds
+    severity: major
+    when: call.answered
+    violated_if: call.queue_wait > 20s
+    message: "The caller waited {call.queue_wait}."
+  - id: phone.abandon
+    title: Callers do not give up waiting
+    severity: minor
+    violated_if: call.abandoned and not call.short_abandon
+  - id: phone.hold
+    title: Holds stay under 2 minutes in total
+    severity: minor
+    violated_if: call.hold_time > 2m
+"""
+
+
+def _ids(report: servicerules.Report) -> list[str]:
+    return [v.rule_id for v in report.violations]
+
+
+def _status(report: servicerules.Report) -> dict[str, str]:
+    return {o.rule_id: o.status for o in report.outcomes}
+
+
+def test_end_to_end(backend: str) -> None:
+    policy = servicerules.load(RULESET, backend=backend)
+    fast = policy.evaluate(record((0, "call.queued"), (15, "call.answered"), (200, "call.ended")))
+    assert _ids(fast) == []
+    slow = policy.evaluate(
+        record((0, "call.queued"), (45, "call.answered"), (60, "hold.started"), (190, "hold.ended"), (300, "call.ended"))
+    )
+    assert _ids(slow) == ["phone.answer-20s", "phone.hold"]  # 45 s wait, 130 s hold
+    assert slow.violations[0].message == "The caller waited 45s."
+    short = policy.evaluate(record((0, "call.queued"), (3, "call.abandoned")))
+    assert _ids(short) == []
+    gave_up = policy.evaluate(record((0, "call.queued"), (60, "call.abandoned")))
+    assert _ids(gave_up) == ["phone.abandon"]
+    email = policy.evaluate(
+        {"id": "E-1", "channel": "email", "created_at": at(0),
+         "events": [{"at": at(0), "type": "message", "author": {"role": "customer"}, "text": "Hi"}]}
+    )
+    assert set(_status(email).values()) == {"not_applicable"}
+
+
+def test_unanswered_call_is_not_applicable_to_the_answer_target() -> None:
+    # Reference backend: it is the oracle for outcomes (a false bool `when` must give not_applicable).
+    policy = servicerules.load(RULESET, backend="reference")
+    report = policy.evaluate(record((0, "call.queued"), (3, "call.abandoned")))
+    assert _status(report) == {"phone.answer-20s": "not_applicable", "phone.abandon": "compliant", "phone.hold": "compliant"}
+
+
+@pytest.mark.parametrize("name", PHONE_FACTS)
+def test_every_fact_is_documented_with_an_example(name: str) -> None:
+    spec = CATALOGUE[name]
+    assert "|" not in spec.description and "\n" not in spec.description  # rendered in a Markdown table
+    assert spec.example
