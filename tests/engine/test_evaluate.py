@@ -239,7 +239,7 @@ def test_report_json_round_trips_and_is_deterministic(policy):
     again = policy.evaluate(copy.deepcopy(data)).to_json()
     assert first == again
     parsed = json.loads(first)
-    assert list(parsed) == ["schema_version", "interaction_id", "as_of", "ruleset", "violations", "outcomes"]
+    assert list(parsed) == ["schema_version", "interaction_id", "as_of", "ruleset", "violations", "outcomes", "slas"]
     assert [v["rule_id"] for v in parsed["violations"]] == ["card", "big-order"]
     assert servicerules.Report.model_validate_json(first).to_json() == first
 
