@@ -7,6 +7,7 @@ errors, ruleset errors (``lint``, or any command given a bad ruleset) and unread
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import platform
@@ -83,10 +84,13 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
     """Run the command line ``argv`` (without the program name); returns the exit code."""
     parser = _build_parser()
     try:
-        args = parser.parse_args(list(argv))
+        with contextlib.redirect_stdout(stdout):  # --help prints to stdout, then exits
+            args = parser.parse_args(list(argv))
     except _UsageError as exc:
         print(str(exc), file=stderr)
         return EXIT_ERROR
+    except SystemExit as exc:
+        return int(exc.code or 0)
     if args.version:
         print(_version_text(), file=stdout)
         return EXIT_OK

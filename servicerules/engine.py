@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Literal, Mapping, Sequence, overload
@@ -20,7 +21,7 @@ from servicerules._durations import format_duration
 from servicerules.compiler import CompiledProgram, CompiledRule, compile_program, placeholder_facts
 from servicerules.compiler.backends import Backend, create_backend
 from servicerules.compiler.ir import Fact, Firing, Scope, Verdict
-from servicerules.errors import Diagnostic, InteractionError, RulesetError
+from servicerules.errors import Diagnostic, EvaluationError, InteractionError, RulesetError
 from servicerules.loader import SourceDocument, load_yaml, read_source
 from servicerules.measures import InteractionContext
 from servicerules.measures.catalogue import FactSpec, lookup
@@ -30,7 +31,7 @@ from servicerules.model.interaction import Interaction
 from servicerules.model.ruleset import RulesetSpec
 from servicerules.measures.sla import sla_instances, worst
 from servicerules.model.ruleset import SlaSpec
-from servicerules.report import Evidence, RecommendedAction, Report, RuleOutcome, RulesetRef, SlaInstance, SlaResult, Violation
+from servicerules.report import REPORT_SCHEMA_VERSION, Evidence, RecommendedAction, Report, RuleOutcome, RulesetRef, SlaInstance, SlaResult, Violation, trusted
 
 __all__ = ["CompiledRuleset", "Rejection", "default_as_of", "load", "parse_ruleset", "parse_ruleset_text"]
 
@@ -51,8 +52,11 @@ def parse_ruleset_text(text: str, file: str | None) -> tuple[RulesetSpec, Source
             [Diagnostic("SR102", f"a ruleset must be a YAML mapping, this document is {found}", doc.location(()),
                         hint="start with 'ruleset: <name>' and 'version: <version>'")]
         )
+    data = doc.data
+    if isinstance(data.get("version"), (int, float)) and ("version",) in doc.raw:
+        data = {**data, "version": doc.raw[("version",)]}  # "1.10" stays 1.10, not the float 1.1
     try:
-        spec = RulesetSpec.model_validate(doc.data)
+        spec = RulesetSpec.model_validate(data)
     except ValidationError as exc:
         diagnostics = ruleset_diagnostics(exc, doc, RulesetSpec)
         _salvage(doc, exc, diagnostics)
@@ -196,6 +200,7 @@ class CompiledRuleset:
 
     def __init__(self, program: CompiledProgram, *, backend: str = "auto"):
         self.program = program
+        self._requested_backend = backend
         self._backend: Backend = create_backend(program.ir, backend)
         spec = program.spec
         self.ref = RulesetRef(name=spec.ruleset, version=spec.version, hash=program.content_hash, backend=self._backend.name)
@@ -223,7 +228,7 @@ class CompiledRuleset:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Engine handles cannot cross processes: a worker recompiles from the source text.
-        return (_restore, (self.program.source, self.program.file, self._backend.name))
+        return (_restore, (self.program.source, self.program.file, self._requested_backend))
 
     def close(self) -> None:
         self._backend.close()
@@ -244,8 +249,14 @@ class CompiledRuleset:
         """
         model = _as_interaction(interaction)
         prepared = self._prepare(model, as_of)
-        firings = self._backend.match(prepared[1])
+        firings = self._match_many([prepared[1]])[0]
         return self._report(model, prepared, firings, locale)
+
+    def _match_many(self, batches: Sequence[Sequence[Fact]]) -> list[list[Firing]]:
+        try:
+            return self._backend.match_many(batches)
+        except RuntimeError as exc:  # the durable backend's EngineError, or use after close()
+            raise EvaluationError([Diagnostic("SR400", f"matching engine failed: {exc}")]) from exc
 
     @overload
     def evaluate_many(
@@ -277,7 +288,7 @@ class CompiledRuleset:
         rejected: list[Rejection] = []
 
         def flush() -> Iterator[Report | Rejection]:
-            results = self._backend.match_many([p[2][1] for p in pending]) if pending else []
+            results = self._match_many([p[2][1] for p in pending]) if pending else []
             merged: list[tuple[int, Report | Rejection]] = [
                 (index, self._report(model, prepared, firings, locale))
                 for (index, model, prepared), firings in zip(pending, results)
@@ -364,7 +375,7 @@ class CompiledRuleset:
         for rule in self.program.rules:
             found = hits.get(rule.index, [])
             outcomes.append(
-                RuleOutcome(rule_id=rule.spec.id, status=status.get(rule.index, "not_applicable"), violations=len(found))
+                trusted(RuleOutcome, rule_id=rule.spec.id, status=status.get(rule.index, "not_applicable"), violations=len(found))
             )
             for event_index in sorted(found, key=lambda e: -1 if e is None else e):
                 violations.append(self._violation(rule, model, reader, event_index, chosen_locale))
@@ -373,7 +384,9 @@ class CompiledRuleset:
             for rule in self.program.rules
             if rule.sla is not None
         ]
-        return Report(
+        return trusted(
+            Report,
+            schema_version=REPORT_SCHEMA_VERSION,
             interaction_id=model.id,
             as_of=reader.ctx.as_of,
             ruleset=self.ref,
@@ -408,14 +421,16 @@ class CompiledRuleset:
         if rule.sla is not None:
             event_index = _sla_evidence_index(reader, rule.sla)
         event = model.events[event_index] if event_index is not None else None
-        evidence = Evidence(
+        evidence = trusted(
+            Evidence,
             event_index=event_index,
             at=event.at if event else None,
             excerpt=_excerpt(event.text) if event and event.text else None,
             facts=facts,
         )
         actions = [
-            RecommendedAction(
+            trusted(
+                RecommendedAction,
                 id=a.id,
                 title=a.title,
                 description=a.description,
@@ -427,7 +442,8 @@ class CompiledRuleset:
             )
             for a in rule.actions
         ]
-        return Violation(
+        return trusted(
+            Violation,
             rule_id=spec.id,
             title=spec.title,
             severity=spec.severity,
@@ -453,15 +469,17 @@ def _sla_evidence_index(reader: _FactReader, sla: SlaSpec) -> int | None:
 
 def _sla_result(reader: _FactReader, sla: SlaSpec, status: str) -> SlaResult:
     if status == "not_applicable":
-        return SlaResult(sla_id=sla.id, metric=sla.metric, state="not_applicable", instances=[])
+        return trusted(SlaResult, sla_id=sla.id, metric=sla.metric, state="not_applicable", instances=[])
     instances = sla_instances(reader.ctx, sla)
     chosen = worst(instances)
-    return SlaResult(
+    return trusted(
+        SlaResult,
         sla_id=sla.id,
         metric=sla.metric,
         state=chosen.state if chosen is not None else "not_applicable",
         instances=[
-            SlaInstance(
+            trusted(
+                SlaInstance,
                 state=i.state,
                 target=i.target_seconds,
                 elapsed=i.elapsed_seconds,
@@ -491,8 +509,17 @@ def _pick_template(rule: CompiledRule, locale: str, default: str) -> tuple[str, 
     return language, None
 
 
+_MAY_HOLD_PERSONAL_DATA = re.compile(r"[\d@]")
+
+
+def _mask(text: str) -> str:
+    """``mask_text`` for text that could hold card numbers, IBANs, phone numbers or e-mail addresses (all
+    need a digit or an @); most message text has neither, and masking is the costliest step of a report."""
+    return mask_text(text) if _MAY_HOLD_PERSONAL_DATA.search(text) else text
+
+
 def _excerpt(text: str) -> str:
-    masked = mask_text(text)
+    masked = _mask(text)
     return masked if len(masked) <= EXCERPT_LENGTH else masked[: EXCERPT_LENGTH - 1] + "…"
 
 
@@ -516,7 +543,7 @@ def _display(spec: FactSpec, value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.2f}".rstrip("0").rstrip(".")
     if isinstance(value, str):
-        return mask_text(value)
+        return _mask(value)
     return str(value)
 
 
@@ -525,8 +552,6 @@ def _json_value(spec: FactSpec, value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, str):
         return _excerpt(value)
-    if isinstance(value, (dict, list)):
-        return None if value else value
     return value
 
 

@@ -38,6 +38,8 @@ class SourceDocument:
     data: Any
     values: dict[DocPath, _Pos] = field(default_factory=dict)
     keys: dict[DocPath, _Pos] = field(default_factory=dict)
+    raw: dict[DocPath, str] = field(default_factory=dict)
+    """The source text of plain (unquoted) scalars, e.g. ``1.10`` that YAML reads as the float 1.1."""
 
     def __post_init__(self) -> None:
         self._lines = self.text.splitlines()
@@ -115,6 +117,8 @@ class _Builder:
     def build(self, node: yaml.Node, path: DocPath) -> Any:
         style = node.style if isinstance(node, yaml.ScalarNode) else None
         self.doc.values[path] = _Pos(node.start_mark.line, node.start_mark.column, style)
+        if isinstance(node, yaml.ScalarNode) and style is None:
+            self.doc.raw[path] = node.value
         if isinstance(node, yaml.MappingNode):
             self.constructor.flatten_mapping(node)  # resolves YAML merge keys (<<)
             result: dict[Any, Any] = {}
@@ -177,6 +181,7 @@ def read_source(path_or_text: str | Path) -> tuple[str, str | None]:
     """``(text, file name)`` for a path, or the text itself when it is YAML rather than a path."""
     if isinstance(path_or_text, Path):
         return path_or_text.read_text(encoding="utf-8"), str(path_or_text)
-    if "\n" not in path_or_text and (path_or_text.endswith((".yaml", ".yml")) or Path(path_or_text).is_file()):
+    if "\n" not in path_or_text.strip():
+        # a ruleset needs several lines (ruleset, version, rules): one line is a path
         return Path(path_or_text).read_text(encoding="utf-8"), path_or_text
     return path_or_text, None

@@ -9,7 +9,7 @@ index), and every excerpt is masked for card numbers and other personal data.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +22,23 @@ REPORT_SCHEMA_VERSION: Literal["1"] = "1"
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def trusted(cls: type[M], **values: Any) -> M:
+    """Build a report model from values servicerules itself computed, without validating them again.
+
+    Evaluation builds a dozen of these per interaction; pydantic's ``model_construct`` costs about 12 µs
+    each, this about 1 µs. Every field must be given (no defaults are filled in).
+    """
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
 
 
 class RulesetRef(_Frozen):

@@ -165,14 +165,24 @@ def _pass_unique_ids(state: _State) -> None:
     sections: tuple[tuple[str, Sequence[RuleSpec | SlaSpec | TargetSpec]], ...] = (
         ("rules", state.spec.rules), ("slas", state.spec.slas), ("targets", state.spec.targets),
     )
+    # rules and SLAs share one namespace (both become outcomes of a report); targets have their own
+    namespaces: dict[str, dict[str, tuple[str, int]]] = {"rules": {}, "slas": {}, "targets": {}}
+    namespaces["slas"] = namespaces["rules"]
     for section, items in sections:
-        seen: dict[str, int] = {}
+        seen = namespaces[section]
         for i, item in enumerate(items):
             if item.id in seen:
-                first = state.doc.location((section, seen[item.id], "id"))
+                first = state.doc.location(state.source_path((seen[item.id][0], seen[item.id][1], "id")))
                 state.error("SR113", f"duplicate id '{item.id}' (first used at line {first.line if first else '?'})", (section, i, "id"))
             else:
-                seen[item.id] = i
+                seen[item.id] = (section, i)
+    prefixes: dict[str, str] = {}
+    for j, sla in enumerate(state.spec.slas):
+        prefix = sla_fact_prefix(sla)
+        if prefix in prefixes and prefixes[prefix] != sla.id:
+            state.error("SR113", f"SLA id '{sla.id}' gives the same fact names ({prefix}*) as '{prefixes[prefix]}'", ("slas", j, "id"),
+                        hint="ids that differ only in '-', '.' or '_' collide; rename one")
+        prefixes.setdefault(prefix, sla.id)
 
 
 def _pass_lexicons(state: _State) -> None:
@@ -274,7 +284,7 @@ def _pass_typecheck(state: _State) -> None:
         try:
             if when_node is not None:
                 when_true, _when_false, when_typed = checker.lower(when_node)
-                facts.extend(when_typed.facts)
+                facts.extend(sorted(when_typed.facts))
             else:
                 when_true = ALWAYS
         except CheckError as exc:

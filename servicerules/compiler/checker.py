@@ -155,7 +155,7 @@ class Checker:
     def _check_Unary(self, node: ast.Unary) -> Typed:
         operand = self.check(node.operand)
         if node.op == "not":
-            self._expect(operand, "bool", "'not' needs a true/false operand")
+            operand = self._expect(operand, "bool", "'not' needs a true/false operand")
             return Typed("bool", _null_safe(operator.not_, operand.fn), node, operand.facts)
         if operand.type not in ("number", "duration", "any"):
             raise CheckError("SR202", f"cannot negate a {operand.type}", node.start)
@@ -173,7 +173,7 @@ class Checker:
                 raise CheckError("SR207", "exists() takes a fact name", node.args[0].start, FUNCTIONS["exists"])
             inner = arg.fn
             return Typed("bool", lambda get: inner(get) is not None, node, arg.facts)
-        self._expect(arg, "string", f"{node.name}() takes text")
+        arg = self._expect(arg, "string", f"{node.name}() takes text")
         fn = str.casefold if node.name == "lower" else len
         return Typed("string" if node.name == "lower" else "number", _null_safe(fn, arg.fn), node, arg.facts)
 
@@ -181,8 +181,8 @@ class Checker:
         op = node.op
         if op in ("and", "or"):
             left, right = self.check(node.left), self.check(node.right)
-            self._expect(left, "bool", f"'{op}' needs true/false operands")
-            self._expect(right, "bool", f"'{op}' needs true/false operands")
+            left = self._expect(left, "bool", f"'{op}' needs true/false operands")
+            right = self._expect(right, "bool", f"'{op}' needs true/false operands")
             lf, rf = left.fn, right.fn
             if op == "and":
 
@@ -203,7 +203,7 @@ class Checker:
             return Typed("bool", either, node, left.facts | right.facts)
         if op == "mentions":
             left = self.check(node.left)
-            self._expect(left, "string", "'mentions' needs a text on its left")
+            left = self._expect(left, "string", "'mentions' needs a text on its left")
             if not (isinstance(node.right, ast.Path) and len(node.right.parts) == 1):
                 raise CheckError("SR203", "'mentions' needs a lexicon name on its right", node.right.start)
             name = node.right.parts[0]
@@ -213,7 +213,7 @@ class Checker:
             return Typed("bool", _null_safe(matcher.matches, left.fn), node, left.facts)
         if op == "matches":
             left = self.check(node.left)
-            self._expect(left, "string", "'matches' needs a text on its left")
+            left = self._expect(left, "string", "'matches' needs a text on its left")
             if not (isinstance(node.right, ast.Literal) and node.right.kind == "string"):
                 raise CheckError("SR202", "'matches' needs a regular expression in quotes on its right", node.right.start)
             problem = check_pattern(str(node.right.value))
@@ -320,11 +320,12 @@ class Checker:
             hint = "compare timestamps with timestamps, e.g. event.at - interaction.created_at > 1d"
         raise CheckError("SR202", f"cannot compare {left.type} with {right.type}", node.op_start, hint)
 
-    def _expect(self, typed: Typed, type_: str, message: str) -> None:
+    def _expect(self, typed: Typed, type_: str, message: str) -> Typed:
+        """``typed`` if it has ``type_``; a free attribute is read as that type (other values: unknown)."""
         if typed.type == type_:
-            return
+            return typed
         if typed.type == "any" and typed.fact is not None:
-            return
+            return self._adopt(typed, type_)
         raise CheckError("SR202", f"{message}, found a {typed.type}", typed.node.start)
 
     # -- lowering ---------------------------------------------------------------------------------------

@@ -1,26 +1,97 @@
-"""Personal data in text: detection of payment cards and masking for evidence excerpts.
+"""Personal data in text: detection of card data, bank accounts, contact and health data, and masking.
 
-No report, log line or error message may repeat a full card number. Evidence excerpts pass through
-:func:`mask_text`, which keeps at most the first 6 and last 4 digits of a Luhn-valid card number (the
-PCI DSS display rule) and masks e-mail addresses and IBANs.
+No report, log line or error message may repeat a full card number. Evidence excerpts and string fact
+values pass through :func:`mask_text`. Detection (the facts) and masking (the excerpts) deliberately use
+different strictness:
+
+* **Detection** of a card number (:func:`find_card_numbers`) wants few false alarms: 13-19 digits, grouped
+  by single spaces *or* single dashes (not both in one number), Luhn-valid, and a length that the card
+  network of its leading digits (IIN) actually issues: a Visa has 13, 16 or 19 digits, an Amex 15
+  starting 34/37, a Mastercard 16, and nothing starts with 0 or 7.
+* **Masking** (:func:`mask_text`) must never miss: any Luhn-valid run of 13-19 digits, whatever the
+  separators (spaces, dashes, dots, up to three in a row, mixed) and whatever the IIN. A mistyped IBAN is
+  masked as well as a valid one.
+
+A card number is masked to at most its first 6 and last 4 digits (the PCI DSS display limit), and always
+with at least 6 digits hidden: a 16-19 digit number keeps 6 + 4, a 15-digit Amex 5 + 4, 14 digits 4 + 4 and
+13 digits 3 + 4 (``4111111111111111`` → ``411111••••••1111``). Digits are looked at as groups: in
+``4111 1111 1111 1111 123`` (a card followed by its CVV) the first four groups are the card. A run of more
+than 19 digits *without* separators is not taken for a card. Other masks: the digits of a CVV next to a
+card-security word (``CVV •••``), an IBAN down to its country and check digits (``DE89 •••• •••• ••••
+•••• ••``), an e-mail address down to its first character and domain (``j•••@example.com``) and a phone
+number down to its last two digits (``+49 171 1234567`` → ``+•• ••• •••••67``).
+
+A phone number is recognised by its shape (international ``+``/``00`` prefix, national trunk ``0``,
+North-American ``(555) 123-4567``, Danish ``12 34 56 78``) or, for any 7-15 digit number, by a phone word
+just before it ("call me on", "Telefon", "mobil", "फ़ोन"), so that order numbers are left readable.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from typing import Iterable, Iterator
 
-__all__ = ["find_card_numbers", "luhn_valid", "mask_text"]
+import regex
 
-# 13-19 digits, optionally grouped by single spaces or dashes; not glued to other digits
-_CARD = re.compile(r"(?<![\d])(?:\d[ -]?){12,18}\d(?![\d])")
-_EMAIL = re.compile(r"(?<![\w.+-])([\w.+-])[\w.+-]*@([\w-]+(?:\.[\w-]+)+)")
-_IBAN = re.compile(r"\b([A-Z]{2}\d{2})(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")
+from servicerules.measures.text import LexiconMatcher, normalise_text
+
+__all__ = [
+    "find_card_numbers",
+    "find_cvv",
+    "find_emails",
+    "find_ibans",
+    "find_phone_numbers",
+    "iban_valid",
+    "iin_plausible",
+    "luhn_valid",
+    "mask_text",
+]
+
+_MASK = "•"
+_L = r"[\p{L}\p{M}\p{N}_]"
+
+# -- card numbers ---------------------------------------------------------------------------------------
+
+_SPACES = " \u00a0\u2009\u202f"
+_DASHES = "-\u2010\u2011\u2012\u2013"
+# Detection: digit groups joined by exactly one space-like or dash-like character.
+_STRICT_RUN = regex.compile(rf"(?<!\d)\d+(?:[{_SPACES}{regex.escape(_DASHES)}]\d+)*")
+# Masking: any short run of spaces, dashes or dots between the groups.
+_LENIENT_RUN = regex.compile(r"(?<!\d)\d+(?:[\s.\-\u2010-\u2015]{1,3}\d+)*")
+_GROUP = regex.compile(r"\d+")
+
+# (first IIN, last IIN, allowed lengths): the issuer identification ranges of the card networks.
+_IIN_RANGES: tuple[tuple[str, str, frozenset[int]], ...] = (
+    ("1", "1", frozenset({15})),  # UATP
+    ("2200", "2204", frozenset(range(16, 20))),  # Mir
+    ("2221", "2720", frozenset({16})),  # Mastercard 2-series
+    ("300", "305", frozenset({14, 16, 17, 18, 19})),  # Diners Club
+    ("3095", "3095", frozenset({14, 16, 17, 18, 19})),
+    ("34", "34", frozenset({15})),  # American Express
+    ("3528", "3589", frozenset(range(16, 20))),  # JCB
+    ("36", "36", frozenset({14, 16, 17, 18, 19})),
+    ("37", "37", frozenset({15})),
+    ("38", "39", frozenset({14, 16, 17, 18, 19})),
+    ("4", "4", frozenset({13, 16, 19})),  # Visa (incl. Electron, Visa/Dankort)
+    ("50", "50", frozenset(range(13, 20))),  # Maestro, Dankort 5019, Verve, RuPay 508
+    ("51", "55", frozenset({16})),  # Mastercard
+    ("56", "69", frozenset(range(13, 20))),  # Maestro, Discover, UnionPay, RuPay
+    ("81", "82", frozenset(range(16, 20))),  # RuPay, UnionPay
+    ("9792", "9792", frozenset({16})),  # Troy
+)
+
+
+def _ascii_digits(text: str) -> str:
+    """The decimal digits of ``text`` as ASCII (Devanagari ४ → 4, full-width ４ → 4); other characters dropped."""
+    return "".join(str(unicodedata.decimal(c)) for c in text if c.isdecimal())
 
 
 def luhn_valid(digits: str) -> bool:
+    """The Luhn (mod 10) check of a string of decimal digits, ASCII or not."""
     total = 0
     for position, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
+        value = int(char)
         if position % 2:
             value *= 2
             if value > 9:
@@ -29,41 +100,340 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+def iin_plausible(digits: str) -> bool:
+    """Whether a card network issues numbers of this length that start with these digits."""
+    for low, high, lengths in _IIN_RANGES:
+        head = digits[: len(low)]
+        if low <= head <= high and len(digits) in lengths:
+            return True
+    return False
+
+
+def _groups(text: str, run: "regex.Match[str]") -> list[tuple[int, int]]:
+    return [(run.start() + g.start(), run.start() + g.end()) for g in _GROUP.finditer(run.group())]
+
+
+def _card_windows(text: str, run: "regex.Match[str]", *, strict: bool) -> Iterator[tuple[int, int, str]]:
+    """``(start, end, digits)`` of every run of whole digit groups with 13-19 Luhn-valid digits."""
+    groups = _groups(text, run)
+    for a in range(len(groups)):
+        digits = ""
+        kinds: set[bool] = set()
+        for b in range(a, len(groups)):
+            if b > a:
+                kinds.add(text[groups[b - 1][1]] in _SPACES)
+            digits += _ascii_digits(text[groups[b][0] : groups[b][1]])
+            if len(digits) > 19:
+                break
+            if len(digits) < 13 or not luhn_valid(digits):
+                continue
+            if strict and (len(kinds) > 1 or not iin_plausible(digits)):
+                continue
+            yield groups[a][0], groups[b][1], digits
+
+
 def find_card_numbers(text: str) -> list[tuple[int, int, str]]:
-    """``(start, end, digits)`` of each Luhn-valid 13-19 digit number in ``text``."""
-    found = []
-    for match in _CARD.finditer(text):
-        digits = re.sub(r"[ -]", "", match.group())
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
-            found.append((match.start(), match.end(), digits))
+    """``(start, end, digits)`` of each card number in ``text``: 13-19 digits with single spaces or single
+    dashes (one kind per number), Luhn-valid and IIN-plausible. Overlapping candidates: the leftmost, then
+    the longest, wins."""
+    found: list[tuple[int, int, str]] = []
+    for run in _STRICT_RUN.finditer(text):
+        windows = sorted(_card_windows(text, run, strict=True), key=lambda w: (w[0], -(w[1] - w[0])))
+        for window in windows:
+            if not found or window[0] >= found[-1][1]:
+                found.append(window)
     return found
 
 
-def _mask_card(digits: str) -> str:
-    return digits[:6] + "•" * (len(digits) - 10) + digits[-4:]
+def _kept_leading(length: int) -> int:
+    # PCI DSS: at most the first 6 and last 4 digits; also hide at least 6, so short numbers keep fewer.
+    return max(0, min(6, length - 10))
+
+
+def _mask_cards(text: str) -> str:
+    pieces: list[str] = []
+    last = 0
+    for run in _LENIENT_RUN.finditer(text):
+        windows = sorted(_card_windows(text, run, strict=False))
+        clusters: list[list[tuple[int, int, str]]] = []
+        for window in windows:
+            if clusters and window[0] < max(w[1] for w in clusters[-1]):
+                clusters[-1].append(window)
+            else:
+                clusters.append([window])
+        for cluster in clusters:
+            start, end = cluster[0][0], max(w[1] for w in cluster)
+            digits = [c for c in text[start:end] if c.isdecimal()]
+            keep = min(_kept_leading(len(w[2])) for w in cluster)
+            masked = "".join(digits[:keep]) + _MASK * (len(digits) - keep - 4) + "".join(digits[-4:])
+            pieces.append(text[last:start])
+            pieces.append(masked)
+            last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+# -- CVV ------------------------------------------------------------------------------------------------
+
+_CVV = regex.compile(
+    rf"(?<!{_L})(?:cvv2?|cvc2?|cav2|csc|card\s+security\s+code|security\s+code|card\s+verification\s+(?:code|value|number)"
+    r"|(?:3|4|three|four)[-\s]digit\s+(?:security\s+)?code|digits\s+on\s+the\s+back|sicherheitscode|\p{L}*prüfnummer"
+    rf"|prüfziffer(?:n)?|sikkerhedskode(?:n)?|kontrolcifre|kontrolnummer(?:et)?|सीवीवी|सुरक्षा\s+कोड)(?!{_L})"
+    r"[^\d]{0,40}?(?<!\d)(\d{3,4})(?!\d)",
+    regex.IGNORECASE | regex.FULLCASE | regex.VERSION1,
+)
+
+
+def find_cvv(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each 3-4 digit code within 40 characters after a card-security word ("CVV 123",
+    "security code: 4567", "Prüfnummer 123", "sikkerhedskode 123")."""
+    return [m.span(1) for m in _CVV.finditer(text)]
+
+
+# -- IBAN -----------------------------------------------------------------------------------------------
+
+# ISO 13616 registry: country -> IBAN length.
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BI": 27,
+    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DJ": 27, "DK": 18, "DO": 28,
+    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18,
+    "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30,
+    "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "LY": 25, "MC": 27,
+    "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28,
+    "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "RU": 33, "SA": 24, "SC": 31, "SD": 18, "SE": 24,
+    "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29,
+    "VA": 22, "VG": 24, "XK": 20,
+}  # fmt: skip
+_IBAN_CANDIDATE = regex.compile(r"(?<![\p{L}\p{N}])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]+(?:[ ][A-Za-z0-9]+)*)?")
+
+
+def iban_valid(iban: str) -> bool:
+    """Whether ``iban`` (spaces allowed) has a known country, that country's length and a valid mod-97 checksum."""
+    compact = iban.replace(" ", "").upper()
+    if not compact.isascii() or not compact.isalnum() or _IBAN_LENGTHS.get(compact[:2]) != len(compact):
+        return False
+    rearranged = compact[4:] + compact[:4]
+    return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
+
+
+def _iban_candidates(text: str) -> Iterator[tuple[int, int, bool]]:
+    """``(start, end, checksum_ok)`` of each IBAN-shaped string: a known country, then whole space-separated
+    groups adding up to exactly that country's length."""
+    pos = 0
+    while True:
+        match = _IBAN_CANDIDATE.search(text, pos)
+        if match is None:
+            return
+        expected = _IBAN_LENGTHS.get(match.group()[:2].upper())
+        found = None
+        if expected is not None:
+            count = 0
+            for token in regex.finditer(r"[A-Za-z0-9]+", match.group()):
+                count += len(token.group())
+                if count == expected:
+                    found = match.start() + token.end()
+                    break
+                if count > expected:
+                    break
+        if found is None:
+            pos = match.start() + 1
+            continue
+        yield match.start(), found, iban_valid(text[match.start() : found])
+        pos = found
+
+
+def find_ibans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each valid IBAN (known country and length, mod-97 checksum)."""
+    return [(s, e) for s, e, ok in _iban_candidates(text) if ok]
+
+
+def _mask_ibans(text: str) -> str:
+    out = list(text)
+    for start, end, _ok in _iban_candidates(text):
+        for i in range(start + 4, end):
+            if out[i] != " ":
+                out[i] = _MASK
+    return "".join(out)
+
+
+# -- e-mail and phone -----------------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"(?<![\w.+-])([\w.+-])[\w.+-]*@([\w-]+(?:\.[\w-]+)+)")
+_ROLE_MAILBOXES = frozenset(
+    ("support", "service", "services", "customerservice", "customercare", "care", "help", "helpdesk",
+     "servicedesk", "info", "contact", "kontakt", "hello", "hej", "team", "noreply", "donotreply", "billing",
+     "returns", "sales", "privacy", "dpo", "datenschutz", "kundenservice", "kundendienst", "kundeservice",
+     "feedback", "complaints", "beschwerde", "social", "press", "office", "mail", "post")
+)  # fmt: skip
+
+_PHONE = regex.compile(r"(?<![\p{L}\p{N}+])\+?\(?\d+\)?(?:(?:[ .\-/]{1,2}|(?<=\)))\(?\d+\)?)*")
+# A phone word, then at most three words ("call me on", "Telefonnummer lautet"), right before the number.
+_PHONE_WORD = regex.compile(
+    normalise_text(
+        r"(?<![\p{L}\p{M}])(?:phone|tel|telephone|mobile|cell|call\s+(?:me|us)|text\s+me|whatsapp|sms|telefon"
+        r"|handy|mobil|rufnummer|tlf|ring|फ़ोन|फोन|मोबाइल|व्हाट्सएप)[\p{L}\p{M}]*"
+        r"(?:[^\p{L}\p{N}]+[\p{L}\p{M}]+){0,3}[^\p{L}\p{N}]*$"
+    ),
+    regex.IGNORECASE | regex.VERSION1,
+)
+_NANP = regex.compile(r"(?:\+?1[ .\-])?\(?[2-9]\d{2}\)?[ .\-]?\d{3}[ .\-]\d{4}")
+_DANISH = regex.compile(r"(?:\+45 ?)?\d{2} \d{2} \d{2} \d{2}")
+_DATE = regex.compile(r"(?<!\d)(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}-\d{1,2}-\d{1,2})(?!\d)")
+
+
+def find_emails(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _EMAIL.finditer(text)]
+
+
+def find_phone_numbers(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each phone number (see the module docstring for what counts)."""
+    found = []
+    for match in _PHONE.finditer(text):
+        raw = match.group().rstrip(")")
+        if raw.startswith("(") and ")" not in raw:
+            raw = raw[1:]
+        start = match.start() + match.group().index(raw)
+        digits = _ascii_digits(raw)
+        n = len(digits)
+        if _DATE.search(raw) and not raw.startswith("+"):
+            continue  # "01.02.2026 10:00" is a date and a time
+        if raw.startswith("+"):
+            phone = 8 <= n <= 15
+        elif digits.startswith("00"):
+            phone = 10 <= n <= 15
+        elif digits.startswith("0"):
+            phone = 9 <= n <= 12
+        else:
+            phone = bool(_NANP.fullmatch(raw) or _DANISH.fullmatch(raw))
+        if not phone and 7 <= n <= 15:
+            phone = _PHONE_WORD.search(normalise_text(text[max(0, start - 40) : start])) is not None
+        if phone:
+            found.append((start, start + len(raw)))
+    return found
+
+
+def _is_role_mailbox(address: str) -> bool:
+    local = address.split("@", 1)[0].casefold()
+    return re.sub(r"[._+\-]", "", local) in _ROLE_MAILBOXES or local.startswith(("noreply", "no-reply", "no.reply"))
+
+
+def _is_service_number(raw: str) -> bool:
+    """Toll-free and shared-cost service numbers (0800, 1-800, +45 80…): a company's line, not a person's."""
+    digits = _ascii_digits(raw)
+    international = raw.startswith("+") or digits.startswith("00")
+    national = digits[2:] if digits.startswith("00") else digits
+    country = ""
+    if international:
+        for code in ("1", "44", "49", "45", "91"):
+            if national.startswith(code):
+                country, national = code, national[len(code) :]
+                break
+    national = national.lstrip("0")
+    if national.startswith(("800", "808", "888", "877", "866", "855", "844", "833", "180")):
+        return True
+    danish = country == "45" or (not international and len(digits) == 8)
+    return danish and national.startswith(("80", "70"))
+
+
+def _mask_keep_last(text: str, spans: Iterable[tuple[int, int]], keep: int) -> str:
+    out = list(text)
+    for start, end in spans:
+        positions = [i for i in range(start, end) if out[i].isdecimal()]
+        for i in positions[: max(0, len(positions) - keep)]:
+            out[i] = _MASK
+    return "".join(out)
 
 
 def mask_text(text: str) -> str:
-    """``text`` with card numbers, e-mail addresses and IBANs masked."""
-    out = text
-    for start, end, digits in reversed(find_card_numbers(text)):
-        out = out[:start] + _mask_card(digits) + out[end:]
-    out = _EMAIL.sub(lambda m: f"{m.group(1)}•••@{m.group(2)}", out)
-    out = _IBAN.sub(lambda m: f"{m.group(1)}••••••••", out)
+    """``text`` with IBANs, card numbers, CVVs, e-mail addresses and phone numbers masked.
+
+    Each step works on the output of the previous one, so a later step never sees digits an earlier one
+    has hidden (an IBAN's digits are not re-read as a card number)."""
+    out = _mask_ibans(text)
+    out = _mask_cards(out)
+    out = _mask_keep_last(out, find_cvv(out), 0)
+    out = _EMAIL.sub(lambda m: f"{m.group(1)}{_MASK * 3}@{m.group(2)}", out)
+    out = _mask_keep_last(out, find_phone_numbers(out), 2)
     return out
+
+
+# -- requests for card data or passwords --------------------------------------------------------------------
+
+_NEGATION = frozenset(
+    ("not", "never", "dont", "nobody", "nicht", "nie", "niemals", "niemand", "niemandem", "niemanden",
+     "keinesfalls", "ikke", "aldrig", "ingen", "undlad", "undlade", "मत", "न", "नहीं", "कभी")
+)  # fmt: skip
+_TOKEN = regex.compile(r"[\p{L}\p{M}']+")
+_SENTENCE_END = regex.compile(r"[.!?।\n]")
+
+
+def _negated(match: "regex.Match[str]") -> bool:
+    """A negation word inside the match or among the 4 words either side of it, in the same sentence
+    ("never send your card number", "Senden Sie Ihre Kartennummer bitte nicht", "कभी साझा न करें")."""
+    text = match.string
+    before = _SENTENCE_END.split(text[: match.start()])[-1]
+    after = _SENTENCE_END.split(text[match.end() :])[0]
+    words = (
+        _TOKEN.findall(before)[-4:] + _TOKEN.findall(match.group()) + _TOKEN.findall(after)[:4]
+    )
+    return any(w.casefold() in _NEGATION or w.casefold().endswith("n't") for w in words)
+
+
+def requests_in(matcher: LexiconMatcher, text: str | None) -> bool:
+    """Whether ``text`` has a match of ``matcher`` that is not negated."""
+    return any(not _negated(m) for m in matcher.finditer(text))
 
 
 # -- facts ----------------------------------------------------------------------------------------------
 
 from servicerules.measures.catalogue import InteractionContext, fact  # noqa: E402
+from servicerules.model.interaction import Event  # noqa: E402
 
 FAMILY = "privacy"
+
+INSECURE_CHANNELS = ("chat", "email", "social", "sms", "web")
+"""Channels where card data and passwords travel as plain, stored text."""
+_COMPANY_ROLES = ("agent", "manager", "bot", "system")
+
+
+def _company_public_message(event: Event) -> bool:
+    return event.type == "message" and event.public and event.role in _COMPANY_ROLES
+
+
+def _has_cvv(text: str) -> bool:
+    return bool(find_cvv(normalise_text(text)))
+
+
+def _has_personal_contact(text: str) -> bool:
+    emails = (text[s:e] for s, e in find_emails(text))
+    phones = (text[s:e] for s, e in find_phone_numbers(text))
+    return any(not _is_role_mailbox(a) for a in emails) or any(not _is_service_number(p) for p in phones)
+
+
+def _texts(ctx: InteractionContext) -> list[str]:
+    return [e.text for e in ctx.events if e.text is not None]
+
+
+def _card_counts(ctx: InteractionContext) -> list[int] | None:
+    """Card numbers per event with text; None when no event has text (a call without a transcript)."""
+
+    def count(c: InteractionContext) -> list[int] | None:
+        texts = _texts(c)
+        return [len(find_card_numbers(t)) for t in texts] if texts else None
+
+    return ctx.cached("privacy.card_counts", count)  # type: ignore[no-any-return]
+
+
+def _lexicon(ctx: InteractionContext, name: str) -> LexiconMatcher:
+    return ctx.resources.lexicon(name)  # type: ignore[no-any-return]
 
 
 @fact(
     "event.has_card_number",
     "bool",
-    "the event's text contains a Luhn-valid 13-19 digit card number (spaces and dashes allowed)",
+    "the event's text contains a card number: 13-19 digits, grouped by single spaces or single dashes (one "
+    "kind per number), Luhn-valid, with a length its card network issues (Visa 13/16/19, Amex 15, "
+    "Mastercard 16…); null when the event has no text",
     "true",
     family=FAMILY,
     scope="event",
@@ -71,3 +441,142 @@ FAMILY = "privacy"
 def _event_has_card_number(ctx: InteractionContext, index: int) -> bool | None:
     text = ctx.events[index].text
     return None if text is None else bool(find_card_numbers(text))
+
+
+@fact(
+    "event.has_cvv",
+    "bool",
+    "the event's text has a 3-4 digit code within 40 characters after a card-security word (CVV, CVC, "
+    "security code, Prüfnummer, Sicherheitscode, sikkerhedskode, सीवीवी); null when the event has no text",
+    "true",
+    family=FAMILY,
+    scope="event",
+)
+def _event_has_cvv(ctx: InteractionContext, index: int) -> bool | None:
+    text = ctx.events[index].text
+    return None if text is None else _has_cvv(text)
+
+
+@fact(
+    "event.has_iban",
+    "bool",
+    "the event's text contains a valid IBAN (known country, that country's length, mod-97 checksum; "
+    "groups of four separated by single spaces allowed); null when the event has no text",
+    "true",
+    family=FAMILY,
+    scope="event",
+)
+def _event_has_iban(ctx: InteractionContext, index: int) -> bool | None:
+    text = ctx.events[index].text
+    return None if text is None else bool(find_ibans(text))
+
+
+@fact(
+    "event.has_health_data",
+    "bool",
+    "the event's text mentions health data (lexicon health_terms: diagnosis, prescription, Krankheit, "
+    "sygdom, बीमारी…); null when the event has no text",
+    "true",
+    family=FAMILY,
+    scope="event",
+)
+def _event_has_health_data(ctx: InteractionContext, index: int) -> bool | None:
+    text = ctx.events[index].text
+    return None if text is None else _lexicon(ctx, "health_terms").matches(text)
+
+
+@fact(
+    "event.personal_data_in_public_reply",
+    "bool",
+    "a public message by the company side (agent, manager, bot or system) on a social channel contains "
+    "personal data: an e-mail address (not a role mailbox such as support@ or info@), a phone number (not a "
+    "toll-free or service number such as 0800 or 1-800), a card number or an IBAN. Null for any other event "
+    "or channel, and for a message without text",
+    "true",
+    family=FAMILY,
+    scope="event",
+)
+def _event_personal_data_public(ctx: InteractionContext, index: int) -> bool | None:
+    event = ctx.events[index]
+    if ctx.interaction.channel != "social" or not _company_public_message(event) or event.text is None:
+        return None
+    text = event.text
+    return _has_personal_contact(text) or bool(find_card_numbers(text)) or bool(find_ibans(text))
+
+
+def _agent_request(ctx: InteractionContext, index: int, lexicon: str) -> bool | None:
+    event = ctx.events[index]
+    if ctx.interaction.channel not in INSECURE_CHANNELS or not _company_public_message(event) or event.text is None:
+        return None
+    return requests_in(_lexicon(ctx, lexicon), event.text)
+
+
+@fact(
+    "event.agent_requests_card_data",
+    "bool",
+    "a company-side message (agent, manager, bot or system) on chat, email, social, sms or web asks for card "
+    "data (lexicon card_request: \"please send us your card number\", \"wie lautet Ihre Kartennummer\", "
+    "\"send venligst dit kortnummer\", \"अपना कार्ड नंबर भेजें\"); a negated request (\"never send your "
+    "card number\") does not count. Null for other events and channels (phone is the secure route)",
+    "true",
+    family=FAMILY,
+    scope="event",
+)
+def _event_agent_requests_card(ctx: InteractionContext, index: int) -> bool | None:
+    return _agent_request(ctx, index, "card_request")
+
+
+@fact(
+    "event.agent_requests_password",
+    "bool",
+    "a company-side message on chat, email, social, sms or web asks for a password, PIN or one-time code "
+    "(lexicon password_request: \"what is your password\", \"nennen Sie mir Ihr Passwort\", \"hvad er din "
+    "adgangskode\", \"ओटीपी बताएं\"); negated requests do not count. Null for other events and channels",
+    "false",
+    family=FAMILY,
+    scope="event",
+)
+def _event_agent_requests_password(ctx: InteractionContext, index: int) -> bool | None:
+    return _agent_request(ctx, index, "password_request")
+
+
+@fact(
+    "privacy.card_numbers_count",
+    "number",
+    "how many card numbers (as in event.has_card_number) the interaction's texts contain, counting each "
+    "occurrence (a number pasted twice is two exposures); null when no event has text",
+    "1",
+    family=FAMILY,
+)
+def _card_numbers_count(ctx: InteractionContext) -> int | None:
+    counts = _card_counts(ctx)
+    return None if counts is None else sum(counts)
+
+
+@fact(
+    "privacy.has_card_data",
+    "bool",
+    "some event's text contains a card number or a CVV; null when no event has text",
+    "true",
+    family=FAMILY,
+)
+def _has_card_data(ctx: InteractionContext) -> bool | None:
+    counts = _card_counts(ctx)
+    if counts is None:
+        return None
+    return sum(counts) > 0 or any(_has_cvv(t) for t in _texts(ctx))
+
+
+@fact(
+    "privacy.has_health_data",
+    "bool",
+    "some event's text mentions health data (lexicon health_terms); null when no event has text",
+    "false",
+    family=FAMILY,
+)
+def _has_health_data(ctx: InteractionContext) -> bool | None:
+    texts = _texts(ctx)
+    if not texts:
+        return None
+    matcher = _lexicon(ctx, "health_terms")
+    return any(matcher.matches(t) for t in texts)

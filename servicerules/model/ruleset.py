@@ -49,6 +49,8 @@ Duration = Annotated[
 """A length of time; YAML may write ``4h``, ``30m``, ``2d`` or a number of seconds."""
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]*$", max_length=128)]
+LexiconName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
+"""Lexicon names appear in expressions (``text mentions card_request``): letters, digits and ``_`` only."""
 Locale = Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$|^\*$")]
 
 
@@ -71,8 +73,9 @@ _SEVERITY_RANK = {Severity.INFO: 0, Severity.MINOR: 1, Severity.MAJOR: 2, Severi
 
 
 class Mode(str, Enum):
-    """How a violation is treated: ``enforce`` counts, ``warn`` is reported but does not fail a check,
-    ``advisory`` is for a staged roll-out (reported separately, never fails)."""
+    """How a violation is treated: ``enforce`` violations make an interaction non-compliant and fail
+    ``servicerules check --fail-on``; ``warn`` and ``advisory`` violations are reported (with their mode)
+    but never fail a check — ``warn`` for rules being introduced, ``advisory`` for guidance."""
 
     ENFORCE = "enforce"
     WARN = "warn"
@@ -266,7 +269,7 @@ class RulesetSpec(_Strict):
     effective_until: dt.date | None = None
     default_locale: Locale = "en"
     calendars: dict[Identifier, CalendarSpec] = Field(default_factory=dict)
-    lexicons: dict[Identifier, LexiconSpec] = Field(default_factory=dict)
+    lexicons: dict[LexiconName, LexiconSpec] = Field(default_factory=dict)
     slas: list[SlaSpec] = Field(default_factory=list)
     rules: list[RuleSpec] = Field(default_factory=list)
     targets: list[TargetSpec] = Field(default_factory=list)

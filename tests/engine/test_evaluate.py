@@ -248,3 +248,14 @@ def test_invalid_interaction_raises_with_reason(policy):
     with pytest.raises(InteractionError) as info:
         policy.evaluate({"id": "x", "channel": "email", "created_at": "2026-03-02T09:00:00"})
     assert info.value.codes == ["SR311"]
+
+
+def test_reports_built_without_revalidation_equal_validated_ones(policy):
+    data = interaction(attributes={"order": {"amount": 900}})
+    data["events"][0]["text"] = "card 4111 1111 1111 1111"
+    data["events"][2]["text"] = "Sorted."
+    report = policy.evaluate(data)
+    assert len(report.violations) == 3
+    revalidated = servicerules.Report.model_validate_json(report.to_json())
+    assert revalidated == report
+    assert revalidated.to_json() == report.to_json()

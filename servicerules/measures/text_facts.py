@@ -1,0 +1,410 @@
+"""Text facts: how the agent writes, and what the customer's words signal.
+
+Agent protocol: a greeting in the opening of the first personal reply, the agent introducing themself,
+the customer addressed by name, a closing that offers further help and thanks, an apology no later than
+the first denial. Customer signals (escalation triggers): anger, legal threats, regulator threats,
+repeated contact. "Personal reply" has the meaning of :mod:`servicerules.measures.conversation` (public,
+by an agent or manager, not automated).
+
+Every phrase list is a lexicon read through ``ctx.resources.lexicon(name)``, so a ruleset's ``lexicons:``
+entry of the same name replaces the shipped default (:mod:`servicerules.measures.lexicons`); the lexicons
+are compiled once per ruleset. Two signals are not words and so not in a lexicon: shouting (three or more
+words in capitals in a row, one of them at least four letters long: "THIS IS UNACCEPTABLE", but not
+"DHL UPS GLS") and three or more exclamation marks. Both count as anger.
+
+A fact is null ("not applicable") when what it talks about does not exist: no personal reply yet, no
+customer name, no customer message with text, no denial.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import regex
+
+from servicerules.measures.catalogue import InteractionContext, fact
+from servicerules.measures.conversation import _last_reply_index, first_reply_index, is_customer_message, is_personal_reply
+from servicerules.measures.text import LexiconMatcher, name_matcher, normalise_text
+from servicerules.model.interaction import Event
+
+__all__ = ["DENIAL_ACTIONS", "GREETING_WINDOW", "is_shouting"]
+
+FAMILY = "text"
+
+GREETING_WINDOW = 160
+"""A greeting counts in the first this-many characters of a message: "hi" in a product name further down
+("the hi-fi set") is not a greeting."""
+
+DENIAL_ACTIONS = frozenset(
+    ("refund_denied", "return_denied", "exchange_denied", "replacement_denied", "claim_denied",
+     "compensation_denied", "request_denied")
+)  # fmt: skip
+"""Action events that deny the customer's request."""
+
+_CAPS_WORD = r"(?-i:\p{Lu}[\p{Lu}\p{M}'ß]*)"
+_SHOUT = regex.compile(
+    rf"(?<![\p{{L}}\p{{M}}\p{{N}}]){_CAPS_WORD}(?:[\s,;:.!?\-]+{_CAPS_WORD}){{2,}}(?![\p{{L}}\p{{M}}\p{{N}}])",
+    regex.VERSION1,
+)
+_LETTERS = regex.compile(r"[\p{L}\p{M}]+")
+_EXCLAMATIONS = regex.compile(r"!{3,}")
+
+
+def is_shouting(text: str) -> bool:
+    """Three or more capitalised words in a row (one of them 4+ letters long), or "!!!"."""
+    text = normalise_text(text)
+    if _EXCLAMATIONS.search(text):
+        return True
+    return any(
+        any(len(word) >= 4 for word in _LETTERS.findall(run.group())) for run in _SHOUT.finditer(text)
+    )
+
+
+def _lexicon(ctx: InteractionContext, name: str) -> LexiconMatcher:
+    return ctx.resources.lexicon(name)  # type: ignore[no-any-return]
+
+
+def _opening(text: str) -> str:
+    return text.strip()[:GREETING_WINDOW]
+
+
+def _author_name(ctx: InteractionContext, event: Event) -> str | None:
+    """The author's name on the event, else the name of the interaction's agent with that id."""
+    author = event.author
+    if author is None:
+        return None
+    if author.name:
+        return author.name
+    return next((a.name for a in ctx.interaction.agents if a.id == author.id and author.id and a.name), None)
+
+
+def _reply_text(ctx: InteractionContext, index: int | None) -> str | None:
+    return ctx.events[index].text if index is not None else None
+
+
+# -- the agent's replies ------------------------------------------------------------------------------------
+
+
+@fact(
+    "first_reply.has_greeting",
+    "bool",
+    "the first personal reply opens with a greeting (lexicon greeting, within its first 160 characters: "
+    "\"Hello\", \"Guten Tag\", \"Hej\", \"नमस्ते\"); null until there is a personal reply with text",
+    "true",
+    family=FAMILY,
+)
+def _first_reply_has_greeting(ctx: InteractionContext) -> bool | None:
+    text = _reply_text(ctx, first_reply_index(ctx))
+    return None if text is None else _lexicon(ctx, "greeting").matches(_opening(text))
+
+
+@fact(
+    "first_reply.introduces_agent",
+    "bool",
+    "in the first personal reply the agent introduces themself: their name (from the event's author, else "
+    "the interaction's agents list) appears as a word, or a self-introduction (lexicon self_introduction: "
+    "\"my name is\", \"I'm Sam\", \"mein Name ist\", \"ich bin Anna\", \"mit navn er\", \"jeg hedder\", "
+    "\"मेरा नाम\"); null until there is a personal reply with text",
+    "true",
+    family=FAMILY,
+)
+def _first_reply_introduces_agent(ctx: InteractionContext) -> bool | None:
+    index = first_reply_index(ctx)
+    text = _reply_text(ctx, index)
+    if index is None or text is None:
+        return None
+    if _lexicon(ctx, "self_introduction").matches(text):
+        return True
+    name = _author_name(ctx, ctx.events[index])
+    matcher = name_matcher(name) if name else None
+    return matcher is not None and matcher.matches(text)
+
+
+@fact(
+    "first_reply.addresses_customer",
+    "bool",
+    "the first personal reply uses the customer's first or last name (customer.name; whole words, any "
+    "case, titles such as Mr or Frau ignored: \"Hi Jana\", \"Sehr geehrter Herr Novak\", \"नमस्ते राहुल जी\"); "
+    "null when the customer's name is unknown or there is no personal reply with text yet",
+    "true",
+    family=FAMILY,
+)
+def _first_reply_addresses_customer(ctx: InteractionContext) -> bool | None:
+    customer = ctx.interaction.customer
+    matcher = name_matcher(customer.name) if customer is not None and customer.name else None
+    text = _reply_text(ctx, first_reply_index(ctx))
+    if matcher is None or text is None:
+        return None
+    return matcher.matches(text)
+
+
+@fact(
+    "last_reply.offers_help",
+    "bool",
+    "the last personal reply offers further help (lexicon closing: \"anything else\", \"weitere Fragen\", "
+    "\"andre spørgsmål\", \"और कोई सहायता\"); null until there is a personal reply with text",
+    "true",
+    family=FAMILY,
+)
+def _last_reply_offers_help(ctx: InteractionContext) -> bool | None:
+    text = _reply_text(ctx, _last_reply_index(ctx))
+    return None if text is None else _lexicon(ctx, "closing").matches(text)
+
+
+@fact(
+    "last_reply.thanks",
+    "bool",
+    "the last personal reply thanks the customer (lexicon thanks: \"thank you\", \"thanks\", \"vielen Dank\", "
+    "\"mange tak\", \"धन्यवाद\", \"शुक्रिया\"); null until there is a personal reply with text",
+    "true",
+    family=FAMILY,
+)
+def _last_reply_thanks(ctx: InteractionContext) -> bool | None:
+    text = _reply_text(ctx, _last_reply_index(ctx))
+    return None if text is None else _lexicon(ctx, "thanks").matches(text)
+
+
+def _first_denial_index(ctx: InteractionContext) -> int | None:
+    def find(c: InteractionContext) -> int | None:
+        denial = _lexicon(c, "denial")
+        for i, event in enumerate(c.events):
+            if event.type == "action" and event.action in DENIAL_ACTIONS:
+                return i
+            if is_personal_reply(event) and denial.matches(event.text):
+                return i
+        return None
+
+    return ctx.cached("text.first_denial_index", find)  # type: ignore[no-any-return]
+
+
+@fact(
+    "apology_before_denial",
+    "bool",
+    "when the interaction has a denial (an action event refund_denied, return_denied, exchange_denied, "
+    "replacement_denied, claim_denied, compensation_denied or request_denied, or a personal reply matching "
+    "lexicon denial: \"not eligible\", \"we cannot refund\", \"abgelehnt\", \"ikke muligt\", \"संभव नहीं\"), "
+    "whether a personal reply at or before the first denial apologises (lexicon apology; the denying "
+    "message itself counts); null when there is no denial",
+    "true",
+    family=FAMILY,
+)
+def _apology_before_denial(ctx: InteractionContext) -> bool | None:
+    denial = _first_denial_index(ctx)
+    if denial is None:
+        return None
+    apology = _lexicon(ctx, "apology")
+    return any(is_personal_reply(e) and apology.matches(e.text) for e in ctx.events[: denial + 1])
+
+
+@fact(
+    "autoresponder_only",
+    "bool",
+    "by as_of the customer has had automated public messages (autoresponder, macro, trigger, bot or "
+    "system author) but no personal reply; false once a personal reply exists by as_of; null when the "
+    "customer wrote nothing by as_of or nothing at all was sent back (an unanswered contact: see "
+    "unanswered_for). Events after as_of are ignored",
+    "true",
+    family=FAMILY,
+)
+def _autoresponder_only(ctx: InteractionContext) -> bool | None:
+    events = [e for e in ctx.events if e.at <= ctx.as_of]
+    if not any(is_customer_message(e) for e in events):
+        return None
+    if any(is_personal_reply(e) for e in events):
+        return False
+    automated = any(e.type == "message" and e.public and e.is_automated and e.role != "customer" for e in events)
+    return True if automated else None
+
+
+# -- the customer's words: escalation triggers --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Signals:
+    index: int
+    anger: bool
+    legal_threat: bool
+    regulator_threat: bool
+    repeated_contact: bool
+
+    @property
+    def any(self) -> bool:
+        return self.anger or self.legal_threat or self.regulator_threat or self.repeated_contact
+
+
+def _customer_signals(ctx: InteractionContext) -> list[_Signals] | None:
+    """The triggers in each customer message with text; None when there is no such message."""
+
+    def scan(c: InteractionContext) -> list[_Signals] | None:
+        anger, legal, regulator, repeated = (
+            _lexicon(c, n) for n in ("anger", "legal_threat", "regulator_threat", "repeated_contact")
+        )
+        found = [
+            _Signals(
+                i,
+                anger.matches(e.text) or is_shouting(e.text),
+                legal.matches(e.text),
+                regulator.matches(e.text),
+                repeated.matches(e.text),
+            )
+            for i, e in enumerate(c.events)
+            if is_customer_message(e) and e.text is not None
+        ]
+        return found or None
+
+    return ctx.cached("text.customer_signals", scan)  # type: ignore[no-any-return]
+
+
+def _any_signal(ctx: InteractionContext, kind: str) -> bool | None:
+    signals = _customer_signals(ctx)
+    return None if signals is None else any(getattr(s, kind) for s in signals)
+
+
+def _previous_contacts(ctx: InteractionContext) -> float | None:
+    value: Any = ctx.interaction.attributes.get("previous_contacts")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return float(value.strip())
+    return None
+
+
+@fact(
+    "customer.anger",
+    "bool",
+    "a customer message shows anger: lexicon anger (\"furious\", \"unacceptable\", \"worst service\", "
+    "\"wütend\", \"Frechheit\", \"utilfreds\", \"elendig\", \"बकवास\"), shouting (3+ words in capitals in a "
+    "row) or \"!!!\"; null when no customer message has text",
+    "true",
+    family=FAMILY,
+)
+def _customer_anger(ctx: InteractionContext) -> bool | None:
+    return _any_signal(ctx, "anger")
+
+
+@fact(
+    "customer.legal_threat",
+    "bool",
+    "a customer message threatens legal action (lexicon legal_threat: \"lawyer\", \"sue you\", \"court\", "
+    "\"Anwalt\", \"Klage\", \"vor Gericht\", \"advokat\", \"retssag\", \"वकील\", \"अदालत\"); null when no "
+    "customer message has text",
+    "false",
+    family=FAMILY,
+)
+def _customer_legal_threat(ctx: InteractionContext) -> bool | None:
+    return _any_signal(ctx, "legal_threat")
+
+
+@fact(
+    "customer.regulator_threat",
+    "bool",
+    "a customer message threatens to go to a regulator or ombudsman (lexicon regulator_threat: "
+    "\"ombudsman\", \"CFPB\", \"FCA\", \"BaFin\", \"Verbraucherzentrale\", \"Forbrugerombudsmanden\", "
+    "\"consumer forum\", \"उपभोक्ता फोरम\"); null when no customer message has text",
+    "false",
+    family=FAMILY,
+)
+def _customer_regulator_threat(ctx: InteractionContext) -> bool | None:
+    return _any_signal(ctx, "regulator_threat")
+
+
+@fact(
+    "repeated_contact",
+    "bool",
+    "this is not the customer's first contact about the matter: interaction.attributes.previous_contacts "
+    "is 1 or more, or a customer message says so (lexicon repeated_contact: \"third time\", \"already "
+    "called\", \"schon wieder\", \"zum dritten Mal\", \"skriver igen\", \"allerede ringet\", \"फिर से "
+    "संपर्क\"); null when neither the attribute nor a customer message with text exists",
+    "true",
+    family=FAMILY,
+)
+def _repeated_contact(ctx: InteractionContext) -> bool | None:
+    previous = _previous_contacts(ctx)
+    if previous is not None and previous >= 1:
+        return True
+    said = _any_signal(ctx, "repeated_contact")
+    if said is None:
+        return None if previous is None else False
+    return said
+
+
+@fact(
+    "escalation.triggered",
+    "bool",
+    "any escalation trigger: customer.anger, customer.legal_threat, customer.regulator_threat or "
+    "repeated_contact. True if one is true; null if none is true and one is null; else false",
+    "true",
+    family=FAMILY,
+)
+def _escalation_triggered(ctx: InteractionContext) -> bool | None:
+    values = [
+        _customer_anger(ctx),
+        _customer_legal_threat(ctx),
+        _customer_regulator_threat(ctx),
+        _repeated_contact(ctx),
+    ]
+    if any(v is True for v in values):
+        return True
+    return None if any(v is None for v in values) else False
+
+
+@fact(
+    "escalation.trigger_index",
+    "number",
+    "event index of the first customer message carrying an escalation trigger (anger, legal or regulator "
+    "threat, repeated contact in words); null when no message does (also when only the previous_contacts "
+    "attribute says the contact is repeated)",
+    "4",
+    family=FAMILY,
+)
+def _escalation_trigger_index(ctx: InteractionContext) -> int | None:
+    signals = _customer_signals(ctx) or []
+    return next((s.index for s in signals if s.any), None)
+
+
+# -- each event --------------------------------------------------------------------------------------------
+
+
+@fact(
+    "event.has_greeting",
+    "bool",
+    "the event's text opens with a greeting (lexicon greeting, within its first 160 characters); null when "
+    "the event has no text",
+    "true",
+    family=FAMILY,
+    scope="event",
+)
+def _event_has_greeting(ctx: InteractionContext, index: int) -> bool | None:
+    text = ctx.events[index].text
+    return None if text is None else _lexicon(ctx, "greeting").matches(_opening(text))
+
+
+@fact(
+    "event.mentions_anger",
+    "bool",
+    "the event's text shows anger (lexicon anger, shouting in capitals or \"!!!\", as in customer.anger), "
+    "whoever wrote it; null when the event has no text",
+    "true",
+    family=FAMILY,
+    scope="event",
+)
+def _event_mentions_anger(ctx: InteractionContext, index: int) -> bool | None:
+    text = ctx.events[index].text
+    return None if text is None else _lexicon(ctx, "anger").matches(text) or is_shouting(text)
+
+
+@fact(
+    "event.has_apology",
+    "bool",
+    "the event's text apologises (lexicon apology: \"sorry\", \"we apologise\", \"Entschuldigung\", "
+    "\"beklager\", \"क्षमा\"); null when the event has no text",
+    "true",
+    family=FAMILY,
+    scope="event",
+)
+def _event_has_apology(ctx: InteractionContext, index: int) -> bool | None:
+    text = ctx.events[index].text
+    return None if text is None else _lexicon(ctx, "apology").matches(text)

@@ -1,0 +1,609 @@
+"""Lexicon matching (Unicode word boundaries, case folding) and the text facts built on it.
+
+Every expectation is written by hand; comments say why a case must come out the way it does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+import servicerules
+from servicerules.measures import CATALOGUE, text as text_module
+from servicerules.measures.catalogue import NO_RESOURCES, InteractionContext, RulesetResources
+from servicerules.measures.lexicons import DEFAULT_LEXICONS, default_lexicon
+from servicerules.measures.text import LexiconMatcher, name_matcher
+from servicerules.measures.text_facts import is_shouting
+from servicerules.model.interaction import Interaction
+
+UTC = dt.timezone.utc
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def lexicon(*phrases: str, patterns: tuple[str, ...] = ()) -> LexiconMatcher:
+    return LexiconMatcher.build("test", {"*": phrases}, patterns)
+
+
+# -- LexiconMatcher ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("phrase", "text", "expected"),
+    [
+        # full case folding: ß folds to ss both ways, and the capital ẞ too
+        ("straße", "STRASSE 5", True),
+        ("straße", "Strasse 5", True),
+        ("strasse", "Hauptstraße", False),  # a whole word, not the end of a compound
+        ("strasse", "in der Straße", True),
+        ("strasse", "STRAẞE", True),
+        ("grüß gott", "GRÜSS GOTT beisammen", True),
+        ("grüß gott", "Gru\u0308ß Gott", True),  # decomposed ü (u + combining diaeresis) is NFKC-normalised
+        # German compounds need the trailing * …
+        ("entschuldig*", "Entschuldigung für die Verspätung", True),
+        ("entschuldig*", "wir ENTSCHULDIGEN uns", True),
+        ("entschuldig*", "unentschuldigt", False),  # … which extends to the right only
+        ("entschuldig", "Entschuldigung", False),
+        # Danish letters æ ø å are letters: no boundary inside "kæreste"
+        ("kære", "KÆRE Mette", True),
+        ("kære", "min kæreste", False),
+        ("tak", "Tak for hjælpen", True),
+        ("tak", "vi har takket nej", False),
+        ("på gensyn", "PÅ GENSYN", True),
+        ("søren", "Hej SØREN!", True),
+        # Hindi: vowel signs (matras) and the virama are combining marks, part of the word
+        ("नमस्ते", "नमस्ते राहुल", True),
+        ("नमस्ते", "राहुल, नमस्ते।", True),  # the danda is punctuation
+        ("नमस्ते", "नमस्तेजी", False),  # inside a longer Devanagari word
+        ("नमस्त", "नमस्ते", False),  # stops before the vowel sign े, which belongs to the word
+        ("ते", "नमस्ते", False),  # starts after the virama ्, also part of the word
+        ("दवा", "यह दवाई लें", False),
+        ("दवा*", "यह दवाई लें", True),
+        ("माफ़ी", "माफ़ी चाहते हैं", True),  # phrase with precomposed फ़ (U+095E), text with फ + nukta
+        ("क्षमा", "क्\u200dषमा करें", True),  # a zero-width joiner inside the word does not split it
+        # whitespace and punctuation
+        ("guten tag", "Guten\n  Tag, Frau Novak", True),
+        ("i'm", "I’m Sam", True),  # typographic apostrophe
+        ("!!!", "where is it!!!", True),  # no word boundary needed before punctuation
+        ("hi", "hi-fi", True),  # a hyphen is a boundary
+        ("hi", "this", False),
+    ],
+)
+def test_phrase_matching(phrase: str, text: str, expected: bool) -> None:
+    assert lexicon(phrase).matches(text) is expected
+
+
+def test_empty_phrases_and_empty_text() -> None:
+    assert not lexicon("", "  ", "*").matches("anything")
+    assert not lexicon("hello").matches(None)
+    assert not lexicon("hello").matches("")
+
+
+def test_patterns_and_phrases_are_one_lexicon() -> None:
+    matcher = lexicon("hello", patterns=(r"order\s+#?\d{4}",))
+    assert matcher.matches("Order #1234 is late")
+    assert matcher.matches("hello")
+    assert not matcher.matches("order 12")
+
+
+def test_finditer_reports_every_match_in_the_normalised_text() -> None:
+    matches = list(lexicon("sorry").finditer("Sorry, SORRY and sorry’s"))
+    assert [m.group() for m in matches] == ["Sorry", "SORRY", "sorry"]
+    assert matches[2].string == "Sorry, SORRY and sorry's"
+
+
+def test_matching_compiles_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A matcher compiles its expression once, when built; matching only searches."""
+    matcher = lexicon("hello", "entschuldig*")
+    greeting = default_lexicon("greeting")
+
+    def refuse(*_: Any, **__: Any) -> None:
+        raise AssertionError("compiled while matching")
+
+    monkeypatch.setattr(text_module.regex, "compile", refuse)
+    assert matcher.matches("Hello!") and greeting is not None and greeting.matches("Hej Mette")
+
+
+def test_default_lexicons_are_built_once() -> None:
+    assert default_lexicon("anger") is default_lexicon("anger")
+    assert default_lexicon("no-such-lexicon") is None
+
+
+def test_every_default_lexicon_has_all_four_languages() -> None:
+    for name, phrases in DEFAULT_LEXICONS.items():
+        assert set(phrases) == {"en", "de", "da", "hi"}, name
+    for name in ("thanks", "denial", "anger", "legal_threat", "regulator_threat", "repeated_contact",
+                 "self_introduction", "card_request", "password_request", "health_terms"):
+        assert name in DEFAULT_LEXICONS
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("Jana Novak", "Hi Jana,", True),
+        ("Jana Novak", "Dear Ms NOVAK", True),
+        ("Jana Novak", "Hi Janaina", False),
+        ("Dr. Jana Novak", "Dear Dr. Smith", False),  # the title is not a name
+        ("J. Novak", "J. we will call", False),  # nor is an initial
+        ("Jürgen Groß", "Sehr geehrter Herr GROSS", True),
+        ("Søren Østergaard", "Kære SØREN", True),
+        ("राहुल शर्मा", "नमस्ते राहुल जी", True),
+        ("राहुल शर्मा", "नमस्ते राहुलजी", False),
+    ],
+)
+def test_name_matcher(name: str, text: str, expected: bool) -> None:
+    matcher = name_matcher(name)
+    assert matcher is not None and matcher.matches(text) is expected
+
+
+def test_name_matcher_of_only_a_title_is_none() -> None:
+    assert name_matcher("Mr") is None
+    assert name_matcher("  ") is None
+
+
+# -- building interactions ------------------------------------------------------------------------------------
+
+
+def msg(role: str, text: str | None, minute: int, **extra: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {"at": (T0 + dt.timedelta(minutes=minute)).isoformat(), "type": "message",
+                             "author": {"role": role}, "text": text}
+    author = extra.pop("author", None)
+    if author:
+        event["author"].update(author)
+    event.update(extra)
+    return event
+
+
+def action(name: str, minute: int) -> dict[str, Any]:
+    return {"at": (T0 + dt.timedelta(minutes=minute)).isoformat(), "type": "action",
+            "author": {"role": "agent"}, "action": name}
+
+
+def context(
+    *events: dict[str, Any],
+    customer: str | None = "Jana Novak",
+    agents: list[dict[str, Any]] | None = None,
+    attributes: dict[str, Any] | None = None,
+    as_of: dt.datetime | None = None,
+    resources: RulesetResources = NO_RESOURCES,
+) -> InteractionContext:
+    data: dict[str, Any] = {"id": "T-1", "channel": "email", "created_at": T0.isoformat(), "events": list(events)}
+    if customer is not None:
+        data["customer"] = {"name": customer}
+    if agents:
+        data["agents"] = agents
+    if attributes:
+        data["attributes"] = attributes
+    return InteractionContext(Interaction.parse(data), as_of or T0 + dt.timedelta(days=1), resources)
+
+
+def fact(name: str, ctx: InteractionContext, index: int | None = None) -> Any:
+    spec = CATALOGUE[name]
+    return spec.compute(ctx) if index is None else spec.compute(ctx, index)
+
+
+ASK = msg("customer", "Where is my parcel?", 0)
+
+
+# -- the first reply -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("Hi Jana, it ships today.", True),
+        ("Guten Tag Frau Novak, das Paket ist unterwegs.", True),
+        ("Hej Jana, pakken er sendt.", True),
+        ("नमस्ते जाना जी, आपका पार्सल भेज दिया गया है।", True),
+        ("It ships today.", False),
+        ("It ships today with the hi-fi set.", True),  # "hi" within the opening counts …
+        ("It ships today. " + "x" * 150 + " hi", False),  # … but not past the first 160 characters
+    ],
+)
+def test_first_reply_has_greeting(reply: str, expected: bool) -> None:
+    assert fact("first_reply.has_greeting", context(ASK, msg("agent", reply, 30))) is expected
+
+
+def test_greeting_is_judged_on_the_personal_reply_not_the_autoresponder() -> None:
+    ctx = context(
+        ASK,
+        msg("system", "Hello! We got your e-mail.", 1, automated="autoresponder"),
+        msg("agent", "It ships today.", 30),
+    )
+    assert fact("first_reply.has_greeting", ctx) is False
+
+
+def test_first_reply_facts_are_null_without_a_personal_reply() -> None:
+    ctx = context(ASK, msg("system", "Hello Jana, thanks for writing", 1, automated="autoresponder"))
+    for name in ("first_reply.has_greeting", "first_reply.introduces_agent", "first_reply.addresses_customer",
+                 "last_reply.offers_help", "last_reply.thanks"):
+        assert fact(name, ctx) is None, name
+
+
+@pytest.mark.parametrize(
+    ("reply", "author", "expected"),
+    [
+        ("Hello, my name is Sam and I will help.", {}, True),
+        ("Hi, I'm Sam from Kestrel.", {}, True),
+        ("Hi, I’m Sam.", {}, True),
+        ("Hi, I'm sorry for the delay.", {}, False),
+        ("Hi, I'm Happy to help.", {}, False),
+        ("This is Priya from billing.", {}, True),
+        ("Guten Tag, mein Name ist Anna.", {}, True),
+        ("Guten Tag, ich bin Anna vom Kundenservice.", {}, True),
+        ("Guten Tag, ich bin froh, dass es geklappt hat.", {}, False),
+        ("Hej, jeg hedder Mette.", {}, True),
+        ("Hej, mit navn er Mette.", {}, True),
+        ("नमस्ते, मेरा नाम राहुल है।", {}, True),
+        ("नमस्ते, मैं राहुल बोल रहा हूँ।", {}, True),
+        ("It ships today.\nBest regards, Priya", {"name": "Priya Sharma"}, True),
+        ("It ships today.\nBest regards, the team", {"name": "Priya Sharma"}, False),
+        ("It ships today.", {}, False),
+    ],
+)
+def test_first_reply_introduces_agent(reply: str, author: dict[str, str], expected: bool) -> None:
+    ctx = context(ASK, msg("agent", reply, 30, author=author))
+    assert fact("first_reply.introduces_agent", ctx) is expected
+
+
+def test_agent_name_comes_from_the_agents_list_when_the_event_has_only_an_id() -> None:
+    reply = msg("agent", "It ships today. – Lena", 30, author={"id": "a7"})
+    assert fact("first_reply.introduces_agent", context(ASK, reply, agents=[{"id": "a7", "name": "Lena Berg"}])) is True
+    assert fact("first_reply.introduces_agent", context(ASK, reply, agents=[{"id": "a8", "name": "Lena Berg"}])) is False
+
+
+@pytest.mark.parametrize(
+    ("customer", "reply", "expected"),
+    [
+        ("Jana Novak", "Hi Jana, it ships today.", True),
+        ("Jana Novak", "Dear Ms Novak, it ships today.", True),
+        ("Jana Novak", "HELLO JANA", True),
+        ("Jana Novak", "Hello, it ships today.", False),
+        ("Jana Novak", "Hi Janaina", False),
+        ("Jürgen Groß", "Sehr geehrter Herr Gross,", True),
+        ("Søren Østergaard", "Kære Søren", True),
+        ("राहुल शर्मा", "नमस्ते राहुल जी", True),
+        ("राहुल शर्मा", "नमस्ते जी", False),
+        (None, "Hi Jana", None),  # unknown name: not applicable
+        ("Mr", "Hi Mr", None),  # nothing but a title to look for
+    ],
+)
+def test_first_reply_addresses_customer(customer: str | None, reply: str, expected: bool | None) -> None:
+    ctx = context(ASK, msg("agent", reply, 30), customer=customer)
+    assert fact("first_reply.addresses_customer", ctx) is expected
+
+
+def test_only_the_first_personal_reply_counts_for_addressing() -> None:
+    ctx = context(ASK, msg("agent", "It ships today.", 30), msg("agent", "Hi Jana, it has arrived.", 90))
+    assert fact("first_reply.addresses_customer", ctx) is False
+
+
+# -- the last reply ---------------------------------------------------------------------------------------------
+
+
+def test_last_reply_offers_help_reads_the_last_personal_reply() -> None:
+    offers, plain = "Is there anything else I can do?", "Refund issued."
+    assert fact("last_reply.offers_help", context(ASK, msg("agent", plain, 30), msg("agent", offers, 60))) is True
+    assert fact("last_reply.offers_help", context(ASK, msg("agent", offers, 30), msg("agent", plain, 60))) is False
+    assert fact("last_reply.offers_help", context(ASK, msg("agent", "Haben Sie weitere Fragen?", 30))) is True
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("Thanks for your patience!", True),
+        ("Thank you, Jana.", True),
+        ("Vielen Dank für Ihre Geduld.", True),
+        ("Mange tak for din tålmodighed.", True),
+        ("आपके धैर्य के लिए धन्यवाद।", True),
+        ("शुक्रिया!", True),
+        ("Refund issued.", False),
+        ("Vi har takket nej til tilbuddet.", False),  # "takket" is not "tak"
+    ],
+)
+def test_last_reply_thanks(reply: str, expected: bool) -> None:
+    assert fact("last_reply.thanks", context(ASK, msg("agent", reply, 30))) is expected
+
+
+# -- apology before denial ----------------------------------------------------------------------------------------
+
+
+def test_apology_before_a_denial_action() -> None:
+    ctx = context(ASK, msg("agent", "I'm so sorry about this.", 30), action("refund_denied", 40))
+    assert fact("apology_before_denial", ctx) is True
+
+
+def test_apology_only_after_the_denial_action_is_too_late() -> None:
+    ctx = context(ASK, action("refund_denied", 20), msg("agent", "Sorry about that.", 30))
+    assert fact("apology_before_denial", ctx) is False
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("Sorry, but this order is not eligible for a refund.", True),  # the denying message itself
+        ("Unfortunately this order is not eligible for a refund.", False),  # "unfortunately" is no apology
+        ("Es tut uns leid, aber eine Rückgabe ist nicht möglich.", True),
+        ("Eine Rückgabe ist leider nicht möglich.", False),
+        ("Vi beklager, men det er ikke muligt at returnere varen.", True),
+        ("क्षमा करें, यह रिफंड संभव नहीं है।", True),
+    ],
+)
+def test_apology_in_the_denying_reply(reply: str, expected: bool) -> None:
+    assert fact("apology_before_denial", context(ASK, msg("agent", reply, 30))) is expected
+
+
+def test_no_denial_means_not_applicable() -> None:
+    assert fact("apology_before_denial", context(ASK, msg("agent", "Refund issued, sorry for the wait.", 30))) is None
+    # the customer's own words are not the company's denial
+    assert fact("apology_before_denial", context(msg("customer", "Am I not eligible?", 0))) is None
+    # an earlier denial in an internal note does not count either
+    note = {**msg("agent", "Not eligible, deny it.", 10), "type": "note", "public": False}
+    assert fact("apology_before_denial", context(ASK, note)) is None
+
+
+# -- autoresponder only ------------------------------------------------------------------------------------------
+
+
+AUTO = msg("system", "We received your message.", 1, automated="autoresponder")
+
+
+def test_autoresponder_only() -> None:
+    assert fact("autoresponder_only", context(ASK, AUTO)) is True
+    assert fact("autoresponder_only", context(ASK, AUTO, msg("agent", "Hi Jana", 30))) is False
+    assert fact("autoresponder_only", context(ASK, msg("bot", "I am the Kestrel bot.", 1))) is True
+
+
+def test_autoresponder_only_ignores_replies_after_as_of() -> None:
+    ctx = context(ASK, AUTO, msg("agent", "Hi Jana", 300), as_of=T0 + dt.timedelta(hours=2))
+    assert fact("autoresponder_only", ctx) is True
+
+
+def test_autoresponder_only_is_null_when_nothing_was_sent_or_nobody_wrote() -> None:
+    assert fact("autoresponder_only", context(ASK)) is None  # plainly unanswered
+    assert fact("autoresponder_only", context(AUTO)) is None  # no customer message
+    internal = {**msg("system", "Auto-assigned to billing", 1, automated="trigger"), "public": False}
+    assert fact("autoresponder_only", context(ASK, internal)) is None  # the customer saw nothing
+
+
+# -- escalation triggers -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("This is unacceptable.", True),
+        ("Worst service ever", True),
+        ("Das ist eine Frechheit!", True),
+        ("Ich bin wirklich wütend.", True),
+        ("Jeg er meget utilfreds.", True),
+        ("Det er elendig service", True),
+        ("यह बकवास सेवा है", True),
+        ("WHERE IS MY ORDER", True),  # shouting
+        ("Where is it!!!", True),
+        ("I ordered via DHL UPS GLS", False),  # acronyms are not shouting
+        ("I AM OK", False),  # three capitals, none of four letters
+        ("Thanks!", False),
+        ("Where is my parcel?", False),
+    ],
+)
+def test_customer_anger(text: str, expected: bool) -> None:
+    assert fact("customer.anger", context(msg("customer", text, 0))) is expected
+
+
+def test_anger_in_an_agent_message_is_not_the_customer_s() -> None:
+    ctx = context(ASK, msg("agent", "This delay is unacceptable, sorry!", 30))
+    assert fact("customer.anger", ctx) is False
+    assert fact("event.mentions_anger", ctx, 1) is True  # the event fact looks at any author
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I will talk to my lawyer.", True),
+        ("I'm going to sue you", True),
+        ("See you in court.", True),
+        ("Ich schalte meinen Anwalt ein.", True),
+        ("Wir sehen uns vor Gericht.", True),
+        ("Das Gericht war kalt.", False),  # "Gericht" is also a dish
+        ("Jeg kontakter min advokat.", True),
+        ("मैं अदालत जाऊंगा", True),
+        ("Hi, this is Sue from accounts", False),  # a name, not a threat
+    ],
+)
+def test_customer_legal_threat(text: str, expected: bool) -> None:
+    assert fact("customer.legal_threat", context(msg("customer", text, 0))) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I'll file a complaint with the CFPB.", True),
+        ("Ich melde das der BaFin.", True),
+        ("Ich gehe zur Verbraucherzentrale.", True),
+        ("Jeg klager til Forbrugerombudsmanden.", True),
+        ("मैं उपभोक्ता फोरम में शिकायत करूंगा", True),
+        ("I'll go to the consumer forum", True),
+        ("Where is my parcel?", False),
+    ],
+)
+def test_customer_regulator_threat(text: str, expected: bool) -> None:
+    assert fact("customer.regulator_threat", context(msg("customer", text, 0))) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("This is the third time I write about this.", True),
+        ("I already called yesterday.", True),
+        ("Ich schreibe schon wieder wegen der Rechnung.", True),
+        ("Ich melde mich zum dritten Mal.", True),
+        ("Jeg har allerede ringet to gange.", True),
+        ("Jeg skriver igen om min ordre.", True),
+        ("मैं फिर से संपर्क कर रहा हूँ", True),
+        ("I have called several times about this.", True),
+        ("Jeg har ringet flere gange.", True),
+        ("I've reset it several times.", False),  # the fault repeats, not the contact
+        ("Min router mister forbindelsen flere gange om dagen.", False),
+        ("Ich habe das Gerät mehrmals neu gestartet.", False),
+        ("Thanks again!", False),  # a bare "again" is not a repeat contact
+        ("Tak igen!", False),
+        ("Where is my parcel?", False),
+    ],
+)
+def test_repeated_contact_in_words(text: str, expected: bool) -> None:
+    assert fact("repeated_contact", context(msg("customer", text, 0))) is expected
+
+
+def test_repeated_contact_from_the_previous_contacts_attribute() -> None:
+    assert fact("repeated_contact", context(ASK, attributes={"previous_contacts": 2})) is True
+    assert fact("repeated_contact", context(attributes={"previous_contacts": 1})) is True  # no text needed
+    assert fact("repeated_contact", context(attributes={"previous_contacts": "3"})) is True
+    assert fact("repeated_contact", context(ASK, attributes={"previous_contacts": 0})) is False
+    assert fact("repeated_contact", context(attributes={"previous_contacts": 0})) is False
+    assert fact("repeated_contact", context(attributes={"previous_contacts": True})) is None  # not a count
+    assert fact("repeated_contact", context()) is None
+
+
+def test_escalation_trigger_and_its_index() -> None:
+    ctx = context(
+        ASK,
+        msg("agent", "Hi Jana, checking.", 30),
+        msg("customer", "Still nothing. I will call my lawyer.", 60),
+        msg("customer", "This is UNACCEPTABLE", 70),
+    )
+    assert fact("escalation.triggered", ctx) is True
+    assert fact("escalation.trigger_index", ctx) == 2
+    assert (fact("customer.legal_threat", ctx), fact("customer.anger", ctx)) == (True, True)
+
+
+def test_no_escalation() -> None:
+    ctx = context(ASK, msg("agent", "Hi Jana, it ships today.", 30))
+    assert fact("escalation.triggered", ctx) is False
+    assert fact("escalation.trigger_index", ctx) is None
+
+
+def test_escalation_from_the_attribute_alone_has_no_message_index() -> None:
+    ctx = context(ASK, attributes={"previous_contacts": 1})
+    assert fact("escalation.triggered", ctx) is True
+    assert fact("escalation.trigger_index", ctx) is None
+
+
+def test_customer_facts_are_null_without_customer_text() -> None:
+    call = {"at": T0.isoformat(), "type": "call.queued"}
+    ctx = context(call, msg("agent", "Hello", 1))
+    for name in ("customer.anger", "customer.legal_threat", "customer.regulator_threat", "repeated_contact",
+                 "escalation.triggered", "escalation.trigger_index"):
+        assert fact(name, ctx) is None, name
+    # a known "no" for one trigger does not make the others known
+    assert fact("escalation.triggered", context(call, attributes={"previous_contacts": 0})) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("THIS IS UNACCEPTABLE", True),
+        ("I WANT MY MONEY back", True),
+        ("ICH WILL MEIN GELD", True),
+        ("DAS IST EINE FRECHHEIT", True),
+        ("JEG ER MEGET SUR", True),
+        ("JEG ER SÅ SUR", False),  # capitals, but no word of four letters
+        ("My order from DHL", False),
+        ("NOT OK AT ALL", False),  # no word of four letters
+        ("!!", False),
+        ("wow!!!!", True),
+        ("Ｗow！！！", True),  # full-width exclamation marks fold to "!"
+    ],
+)
+def test_is_shouting(text: str, expected: bool) -> None:
+    assert is_shouting(text) is expected
+
+
+# -- event facts ---------------------------------------------------------------------------------------------------
+
+
+def test_event_text_facts() -> None:
+    ctx = context(
+        msg("customer", "Hallo, das ist eine Frechheit!", 0),
+        msg("agent", "Hej Jana, undskyld ventetiden.", 30),
+        action("refund_denied", 40),
+    )
+    assert [fact("event.has_greeting", ctx, i) for i in range(3)] == [True, True, None]
+    assert [fact("event.mentions_anger", ctx, i) for i in range(3)] == [True, False, None]
+    assert [fact("event.has_apology", ctx, i) for i in range(3)] == [False, True, None]
+
+
+# -- a ruleset's lexicons replace the defaults ---------------------------------------------------------------------
+
+
+def test_a_ruleset_lexicon_replaces_the_default() -> None:
+    resources = RulesetResources(lexicons={"thanks": LexiconMatcher.build("thanks", {"en": ["cheers"]})})
+    cheers = context(ASK, msg("agent", "Cheers, Jana!", 30), resources=resources)
+    thank_you = context(ASK, msg("agent", "Thank you, Jana!", 30), resources=resources)
+    assert fact("last_reply.thanks", cheers) is True
+    assert fact("last_reply.thanks", thank_you) is False  # the default phrases are gone
+    assert fact("last_reply.offers_help", thank_you) is False  # other lexicons keep their defaults
+
+
+RULESET = """
+ruleset: text-facts
+version: "1"
+lexicons:
+  anger:
+    phrases:
+      en: [grr]
+rules:
+  - id: angry
+    title: Angry customers are escalated
+    severity: major
+    violated_if: customer.anger
+    message: "Angry customer."
+"""
+
+
+def test_ruleset_lexicon_reaches_the_fact_end_to_end() -> None:
+    policy = servicerules.load(RULESET)
+    try:
+        def status(text: str) -> str:
+            data = {"id": "T-1", "channel": "chat", "created_at": T0.isoformat(),
+                    "events": [msg("customer", text, 0)]}
+            (outcome,) = policy.evaluate(data).outcomes
+            return str(outcome.status)
+
+        assert status("grr, where is it") == "violated"
+        assert status("This is unacceptable") == "compliant"  # the ruleset's anger lexicon has no such phrase
+        assert status("WHERE IS MY ORDER") == "violated"  # shouting is not a lexicon phrase
+    finally:
+        policy.close()
+
+
+# -- the catalogue ---------------------------------------------------------------------------------------------------
+
+TEXT_FACTS = {
+    "first_reply.has_greeting": ("bool", "interaction"),
+    "first_reply.introduces_agent": ("bool", "interaction"),
+    "first_reply.addresses_customer": ("bool", "interaction"),
+    "last_reply.offers_help": ("bool", "interaction"),
+    "last_reply.thanks": ("bool", "interaction"),
+    "apology_before_denial": ("bool", "interaction"),
+    "autoresponder_only": ("bool", "interaction"),
+    "customer.anger": ("bool", "interaction"),
+    "customer.legal_threat": ("bool", "interaction"),
+    "customer.regulator_threat": ("bool", "interaction"),
+    "repeated_contact": ("bool", "interaction"),
+    "escalation.triggered": ("bool", "interaction"),
+    "escalation.trigger_index": ("number", "interaction"),
+    "event.has_greeting": ("bool", "event"),
+    "event.mentions_anger": ("bool", "event"),
+    "event.has_apology": ("bool", "event"),
+}
+
+
+def test_text_facts_are_catalogued_and_documented() -> None:
+    registered = {name: (s.type, s.scope) for name, s in CATALOGUE.items() if s.family == "text"}
+    assert registered == TEXT_FACTS
+    for name in TEXT_FACTS:
+        spec = CATALOGUE[name]
+        assert len(spec.description) > 40 and spec.example, name
+        assert "|" not in spec.description + spec.example, name  # the docs render a Markdown table
