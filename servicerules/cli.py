@@ -145,9 +145,9 @@ def _facts(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         rows = [{"name": s.name, "type": s.type, "scope": s.scope, "family": s.family, "description": s.description, "example": s.example} for s in specs]
         print(json.dumps(rows, indent=2, ensure_ascii=False), file=stdout)
     elif args.format == "markdown":
-        print("| fact | type | scope | meaning | example |\n|---|---|---|---|---|", file=stdout)
-        for s in specs:
-            print(f"| `{s.name}` | {s.type} | {s.scope} | {s.description} | `{s.example}` |", file=stdout)
+        from servicerules.measures.catalogue import catalogue_markdown
+
+        stdout.write(catalogue_markdown())
     else:
         width = max(len(s.name) for s in specs)
         for s in specs:

@@ -146,3 +146,43 @@ def _dig(value: Any, keys: tuple[str, ...]) -> Any:
             return None
         value = value.get(key)
     return value
+
+
+FAMILY_TITLES = {
+    "interaction": "The interaction record",
+    "conversation": "Conversation and reply times",
+    "event": "Each event (rules with `scope: event`)",
+    "text": "Text: greeting, closing, apology, escalation triggers",
+    "privacy": "Privacy: card data, IBAN, health data, personal data in public",
+    "phone": "Phone: queue, answer, abandon, hold, transfer",
+    "procedure": "Procedure: required order of actions, escalation to a manager",
+    "refund": "Refunds and returns",
+}
+
+
+def catalogue_markdown() -> str:
+    """The fact catalogue as Markdown (docs/reference/facts.md is this text; a test keeps them equal)."""
+    from servicerules.measures import CATALOGUE as registered  # imports every measure module
+
+    lines = [
+        "# Fact catalogue",
+        "",
+        "Every name a rule condition or message may use, computed from the interaction by a measure, once per",
+        "interaction and only when a rule needs it. A fact that cannot be known for an interaction is null, and a",
+        "rule that needs it is *not applicable* there. Types: `string`, `number`, `duration` (seconds; write",
+        "`4h`, `30m`), `timestamp`, `bool`. Event facts (`event.*`) need `scope: event`.",
+        "",
+        "Also available: free attributes `interaction.attributes.<path>`, `customer.attributes.<path>` and",
+        "`event.attributes.<path>` (typed by how a rule uses them: a value of another type is null), and per SLA",
+        "`sla.<id>.state|breached|elapsed|target|deadline|count` (see [ruleset](ruleset.md)).",
+        "",
+        "This page is generated: `servicerules facts --format markdown`.",
+    ]
+    families: dict[str, list[FactSpec]] = {}
+    for spec in registered.values():
+        families.setdefault(spec.family, []).append(spec)
+    for family in sorted(families, key=lambda f: (list(FAMILY_TITLES).index(f) if f in FAMILY_TITLES else 99, f)):
+        lines += ["", f"## {FAMILY_TITLES.get(family, family.title())}", "", "| fact | type | meaning | example |", "|---|---|---|---|"]
+        for spec in sorted(families[family], key=lambda s: s.name):
+            lines.append(f"| `{spec.name}` | {spec.type} | {spec.description} | `{spec.example}` |")
+    return "\n".join(lines) + "\n"

@@ -178,3 +178,12 @@ def test_summary_lists_every_rule_with_its_severity_even_without_violations(tmp_
     rules = json.loads(summary_file.read_text())["rules"]
     assert [r["rule_id"] for r in rules][:2] == ["reply.email-first-reply", "reply.chat-first-reply"]
     assert len(rules) == 7
+
+
+def test_fact_catalogue_page_is_up_to_date():
+    code, out, _ = call("facts", "--format", "markdown")
+    assert code == 0
+    assert out == (ROOT / "docs" / "reference" / "facts.md").read_text(encoding="utf-8"), (
+        "docs/reference/facts.md is stale: servicerules facts --format markdown > docs/reference/facts.md"
+    )
+    assert "| `first_reply_time` | duration |" in out
