@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import engine
+from benchmarks import engine, measures
 
-SUITES = {"engine": engine.main}
+SUITES = {"engine": engine.main, "measures": measures.main}
 
 
 def main() -> None:

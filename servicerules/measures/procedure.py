@@ -18,7 +18,8 @@ the action.
 
 **Manager involvement** is an action ``manager_notified`` or ``manager_approved``, or any message, note
 or action authored by a ``manager``. Escalation times run from the first *trigger*, an ``escalated`` action
-or a customer message flagged by the text fact ``escalation.triggered`` when that fact is in the catalogue
+or the customer message the text fact ``escalation.trigger_index`` points at (anger, legal or regulator threat,
+repeated contact)
 (see :func:`escalation_trigger_index`), to the first manager involvement at or after it.
 """
 
@@ -55,7 +56,7 @@ DEFAULT_PROCEDURES: tuple[ProcedureSpec, ...] = tuple(
 
 ACCOUNT_LOOKUP_ACTIONS = frozenset({"account_pulled_up", "account_lookup"})
 MANAGER_ACTIONS = frozenset({"manager_notified", "manager_approved"})
-ESCALATION_TEXT_FACT = "escalation.triggered"
+ESCALATION_TEXT_FACT = "escalation.trigger_index"
 
 
 def procedures(ctx: InteractionContext) -> tuple[ProcedureSpec, ...]:
@@ -225,31 +226,12 @@ def _pulled_up_before_reply(ctx: InteractionContext) -> bool | None:
 
 
 def _text_trigger_index(ctx: InteractionContext) -> int | None:
+    """The first customer message carrying an escalation trigger, from the text measures, if registered."""
     spec = CATALOGUE.get(ESCALATION_TEXT_FACT)
     if spec is None:
         return None
-    customer = [i for i, e in enumerate(ctx.events) if is_customer_message(e)]
-    if spec.scope == "event":
-        return next((i for i in customer if spec.compute(ctx, i) is True), None)
-    if not customer or spec.compute(ctx) is not True:
-        return None
-    # An interaction-level flag does not say which message raised it: find the shortest prefix of the
-    # conversation, ending at a customer message, on which it is already raised (a flag, once raised by a
-    # message, stays raised as more events follow).
-    low, high = 0, len(customer) - 1
-    while low < high:
-        middle = (low + high) // 2
-        if _flag_on_prefix(ctx, spec.compute, customer[middle]):
-            high = middle
-        else:
-            low = middle + 1
-    return customer[low]
-
-
-def _flag_on_prefix(ctx: InteractionContext, compute: Any, last: int) -> bool:
-    events = ctx.events[: last + 1]
-    prefix = ctx.interaction.model_copy(update={"events": events})
-    return compute(InteractionContext(prefix, events[-1].at, ctx.resources)) is True
+    index = spec.compute(ctx)
+    return index if isinstance(index, int) else None
 
 
 def _find_trigger(ctx: InteractionContext) -> int | None:
@@ -260,9 +242,8 @@ def _find_trigger(ctx: InteractionContext) -> int | None:
 
 
 def escalation_trigger_index(ctx: InteractionContext) -> int | None:
-    """Index of the first escalation trigger: an ``escalated`` action, or a customer message for which the
-    text fact ``escalation.triggered`` holds, if the catalogue has that fact (an event fact is asked per
-    customer message; an interaction fact is located at the first customer message by which it holds)."""
+    """Index of the first escalation trigger: an ``escalated`` action, or the first customer message with an
+    escalation trigger in its text (``escalation.trigger_index``)."""
     return ctx.cached("procedure.escalation_trigger", _find_trigger)  # type: ignore[no-any-return]
 
 
@@ -278,7 +259,7 @@ def _seconds(start: dt.datetime, end: dt.datetime) -> float:
     "escalation.time_to_manager",
     "duration",
     "from the first escalation trigger (an escalated action, or a customer message flagged by "
-    "escalation.triggered) to the first manager involvement after it (manager_notified or manager_approved "
+    "escalation.trigger_index) to the first manager involvement after it (manager_notified or manager_approved "
     "action, or a manager's message or note); null when nothing triggered an escalation or no manager has "
     "taken part yet (see escalation.waiting_for_manager)",
     "25m",

@@ -62,7 +62,7 @@ def event_fact(name: str, ctx: InteractionContext, index: int) -> Any:
 @pytest.fixture
 def no_text_trigger(monkeypatch: pytest.MonkeyPatch) -> None:
     """Escalation facts without a text detector, whatever the catalogue holds today."""
-    monkeypatch.delitem(CATALOGUE, "escalation.triggered", raising=False)
+    monkeypatch.delitem(CATALOGUE, "escalation.trigger_index", raising=False)
 
 
 # -- required order (default procedures) ------------------------------------------------------------------
@@ -237,25 +237,13 @@ def test_no_trigger_no_escalation_facts() -> None:
     assert fact("escalation.waiting_for_manager", ctx) is None
 
 
-def _mentions_lawyer(ctx: InteractionContext, index: int) -> bool | None:
-    text = ctx.events[index].text
-    return None if text is None else "lawyer" in text
-
-
-def test_text_trigger_as_an_event_fact(monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = FactSpec("escalation.triggered", "bool", "event", "test detector", "true", "text", _mentions_lawyer)
-    monkeypatch.setitem(CATALOGUE, "escalation.triggered", spec)
+def test_text_trigger_starts_the_escalation_clock() -> None:
     ctx = context(message(0, "customer", "Where is my parcel?"), message(100, "customer", "I will call my lawyer"),
                   message(150, "agent", "the lawyer…"), action(400, "escalated"), action(700, "manager_notified"))
-    assert fact("escalation.time_to_manager", ctx) == 600.0  # from the customer's message at 100 s
+    assert fact("escalation.time_to_manager", ctx) == 600.0  # from the customer's legal threat at 100 s
 
 
-def test_text_trigger_as_an_interaction_fact_is_located(monkeypatch: pytest.MonkeyPatch) -> None:
-    def any_lawyer(ctx: InteractionContext) -> bool:
-        return any(e.role == "customer" and "lawyer" in (e.text or "") for e in ctx.events)
-
-    spec = FactSpec("escalation.triggered", "bool", "interaction", "test detector", "true", "text", any_lawyer)
-    monkeypatch.setitem(CATALOGUE, "escalation.triggered", spec)
+def test_text_trigger_and_a_manager_message() -> None:
     ctx = context(message(0, "customer", "Hello"), message(50, "customer", "still nothing"),
                   message(200, "customer", "my lawyer will hear of this"), message(260, "customer", "hello?"),
                   message(1100, "manager", "I am sorry"))
