@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import regex
+
 from servicerules.measures.catalogue import DYNAMIC_PREFIXES, InteractionContext, fact
 from servicerules.model.interaction import Event
 
@@ -326,3 +328,75 @@ def _ev_since_previous(ctx: InteractionContext, index: int) -> float | None:
 
 
 DYNAMIC_PREFIXES["event.attributes."] = ("event", lambda ctx, index: ctx.events[index].attributes)
+
+
+# -- outcomes recorded as actions --------------------------------------------------------------------------
+
+FAMILY = "conversation"
+
+RESOLUTION_ACTIONS = frozenset(
+    {"refund_issued", "credit_issued", "coupon_issued", "replacement_sent", "exchange_offered", "explanation_given",
+     "repair_arranged", "compensation_issued"}
+)
+"""Action names that record how a complaint was resolved (credit, coupon, refund, replacement, explanation…)."""
+
+
+def _action_indices(ctx: InteractionContext, names: frozenset[str] | set[str]) -> list[int]:
+    return [i for i, e in enumerate(ctx.events) if e.type == "action" and e.action in names and e.at <= ctx.as_of]
+
+
+def _solve_index(ctx: InteractionContext) -> int | None:
+    return next((i for i, e in enumerate(ctx.events) if e.type == "status" and e.status in ("solved", "closed")), None)
+
+
+@fact(
+    "resolution.recorded",
+    "bool",
+    "an action event records the resolution: refund_issued, credit_issued, coupon_issued, replacement_sent, "
+    "exchange_offered, explanation_given, repair_arranged or compensation_issued",
+    "true",
+    family=FAMILY,
+)
+def _resolution_recorded(ctx: InteractionContext) -> bool:
+    return bool(_action_indices(ctx, RESOLUTION_ACTIONS))
+
+
+@fact("survey.sent", "bool", "a survey_sent action event exists (feedback survey)", "true", family=FAMILY)
+def _survey_sent(ctx: InteractionContext) -> bool:
+    return bool(_action_indices(ctx, {"survey_sent"}))
+
+
+@fact(
+    "survey.sent_after_resolution",
+    "bool",
+    "a survey_sent action comes at or after the first solved/closed status event (or solved_at); null while unsolved",
+    "true",
+    family=FAMILY,
+)
+def _survey_after_resolution(ctx: InteractionContext) -> bool | None:
+    solve = _solve_index(ctx)
+    solved_at = ctx.events[solve].at if solve is not None else ctx.interaction.solved_at or ctx.interaction.closed_at
+    if solved_at is None or solved_at > ctx.as_of:
+        return None
+    return any(ctx.events[i].at >= solved_at for i in _action_indices(ctx, {"survey_sent"}))
+
+
+@fact(
+    "reference.given",
+    "bool",
+    "the first personal reply gives a reference (ticket, case or reference number, with a digit, at most two "
+    "words after the keyword: 'Ref. AB-1234', 'Vorgangsnummer lautet 123456', 'sagsnummer er 5521', "
+    "'संदर्भ संख्या 88123'); null until there is a reply",
+    "true",
+    family=FAMILY,
+)
+def _reference_given(ctx: InteractionContext) -> bool | None:
+    text = _event_text(ctx, first_reply_index(ctx))
+    return None if text is None else _REFERENCE.search(text) is not None
+
+
+_REFERENCE = regex.compile(
+    r"(?i)(?<![\p{L}\p{M}])(?:ref(?:erence)?|ticket|case|vorgang(?:snummer)?|aktenzeichen|referenz|sag(?:snummer)?"
+    r"|sagsnr|संदर्भ(?: संख्या)?|टिकट)(?![\p{L}\p{M}])\.?\s*(?:no\.?|nr\.?|number|nummer|#|:)?"
+    r"(?:\s+[\p{L}\p{M}]{1,8}){0,2}\s*[#:]?\s*(?=[A-Z-]*\d)[A-Z0-9][A-Z0-9-]{3,}"
+)
