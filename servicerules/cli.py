@@ -75,6 +75,10 @@ def _build_parser() -> _Parser:
     check.add_argument("--backend", choices=("auto", "durable_rules", "reference"), default="auto")
     check.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
 
+    from servicerules import diff as policy_diff
+
+    policy_diff.add_arguments(sub.add_parser("diff", help="show which interactions a ruleset change flips, by rule (exit 1 when any)"))
+
     facts = sub.add_parser("facts", help="list the fact catalogue")
     facts.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     return parser
@@ -97,7 +101,9 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
     if args.command is None:
         parser.print_help(stdout)
         return EXIT_ERROR
-    handler = {"lint": _lint, "schema": _schema, "check": _check, "facts": _facts}[args.command]
+    from servicerules import diff as policy_diff
+
+    handler = {"lint": _lint, "schema": _schema, "check": _check, "facts": _facts, "diff": policy_diff.run_command}[args.command]
     try:
         return handler(args, stdout, stderr)
     except RulesetError as exc:
