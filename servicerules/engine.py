@@ -13,7 +13,7 @@ import math
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Literal, Mapping, Sequence, overload
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence, overload
 
 from pydantic import ValidationError
 
@@ -233,6 +233,21 @@ class CompiledRuleset:
     def close(self) -> None:
         self._backend.close()
 
+    @property
+    def targets(self) -> tuple[Any, ...]:
+        """The ruleset's aggregate targets, compiled (``servicerules.batch.targets.CompiledTarget``)."""
+        return self.program.targets
+
+    def target_contributions(
+        self, interaction: Interaction | Mapping[str, Any] | str | bytes, *, as_of: dt.datetime | None = None
+    ) -> list[Any]:
+        """What one interaction contributes to each aggregate target (feed them to a TargetAccumulator)."""
+        from servicerules.batch.targets import target_contributions
+
+        model = _as_interaction(interaction)
+        reader, _facts = self._prepare(model, as_of)
+        return target_contributions(self.program.targets, reader.getter(None), model)
+
     # -- evaluation --------------------------------------------------------------------------------------
 
     def evaluate(
@@ -262,12 +277,14 @@ class CompiledRuleset:
     def evaluate_many(
         self, interactions: Iterable[Any], *, as_of: dt.datetime | None = ..., locale: str | None = ...,
         errors: Literal["raise"] = ..., batch_size: int = ...,
+        on_facts: Callable[[int, Interaction, Any], None] | None = ...,
     ) -> Iterator[Report]: ...
 
     @overload
     def evaluate_many(
         self, interactions: Iterable[Any], *, as_of: dt.datetime | None = ..., locale: str | None = ...,
         errors: Literal["collect"], batch_size: int = ...,
+        on_facts: Callable[[int, Interaction, Any], None] | None = ...,
     ) -> Iterator[Report | Rejection]: ...
 
     def evaluate_many(
@@ -278,11 +295,14 @@ class CompiledRuleset:
         locale: str | None = None,
         errors: Literal["raise", "collect"] = "raise",
         batch_size: int = 256,
+        on_facts: Callable[[int, Interaction, Any], None] | None = None,
     ) -> Iterator[Report | Rejection]:
         """Evaluate interactions in input order, matching them in batches (faster than one by one).
 
         With ``errors="collect"`` an invalid interaction yields a :class:`Rejection` in its place instead of
-        raising, so nothing is dropped silently.
+        raising, so nothing is dropped silently. ``on_facts(index, interaction, get)`` is called for each
+        valid interaction with a getter of its interaction facts (``get(name, type)``), reusing what the
+        rules computed — the batch runner collects aggregate-target contributions with it.
         """
         pending: list[tuple[int, Interaction, Any]] = []
         rejected: list[Rejection] = []
@@ -309,7 +329,10 @@ class CompiledRuleset:
                     raise
                 rejected.append(Rejection(index, exc))
                 continue
-            pending.append((index, model, self._prepare(model, as_of)))
+            prepared = self._prepare(model, as_of)
+            if on_facts is not None:
+                on_facts(index, model, prepared[0].getter(None))
+            pending.append((index, model, prepared))
             if len(pending) >= batch_size:
                 yield from flush()
         yield from flush()

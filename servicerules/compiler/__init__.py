@@ -116,6 +116,8 @@ class CompiledProgram:
     lexicons: Mapping[str, LexiconMatcher]
     resources: RulesetResources
     local_facts: Mapping[str, FactSpec] = field(default_factory=dict)
+    targets: tuple[Any, ...] = ()
+    """Aggregate targets (servicerules.batch.targets.CompiledTarget), evaluated over batches."""
 
     def fact_spec(self, name: str) -> FactSpec | None:
         """A ruleset-local fact or a catalogue fact."""
@@ -144,6 +146,7 @@ class _State:
     sla_when: dict[int, Condition] = field(default_factory=dict)
     sla_templates: dict[int, dict[str, Template]] = field(default_factory=dict)
     sla_actions: dict[int, tuple[CompiledAction, ...]] = field(default_factory=dict)
+    targets: tuple[Any, ...] = ()
 
     def lookup(self, name: str) -> FactSpec | None:
         """A ruleset-local fact (``sla.<id>.*``) or a catalogue fact."""
@@ -258,8 +261,8 @@ def _pass_parse(state: _State) -> None:
 def _pass_typecheck(state: _State) -> None:
     """SR201-SR203, SR206, SR207, SR209: facts, types, lexicons; lower rules to (TRUE, FALSE) conditions."""
     for path, _text, scope in _expression_fields(state):
-        if path[0] == "rules":
-            continue
+        if path[0] in ("rules", "targets"):
+            continue  # rules below, targets in _pass_targets
         node = state.parsed.get((path))
         if node is None:
             continue
@@ -394,6 +397,17 @@ def _pass_actions(state: _State) -> None:
         state.sla_actions[j] = _resolve_actions(state, sla.actions)
 
 
+def _pass_targets(state: _State) -> None:
+    """SR111/SR112/SR201-SR209: aggregate targets compile (expressions, kinds, objectives, group keys)."""
+    from servicerules.batch.targets import check_targets
+
+    state.targets, problems = check_targets(
+        state.spec, state.lookup, state.lexicons, calendars=state.calendars, parsed=state.parsed
+    )
+    for problem in problems:
+        state.error(problem.code, problem.message, problem.path, offset=problem.offset, hint=problem.hint)
+
+
 PASSES: tuple[tuple[str, Callable[[_State], None]], ...] = (
     ("unique-ids", _pass_unique_ids),
     ("lexicons", _pass_lexicons),
@@ -402,6 +416,7 @@ PASSES: tuple[tuple[str, Callable[[_State], None]], ...] = (
     ("sla-facts", _pass_sla_facts),
     ("parse", _pass_parse),
     ("typecheck", _pass_typecheck),
+    ("targets", _pass_targets),
     ("templates", _pass_templates),
     ("actions", _pass_actions),
 )
@@ -507,4 +522,5 @@ def compile_program(
             slas=tuple(spec.slas),
         ),
         local_facts=dict(state.local_facts),
+        targets=state.targets,
     )

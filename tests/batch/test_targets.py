@@ -1,0 +1,731 @@
+"""Aggregate targets (servicerules.batch.targets): figures worked out by hand on small call and e-mail sets.
+
+Contributions are built through the real fact reader of a loaded ruleset (``CompiledRuleset._prepare``),
+as the batch runner does.
+
+The ten calls of :data:`CALLS` (queue wait, outcome):
+
+====  =======  ==========  ======  ================  ==========
+call  wait     outcome     agents  created (UTC)     team
+====  =======  ==========  ======  ================  ==========
+C1    5 s      answered    a1      03-02 09:00       red
+C2    8 s      answered    a1      03-02 09:10       red
+C3    10 s     answered    a2      03-02 09:29:59    red
+C4    12 s     answered    a2      03-02 09:30       red
+C5    15 s     answered    a1, a2  03-02 09:45       blue
+C6    18 s     answered    a1      03-03 14:00       blue
+C7    20 s     answered    a2      03-03 14:05       blue
+C8    45 s     answered    a1      03-03 14:10       blue
+C9    30 s     abandoned   -       03-03 14:20       -
+C10   3 s      abandoned   -       03-03 14:40       -
+====  =======  ==========  ======  ================  ==========
+
+Service level (answered within 20 s, 20 s itself included): 7 of 10 = 70%; without the short abandon C10
+in the denominator: 7 of 9. Average speed of answer over the 8 answered calls:
+(5+8+10+12+15+18+20+45) / 8 = 133 / 8 = 16.625 s. Abandonment: C9 and C10 of 10 = 20%; short abandons
+left out of the numerator only: 1/10; out of both: 1/9.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import pickle
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import servicerules
+from servicerules.batch.targets import (
+    CompiledTarget,
+    Contribution,
+    TargetAccumulator,
+    TargetResult,
+    check_targets,
+    compile_targets,
+    format_result,
+    program_targets,
+    target_contributions,
+)
+from servicerules.compiler import expr as ast
+from servicerules.engine import CompiledRuleset
+from servicerules.errors import RulesetError
+from servicerules.measures.calendar import BusinessCalendar
+from servicerules.measures.catalogue import lookup
+from servicerules.measures.lexicons import DEFAULT_LEXICONS, default_lexicon
+from servicerules.measures.text import LexiconMatcher
+from servicerules.model.interaction import Interaction
+from servicerules.model.ruleset import RulesetSpec, TargetSpec
+
+UTC = dt.timezone.utc
+
+PHONE = """
+ruleset: phone-targets
+version: "1"
+targets:
+  - id: sl-80-20
+    title: 80% of queued calls answered within 20 s
+    kind: share
+    when: exists(call.queue_wait)
+    condition: call.answered and call.queue_wait <= 20s
+    objective: 0.8
+  - id: sl-80-20-no-short
+    title: 80% of queued calls answered within 20 s, short abandons left out
+    kind: share
+    when: exists(call.queue_wait) and not call.short_abandon
+    condition: call.answered and call.queue_wait <= 20s
+    objective: 0.8
+  - id: asa
+    title: Average speed of answer at most 30 s
+    kind: average
+    when: call.answered
+    value: call.queue_wait
+    objective: 30  # seconds
+    comparison: "<="
+  - id: abandonment
+    title: Abandonment at most 5% (short abandons not counted as abandoned)
+    kind: rate
+    when: exists(call.queue_wait)
+    condition: call.abandoned and not call.short_abandon
+    objective: 0.05
+    comparison: "<="
+  - id: abandonment-no-short
+    title: Abandonment at most 5% (short abandons left out entirely)
+    kind: rate
+    when: exists(call.queue_wait) and not call.short_abandon
+    condition: call.abandoned
+    objective: 0.05
+    comparison: "<="
+  - id: abandonment-raw
+    title: Abandonment, every abandon
+    kind: rate
+    when: exists(call.queue_wait)
+    condition: call.abandoned
+    objective: 0.25
+    comparison: "<="
+"""
+
+# (id, wait seconds, answered?, agents, created_at, team)
+CALLS: list[tuple[str, float, bool, list[str], dt.datetime, str | None]] = [
+    ("C1", 5, True, ["a1"], dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC), "red"),
+    ("C2", 8, True, ["a1"], dt.datetime(2026, 3, 2, 9, 10, tzinfo=UTC), "red"),
+    ("C3", 10, True, ["a2"], dt.datetime(2026, 3, 2, 9, 29, 59, tzinfo=UTC), "red"),
+    ("C4", 12, True, ["a2"], dt.datetime(2026, 3, 2, 9, 30, tzinfo=UTC), "red"),
+    ("C5", 15, True, ["a1", "a2"], dt.datetime(2026, 3, 2, 9, 45, tzinfo=UTC), "blue"),
+    ("C6", 18, True, ["a1"], dt.datetime(2026, 3, 3, 14, 0, tzinfo=UTC), "blue"),
+    ("C7", 20, True, ["a2"], dt.datetime(2026, 3, 3, 14, 5, tzinfo=UTC), "blue"),
+    ("C8", 45, True, ["a1"], dt.datetime(2026, 3, 3, 14, 10, tzinfo=UTC), "blue"),
+    ("C9", 30, False, [], dt.datetime(2026, 3, 3, 14, 20, tzinfo=UTC), None),
+    ("C10", 3, False, [], dt.datetime(2026, 3, 3, 14, 40, tzinfo=UTC), None),
+]
+
+
+def call(ident: str, wait: float, answered: bool, agents: Sequence[str], created: dt.datetime, team: str | None) -> dict[str, Any]:
+    def at(seconds: float) -> str:
+        return (created + dt.timedelta(seconds=seconds)).isoformat()
+
+    if answered:
+        events = [{"at": at(0), "type": "call.queued"}, {"at": at(wait), "type": "call.answered"},
+                  {"at": at(wait + 240), "type": "call.ended"}]
+    else:
+        events = [{"at": at(0), "type": "call.queued"}, {"at": at(wait), "type": "call.abandoned"}]
+    record: dict[str, Any] = {
+        "id": ident,
+        "channel": "phone",
+        "created_at": at(0),
+        "agents": [{"id": a} for a in agents],
+        "events": events,
+    }
+    if team is not None:
+        record["team"] = team
+    return record
+
+
+def calls() -> list[dict[str, Any]]:
+    return [call(*row) for row in CALLS]
+
+
+def email(ident: str, created: dt.datetime, reply_after: float | None, *, agent: str = "e1", channel: str = "email") -> dict[str, Any]:
+    events: list[dict[str, Any]] = [
+        {"at": created.isoformat(), "type": "message", "author": {"role": "customer"}, "text": "Where is my order?"}
+    ]
+    if reply_after is not None:
+        events.append({"at": (created + dt.timedelta(seconds=reply_after)).isoformat(), "type": "message",
+                       "author": {"role": "agent", "id": agent}, "text": "Hello, it ships today."})
+    return {"id": ident, "channel": channel, "created_at": created.isoformat(), "events": events}
+
+
+@pytest.fixture(scope="module")
+def phone() -> Any:
+    ruleset = servicerules.load(PHONE, backend="reference")
+    yield ruleset
+    ruleset.close()
+
+
+def accumulate(ruleset: CompiledRuleset, records: Sequence[dict[str, Any]], as_of: dt.datetime | None = None) -> TargetAccumulator:
+    targets = program_targets(ruleset.program)
+    accumulator = TargetAccumulator(targets)
+    for record in records:
+        accumulator.add(contributions(ruleset, targets, record, as_of))
+    return accumulator
+
+
+def contributions(ruleset: CompiledRuleset, targets: Sequence[CompiledTarget], record: dict[str, Any], as_of: dt.datetime | None = None) -> list[Contribution]:
+    model = Interaction.parse(record)
+    reader, _facts = ruleset._prepare(model, as_of)
+    return target_contributions(targets, reader.getter(None), model)
+
+
+def by_id(results: Sequence[TargetResult]) -> dict[str, TargetResult]:
+    out: dict[str, TargetResult] = {}
+    for result in results:
+        assert result.target_id not in out, "ungrouped targets have one result each"
+        out[result.target_id] = result
+    return out
+
+
+def figures(result: TargetResult) -> tuple[Any, ...]:
+    return (result.status, result.numerator, result.denominator, result.sum, result.count, result.unknown)
+
+
+# -- hand-computed figures ---------------------------------------------------------------------------
+
+
+def test_service_level_asa_and_abandonment_of_ten_calls(phone: CompiledRuleset) -> None:
+    results = by_id(accumulate(phone, calls()).results())
+
+    sl = results["sl-80-20"]
+    assert figures(sl) == ("missed", 7, 10, None, None, 0)
+    assert sl.achieved == 0.7 and sl.objective == 0.8 and sl.comparison == ">=" and sl.unit == "ratio"
+
+    no_short = results["sl-80-20-no-short"]
+    assert figures(no_short) == ("missed", 7, 9, None, None, 0)
+    assert no_short.achieved == pytest.approx(7 / 9)
+
+    asa = results["asa"]
+    assert figures(asa) == ("met", None, None, 133.0, 8, 0)
+    assert asa.achieved == 16.625 and asa.objective == 30.0 and asa.unit == "seconds"
+
+    assert figures(results["abandonment"]) == ("missed", 1, 10, None, None, 0)
+    assert results["abandonment"].achieved == 0.1
+    assert figures(results["abandonment-no-short"]) == ("missed", 1, 9, None, None, 0)
+    assert figures(results["abandonment-raw"]) == ("met", 2, 10, None, None, 0)
+    assert results["abandonment-raw"].achieved == 0.2  # <= 0.25
+
+
+def test_objective_reached_exactly_is_met(phone: CompiledRuleset) -> None:
+    # 8 answered within 20 s of 10: exactly 80%, and 0.8 >= 0.8.
+    rows = list(CALLS)
+    rows[7] = ("C8", 19, True, ["a1"], rows[7][4], "blue")
+    results = by_id(accumulate(phone, [call(*r) for r in rows]).results())
+    assert results["sl-80-20"].achieved == 0.8
+    assert results["sl-80-20"].status == "met"
+
+
+def test_interactions_outside_when_are_not_counted(phone: CompiledRuleset) -> None:
+    """E-mails have no call facts: exists(call.queue_wait) is false, call.answered unknown; neither counts."""
+    mails = [email(f"E{i}", dt.datetime(2026, 3, 2, 8, i, tzinfo=UTC), 600) for i in range(5)]
+    targets = program_targets(phone.program)
+    for mail in mails:
+        assert contributions(phone, targets, mail) == []
+    results = by_id(accumulate(phone, calls() + mails).results())
+    assert figures(results["sl-80-20"]) == ("missed", 7, 10, None, None, 0)
+    assert figures(results["asa"]) == ("met", None, None, 133.0, 8, 0)
+
+
+def test_a_call_still_waiting_at_as_of_counts_as_not_answered(phone: CompiledRuleset) -> None:
+    created = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    waiting = {"id": "W", "channel": "phone", "created_at": created.isoformat(),
+               "events": [{"at": created.isoformat(), "type": "call.queued"}]}
+    results = by_id(accumulate(phone, [waiting], as_of=created + dt.timedelta(seconds=8)).results())
+    assert figures(results["sl-80-20"]) == ("missed", 0, 1, None, None, 0)
+    assert figures(results["abandonment"]) == ("met", 0, 1, None, None, 0)
+    assert figures(results["asa"])[0] == "no_data"
+
+
+# -- unknown condition and value --------------------------------------------------------------------------
+
+EMAIL = """
+ruleset: email-targets
+version: "1"
+targets:
+  - id: email-first-reply
+    title: 95% of e-mails answered within a day (unanswered ones unknown)
+    kind: share
+    when: interaction.channel == "email"
+    condition: first_reply_time <= 1d
+    objective: 0.95
+  - id: email-first-reply-strict
+    title: 95% of e-mails answered within a day (unanswered ones count once a day has passed)
+    kind: share
+    when: interaction.channel == "email"
+    condition: (first_reply_time ?? unanswered_for) <= 1d
+    objective: 0.95
+  - id: email-mean-first-reply
+    title: Mean first reply time at most 4h
+    kind: average
+    when: interaction.channel == "email"
+    value: first_reply_time
+    objective: 14400  # 4h in seconds
+    comparison: "<="
+  - id: chat-first-reply
+    title: Chats answered within a minute
+    kind: share
+    when: interaction.channel == "chat"
+    condition: first_reply_time <= 1m
+    objective: 0.9
+    group_by: [agent]
+"""
+
+
+@pytest.fixture(scope="module")
+def mail_rules() -> Any:
+    ruleset = servicerules.load(EMAIL, backend="reference")
+    yield ruleset
+    ruleset.close()
+
+
+def test_unknown_condition_is_left_out_and_counted_as_unknown(mail_rules: CompiledRuleset) -> None:
+    t = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    mails = [email("E1", t, 2 * 3600), email("E2", t, 30 * 3600), email("E3", t, None)]
+    as_of = t + dt.timedelta(days=2)
+    results = by_id(accumulate(mail_rules, mails, as_of=as_of).results())
+    # E3 has no reply: first_reply_time <= 1d is unknown, so E3 is neither met nor missed.
+    assert figures(results["email-first-reply"]) == ("missed", 1, 2, None, None, 1)
+    assert results["email-first-reply"].achieved == 0.5
+    # unanswered_for (2 days at as_of) makes E3 a miss.
+    assert figures(results["email-first-reply-strict"]) == ("missed", 1, 3, None, None, 0)
+    # Mean of the known first reply times: (2h + 30h) / 2 = 16h; E3's unknown value is left out.
+    assert figures(results["email-mean-first-reply"]) == ("missed", None, None, 32 * 3600.0, 2, 1)
+    assert results["email-mean-first-reply"].achieved == 16 * 3600.0
+
+
+def test_a_group_of_unknowns_only_has_no_data(mail_rules: CompiledRuleset) -> None:
+    t = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    results = by_id(accumulate(mail_rules, [email("E3", t, None)], as_of=t + dt.timedelta(hours=1)).results())
+    assert figures(results["email-first-reply"]) == ("no_data", 0, 0, None, None, 1)
+    assert results["email-first-reply"].achieved is None
+    assert figures(results["email-mean-first-reply"]) == ("no_data", None, None, 0.0, 0, 1)
+
+
+def test_no_data(mail_rules: CompiledRuleset) -> None:
+    results = accumulate(mail_rules, []).results()
+    assert [(r.target_id, r.group, r.status, r.achieved) for r in results] == [
+        ("email-first-reply", {}, "no_data", None),
+        ("email-first-reply-strict", {}, "no_data", None),
+        ("email-mean-first-reply", {}, "no_data", None),
+        ("chat-first-reply", {}, "no_data", None),  # grouped, nothing counted: one line, empty group
+    ]
+    assert [format_result(r) for r in results][2:] == [
+        "email-mean-first-reply: no data, objective <= 4h: no data",
+        "chat-first-reply: no data, objective >= 90.0%: no data",
+    ]
+
+
+# -- grouping -------------------------------------------------------------------------------------------
+
+GROUPED = """
+ruleset: grouped
+version: "1"
+targets:
+  - id: sl-by-channel
+    title: Answered within 20 s, per channel
+    kind: share
+    when: exists(call.queue_wait) or interaction.channel == "email"
+    condition: (call.answered and call.queue_wait <= 20s) ?? (first_reply_time <= 1h)
+    objective: 0.8
+    group_by: [channel]
+  - id: sl-by-day
+    title: Service level per day
+    kind: share
+    when: exists(call.queue_wait)
+    condition: call.answered and call.queue_wait <= 20s
+    objective: 0.8
+    group_by: [day]
+  - id: asa-by-agent
+    title: Average speed of answer per agent
+    kind: average
+    when: call.answered
+    value: call.queue_wait
+    objective: 12  # seconds
+    comparison: "<="
+    group_by: [agent]
+  - id: sl-by-interval
+    title: Service level per half hour
+    kind: share
+    when: exists(call.queue_wait)
+    condition: call.answered and call.queue_wait <= 20s
+    objective: 0.8
+    group_by: [interval_30m]
+  - id: sl-by-team-and-agent
+    title: Service level per team and agent
+    kind: share
+    when: exists(call.queue_wait)
+    condition: call.answered and call.queue_wait <= 20s
+    objective: 0.8
+    group_by: [team, agent]
+"""
+
+
+@pytest.fixture(scope="module")
+def grouped() -> Any:
+    ruleset = servicerules.load(GROUPED, backend="reference")
+    yield ruleset
+    ruleset.close()
+
+
+def rows_of(results: Sequence[TargetResult], target_id: str) -> list[tuple[dict[str, str | None], tuple[Any, ...]]]:
+    return [(r.group, figures(r)) for r in results if r.target_id == target_id]
+
+
+def test_group_by_channel(grouped: CompiledRuleset) -> None:
+    t = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    mails = [email("E1", t, 600), email("E2", t, 7200)]
+    results = accumulate(grouped, calls() + mails).results()
+    assert rows_of(results, "sl-by-channel") == [
+        ({"channel": "email"}, ("missed", 1, 2, None, None, 0)),
+        ({"channel": "phone"}, ("missed", 7, 10, None, None, 0)),
+    ]
+
+
+def test_group_by_day_in_utc(grouped: CompiledRuleset) -> None:
+    results = accumulate(grouped, calls()).results()
+    # 2 March: C1-C5, all within 20 s. 3 March: C6, C7 within; C8 late; C9, C10 abandoned.
+    assert rows_of(results, "sl-by-day") == [
+        ({"day": "2026-03-02"}, ("met", 5, 5, None, None, 0)),
+        ({"day": "2026-03-03"}, ("missed", 2, 5, None, None, 0)),
+    ]
+
+
+def test_group_by_agent_counts_a_shared_call_for_each_agent(grouped: CompiledRuleset) -> None:
+    results = accumulate(grouped, calls()).results()
+    # a1: C1 5, C2 8, C5 15, C6 18, C8 45 -> 91 / 5; a2: C3 10, C4 12, C5 15, C7 20 -> 57 / 4.
+    assert rows_of(results, "asa-by-agent") == [
+        ({"agent": "a1"}, ("missed", None, None, 91.0, 5, 0)),
+        ({"agent": "a2"}, ("missed", None, None, 57.0, 4, 0)),
+    ]
+    # Abandoned calls reached no agent: their group is agent None, listed last.
+    assert rows_of(results, "sl-by-team-and-agent") == [
+        ({"team": "blue", "agent": "a1"}, ("missed", 2, 3, None, None, 0)),  # C5, C6 within; C8 late
+        ({"team": "blue", "agent": "a2"}, ("met", 2, 2, None, None, 0)),  # C5, C7
+        ({"team": "red", "agent": "a1"}, ("met", 2, 2, None, None, 0)),  # C1, C2
+        ({"team": "red", "agent": "a2"}, ("met", 2, 2, None, None, 0)),  # C3, C4
+        ({"team": None, "agent": None}, ("missed", 0, 2, None, None, 0)),  # C9, C10
+    ]
+
+
+def test_agents_from_message_authors_when_none_are_declared(mail_rules: CompiledRuleset) -> None:
+    t = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    chats = [email("H1", t, 30, agent="sam", channel="chat"), email("H2", t, 90, agent="kim", channel="chat"),
+             email("H3", t, 20, agent="sam", channel="chat")]
+    results = accumulate(mail_rules, chats).results()
+    assert rows_of(results, "chat-first-reply") == [
+        ({"agent": "kim"}, ("missed", 0, 1, None, None, 0)),
+        ({"agent": "sam"}, ("met", 2, 2, None, None, 0)),
+    ]
+
+
+def test_group_by_half_hour(grouped: CompiledRuleset) -> None:
+    results = accumulate(grouped, calls()).results()
+    assert rows_of(results, "sl-by-interval") == [
+        ({"interval_30m": "2026-03-02T09:00Z"}, ("met", 3, 3, None, None, 0)),  # C1, C2, C3 (09:29:59)
+        ({"interval_30m": "2026-03-02T09:30Z"}, ("met", 2, 2, None, None, 0)),  # C4 (09:30), C5
+        ({"interval_30m": "2026-03-03T14:00Z"}, ("missed", 2, 4, None, None, 0)),  # C6-C9
+        ({"interval_30m": "2026-03-03T14:30Z"}, ("missed", 0, 1, None, None, 0)),  # C10
+    ]
+
+
+def test_day_and_interval_use_utc_whatever_the_offset_of_created_at(grouped: CompiledRuleset) -> None:
+    berlin = dt.timezone(dt.timedelta(hours=1))
+    late = call("L", 5, True, ["a1"], dt.datetime(2026, 3, 3, 0, 40, tzinfo=berlin), "red")  # 2 March 23:40 UTC
+    targets = [t for t in program_targets(grouped.program) if t.id in ("sl-by-day", "sl-by-interval")]
+    assert [c.group for c in contributions(grouped, targets, late)] == [("2026-03-02",), ("2026-03-02T23:30Z",)]
+
+
+class _TargetWithCalendar(TargetSpec):
+    """Stand-in for a TargetSpec once the schema has ``calendar:`` (see the module docstring)."""
+
+    calendar: str | None = None
+
+
+def _lexicons() -> dict[str, LexiconMatcher]:
+    out: dict[str, LexiconMatcher] = {}
+    for name in DEFAULT_LEXICONS:
+        matcher = default_lexicon(name)
+        assert matcher is not None
+        out[name] = matcher
+    return out
+
+
+def test_a_target_calendar_sets_the_zone_of_day_and_interval(grouped: CompiledRuleset) -> None:
+    kolkata = BusinessCalendar.from_spec("india", {"timezone": "Asia/Kolkata", "hours": {"mon": ["09:00-17:00"]}})
+    spec = RulesetSpec(
+        ruleset="x", version="1",
+        targets=[_TargetWithCalendar(id="t", title="t", kind="share", when="exists(call.queue_wait)",
+                                     condition="call.answered", objective=0.8, group_by=["day", "interval_30m"],
+                                     calendar="india")],
+    )
+    targets = compile_targets(spec, lookup, _lexicons(), calendars={"india": kolkata})
+    late = call("L", 5, True, ["a1"], dt.datetime(2026, 3, 2, 19, 0, tzinfo=UTC), "red")  # 3 March 00:30 IST
+    assert [c.group for c in contributions(grouped, targets, late)] == [("2026-03-03", "2026-03-03T00:30+05:30")]
+    with pytest.raises(RulesetError) as info:
+        compile_targets(spec, lookup, _lexicons(), calendars={})
+    assert info.value.codes == ["SR205"]
+
+
+# -- merging, pickling, JSON ------------------------------------------------------------------------------
+
+
+def test_merge_of_two_accumulators_equals_one_over_all(grouped: CompiledRuleset, phone: CompiledRuleset) -> None:
+    for ruleset in (grouped, phone):
+        records = calls()
+        whole = accumulate(ruleset, records)
+        first, second = accumulate(ruleset, records[:4]), accumulate(ruleset, records[4:])
+        first.merge(second)
+        assert first.results() == whole.results()
+        other_way = accumulate(ruleset, records[4:])
+        other_way.merge(accumulate(ruleset, records[:4]))
+        assert other_way.results() == whole.results()
+
+
+def test_accumulators_and_contributions_cross_processes_by_pickle(phone: CompiledRuleset) -> None:
+    targets = program_targets(phone.program)
+    sent = [contributions(phone, targets, record) for record in calls()]
+    received = pickle.loads(pickle.dumps(sent))
+    assert received == sent
+    worker = accumulate(phone, calls()[:6])
+    parent = accumulate(phone, calls()[6:])
+    parent.merge(pickle.loads(pickle.dumps(worker)))
+    assert parent.results() == accumulate(phone, calls()).results()
+
+
+def test_merging_accumulators_of_other_targets_is_refused(phone: CompiledRuleset, grouped: CompiledRuleset) -> None:
+    with pytest.raises(ValueError, match="different targets"):
+        accumulate(phone, []).merge(accumulate(grouped, []))
+    with pytest.raises(ValueError, match="target #99"):
+        accumulate(phone, []).add([Contribution(99, (), True, None)])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.floats(min_value=0, max_value=1e9, allow_nan=False), max_size=40),
+    cuts=st.lists(st.integers(min_value=0, max_value=40), max_size=4),
+)
+def test_averages_are_identical_however_the_batch_is_split(values: list[float], cuts: list[int]) -> None:
+    spec = RulesetSpec(ruleset="x", version="1", targets=[TargetSpec(id="avg", title="avg", kind="average", value="call.queue_wait", objective=20.0)])
+    targets = compile_targets(spec, lookup, {})
+    whole = TargetAccumulator(targets)
+    whole.add(Contribution(0, (), None, v) for v in values)
+    bounds = [0, *sorted(min(c, len(values)) for c in cuts), len(values)]
+    parts = []
+    for lo, hi in zip(bounds, bounds[1:]):
+        part = TargetAccumulator(targets)
+        part.add(Contribution(0, (), None, v) for v in values[lo:hi])
+        parts.append(part)
+    merged = TargetAccumulator(targets)
+    for part in reversed(parts):
+        merged.merge(part)
+    assert merged.results() == whole.results()
+    if values:
+        assert whole.results()[0].sum == math.fsum(values)
+
+
+def test_results_are_json_serialisable(grouped: CompiledRuleset) -> None:
+    results = accumulate(grouped, calls()).results()
+    data = json.loads(json.dumps([r.to_dict() for r in results]))
+    assert data[0] == {
+        "target_id": "sl-by-channel",
+        "title": "Answered within 20 s, per channel",
+        "kind": "share",
+        "group": {"channel": "phone"},
+        "status": "missed",
+        "achieved": 0.7,
+        "objective": 0.8,
+        "comparison": ">=",
+        "numerator": 7,
+        "denominator": 10,
+        "sum": None,
+        "count": None,
+        "unknown": 0,
+        "unit": "ratio",
+        "severity": "major",
+    }
+    assert data[-1]["group"] == {"team": None, "agent": None}
+
+
+def test_result_order_is_target_order_then_sorted_groups(grouped: CompiledRuleset) -> None:
+    shuffled = calls()[::-1]
+    assert accumulate(grouped, shuffled).results() == accumulate(grouped, calls()).results()
+    ids = [r.target_id for r in accumulate(grouped, calls()).results()]
+    assert list(dict.fromkeys(ids)) == ["sl-by-channel", "sl-by-day", "asa-by-agent", "sl-by-interval", "sl-by-team-and-agent"]
+
+
+def test_format_result(phone: CompiledRuleset, grouped: CompiledRuleset) -> None:
+    lines = [format_result(r) for r in accumulate(phone, calls()).results()]
+    assert lines == [
+        "sl-80-20: 70.0% (7/10), objective >= 80.0%: missed",
+        "sl-80-20-no-short: 77.8% (7/9), objective >= 80.0%: missed",
+        "asa: 17s (mean of 8), objective <= 30s: met",
+        "abandonment: 10.0% (1/10), objective <= 5.0%: missed",
+        "abandonment-no-short: 11.1% (1/9), objective <= 5.0%: missed",
+        "abandonment-raw: 20.0% (2/10), objective <= 25.0%: met",
+    ]
+    grouped_lines = [format_result(r) for r in accumulate(grouped, calls()).results() if r.target_id == "sl-by-team-and-agent"]
+    assert grouped_lines[-1] == "sl-by-team-and-agent [team=(none), agent=(none)]: 0.0% (0/2), objective >= 80.0%: missed"
+
+
+# -- the targets' facts and compile-time checks ----------------------------------------------------------
+
+
+def test_compiled_targets_name_their_facts_and_groups(grouped: CompiledRuleset, phone: CompiledRuleset) -> None:
+    targets = {t.id: t for t in program_targets(phone.program)}
+    assert targets["sl-80-20"].facts == ("call.queue_wait", "call.answered")
+    assert targets["asa"].facts == ("call.answered", "call.queue_wait")
+    assert targets["abandonment"].facts == ("call.queue_wait", "call.abandoned", "call.short_abandon")
+    assert targets["asa"].unit == "seconds" and targets["sl-80-20"].unit == "ratio"
+    assert [t.group_by for t in program_targets(grouped.program)] == [
+        ("channel",), ("day",), ("agent",), ("interval_30m",), ("team", "agent")
+    ]
+
+
+def test_targets_on_sla_facts() -> None:
+    """95% of e-mails get a first reply within one business day (8 open hours, Mon-Fri 09-17 Berlin)."""
+    text = """
+ruleset: email-sla
+version: "1"
+calendars:
+  office:
+    timezone: Europe/Berlin
+    hours: {mon: ["09:00-17:00"], tue: ["09:00-17:00"], wed: ["09:00-17:00"], thu: ["09:00-17:00"], fri: ["09:00-17:00"]}
+slas:
+  - id: email-first-reply
+    title: First reply within one business day
+    metric: first_reply_time
+    when: interaction.channel == "email"
+    calendar: office
+    targets: {"*": 8h}
+targets:
+  - id: email-first-reply-95
+    title: 95% of e-mails get a first reply within one business day
+    kind: share
+    when: sla.email_first_reply.state in ["achieved", "breached", "breaching"]
+    condition: sla.email_first_reply.state == "achieved"
+    objective: 0.95
+"""
+    ruleset = servicerules.load(text, backend="reference")
+    try:
+        berlin = dt.timezone(dt.timedelta(hours=1))
+        friday = dt.datetime(2026, 3, 6, 16, 0, tzinfo=berlin)  # 1 open hour left on Friday
+        as_of = dt.datetime(2026, 3, 10, 10, 0, tzinfo=berlin)  # Tuesday 10:00
+        # Deadline of the three Friday e-mails: Monday 16:00 (1 open hour on Friday, 7 on Monday).
+        mails = [
+            email("E1", friday, 67 * 3600),  # Monday 11:00: achieved
+            email("E2", friday, 74 * 3600),  # Monday 18:00: breached
+            email("E3", friday, None),  # no reply by Tuesday 10:00: breaching
+            email("E4", dt.datetime(2026, 3, 10, 9, 30, tzinfo=berlin), None),  # pending at as_of: not counted
+        ]
+        results = by_id(accumulate(ruleset, mails, as_of=as_of).results())
+        assert figures(results["email-first-reply-95"]) == ("missed", 1, 3, None, None, 0)
+    finally:
+        ruleset.close()
+
+
+def _problems(targets_yaml: str) -> list[tuple[str, str, tuple[str | int, ...]]]:
+    spec = RulesetSpec.model_validate(
+        {"ruleset": "x", "version": "1", "targets": json.loads(targets_yaml)}
+    )
+    _targets, problems = check_targets(spec, lookup, _lexicons())
+    return [(p.code, p.message, p.path) for p in problems]
+
+
+def test_checks_the_compiler_does_not_make_yet() -> None:
+    assert _problems('[{"id": "a", "title": "a", "kind": "share", "objective": 80}]') == [
+        ("SR111", "a share target needs a 'condition': what counts in the numerator", ("targets", 0)),
+        ("SR112", "the objective of a share is a fraction from 0 to 1, found 80", ("targets", 0, "objective")),
+    ]
+    assert _problems('[{"id": "a", "title": "a", "kind": "rate", "condition": "call.abandoned", "value": "call.queue_wait", "objective": 0.05}]') == [
+        ("SR112", "a rate target has no 'value'", ("targets", 0, "value")),
+    ]
+    assert _problems('[{"id": "a", "title": "a", "kind": "average", "condition": "call.answered", "objective": 30}]') == [
+        ("SR111", "an average target needs a 'value': the expression whose mean is taken", ("targets", 0)),
+        ("SR112", "an average target has no 'condition'", ("targets", 0, "condition")),
+    ]
+    assert _problems('[{"id": "a", "title": "a", "kind": "average", "value": "interaction.channel", "objective": 30}]') == [
+        ("SR202", "the value of an average must be a number or a duration, this is a string", ("targets", 0, "value")),
+    ]
+    assert _problems('[{"id": "a", "title": "a", "kind": "share", "condition": "call.answered", "objective": 0.8, "group_by": ["day", "day"]}]') == [
+        ("SR112", "group_by names 'day' twice", ("targets", 0, "group_by", 1)),
+    ]
+    assert _problems('[{"id": "a", "title": "a", "kind": "share", "when": "call.queue_wait", "condition": "call.answerd", "objective": 0.8}]') == [
+        ("SR202", "a condition must be true or false, this is a duration", ("targets", 0, "when")),
+        ("SR201", "unknown fact 'call.answerd'", ("targets", 0, "condition")),
+    ]
+    assert _problems('[{"id": "a", "title": "a", "kind": "share", "condition": "call.answered and", "objective": 0.8}]')[0][0] == "SR200"
+    assert _problems('[{"id": "a", "title": "a", "kind": "average", "value": "interaction.attributes.csat", "objective": 4}]') == []
+
+
+def test_a_free_attribute_is_averaged_as_a_number() -> None:
+    spec = RulesetSpec.model_validate({"ruleset": "x", "version": "1", "targets": [
+        {"id": "csat", "title": "CSAT", "kind": "average", "value": "interaction.attributes.csat", "objective": 4}]})
+    (target,) = compile_targets(spec, lookup, _lexicons())
+    assert target.unit == "number"
+    assert target.value is not None and target.value(lambda name, type_: 4.5 if type_ == "number" else "4.5") == 4.5
+
+
+def test_program_targets_locates_problems_in_the_file() -> None:
+    text = 'ruleset: x\nversion: "1"\ntargets:\n  - id: a\n    title: a\n    kind: average\n    value: interaction.channel\n    objective: 30\n'
+    with pytest.raises(RulesetError) as info:  # the compiler's targets pass reports it when loading
+        servicerules.load(text, backend="reference")
+    (diagnostic,) = info.value.diagnostics
+    assert diagnostic.code == "SR202"
+    assert diagnostic.location is not None and (diagnostic.location.line, diagnostic.location.col) == (7, 12)
+
+
+def test_already_reported_syntax_errors_are_not_reported_again() -> None:
+    spec = RulesetSpec.model_validate({"ruleset": "x", "version": "1", "targets": [
+        {"id": "a", "title": "a", "kind": "share", "condition": "call.answered and", "objective": 0.8},
+        {"id": "b", "title": "b", "kind": "share", "condition": "call.answered", "objective": 0.8}]})
+    parsed: dict[tuple[str | int, ...], ast.Node] = {("targets", 1, "condition"): ast.parse_expression("call.answered")}
+    targets, problems = check_targets(spec, lookup, _lexicons(), parsed=parsed)
+    assert problems == [] and [t.id for t in targets] == ["b"] and targets[0].index == 1
+
+
+# -- the examples of docs/reference/targets.md --------------------------------------------------------------
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "reference" / "targets.md"
+
+
+def _doc_block(lang: str, first_line: str) -> str:
+    blocks = re.findall(r"```" + lang + r"\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.DOTALL)
+    (block,) = [b for b in blocks if b.startswith(first_line)]
+    return str(block)
+
+
+def test_the_documented_phone_figures() -> None:
+    ruleset = servicerules.load(_doc_block("yaml", "ruleset: phone-charter"), backend="reference")
+    try:
+        results = accumulate(ruleset, calls()).results()
+    finally:
+        ruleset.close()
+    lines = [format_result(r) for r in results]
+    for shown in _doc_block("text", "phone.service-level").splitlines():
+        assert shown in lines
+    assert json.loads(_doc_block("json", "{")) == results[0].to_dict()
+
+
+def test_the_documented_unanswered_email_target() -> None:
+    ruleset = servicerules.load(_doc_block("yaml", "ruleset: email-first-reply"), backend="reference")
+    t = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    mails = [email("E1", t, 2 * 3600), email("E2", t, 30 * 3600), email("E3", t, None),
+             email("E4", t + dt.timedelta(days=2) - dt.timedelta(hours=1), None)]
+    try:
+        results = by_id(accumulate(ruleset, mails, as_of=t + dt.timedelta(days=2)).results())
+    finally:
+        ruleset.close()
+    # E1 in time, E2 late, E3 unanswered for 2 days: missed; E4 unanswered for 1 hour: undecided, not counted.
+    assert figures(results["email.first-reply-1d"]) == ("missed", 1, 3, None, None, 0)
