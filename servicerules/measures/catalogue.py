@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Literal, Mapping
 
 from servicerules.model.interaction import Event, Interaction
@@ -48,11 +49,17 @@ class RulesetResources:
 
     def calendar(self, name: str | None) -> Any:
         """Calendar ``name``; ``None`` means calendar time (always open, UTC)."""
-        from servicerules.measures.calendar import BusinessCalendar
-
         if name is None:
-            return BusinessCalendar.always_open()
+            return _always_open()
         return self.calendars[name]
+
+
+@lru_cache(maxsize=1)
+def _always_open() -> Any:
+    """One shared 24x7 calendar, so its cached months are built once per process, not per interaction."""
+    from servicerules.measures.calendar import BusinessCalendar
+
+    return BusinessCalendar.always_open()
 
 
 NO_RESOURCES = RulesetResources()
