@@ -163,7 +163,8 @@ DEFAULT_LEXICONS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     },
     "password_request": {
         "en": ("what is your password", "what's your password", "your password please", "what is your pin",
-               "what's your pin"),
+               "what's your pin", "what is your account password", "what's your account password",
+               "what is your login password", "what's your login password"),
         "de": ("wie lautet ihr passwort", "wie lautet ihr kennwort", "wie lautet ihre pin", "ihr passwort bitte"),
         "da": ("hvad er din adgangskode", "hvad er dit kodeord", "hvad er din pinkode"),
         "hi": ("आपका पासवर्ड क्या है", "पासवर्ड क्या है", "ओटीपी क्या है"),
