@@ -61,7 +61,7 @@ def _build_parser() -> _Parser:
     lint.add_argument("--format", choices=("text", "json"), default="text")
 
     schema = sub.add_parser("schema", help="print a JSON Schema")
-    schema.add_argument("which", choices=("ruleset", "interaction", "report"))
+    schema.add_argument("which", choices=("ruleset", "interaction", "report", "policy-test"))
 
     check = sub.add_parser("check", help="batch-check interaction files against a ruleset")
     check.add_argument("ruleset", metavar="RULESET")
@@ -74,6 +74,10 @@ def _build_parser() -> _Parser:
                        help="exit 1 when an enforced violation at or above this severity exists (default: info)")
     check.add_argument("--backend", choices=("auto", "durable_rules", "reference"), default="auto")
     check.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+
+    from servicerules.testing.command import add_arguments as test_arguments
+
+    test_arguments(sub.add_parser("test", help="run policy tests (*.test.yaml), with rule coverage"))
 
     from servicerules import diff as policy_diff
 
@@ -103,7 +107,11 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
         return EXIT_ERROR
     from servicerules import diff as policy_diff
 
-    handler = {"lint": _lint, "schema": _schema, "check": _check, "facts": _facts, "diff": policy_diff.run_command}[args.command]
+    from servicerules.testing.command import run_command as run_tests
+
+    handlers = {"lint": _lint, "schema": _schema, "check": _check, "facts": _facts,
+                "diff": policy_diff.run_command, "test": run_tests}
+    handler = handlers[args.command]
     try:
         return handler(args, stdout, stderr)
     except RulesetError as exc:

@@ -59,6 +59,11 @@ CODES: dict[str, str] = {
     "SR312": "events not in time order",
     # evaluation
     "SR400": "matching engine error",
+    # policy tests
+    "SR500": "policy-test file is empty or not a mapping",
+    "SR501": "file not found or unreadable (a test path, a test file's ruleset, an interaction file)",
+    "SR502": "unknown rule in a policy-test expectation",
+    "SR503": "unknown action in a policy-test expectation",
 }
 
 

@@ -9,8 +9,12 @@ __all__ = ["json_schema"]
 _BASE = "https://servicerules.dev/schemas/"
 
 
-def json_schema(which: Literal["ruleset", "interaction", "report"]) -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a ruleset file, an interaction record or a report."""
+def json_schema(which: Literal["ruleset", "interaction", "report", "policy-test"]) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a ruleset file, an interaction record, a report or a policy-test file."""
+    if which == "policy-test":
+        from servicerules.testing import policy_test_schema
+
+        return policy_test_schema()
     if which == "ruleset":
         from servicerules.model.ruleset import RulesetSpec as model
     elif which == "interaction":
