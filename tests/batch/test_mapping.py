@@ -1,0 +1,1588 @@
+"""Tests for servicerules.batch.mapping: declarative mappings from CSV/JSON exports onto interactions.
+
+Every export and mapping is a small file written by the test itself to tmp_path (the real exports in
+../shared/data are never copied here; see the module's docs for how they were tried by hand).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import textwrap
+from pathlib import Path
+from typing import Any, Sequence
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+import servicerules
+from servicerules.batch.mapping import (
+    MAPPINGS_DIR,
+    Mapping,
+    MappingError,
+    apply_mapping,
+    load_mapping,
+    mapping_json_schema,
+    mapping_path,
+    read_mapped,
+    shipped_mappings,
+)
+from servicerules.batch.readers import RawRecord, SourcePosition, read_records
+from servicerules.batch.runner import check_records
+from servicerules.errors import RulesetError
+from servicerules.model.interaction import EVENT_TYPES, Interaction
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]], delimiter: str = ",") -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+def mapping(text: str) -> Mapping:
+    return load_mapping(textwrap.dedent(text))
+
+
+def run(m: Mapping, path: Path, **kwargs: Any) -> list[RawRecord]:
+    return list(read_mapped(m, str(path), **kwargs))
+
+
+def good(records: list[RawRecord]) -> list[dict[str, Any]]:
+    return [r.data for r in records if r.data is not None]
+
+
+def bad(records: list[RawRecord]) -> list[tuple[int, str | None, str | None]]:
+    return [(r.position.line, r.code, r.error) for r in records if r.error is not None]
+
+
+def rows_of(data: list[dict[str, Any]]) -> list[RawRecord]:
+    """In-memory records, as a reader yields them (line n+1 for row n)."""
+    return [RawRecord(SourcePosition("mem.csv", i + 2, i + 1), d, None, None, 10) for i, d in enumerate(data)]
+
+
+def diagnostics(text: str, file: Path | None = None) -> list[str]:
+    """Rendered first lines (``file:line:col: CODE message``) and hints of a bad mapping."""
+    source: str | Path = textwrap.dedent(text)
+    if file is not None:
+        file.write_text(textwrap.dedent(text), encoding="utf-8")
+        source = file
+    with pytest.raises(MappingError) as info:
+        load_mapping(source)
+    out = []
+    for d in info.value.diagnostics:
+        line = f"{d.location}: {d.code} {d.message}" if d.location else f"{d.code} {d.message}"
+        out.append(line + (f" [{d.hint}]" if d.hint else ""))
+    return out
+
+
+MINIMAL = """\
+layout: per_interaction
+fields:
+  id: ticket
+  channel: {const: email}
+  created_at: opened
+"""
+
+
+# ------------------------------------------------------------------------------------ loading mappings
+
+
+def test_shipped_mappings_are_listed_and_found_by_name() -> None:
+    assert shipped_mappings() == ["bank-calls", "twcs", "zendesk"]
+    assert mapping_path("twcs") == MAPPINGS_DIR / "twcs.yaml"
+    assert load_mapping("twcs").mapping == "twcs"
+    assert load_mapping("zendesk").source_file == str(MAPPINGS_DIR / "zendesk.yaml")
+
+
+def test_unknown_mapping_name_or_path_is_file_not_found() -> None:
+    with pytest.raises(FileNotFoundError, match=r"no shipped mapping named 'nope'; shipped mappings: bank-calls, twcs, zendesk"):
+        mapping_path("nope")
+    with pytest.raises(FileNotFoundError, match=r"mapping file not found: 'nope.yaml' \(shipped mappings: bank-calls, twcs, zendesk\)"):
+        load_mapping("nope.yaml")
+    with pytest.raises(FileNotFoundError):
+        mapping_path("../mappings/twcs")
+
+
+def test_load_from_path_text_and_str_path(tmp_path: Path) -> None:
+    file = tmp_path / "m.yaml"
+    file.write_text(MINIMAL, encoding="utf-8")
+    for source in (file, str(file), MINIMAL):
+        m = load_mapping(source)
+        assert m.layout == "per_interaction"
+    assert load_mapping(file).source_file == str(file)
+    assert load_mapping(MINIMAL).source_file is None
+
+
+def test_every_shipped_mapping_has_a_name_matching_its_file() -> None:
+    for name in shipped_mappings():
+        assert load_mapping(name).mapping == name
+
+
+def test_published_json_schema_is_up_to_date() -> None:
+    text = json.dumps(mapping_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    assert (ROOT / "schemas" / "mapping.schema.json").read_text(encoding="utf-8") == text, (
+        "schemas/mapping.schema.json is stale: regenerate it from servicerules.batch.mapping.mapping_json_schema()"
+    )
+
+
+def test_json_schema_accepts_the_shorthands() -> None:
+    schema = mapping_json_schema()
+    fields = schema["properties"]["fields"]["additionalProperties"]["anyOf"]
+    assert {"type": "string"} in fields and {"$ref": "#/$defs/Value"} in fields
+    assert schema["$defs"]["Condition"]["properties"]["in"]  # the alias, as written in files
+    assert schema["$defs"]["Value"]["additionalProperties"] is False
+
+
+def test_event_types_match_the_interaction_model() -> None:
+    schema = mapping_json_schema()
+    assert tuple(schema["$defs"]["EventSpec"]["properties"]["type"]["enum"]) == EVENT_TYPES
+
+
+# ---------------------------------------------------------------------------- mapping file diagnostics
+
+
+def test_unknown_field_with_position_and_hint(tmp_path: Path) -> None:
+    file = tmp_path / "bad.yaml"
+    text = """\
+    layout: per_interaction
+    fields:
+      id: ticket
+      channel: {const: email}
+      created_at: {column: opened, formt: "%d/%m/%Y"}
+    """
+    assert diagnostics(text, file) == [f"{file}:5:32: SR110 unknown field 'formt' [did you mean 'format'?]"]
+
+
+def test_unknown_top_level_field() -> None:
+    assert diagnostics(MINIMAL + "timezon: UTC\n") == ["<string>:6:1: SR110 unknown field 'timezon' [did you mean 'timezone'?]"]
+
+
+def test_unknown_target_field_with_hint() -> None:
+    text = MINIMAL + "  custmer.name: name\n  events[].auther.role: {const: agent}\n"
+    assert diagnostics(text) == [
+        "<string>:6:3: SR110 target 'custmer.name': the interaction has no field 'custmer' [did you mean 'customer'?]",
+        "<string>:7:3: SR110 target 'events[].auther.role': the event has no field 'auther' [did you mean 'author'?]",
+    ]
+
+
+def test_bad_target_shapes() -> None:
+    text = MINIMAL + (
+        "  customer[].name: a\n"
+        "  events[]: b\n"
+        "  subject.text: c\n"
+        "  attributes.tags[].x: d\n"
+        "  customer: {column: cust, type: json}\n"
+        "  customer.name: e\n"
+    )
+    assert diagnostics(text) == [
+        "<string>:6:3: SR112 target 'customer[].name': '[]' is only allowed on events and agents",
+        "<string>:7:3: SR112 target 'events[]': name a field of the element, e.g. events[].at",
+        "<string>:8:3: SR112 target 'subject.text': 'subject' is a single value, it has no fields",
+        "<string>:9:3: SR112 target 'attributes.tags[].x': '[]' is only allowed on events and agents",
+        "<string>:11:3: SR112 target 'customer.name' lies inside 'customer', which is mapped as a whole",
+    ]
+
+
+def test_event_field_targets_are_checked() -> None:
+    text = MINIMAL + """\
+events:
+  - type: note
+    at: opened
+    fields:
+      txt: body
+      at: opened
+"""
+    assert diagnostics(text) == [
+        "<string>:10:7: SR110 target 'txt': the event has no field 'txt' [did you mean 'text'?]",
+        "<string>:11:7: SR112 target 'at': give the event's at as its own 'at:'",
+    ]
+
+
+def test_missing_and_invalid_values() -> None:
+    text = """\
+    layout: per_chat
+    fields:
+      channel: {const: chat}
+    events:
+      - at: opened
+    """
+    assert diagnostics(text) == [
+        "<string>:1:9: SR112 invalid value 'per_chat' for 'layout': input should be 'per_message' or 'per_interaction'",
+        "<string>:5:5: SR111 missing required field 'type' in events[0]",
+    ]
+
+
+def test_invalid_event_type_has_a_hint() -> None:
+    text = MINIMAL + "events:\n  - type: call.answerd\n    at: opened\n"
+    [message] = diagnostics(text)
+    assert message.startswith("<string>:7:11: SR112 invalid value 'call.answerd' for 'type': input should be 'message'")
+    assert message.endswith("[did you mean 'call.answered'?]")
+
+
+def test_value_problems_point_at_the_value() -> None:
+    text = """\
+    layout: per_interaction
+    timezone: Europe/Berln
+    fields:
+      id: {column: a, const: b}
+      channel: {const: email, type: string}
+      created_at: {column: opened, format: "YYYY-MM-DD"}
+      solved_at: {time: t}
+      subject: {template: "{a}-{"}
+      closed_at: {date: d, time: t, format: "%d %H"}
+      attributes.x: {column: x, type: int, format: "%Y"}
+    """
+    assert diagnostics(text) == [
+        "<string>:2:11: SR112 'timezone': unknown time zone 'Europe/Berln'; use an IANA name such as Europe/Berlin or UTC",
+        "<string>:4:7: SR112 'id': give exactly one source: 'column', 'const', 'template' or 'date' (found 'column', 'const')",
+        "<string>:5:12: SR112 'channel': a constant is used as written: 'type' does not apply",
+        "<string>:6:40: SR112 'format': 'YYYY-MM-DD' is not a time format: write iso, epoch, epoch_ms or a strptime format such as %Y-%m-%d %H:%M",
+        "<string>:7:14: SR112 'solved_at': 'time' needs 'date' (the column with the date); a time alone is not a timestamp",
+        "<string>:8:23: SR112 'template': unbalanced '{' at character 5 of the template (write {{ for a brace)",
+        "<string>:9:14: SR112 'closed_at': with 'date' and 'time' columns give 'date_format' and 'time_format', not 'format'",
+        "<string>:10:17: SR112 'attributes.x': 'format' makes a timestamp, but type is 'int'",
+    ]
+
+
+def test_structure_problems() -> None:
+    assert diagnostics("layout: per_message\nfields:\n  events[].at: t\n") == [
+        "<string>:1:9: SR111 layout per_message needs 'group_by' (a column) or 'thread' to group rows into interactions",
+        "<string>:3:3: SR111 missing required field 'channel' in fields [map it from a column or set a constant: channel: {const: email}]",
+    ]
+    text = """\
+    layout: per_message
+    group_by: ticket
+    grouping: buffered
+    thread: {id: a, parent: b}
+    fields: {channel: {const: chat}}
+    """
+    assert diagnostics(text) == ["<string>:4:9: SR112 give either 'group_by' or 'thread', not both"]
+    text = """\
+    layout: per_message
+    grouping: buffered
+    thread: {id: a, parent: b}
+    fields: {channel: {const: chat}}
+    """
+    assert diagnostics(text) == ["<string>:2:11: SR112 'grouping' goes with 'group_by' (a thread is held until it is complete)"]
+    text = """\
+    layout: per_interaction
+    group_by: ticket
+    fields: {channel: {const: chat}}
+    """
+    assert diagnostics(text) == [
+        "<string>:2:1: SR112 'group_by' needs layout per_message; with per_interaction every row is one interaction",
+        "<string>:3:9: SR111 missing required field 'id' in fields [with one row per interaction, map the interaction id from a column]",
+    ]
+
+
+def test_join_problems() -> None:
+    text = MINIMAL + """\
+joins:
+  users: {file: u.csv, key: id, on: tickets.requester}
+  tickets: {file: t.csv, key: id, on: ticket, extra: 1}
+"""
+    assert diagnostics(text) == ["<string>:8:47: SR110 unknown field 'extra'"]
+    text = MINIMAL + """\
+joins:
+  users: {file: u.csv, key: id, on: tickets.requester}
+  tickets: {file: t.csv, key: id, on: ticket}
+  "bad name": {file: t.csv, key: id, on: ticket}
+"""
+    assert diagnostics(text) == [
+        "<string>:7:37: SR112 join 'users' looks up 'tickets.requester', but join 'tickets' is not declared before it",
+        "<string>:9:3: SR112 join name 'bad name': use letters, digits, '_' and '-' (columns are read as bad name.column)",
+    ]
+
+
+def test_bad_csv_options_and_encoding() -> None:
+    [message] = diagnostics(MINIMAL + "input: {csv: {delimeter: ';'}}\n")
+    assert message.startswith("<string>:6:8: SR112 'input': unknown csv_dialect option(s) ['delimeter']")
+    [message] = diagnostics(MINIMAL + "input: {encoding: klingon}\n")
+    assert message.startswith("<string>:6:8: SR112 'input': unknown text encoding 'klingon'")
+
+
+def test_yaml_errors_and_non_mapping_documents() -> None:
+    assert diagnostics("layout: per_message\nlayout: per_interaction\n") == [
+        "<string>:2:1: SR101 duplicate key 'layout' (first defined at line 1) [each key may appear once in a mapping; merge the two entries]"
+    ]
+    [syntax] = diagnostics("fields: {a: [1, 2}\n")
+    assert syntax.startswith("<string>:1:") and " SR100 " in syntax
+    assert diagnostics("- layout\n") == [
+        "<string>:1:1: SR102 a mapping must be a YAML mapping, this document is a list "
+        "[start with 'layout: per_message' or 'layout: per_interaction' and 'fields:']"
+    ]
+    with pytest.raises(MappingError) as info:
+        load_mapping("  \n")
+    assert info.value.codes == ["SR102"]
+
+
+def test_mapping_error_is_a_ruleset_error() -> None:
+    with pytest.raises(RulesetError):
+        load_mapping("layout: 1\n")
+
+
+def test_all_problems_are_reported_together() -> None:
+    text = """\
+    layout: per_interaction
+    fields:
+      id: {colum: ticket}
+      channel: {const: email}
+      custmer.id: c
+    """
+    assert [m.split(" [")[0] for m in diagnostics(text)] == [
+        "<string>:3:8: SR110 unknown field 'colum'",
+        "<string>:5:3: SR110 target 'custmer.id': the interaction has no field 'custmer'",
+    ]
+
+
+def test_python_constructed_mappings_are_checked_too() -> None:
+    with pytest.raises(ValidationError, match="layout per_message needs 'group_by'"):
+        Mapping.model_validate({"layout": "per_message", "fields": {"channel": {"const": "chat"}}})
+    with pytest.raises(ValidationError, match="the interaction has no field 'custmer'"):
+        Mapping.model_validate({"layout": "per_interaction", "fields": {"id": "a", "channel": "c", "custmer.id": "x"}})
+    m = Mapping.model_validate({"layout": "per_interaction", "fields": {"id": "a", "channel": {"const": "chat"}, "created_at": "t"}})
+    [record] = apply_mapping(m, rows_of([{"a": "1", "t": "2026-03-02T09:00:00Z"}]))
+    assert record.data == {"id": "1", "channel": "chat", "created_at": "2026-03-02T09:00:00+00:00"}
+
+
+def test_unquoted_yaml_scalars_compare_as_text(tmp_path: Path) -> None:
+    m = mapping("""\
+    layout: per_interaction
+    fields:
+      id: 2017                       # a column named 2017
+      channel: {const: chat}
+      created_at: {column: t}
+      priority: {column: p, map: {0: normal, 010: high, 1.50: urgent, True: low}}
+      attributes.flag: {column: f, map: {yes: 1, no: 0}}
+      attributes.zero: {const: 5, when: {column: z, equals: 0}}
+      attributes.in: {const: true, when: {column: z, in: [0, False, 1.0]}}
+    """)
+    data = [
+        {"2017": "a", "t": "2026-03-02T09:00:00Z", "p": "010", "f": "yes", "z": "0"},
+        {"2017": "b", "t": "2026-03-02T09:00:00Z", "p": "True", "f": "no", "z": "False"},
+        {"2017": "c", "t": "2026-03-02T09:00:00Z", "p": "1.50", "f": "no", "z": "1.0"},
+    ]
+    out = good(list(apply_mapping(m, rows_of(data))))
+    assert [(d["priority"], d["attributes"]) for d in out] == [
+        ("high", {"flag": 1, "zero": 5, "in": True}),
+        ("low", {"flag": 0, "in": True}),
+        ("urgent", {"flag": 0, "in": True}),
+    ]
+
+
+# --------------------------------------------------------------------------------- values and conversion
+
+PER_ROW = """\
+layout: per_interaction
+timezone: UTC
+fields:
+  id: id
+  channel: {const: chat}
+  created_at: {const: "2026-03-02T09:00:00+00:00"}
+"""
+
+
+def map_rows(extra: str, data: list[dict[str, Any]], head: str = PER_ROW) -> list[RawRecord]:
+    return list(apply_mapping(mapping(head + textwrap.indent(textwrap.dedent(extra), "  ")), rows_of(data)))
+
+
+def attrs(records: list[RawRecord]) -> list[Any]:
+    return [r.data.get("attributes") if r.data is not None else r.error for r in records]
+
+
+def test_columns_constants_templates_and_nested_targets() -> None:
+    out = map_rows(
+        """\
+        subject: {template: "Order {order} ({{x}})"}
+        customer.name: {template: "{first} {last}"}
+        customer.tier: {const: gold}
+        attributes.order.amount: {column: amount, type: float}
+        attributes.order.lines: {column: lines, type: json}
+        attributes.raw: amount
+        """,
+        [{"id": "1", "order": "A-7", "first": "Ada", "last": "", "amount": "12.50", "lines": '[{"sku": "x"}]'}],
+    )
+    assert good(out) == [
+        {
+            "id": "1",
+            "channel": "chat",
+            "created_at": "2026-03-02T09:00:00+00:00",
+            "subject": "Order A-7 ({x})",
+            "customer": {"name": "Ada ", "tier": "gold"},
+            "attributes": {"order": {"amount": 12.5, "lines": [{"sku": "x"}]}, "raw": "12.50"},
+        }
+    ]
+
+
+def test_template_without_any_value_is_no_value() -> None:
+    out = map_rows("  subject: {template: '{a}-{b}'}\n", [{"id": "1", "a": "", "b": " "}])
+    assert "subject" not in good(out)[0]
+
+
+def test_nested_json_records_and_dotted_columns() -> None:
+    out = map_rows(
+        """\
+        customer.name: requester.name
+        customer.id: {column: requester.ids.1}
+        attributes.literal: a.b
+        """,
+        [{"id": "1", "requester": {"name": "Ada", "ids": [5, 6]}, "a.b": "key with a dot wins"}],
+    )
+    assert good(out)[0]["customer"] == {"name": "Ada", "id": "6"}  # a number in a text field becomes text
+    assert good(out)[0]["attributes"] == {"literal": "key with a dot wins"}
+
+
+def test_value_maps() -> None:
+    data = [{"id": "1", "s": "O"}, {"id": "2", "s": "X"}, {"id": "3", "s": "gone"}]
+    out = map_rows("  attributes.s: {column: s, map: {O: open, X: ~, gone: closed}}\n", data)
+    assert attrs(out) == [{"s": "open"}, None, {"s": "closed"}]
+    out = map_rows("  attributes.s: {column: s, map: {O: open}, unmapped: keep}\n", data)
+    assert attrs(out) == [{"s": "open"}, {"s": "X"}, {"s": "gone"}]
+    out = map_rows("  attributes.s: {column: s, map: {O: open}, unmapped: empty}\n", data)
+    assert attrs(out) == [{"s": "open"}, None, None]
+    out = map_rows("  attributes.s: {column: s, map: {O: open, C: closed}}\n", data[1:2])
+    assert bad(out) == [(2, "SR310", "column 's': 'X' is not in the value map ('O', 'C')")]
+
+
+def test_map_then_convert() -> None:
+    out = map_rows("  attributes.ok: {column: a, map: {Y: 'yes', N: 'no'}, type: bool}\n", [{"id": "1", "a": "Y"}, {"id": "2", "a": "N"}])
+    assert attrs(out) == [{"ok": True}, {"ok": False}]
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "expected"),
+    [
+        ("int", "42", 42),
+        ("int", " 7 ", 7),
+        ("float", "1e3", 1000.0),
+        ("bool", "Yes", True),
+        ("bool", "0", False),
+        ("bool", "FALSE", False),
+        ("json", '{"a": [1, null]}', {"a": [1, None]}),
+        ("string", "x", "x"),
+    ],
+)
+def test_type_conversion(kind: str, text: str, expected: Any) -> None:
+    out = map_rows(f"  attributes.v: {{column: v, type: {kind}}}\n", [{"id": "1", "v": text}])
+    assert attrs(out) == [{"v": expected}]
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "message"),
+    [
+        ("int", "4.5", "column 'v': '4.5' is not an integer"),
+        ("float", "abc", "column 'v': 'abc' is not a number"),
+        ("float", "nan", "column 'v': 'nan' is not a number"),
+        ("bool", "maybe", "column 'v': 'maybe' is not a boolean (true/false, yes/no, 1/0)"),
+        ("json", "{'a': 1}", "column 'v': '{\\'a\\': 1}' is not valid JSON (Expecting property name enclosed in double quotes at character 2)"),
+    ],
+)
+def test_type_conversion_errors(kind: str, text: str, message: str) -> None:
+    out = map_rows(f"  attributes.v: {{column: v, type: {kind}}}\n", [{"id": "1", "v": text}])
+    assert bad(out) == [(2, "SR310", message)]
+
+
+def test_native_json_values_convert_too() -> None:
+    out = map_rows(
+        """\
+        attributes.i: {column: i, type: int}
+        attributes.f: {column: f, type: float}
+        attributes.b: {column: b, type: bool}
+        attributes.s: {column: d, type: string}
+        attributes.j: {column: d, type: json}
+        attributes.k: {column: b, map: {"true": "yes"}}
+        """,
+        [{"id": 1, "i": 3.0, "f": 2, "b": True, "d": {"x": 1}}],
+    )
+    assert good(out)[0]["id"] == "1"
+    assert attrs(out) == [{"i": 3, "f": 2.0, "b": True, "s": '{"x":1}', "j": {"x": 1}, "k": "yes"}]
+
+
+def test_null_values_default_strip_and_required() -> None:
+    head = PER_ROW.replace("timezone: UTC\n", "timezone: UTC\nnull_values: ['n/a', '-']\n")
+    out = map_rows(
+        """\
+        attributes.a: a
+        attributes.b: {column: b, null_values: ['0']}
+        attributes.c: {column: c, default: unknown}
+        attributes.d: {column: d, strip: false}
+        attributes.e: {column: e, required: true}
+        """,
+        [
+            {"id": "1", "a": " n/a ", "b": "0", "c": "", "d": "  x ", "e": "1"},
+            {"id": "2", "a": "v", "b": "-", "c": "-", "d": "   ", "e": " "},
+        ],
+        head,
+    )
+    assert attrs(out) == [
+        {"c": "unknown", "d": "  x ", "e": "1"},
+        "no value in column 'e'; 'attributes.e' needs one",
+    ]
+
+
+def test_alternatives_take_the_first_value() -> None:
+    out = map_rows(
+        """\
+        customer.name:
+          - {column: display_name}
+          - {template: "{first} {last}"}
+          - {const: anonymous}
+        """,
+        [{"id": "1", "display_name": "Ada L", "first": "A", "last": "L"}, {"id": "2", "display_name": "", "first": "B", "last": "M"}, {"id": "3", "display_name": "", "first": "", "last": ""}],
+    )
+    assert [d["customer"]["name"] for d in good(out)] == ["Ada L", "B M", "anonymous"]
+
+
+def test_conditions() -> None:
+    out = map_rows(
+        """\
+        attributes.eq: {const: 1, when: {column: a, equals: x}}
+        attributes.ne: {const: 1, when: {column: a, not_equals: x}}
+        attributes.in: {const: 1, when: {column: a, in: [x, y]}}
+        attributes.ni: {const: 1, when: {column: a, not_in: [x, y]}}
+        attributes.set: {const: 1, when: a}
+        attributes.empty: {const: 1, when: {column: a, empty: true}}
+        attributes.same: {const: 1, when: {column: a, equals_column: b}}
+        attributes.all: {const: 1, when: [a, {column: b, equals: x}]}
+        attributes.value: {column: b, when: {column: a, in: [x, z]}}
+        """,
+        [{"id": "1", "a": "x", "b": "x"}, {"id": "2", "a": "z", "b": "q"}, {"id": "3", "a": "", "b": ""}],
+    )
+    assert attrs(out) == [
+        {"eq": 1, "in": 1, "set": 1, "same": 1, "all": 1, "value": "x"},
+        {"ne": 1, "ni": 1, "set": 1, "value": "q"},
+        {"ne": 1, "ni": 1, "empty": 1},
+    ]
+
+
+def test_missing_columns_are_errors_or_empty() -> None:
+    out = map_rows("  customer.name: nmae\n", [{"id": "1", "name": "Ada"}])
+    assert bad(out) == [(2, "SR310", "no column 'nmae' in this record (it has 'id', 'name')")]
+    out = map_rows("  customer.name: {column: x, when: {column: flag}}\n", [{"id": "1"}])
+    assert bad(out) == [(2, "SR310", "no column 'flag' in this record (it has 'id')")]
+    head = PER_ROW.replace("timezone: UTC\n", "timezone: UTC\nmissing_columns: empty\n")
+    out = map_rows("  customer.name: nmae\n", [{"id": "1", "name": "Ada"}], head)
+    assert good(out)[0].get("customer") is None
+
+
+def test_every_problem_of_a_row_is_reported_in_one_record() -> None:
+    out = map_rows(
+        "  attributes.a: {column: a, type: int}\n  attributes.b: {column: b, type: float}\n",
+        [{"id": "1", "a": "x", "b": "y"}],
+    )
+    assert bad(out) == [(2, "SR310", "column 'a': 'x' is not an integer; column 'b': 'y' is not a number")]
+
+
+def test_long_values_are_shortened_in_messages() -> None:
+    out = map_rows("  attributes.a: {column: a, type: int}\n", [{"id": "1", "a": "9" * 100 + "x"}])
+    assert bad(out) == [(2, "SR310", "column 'a': '" + "9" * 57 + "...' is not an integer")]
+
+
+# ------------------------------------------------------------------------------------------ timestamps
+
+TS_HEAD = """\
+layout: per_interaction
+fields:
+  id: id
+  channel: {const: chat}
+"""
+
+
+def ts_head(top: str) -> str:
+    """TS_HEAD with mapping-level settings before ``fields``."""
+    return TS_HEAD.replace("fields:", top + "fields:")
+
+
+def created(extra: str, data: list[dict[str, Any]], head: str = TS_HEAD) -> list[Any]:
+    out = list(apply_mapping(mapping(head + textwrap.indent(textwrap.dedent(extra), "  ")), rows_of(data)))
+    return [r.data.get("created_at") if r.data is not None else r.error for r in out]
+
+
+def test_iso_timestamps_with_and_without_offset() -> None:
+    head = ts_head("timezone: Europe/Berlin\n")
+    values = ["2026-03-02T09:15:00Z", "2026-03-02 09:15", "2026-07-02T09:15:00", "2026-03-02T09:15:00-05:00", "2026-03-02"]
+    assert created("  created_at: t\n", [{"id": str(i), "t": v} for i, v in enumerate(values)], head) == [
+        "2026-03-02T09:15:00+00:00",
+        "2026-03-02T09:15:00+01:00",
+        "2026-07-02T09:15:00+02:00",
+        "2026-03-02T09:15:00-05:00",
+        "2026-03-02T00:00:00+01:00",
+    ]
+
+
+def test_strptime_formats_and_their_errors() -> None:
+    extra = "  created_at: {column: created_at, format: '%d/%m/%Y', timezone: UTC}\n"
+    assert created(extra, [{"id": "1", "created_at": "02/03/2026"}]) == ["2026-03-02T00:00:00+00:00"]
+    assert created(extra, [{"id": "1", "created_at": "31/02/2026"}]) == [
+        "column 'created_at': '31/02/2026' does not match format %d/%m/%Y (day is out of range for month)"
+    ]
+    assert created(extra, [{"id": "1", "created_at": "2026-03-02"}]) == ["column 'created_at': '2026-03-02' does not match format %d/%m/%Y"]
+    assert created("  created_at: t\n", [{"id": "1", "t": "yesterday"}]) == ["column 't': 'yesterday' does not match format iso"]
+
+
+def test_twitter_style_format_with_offset() -> None:
+    extra = "  created_at: {column: t, format: '%a %b %d %H:%M:%S %z %Y'}\n"
+    assert created(extra, [{"id": "1", "t": "Tue Oct 31 22:10:47 +0000 2017"}]) == ["2017-10-31T22:10:47+00:00"]
+
+
+def test_default_timestamp_format_of_the_mapping() -> None:
+    head = ts_head("timestamp_format: '%Y%m%d%H%M'\ntimezone: Asia/Kolkata\n")
+    assert created("  created_at: t\n", [{"id": "1", "t": "202603020915"}], head) == ["2026-03-02T09:15:00+05:30"]
+
+
+def test_naive_time_without_a_time_zone_is_an_error() -> None:
+    assert created("  created_at: t\n", [{"id": "1", "t": "2026-03-02 09:15"}]) == [
+        "column 't': '2026-03-02 09:15' has no time zone; set 'timezone' in the mapping (an IANA name such as Europe/Berlin)"
+    ]
+
+
+def test_epoch_seconds_and_milliseconds() -> None:
+    assert created("  created_at: {column: t, format: epoch}\n", [{"id": "1", "t": "1772442900"}, {"id": "2", "t": 1772442900.5}]) == [
+        "2026-03-02T09:15:00+00:00",
+        "2026-03-02T09:15:00.500000+00:00",
+    ]
+    assert created("  created_at: {column: t, format: epoch_ms}\n", [{"id": "1", "t": "1772442900000"}]) == ["2026-03-02T09:15:00+00:00"]
+    assert created("  created_at: {column: t, format: epoch}\n", [{"id": "1", "t": "soon"}]) == ["column 't': 'soon' does not match format epoch"]
+
+
+def test_separate_date_and_time_columns() -> None:
+    head = ts_head("timezone: Asia/Jerusalem\n")
+    extra = "  created_at: {date: d, time: t, date_format: '%y%m%d', time_format: '%H:%M:%S'}\n"
+    assert created(extra, [{"id": "1", "d": "990201", "t": "7:02:47"}], head) == ["1999-02-01T07:02:47+02:00"]
+    assert created(extra, [{"id": "1", "d": "990231", "t": "7:02:47"}], head) == [
+        "column 'd': '990231' does not match format %y%m%d (day is out of range for month)"
+    ]
+    assert created(extra, [{"id": "1", "d": "990201", "t": "25:00:00"}], head) == ["column 't': '25:00:00' does not match format %H:%M:%S"]
+    iso = "  created_at: {date: d, time: t}\n"
+    assert created(iso, [{"id": "1", "d": "2026-03-02", "t": "09:15+01:00"}]) == ["2026-03-02T09:15:00+01:00"]
+    assert created("  created_at: {date: d}\n", [{"id": "1", "d": "2026-03-02"}], head) == ["2026-03-02T00:00:00+02:00"]
+
+
+def test_default_date_and_time_formats_of_the_mapping() -> None:
+    head = ts_head("timezone: UTC\ndate_format: '%d.%m.%Y'\ntime_format: '%H.%M'\n")
+    assert created("  created_at: {date: d, time: t}\n", [{"id": "1", "d": "02.03.2026", "t": "9.15"}], head) == ["2026-03-02T09:15:00+00:00"]
+
+
+def test_time_after_midnight_rolls_over_to_the_next_day() -> None:
+    head = ts_head("timezone: UTC\n")
+    extra = "  created_at: {date: d, time: t, after: start}\n"
+    data = [{"id": "1", "d": "2026-03-02", "t": "00:01:28", "start": "23:59:32"}, {"id": "2", "d": "2026-03-02", "t": "23:59:40", "start": "23:59:32"}, {"id": "3", "d": "2026-03-02", "t": "00:01", "start": ""}]
+    assert created(extra, data, head) == ["2026-03-03T00:01:28+00:00", "2026-03-02T23:59:40+00:00", "2026-03-02T00:01:00+00:00"]
+
+
+def test_offsets_are_added_as_elapsed_time() -> None:
+    head = ts_head("timezone: Europe/Berlin\n")
+    extra = """\
+      created_at: {column: t, add: [{column: wait}, {column: talk, unit: hms}, {const: 1, unit: minutes}]}
+    """
+    data = [{"id": "1", "t": "2026-03-29T01:59:00", "wait": "30", "talk": "1:00:30"}, {"id": "2", "t": "2026-03-29T01:00", "wait": "", "talk": "0:01"}]
+    # 00:59 UTC (01:59 CET) + 30 s + 1 h 0 m 30 s + 1 min is 02:01 UTC, 04:01 CEST (clocks went forward at 02:00)
+    # an offset column without a value leaves the time unknown
+    assert created(extra, data, head) == ["2026-03-29T04:01:00+02:00", None]
+
+
+def test_offset_errors() -> None:
+    head = ts_head("timezone: UTC\n")
+    extra = "  created_at: {column: t, add: {column: wait, unit: minutes}}\n"
+    assert created(extra, [{"id": "1", "t": "2026-03-02T09:00", "wait": "2.5"}], head) == ["2026-03-02T09:02:30+00:00"]
+    assert created(extra, [{"id": "1", "t": "2026-03-02T09:00", "wait": "x"}], head) == ["column 'wait': 'x' is not a number of minutes"]
+    extra = "  created_at: {date: d, time: t, add: {column: talk, unit: hms}}\n"
+    assert created(extra, [{"id": "1", "d": "2026-03-02", "t": "09:00", "talk": "1:2:3:4"}], head) == ["column 'talk': '1:2:3:4' is not a duration [H:]MM:SS"]
+    assert created(extra, [{"id": "1", "d": "2026-03-02", "t": "09:00", "talk": "02:03"}], head) == ["2026-03-02T09:02:03+00:00"]
+
+
+# ------------------------------------------------------------------------------------ grouping messages
+
+CHAT = """\
+layout: per_message
+group_by: conversation
+grouping: {grouping}
+timezone: UTC
+fields:
+  channel: {{const: chat}}
+  customer.name: {{column: sender, when: {{column: role, equals: customer}}}}
+  agents[].id: {{column: sender, when: {{column: role, equals: agent}}}}
+  events[].at: {{column: sent, format: "%H:%M", add: {{const: 0}}}}
+  events[].text: text
+  events[].author.role: role
+"""
+CHAT_HEADER = ["conversation", "sent", "role", "sender", "text"]
+
+
+def chat_mapping(grouping: str = "contiguous", extra: str = "") -> Mapping:
+    return load_mapping(CHAT.format(grouping=grouping) + extra)
+
+
+def summary(data: dict[str, Any]) -> tuple[str, list[str]]:
+    return data["id"], [f"{e['at'][11:16]} {e['author']['role']}: {e['text']}" for e in data["events"]]
+
+
+def test_contiguous_groups_stream_in_input_order(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "chats.csv",
+        CHAT_HEADER,
+        [
+            ["c1", "09:00", "customer", "Ada", "hello"],
+            ["c1", "09:02", "agent", "bob", "hi Ada"],
+            ["c1", "09:01", "customer", "Ada", "anyone?"],
+            ["c2", "10:00", "customer", "Cy", "help"],
+            ["c2", "10:05", "agent", "eve", "sure"],
+            ["c2", "10:06", "agent", "bob", "done"],
+            ["c2", "10:07", "agent", "eve", "bye"],
+        ],
+    )
+    out = run(chat_mapping(), path)
+    assert [r.position.line for r in out] == [2, 5]
+    assert [summary(d) for d in good(out)] == [
+        ("c1", ["09:00 customer: hello", "09:01 customer: anyone?", "09:02 agent: hi Ada"]),
+        ("c2", ["10:00 customer: help", "10:05 agent: sure", "10:06 agent: done", "10:07 agent: bye"]),
+    ]
+    first, second = good(out)
+    assert first["created_at"] == "1900-01-01T09:00:00+00:00"  # earliest event: the format has no date
+    assert first["customer"] == {"name": "Ada"} and first["agents"] == [{"id": "bob"}]
+    assert second["agents"] == [{"id": "eve"}, {"id": "bob"}]  # distinct, in order of appearance
+
+
+def test_contiguous_grouping_reports_rows_that_are_not_adjacent(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "chats.csv",
+        CHAT_HEADER,
+        [
+            ["c1", "09:00", "customer", "Ada", "a"],
+            ["c2", "10:00", "customer", "Cy", "b"],
+            ["c1", "09:05", "agent", "bob", "c"],
+            ["c1", "09:06", "agent", "bob", "d"],
+            ["c3", "11:00", "customer", "Di", "e"],
+        ],
+    )
+    out = run(chat_mapping(), path)
+    assert [(r.position.line, r.data["id"] if r.data else r.error) for r in out] == [
+        (2, "c1"),
+        (3, "c2"),
+        (
+            4,
+            "conversation 'c1': 2 rows from line 4 are not next to the interaction's earlier rows (from line 2), so they "
+            "are not checked; grouping: contiguous needs the rows of one interaction together (sort the export by "
+            "conversation or use grouping: buffered)",
+        ),
+        (6, "c3"),
+    ]
+    assert [r.code for r in out] == [None, None, "SR310", None]
+
+
+def test_buffered_groups_collect_rows_from_anywhere(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "chats.csv",
+        CHAT_HEADER,
+        [
+            ["c1", "09:00", "customer", "Ada", "a"],
+            ["c2", "10:00", "customer", "Cy", "b"],
+            ["c1", "09:05", "agent", "bob", "c"],
+        ],
+    )
+    out = run(chat_mapping("buffered"), path)
+    assert [(r.position.line, summary(r.data)) for r in out if r.data] == [
+        (2, ("c1", ["09:00 customer: a", "09:05 agent: c"])),
+        (3, ("c2", ["10:00 customer: b"])),
+    ]
+
+
+def test_a_bad_row_rejects_its_interaction_and_names_it(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "chats.csv",
+        CHAT_HEADER,
+        [
+            ["c1", "09:00", "customer", "Ada", "a"],
+            ["c1", "9h05", "agent", "bob", "c"],
+            ["c1", "09:06", "agent", "bob", "d"],
+            ["", "09:07", "agent", "bob", "e"],
+            ["c2", "10:00", "customer", "Cy", "b"],
+        ],
+    )
+    for grouping in ("contiguous", "buffered"):
+        out = run(chat_mapping(grouping), path)
+        assert [(r.position.line, r.data["id"] if r.data else r.error) for r in out] == [
+            (3, "column 'sent': '9h05' does not match format %H:%M; interaction 'c1' is not checked"),
+            (5, "column 'conversation' is empty; a row needs it to be grouped into an interaction"),
+            (6, "c2"),
+        ], grouping
+
+
+def test_pick_first_last_min_max(tmp_path: Path) -> None:
+    extra = """\
+  subject: {column: text, pick: last}
+  attributes.first: text
+  attributes.min: {column: sent, pick: min}
+  attributes.max: {column: sent, pick: max}
+  attributes.mixed: {column: mixed, type: json, pick: max}
+"""
+    path = write_csv(
+        tmp_path / "chats.csv",
+        [*CHAT_HEADER, "mixed"],
+        [["c1", "09:30", "customer", "Ada", "", "1"], ["c1", "09:10", "agent", "bob", "b", '"x"'], ["c1", "09:20", "agent", "bob", "c", "2"]],
+    )
+    [data] = good(run(chat_mapping(extra=extra), path))
+    assert data["subject"] == "c"
+    assert data["attributes"] == {"first": "b", "min": "09:10", "max": "09:30", "mixed": 1}  # incomparable values: the first
+
+
+def test_explicit_id_and_created_at_override_the_defaults(tmp_path: Path) -> None:
+    extra = "  id: {template: 'chat-{conversation}'}\n  created_at: {column: opened, format: '%H:%M'}\n"
+    path = write_csv(tmp_path / "c.csv", [*CHAT_HEADER, "opened"], [["c1", "09:00", "customer", "Ada", "a", "08:55"]])
+    [data] = good(run(chat_mapping(extra=extra), path))
+    assert data["id"] == "chat-c1" and data["created_at"] == "1900-01-01T08:55:00+00:00"
+
+
+def test_events_keep_input_order_without_sort_events(tmp_path: Path) -> None:
+    m = load_mapping(CHAT.format(grouping="contiguous").replace("timezone: UTC", "timezone: UTC\nsort_events: false"))
+    path = write_csv(tmp_path / "c.csv", CHAT_HEADER, [["c1", "09:02", "agent", "bob", "late"], ["c1", "09:00", "customer", "Ada", "early"]])
+    [record] = run(m, path)
+    assert summary(record.data)[1] == ["09:02 agent: late", "09:00 customer: early"]
+    with pytest.raises(servicerules.InteractionError, match="events must be in time order"):
+        Interaction.parse(record.data)
+
+
+def test_list_elements_without_values_are_left_out() -> None:
+    m = mapping("""\
+    layout: per_message
+    group_by: g
+    timezone: UTC
+    fields:
+      channel: {const: email}
+      agents[].id: agent
+      agents[].team: {const: support}
+      events[].at: t
+      events[].type: {const: note}
+    """)
+    out = list(apply_mapping(m, rows_of([{"g": "1", "agent": "", "t": "2026-03-02T09:00"}, {"g": "1", "agent": "a7", "t": "2026-03-02T09:01"}])))
+    [data] = good(out)
+    assert data["agents"] == [{"id": "a7", "team": "support"}]
+    assert [e["type"] for e in data["events"]] == ["note", "note"]
+
+
+def test_event_without_a_time_is_an_error() -> None:
+    m = mapping("""\
+    layout: per_message
+    group_by: g
+    timezone: UTC
+    fields:
+      channel: {const: email}
+      events[].at: t
+      events[].text: body
+    """)
+    out = list(apply_mapping(m, rows_of([{"g": "1", "t": "", "body": "hello"}, {"g": "2", "t": "", "body": ""}])))
+    assert bad(out) == [(2, "SR310", "no value in column 't'; 'events[].at' needs one; interaction '1' is not checked")]
+    assert good(out) == [{"id": "2", "channel": "email"}]  # no event at all: the runner reports the missing created_at
+
+
+def test_events_need_a_time_target() -> None:
+    m = mapping("layout: per_message\ngroup_by: g\nfields:\n  channel: {const: email}\n  events[].text: body\n")
+    out = list(apply_mapping(m, rows_of([{"g": "1", "body": "hello"}])))
+    assert bad(out) == [(2, "SR310", "no target 'events[].at': an event needs a time; interaction '1' is not checked")]
+
+
+# ------------------------------------------------------------------------------------------------ threads
+
+TWEETS = """\
+layout: per_message
+thread: {{id: id, parent: reply_to{replies}}}
+timezone: UTC
+fields:
+  channel: {{const: social}}
+  events[].at: t
+  events[].text: text
+"""
+
+
+def tweet(id_: str, reply_to: str, minute: int, replies: str = "") -> dict[str, Any]:
+    return {"id": id_, "reply_to": reply_to, "t": f"2026-03-02T09:{minute:02d}", "text": f"tweet {id_}", "replies": replies}
+
+
+def threads(records: list[RawRecord]) -> list[tuple[int, str, list[str]]]:
+    return [(r.position.line, r.data["id"], [e["text"][6:] for e in r.data["events"]]) for r in records if r.data is not None]
+
+
+def test_reply_trees_become_one_interaction_with_the_root_id() -> None:
+    m = load_mapping(TWEETS.format(replies=""))
+    data = [
+        tweet("2", "1", 1),  # a reply before its parent
+        tweet("1", "", 0),
+        tweet("10", "", 5),
+        tweet("3", "2", 2),
+        tweet("4", "1", 3),  # a second branch
+        tweet("11", "10", 6),
+    ]
+    out = list(apply_mapping(m, rows_of(data)))
+    assert threads(out) == [(2, "1", ["1", "2", "3", "4"]), (4, "10", ["10", "11"])]
+
+
+def test_thread_whose_root_is_not_in_the_export() -> None:
+    m = load_mapping(TWEETS.format(replies=""))
+    out = list(apply_mapping(m, rows_of([tweet("5", "4", 1), tweet("6", "4", 2), tweet("7", "5", 3)])))
+    assert threads(out) == [(2, "4", ["5", "6", "7"])]
+
+
+def test_replies_column_lets_finished_threads_go_early() -> None:
+    m = load_mapping(TWEETS.format(replies=", replies: replies"))
+    seen: list[str] = []
+
+    def source() -> Any:
+        for record in rows_of(
+            [
+                tweet("1", "", 0, "2,3"),
+                tweet("2", "1", 1),
+                tweet("3", "1", 2, "4"),
+                tweet("4", "3", 3),
+                tweet("9", "", 9, "99"),  # 99 never comes: held until the end
+                tweet("20", "", 20),
+            ]
+        ):
+            seen.append(record.data["id"])
+            yield record
+
+    stream = apply_mapping(m, source())
+    first = next(stream)
+    assert first.data["id"] == "1" and seen == ["1", "2", "3", "4"]  # emitted as soon as 4 was read
+    rest = list(stream)
+    assert [(r.position.line, r.data["id"]) for r in rest] == [(7, "20"), (6, "9")]
+
+
+def test_a_bad_tweet_rejects_its_thread() -> None:
+    m = load_mapping(TWEETS.format(replies=""))
+    data = [tweet("1", "", 0), {**tweet("2", "1", 1), "t": "later"}, tweet("3", "2", 2), tweet("8", "", 8), {**tweet("", "8", 9)}]
+    out = list(apply_mapping(m, rows_of(data)))
+    assert [(r.position.line, r.data["id"] if r.data else r.error) for r in out] == [
+        (3, "column 't': 'later' does not match format iso; the thread of id '2' is not checked"),
+        (6, "column 'id' is empty; a row needs it to be grouped into an interaction"),
+        (5, "8"),
+    ]
+
+
+# ------------------------------------------------------------------------------------- synthesised events
+
+CALLS = """\
+layout: per_interaction
+timezone: Europe/Berlin
+date_format: "%Y-%m-%d"
+time_format: "%H:%M:%S"
+null_values: ["0:00:00"]
+fields:
+  id: call
+  channel: {const: phone}
+  created_at: {date: day, time: entered}
+events:
+  - type: call.queued
+    at: {date: day, time: queued, after: entered}
+    when: queued
+  - type: call.answered
+    at: {date: day, time: answered, after: entered}
+    when: {column: outcome, equals: AGENT}
+  - type: call.abandoned
+    at: {date: day, time: left_queue, after: entered}
+    when: [{column: outcome, equals: HANG}, left_queue]
+    fields:
+      author.role: {const: customer}
+      attributes.waited: {column: waited, type: int}
+  - type: call.ended
+    at:
+      - {date: day, time: ended, after: entered}
+      - {date: day, time: left_queue, after: entered}
+"""
+
+
+def test_events_are_synthesised_from_columns(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "calls.csv",
+        ["call", "day", "entered", "queued", "left_queue", "waited", "answered", "ended", "outcome"],
+        [
+            ["1", "2026-03-02", "09:00:00", "09:00:10", "09:00:40", "30", "09:00:40", "09:05:00", "AGENT"],
+            ["2", "2026-03-02", "23:59:00", "23:59:10", "00:00:20", "70", "0:00:00", "0:00:00", "HANG"],
+            ["3", "2026-03-02", "10:00:00", "0:00:00", "0:00:00", "0", "10:00:05", "10:01:00", "AGENT"],
+        ],
+    )
+    out = run(load_mapping(CALLS), path)
+    events = {d["id"]: [(e["type"], e["at"][11:19], e.get("author"), e.get("attributes")) for e in d["events"]] for d in good(out)}
+    assert events == {
+        "1": [("call.queued", "09:00:10", None, None), ("call.answered", "09:00:40", None, None), ("call.ended", "09:05:00", None, None)],
+        "2": [
+            ("call.queued", "23:59:10", None, None),
+            ("call.abandoned", "00:00:20", {"role": "customer"}, {"waited": 70}),
+            ("call.ended", "00:00:20", None, None),
+        ],
+        "3": [("call.answered", "10:00:05", None, None), ("call.ended", "10:01:00", None, None)],
+    }
+    assert good(out)[1]["events"][1]["at"] == "2026-03-03T00:00:20+01:00"
+
+
+def test_synthesised_event_errors(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "calls.csv",
+        ["call", "day", "entered", "queued", "left_queue", "waited", "answered", "ended", "outcome"],
+        [
+            ["1", "2026-03-02", "09:00:00", "0:00:00", "0:00:00", "0", "0:00:00", "09:05:00", "AGENT"],
+            ["2", "2026-03-02", "09:00:00", "09:00:10", "09:01:00", "many", "0:00:00", "0:00:00", "HANG"],
+            ["3", "2026-03-02", "09:00:00", "0:00:00", "0:00:00", "0", "0:00:00", "0:00:00", "PHANTOM"],
+        ],
+    )
+    assert bad(run(load_mapping(CALLS), path)) == [
+        (2, "SR310", "no value in columns 'day', 'answered'; event 'call.answered' needs a time ('at')"),
+        (3, "SR310", "column 'waited': 'many' is not an integer"),
+        (4, "SR310", "no value in columns 'day', 'ended' / columns 'day', 'left_queue'; event 'call.ended' needs a time ('at')"),
+    ]
+
+
+def test_identical_synthesised_events_of_one_interaction_are_kept_once() -> None:
+    m = mapping("""\
+    layout: per_message
+    group_by: ticket
+    timezone: UTC
+    fields:
+      channel: {const: email}
+      events[].at: t
+    events:
+      - type: status
+        at: solved
+        when: solved
+        fields: {status: {const: solved}}
+    """)
+    data = [{"ticket": "1", "t": "2026-03-02T09:00", "solved": "2026-03-02T12:00"}, {"ticket": "1", "t": "2026-03-02T10:00", "solved": "2026-03-02T12:00"}]
+    [interaction] = good(list(apply_mapping(m, rows_of(data))))
+    assert [(e["type"], e["at"]) for e in interaction["events"]] == [
+        ("message", "2026-03-02T09:00:00+00:00"),
+        ("message", "2026-03-02T10:00:00+00:00"),
+        ("status", "2026-03-02T12:00:00+00:00"),
+    ]
+
+
+# ------------------------------------------------------------------------------ errors, sizes, positions
+
+
+def test_reader_errors_pass_through_and_sizes_add_up(tmp_path: Path) -> None:
+    path = tmp_path / "chats.csv"
+    path.write_text(
+        "conversation,sent,role,sender,text\n"
+        "c1,09:00,customer,Ada,a\n"
+        "c1,09:01,agent,bob\n"  # a field short
+        "c1,09:02,agent,bob,c\n"
+        "c2,9h,customer,Cy,d\n"
+        "c3,10:00,customer,Di,e\n",
+        encoding="utf-8",
+    )
+    raw = list(read_records(str(path)))
+    out = run(chat_mapping(), path)
+    # c1 is complete (and emitted) when the row of c2 arrives
+    assert [(r.position.line, r.code) for r in out] == [(3, "SR305"), (2, None), (5, "SR310"), (6, None)]
+    assert (out[0].position, out[0].error, out[0].code) == (raw[1].position, raw[1].error, raw[1].code)  # as read
+    assert sum(r.size for r in out) == sum(r.size for r in raw) == path.stat().st_size
+
+
+def test_json_inputs(tmp_path: Path) -> None:
+    path = tmp_path / "tickets.jsonl"
+    path.write_text(
+        '{"ticket": {"id": 7, "via": "mail"}, "opened": 1772442900, "messages": 2}\n'
+        "[1]\n"
+        '{"ticket": {"id": 8, "via": "web"}, "opened": 1772442960, "messages": 0}\n',
+        encoding="utf-8",
+    )
+    m = mapping("""\
+    layout: per_interaction
+    fields:
+      id: {column: ticket.id, type: string}
+      channel: {column: ticket.via, map: {mail: email}, unmapped: keep}
+      created_at: {column: opened, format: epoch}
+      attributes.messages: messages
+    """)
+    out = run(m, path)
+    assert [(r.position.line, r.code) for r in out] == [(1, None), (2, "SR302"), (3, None)]
+    assert good(out)[1] == {"id": "8", "channel": "web", "created_at": "2026-03-02T09:16:00+00:00", "attributes": {"messages": 0}}
+
+
+def test_input_options_of_the_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "calls.txt"
+    path.write_bytes("id;name\r\n1;Zo\xeb\r\n".encode("latin-1"))
+    m = mapping("""\
+    layout: per_interaction
+    input: {format: csv, encoding: latin-1, csv: {delimiter: ";"}}
+    fields:
+      id: id
+      channel: {const: phone}
+      created_at: {const: "2026-03-02T09:00:00Z"}
+      customer.name: name
+    """)
+    assert good(run(m, path))[0]["customer"] == {"name": "Zoë"}
+
+
+def test_mapped_records_plug_into_check_records(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "chats.csv",
+        CHAT_HEADER,
+        [["c1", "09:00", "customer", "Ada", "hello"], ["c1", "09:02", "agent", "bob", "Hello Ada"], ["c2", "x", "customer", "Cy", "help"]],
+    )
+    ruleset = servicerules.load(ROOT / "rulesets" / "starter.yaml", backend="reference")
+    summary = check_records(ruleset, run(chat_mapping(), path))
+    assert (summary.read, summary.evaluated, summary.rejected) == (2, 1, 1)
+
+
+# ------------------------------------------------------------------------------------------------- joins
+
+HELPDESK = """\
+layout: per_message
+group_by: ticket_id
+grouping: buffered
+timezone: UTC
+joins:
+  tickets: {file: [tickets.csv, ticket_data.csv], key: id, on: ticket_id, required: true}
+  authors: {file: users.csv, key: id, on: user_id}
+  requesters: {file: users.csv, key: id, on: tickets.requester_id}
+fields:
+  channel: tickets.via
+  subject: tickets.subject
+  customer.name: requesters.name
+  events[].at: created
+  events[].text: body
+  events[].author.id: user_id
+  events[].author.role:
+    - {column: authors.role, map: {end-user: customer, agent: agent}}
+    - {const: customer, when: {column: user_id, equals_column: tickets.requester_id}}
+"""
+
+
+def helpdesk(tmp_path: Path, comments: list[list[str]], tickets: list[list[str]] | None = None, users: list[list[str]] | None = None) -> Path:
+    write_csv(
+        tmp_path / "tickets.csv",
+        ["id", "via", "subject", "requester_id", "status"],
+        tickets if tickets is not None else [["7", "email", "Refund", "u1", "open"], ["8", "web", "Login", "u9", "solved"]],
+    )
+    write_csv(
+        tmp_path / "users.csv",
+        ["id", "name", "role", "notes"],
+        users if users is not None else [["u1", "Ada", "end-user", "long text"], ["a1", "Bob", "agent", ""]],
+    )
+    return write_csv(tmp_path / "comments.csv", ["ticket_id", "created", "body", "user_id"], comments)
+
+
+def test_joined_lookup_tables_fill_in_columns(tmp_path: Path) -> None:
+    path = helpdesk(
+        tmp_path,
+        [
+            ["7", "2026-03-02 09:00", "I want a refund", "u1"],
+            ["8", "2026-03-02 09:30", "cannot log in", "u9"],  # u9 is not in the user export
+            ["7", "2026-03-02 10:00", "Done", "a1"],
+        ],
+    )
+    out = run(load_mapping(HELPDESK), path)
+    assert good(out) == [
+        {
+            "id": "7",
+            "channel": "email",
+            "subject": "Refund",
+            "customer": {"name": "Ada"},
+            "events": [
+                {"at": "2026-03-02T09:00:00+00:00", "type": "message", "text": "I want a refund", "author": {"id": "u1", "role": "customer"}},
+                {"at": "2026-03-02T10:00:00+00:00", "type": "message", "text": "Done", "author": {"id": "a1", "role": "agent"}},
+            ],
+            "created_at": "2026-03-02T09:00:00+00:00",
+        },
+        {
+            "id": "8",
+            "channel": "web",
+            "subject": "Login",
+            "events": [{"at": "2026-03-02T09:30:00+00:00", "type": "message", "text": "cannot log in", "author": {"id": "u9", "role": "customer"}}],
+            "created_at": "2026-03-02T09:30:00+00:00",
+        },
+    ]
+
+
+def test_only_used_columns_of_a_joined_file_are_kept_and_a_shared_file_is_read_once(tmp_path: Path) -> None:
+    m = load_mapping(HELPDESK)
+    path = helpdesk(tmp_path, [["7", "2026-03-02 09:00", "x", "u1"]])
+    run(m, path)
+    tables = list(m._join_cache.values())
+    assert len(tables) == 2  # tickets.csv, and users.csv once for authors and requesters
+    assert tables[0].rows["7"] == {"via": "email", "subject": "Refund", "requester_id": "u1"}
+    assert tables[1].rows["u1"] == {"name": "Ada", "role": "end-user"}
+
+
+def test_required_join_without_a_match(tmp_path: Path) -> None:
+    path = helpdesk(tmp_path, [["7", "2026-03-02 09:00", "a", "u1"], ["9", "2026-03-02 09:00", "b", "u1"], ["", "2026-03-02 09:00", "c", "u1"]])
+    out = run(load_mapping(HELPDESK), path)
+    assert bad(out) == [
+        (3, "SR310", f"column 'ticket_id': '9' has no match in column 'id' of {tmp_path / 'tickets.csv'} (join 'tickets'); interaction '9' is not checked"),
+        (4, "SR310", "column 'ticket_id' is empty; a row needs it to be grouped into an interaction"),
+    ]
+    assert [d["id"] for d in good(out)] == ["7"]
+
+
+def test_problems_in_joined_files_are_reported_with_their_position(tmp_path: Path) -> None:
+    path = helpdesk(
+        tmp_path,
+        [["7", "2026-03-02 09:00", "a", "u1"]],
+        users=[["u1", "Ada", "end-user", ""], ["u1", "Ada 2", "agent", ""], ["", "nobody", "agent", ""], ["a1", "Bob"]],
+    )
+    m = load_mapping(HELPDESK)
+    out = run(m, path)
+    users = tmp_path / "users.csv"
+    assert [(str(r.position), r.code, r.error) for r in out if r.error] == [
+        (f"{users}:3", "SR310", "join 'authors', 'requesters': id 'u1' appears again (first at line 2); this row of the joined file is ignored"),
+        (f"{users}:4", "SR310", "join 'authors', 'requesters': column 'id' is empty; this row of the joined file is ignored"),
+        (f"{users}:5", "SR305", "join 'authors', 'requesters': CSV row has 2 fields, expected 4 (the header's columns)"),
+    ]
+    assert [r.size for r in out if r.error] == [0, 0, 0]
+    assert good(out)[0]["customer"] == {"name": "Ada"}
+    # the tables are kept: a second input file does not report them again
+    again = run(m, path)
+    assert bad(again) == [] and len(good(again)) == 1
+
+
+def test_changed_joined_file_is_read_again(tmp_path: Path) -> None:
+    m = load_mapping(HELPDESK)
+    path = helpdesk(tmp_path, [["7", "2026-03-02 09:00", "a", "u1"]])
+    assert good(run(m, path))[0]["subject"] == "Refund"
+    helpdesk(tmp_path, [["7", "2026-03-02 09:00", "a", "u1"]], tickets=[["7", "email", "Refund request", "u1", "open"]])
+    assert good(run(m, path))[0]["subject"] == "Refund request"
+
+
+def test_joined_file_without_the_key_column_is_a_mapping_error(tmp_path: Path) -> None:
+    file = tmp_path / "m.yaml"
+    file.write_text(HELPDESK.replace("key: id, on: ticket_id", "key: ticket, on: ticket_id"), encoding="utf-8")
+    path = helpdesk(tmp_path, [["7", "2026-03-02 09:00", "a", "u1"]])
+    with pytest.raises(MappingError) as info:
+        run(load_mapping(file), path)
+    assert info.value.render() == (
+        f"{file}:6:56: SR112 join 'tickets': {tmp_path / 'tickets.csv'} has no column 'ticket' "
+        "(its columns: 'id', 'via', 'subject', 'requester_id', 'status')\n"
+        "      tickets: {file: [tickets.csv, ticket_data.csv], key: ticket, on: ticket_id, required: true}\n"
+        + " " * 59 + "^\n"
+        "    hint: set 'key' to the column that identifies a row of the joined file"
+    )
+
+
+def test_missing_column_of_a_joined_file(tmp_path: Path) -> None:
+    path = helpdesk(tmp_path, [["7", "2026-03-02 09:00", "a", "u1"]])
+    m = load_mapping(HELPDESK.replace("subject: tickets.subject", "subject: tickets.title"))
+    assert bad(run(m, path)) == [(2, "SR310", "no column 'title' in the joined file of 'tickets'; interaction '7' is not checked")]
+
+
+def test_finding_joined_files(tmp_path: Path) -> None:
+    path = helpdesk(tmp_path, [["7", "2026-03-02 09:00", "a", "u1"]])
+    (tmp_path / "tickets.csv").rename(tmp_path / "ticket_data.csv")  # the second candidate name
+    assert len(good(run(load_mapping(HELPDESK), path))) == 1
+    elsewhere = tmp_path / "exports" / "t.csv"
+    elsewhere.parent.mkdir()
+    (tmp_path / "ticket_data.csv").rename(elsewhere)
+    with pytest.raises(FileNotFoundError) as info:
+        run(load_mapping(HELPDESK), path)
+    assert str(info.value) == (
+        f"join 'tickets': no file 'tickets.csv' or 'ticket_data.csv' in '{tmp_path}'; give its path "
+        "(CLI: --join tickets=PATH, Python: join_files={'tickets': PATH})"
+    )
+    assert len(good(run(load_mapping(HELPDESK), path, join_files={"tickets": elsewhere}))) == 1
+    # base_dir: where joined files are looked for (by default the directory of the input file)
+    records = list(read_records(str(path)))
+    (tmp_path / "users.csv").rename(tmp_path / "exports" / "users.csv")
+    m = load_mapping(HELPDESK.replace("[tickets.csv, ticket_data.csv]", "t.csv"))
+    assert len(good(list(apply_mapping(m, records, base_dir=tmp_path / "exports")))) == 1
+
+
+# -------------------------------------------------------------------------------------- shipped mappings
+
+TWCS_HEADER = ["tweet_id", "author_id", "inbound", "created_at", "text", "response_tweet_id", "in_response_to_tweet_id"]
+
+
+def test_twcs_mapping(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "twcs.csv",
+        TWCS_HEADER,
+        [
+            ["11", "AcmeHelp", "False", "Mon Mar 02 09:20:00 +0000 2026", "@c1 Hi! Please DM us your order number.", "12", "10"],
+            ["10", "c1", "True", "Mon Mar 02 09:00:00 +0000 2026", "@AcmeHelp my parcel is late", "11", ""],
+            ["12", "c1", "True", "Mon Mar 02 09:25:00 +0000 2026", "@AcmeHelp done", "13,14", "11"],
+            ["13", "AcmeHelp", "False", "Mon Mar 02 11:00:00 +0000 2026", "@c1 Thanks, it ships today.", "", "12"],
+            ["14", "c1", "True", "Mon Mar 02 11:05:00 +0000 2026", "@AcmeHelp thanks", "", "12"],
+            ["31", "AcmeHelp", "False", "Mon Mar 02 10:00:00 +0000 2026", "@c3 Sorry to hear that.", "", "30"],  # 30 not in the export
+            ["40", "c4", "maybe", "Mon Mar 02 10:00:00 +0000 2026", "@AcmeHelp hello?", "", ""],
+        ],
+    )
+    out = run(load_mapping("twcs"), path)
+    assert bad(out) == [(8, "SR310", "column 'inbound': 'maybe' is not in the value map ('True', 'False'); the thread of tweet_id '40' is not checked")]
+    first, second = good(out)
+    assert first == {
+        "id": "10",
+        "channel": "social",
+        "customer": {"id": "c1"},
+        "team": "AcmeHelp",
+        "agents": [{"id": "AcmeHelp"}],
+        "events": [
+            {"at": "2026-03-02T09:00:00+00:00", "type": "message", "text": "@AcmeHelp my parcel is late", "author": {"role": "customer", "id": "c1"}, "attributes": {"tweet_id": "10"}},
+            {"at": "2026-03-02T09:20:00+00:00", "type": "message", "text": "@c1 Hi! Please DM us your order number.", "author": {"role": "agent", "id": "AcmeHelp"}, "attributes": {"tweet_id": "11"}},
+            {"at": "2026-03-02T09:25:00+00:00", "type": "message", "text": "@AcmeHelp done", "author": {"role": "customer", "id": "c1"}, "attributes": {"tweet_id": "12"}},
+            {"at": "2026-03-02T11:00:00+00:00", "type": "message", "text": "@c1 Thanks, it ships today.", "author": {"role": "agent", "id": "AcmeHelp"}, "attributes": {"tweet_id": "13"}},
+            {"at": "2026-03-02T11:05:00+00:00", "type": "message", "text": "@AcmeHelp thanks", "author": {"role": "customer", "id": "c1"}, "attributes": {"tweet_id": "14"}},
+        ],
+        "created_at": "2026-03-02T09:00:00+00:00",
+    }
+    assert (second["id"], [e["attributes"]["tweet_id"] for e in second["events"]]) == ("30", ["31"])
+    assert [r.position.line for r in out if r.ok] == [2, 7]
+    ruleset = servicerules.load(ROOT / "rulesets" / "starter.yaml", backend="reference")
+    summary = check_records(ruleset, out)
+    assert (summary.read, summary.evaluated, summary.rejected) == (3, 2, 1)
+    social = next(r for r in summary.to_dict()["rules"] if r["rule_id"] == "reply.social-first-reply")
+    assert (social["violated"], social["compliant"]) == (0, 2)  # 20 minutes to the first reply, within the hour
+
+
+def zendesk_export(tmp_path: Path) -> Path:
+    write_csv(
+        tmp_path / "ticket_data.csv",
+        ["id", "created_at", "priority", "requester_id", "assignee_id", "status", "subject", "updated_at", "via_channel", "type", "group_id", "organization_id"],
+        [
+            ["101", "2026-03-02 09:00:00", "high", "501", "601", "solved", "Refund for order 77", "2026-03-02 12:00:00", "email", "question", "9", "1"],
+            ["102", "2026-03-03 08:00:00", "", "502", "", "open", "Password reset", "2026-03-03 08:05:00", "voice", "incident", "9", ""],
+        ],
+    )
+    write_csv(
+        tmp_path / "user_data.csv",
+        ["id", "name", "role", "locale", "email"],
+        [["501", "Ada Customer", "end-user", "en-GB", "a@x"], ["601", "Bob Agent", "agent", "en-US", "b@x"], ["602", "Cy Admin", "admin", "de", "c@x"]],
+    )
+    return write_csv(
+        tmp_path / "ticket_comment_data.csv",
+        ["id", "body", "created", "public", "ticket_id", "user_id"],
+        [
+            ["9001", "Hello, I want a refund for order 77.", "2026-03-02 09:00:00", "TRUE", "101", "501"],
+            ["9003", "Refund issued, anything else?", "2026-03-02 11:30:00", "TRUE", "101", "601"],
+            ["9101", "Cannot log in", "2026-03-03 08:00:00", "TRUE", "102", "502"],
+            ["9002", "Checked the order, eligible.", "2026-03-02 10:00:00", "FALSE", "101", "602"],
+            ["9999", "orphan", "2026-03-02 10:00:00", "TRUE", "199", "501"],
+        ],
+    )
+
+
+def test_zendesk_mapping(tmp_path: Path) -> None:
+    path = zendesk_export(tmp_path)
+    out = run(load_mapping("zendesk"), path)
+    assert bad(out) == [
+        (6, "SR310", f"column 'ticket_id': '199' has no match in column 'id' of {tmp_path / 'ticket_data.csv'} (join 'tickets'); interaction '199' is not checked")
+    ]
+    first, second = good(out)
+    assert first == {
+        "id": "101",
+        "channel": "email",
+        "created_at": "2026-03-02T09:00:00+00:00",
+        "priority": "high",
+        "subject": "Refund for order 77",
+        "customer": {"id": "501", "name": "Ada Customer", "locale": "en-GB"},
+        "solved_at": "2026-03-02T12:00:00+00:00",
+        "attributes": {"zendesk": {"status": "solved", "type": "question", "group_id": "9", "organization_id": "1"}},
+        "agents": [{"id": "601", "name": "Bob Agent"}],
+        "events": [
+            {"at": "2026-03-02T09:00:00+00:00", "type": "message", "public": True, "text": "Hello, I want a refund for order 77.", "author": {"id": "501", "name": "Ada Customer", "role": "customer"}, "attributes": {"comment_id": "9001"}},
+            {"at": "2026-03-02T10:00:00+00:00", "type": "note", "public": False, "text": "Checked the order, eligible.", "author": {"id": "602", "name": "Cy Admin", "role": "agent"}, "attributes": {"comment_id": "9002"}},
+            {"at": "2026-03-02T11:30:00+00:00", "type": "message", "public": True, "text": "Refund issued, anything else?", "author": {"id": "601", "name": "Bob Agent", "role": "agent"}, "attributes": {"comment_id": "9003"}},
+            {"type": "status", "at": "2026-03-02T12:00:00+00:00", "status": "solved"},
+        ],
+    }
+    # a requester missing from the user export is still the customer; priority defaults to normal
+    assert (second["channel"], second["priority"], second["events"][0]["author"]) == ("phone", "normal", {"id": "502", "role": "customer"})
+    assert "agents" not in second and second["customer"] == {"id": "502"}
+    for record in out:
+        if record.data is not None:
+            Interaction.parse(record.data)
+
+
+BANK_HEADER = [
+    "vru+line", "call_id", "customer_id", "priority", "type", "date", "vru_entry", "vru_exit", "vru_time", "q_start", "q_exit",
+    "q_time", "outcome", "ser_start", "ser_exit", "ser_time", "server",
+]  # fmt: skip
+
+
+def test_bank_calls_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "calls.txt"  # tab-separated with CRLF, as the call-centre log is
+    rows = [
+        ["AA0101", "1", "0", "0", "PS", "260302", "7:02:47", "7:02:56", "9", "0:00:00", "0:00:00", "0", "AGENT", "7:02:55", "7:05:41", "166", "DANA"],
+        ["AA0101", "2", "23317894", "2", "PS", "260302", "8:09:16", "8:09:22", "6", "8:09:22", "8:09:27", "5", "HANG", "0:00:00", "0:00:00", "0", "NO_SERVER"],
+        ["AA0102", "1", "0", "1", "NW", "260302", "23:59:32", "23:59:44", "12", "23:59:44", "0:00:30", "46", "AGENT", "0:00:30", "0:02:00", "90", "OREN"],
+        ["AA0102", "2", "0", "0", "NW", "260302", "9:00:00", "9:00:08", "8", "0:00:00", "0:00:00", "0", "HANG", "0:00:00", "0:00:00", "0", "NO_SERVER"],
+        ["AA0102", "3", "0", "0", "NW", "260302", "9:10:00", "9:10:08", "8", "9:10:08", "9:10:20", "12", "AGENT", "0:00:00", "0:00:00", "0", "DANA"],
+    ]
+    path.write_bytes(("\r\n".join("\t".join(r) for r in [BANK_HEADER, *rows]) + "\r\n").encode())
+    out = run(load_mapping("bank-calls"), path)
+    assert bad(out) == [(6, "SR310", "no value in columns 'date', 'ser_start'; event 'call.answered' needs a time ('at')")]
+    calls = {d["id"]: d for d in good(out)}
+    assert list(calls) == ["AA0101-1", "AA0101-2", "AA0102-1", "AA0102-2"]
+    assert calls["AA0101-1"] == {
+        "id": "AA0101-1",
+        "channel": "phone",
+        "created_at": "2026-03-02T07:02:47+02:00",
+        "priority": "normal",
+        "customer": {"segment": "unidentified"},
+        "attributes": {"service_type": "PS", "vru_line": "AA0101", "outcome": "AGENT", "vru_seconds": 9, "queue_seconds": 0, "service_seconds": 166},
+        "agents": [{"id": "DANA"}],
+        "events": [{"type": "call.answered", "at": "2026-03-02T07:02:55+02:00"}, {"type": "call.ended", "at": "2026-03-02T07:05:41+02:00"}],
+    }
+    assert [(e["type"], e["at"]) for e in calls["AA0101-2"]["events"]] == [
+        ("call.queued", "2026-03-02T08:09:22+02:00"),
+        ("call.abandoned", "2026-03-02T08:09:27+02:00"),
+        ("call.ended", "2026-03-02T08:09:27+02:00"),
+    ]
+    assert calls["AA0101-2"]["customer"] == {"id": "23317894", "segment": "priority"} and calls["AA0101-2"]["priority"] == "high"
+    assert [e["at"] for e in calls["AA0102-1"]["events"]] == [  # across midnight
+        "2026-03-02T23:59:44+02:00",
+        "2026-03-03T00:00:30+02:00",
+        "2026-03-03T00:02:00+02:00",
+    ]
+    assert calls["AA0102-2"]["events"] == [{"type": "call.ended", "at": "2026-03-02T09:00:08+02:00"}]  # hung up in the voice menu
+    ruleset = servicerules.load(ROOT / "rulesets" / "starter.yaml", backend="reference")
+    summary = check_records(ruleset, out)
+    assert (summary.read, summary.evaluated, summary.rejected) == (5, 4, 1)
+
+
+def test_shipped_mappings_reference_their_own_schema() -> None:
+    for name in shipped_mappings():
+        first = mapping_path(name).read_text(encoding="utf-8").splitlines()[0]
+        assert first == "# yaml-language-server: $schema=../../../schemas/mapping.schema.json"
+        assert (mapping_path(name).parent / "../../../schemas/mapping.schema.json").resolve() == ROOT / "schemas" / "mapping.schema.json"
+
+
+# -------------------------------------------------------------------------------------------- properties
+
+GROUPED = """\
+layout: per_message
+group_by: key
+grouping: {grouping}
+timezone: UTC
+fields:
+  channel: {{const: chat}}
+  events[].at: {{column: n, format: epoch}}
+  events[].text: n
+"""
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from("abcdef"), st.integers(0, 10_000)), max_size=40), st.randoms(use_true_random=False))
+def test_buffered_grouping_of_any_order_equals_contiguous_grouping_of_sorted_rows(rows: list[tuple[str, int]], rnd: Any) -> None:
+    data = [{"key": k, "n": str(n)} for k, n in rows]
+    shuffled = data[:]
+    rnd.shuffle(shuffled)
+    ordered = sorted(data, key=lambda d: d["key"])
+    buffered = list(apply_mapping(load_mapping(GROUPED.format(grouping="buffered")), rows_of(shuffled)))
+    contiguous = list(apply_mapping(load_mapping(GROUPED.format(grouping="contiguous")), rows_of(ordered)))
+    assert all(r.ok for r in buffered + contiguous)
+
+    def content(records: list[RawRecord]) -> dict[str, list[str]]:
+        return {r.data["id"]: [e["text"] for e in r.data["events"]] for r in records if r.data}
+
+    assert content(buffered) == content(contiguous)
+    assert sorted(t for texts in content(buffered).values() for t in texts) == sorted(d["n"] for d in data)  # every row, once
+    for texts in content(buffered).values():
+        assert [int(t) for t in texts] == sorted(int(t) for t in texts)
+    for record in buffered:  # position: the interaction's first row in the input
+        assert record.data is not None
+        first = next(i for i, d in enumerate(shuffled) if d["key"] == record.data["id"])
+        assert record.position.line == first + 2
+
+
+@st.composite
+def forests(draw: Any) -> tuple[list[int | None], list[int]]:
+    """Parents of posts 0..n-1 (None for a first post) and the order in which the export lists them."""
+    n = draw(st.integers(1, 25))
+    parents: list[int | None] = [None] + [draw(st.one_of(st.none(), st.integers(0, i - 1))) for i in range(1, n)]
+    order = draw(st.permutations(list(range(n))))
+    return parents, order
+
+
+@settings(max_examples=80, deadline=None)
+@given(forests(), st.booleans())
+def test_threads_group_exactly_the_reply_trees(forest: tuple[list[int | None], list[int]], with_replies: bool) -> None:
+    parents, order = forest
+
+    def root(i: int) -> int:
+        while (p := parents[i]) is not None:
+            i = p
+        return i
+
+    children: dict[int, list[int]] = {}
+    for i, p in enumerate(parents):
+        if p is not None:
+            children.setdefault(p, []).append(i)
+    data = [
+        {
+            "id": f"p{i}",
+            "reply_to": "" if parents[i] is None else f"p{parents[i]}",
+            "replies": ",".join(f"p{c}" for c in children.get(i, [])),
+            "t": f"2026-03-02T09:00:{i:02d}",
+            "text": f"tweet {i}",
+        }
+        for i in order
+    ]
+    m = load_mapping(TWEETS.format(replies=", replies: replies" if with_replies else ""))
+    out = list(apply_mapping(m, rows_of(data)))
+    assert all(r.ok for r in out)
+    got = {r.data["id"]: sorted(e["text"] for e in r.data["events"]) for r in out if r.data}
+    expected: dict[str, list[str]] = {}
+    for i in range(len(parents)):
+        expected.setdefault(f"p{root(i)}", []).append(f"tweet {i}")
+    assert got == {k: sorted(v) for k, v in expected.items()}
+
+
+def test_numbers_become_text_in_text_fields_only() -> None:
+    m = mapping("""\
+    layout: per_interaction
+    fields:
+      id: n
+      channel: {const: chat}
+      created_at: {column: n, format: epoch}
+      customer.id: n
+      customer: {column: c, type: json}
+      attributes.n: n
+    """.replace("      customer.id: n\n", ""))
+    [data] = good(list(apply_mapping(m, rows_of([{"n": 1772442900, "c": '{"id": "C-1", "tier": "gold"}'}]))))
+    assert data["id"] == "1772442900" and data["attributes"] == {"n": 1772442900}
+    assert data["customer"] == {"id": "C-1", "tier": "gold"}
+    m = mapping("layout: per_interaction\nfields:\n  id: n\n  channel: {const: chat}\n  agents[].id: n\n  events[].author.id: n\n  events[].at: {column: n, format: epoch}\n")
+    [data] = good(list(apply_mapping(m, rows_of([{"n": 7}]))))
+    assert data["agents"] == [{"id": "7"}] and data["events"][0]["author"] == {"id": "7"}
+
+
+def test_a_used_mapping_can_be_pickled_for_worker_processes(tmp_path: Path) -> None:
+    import pickle
+
+    m = load_mapping(HELPDESK)
+    path = helpdesk(tmp_path, [["7", "2026-03-02 09:00", "a", "u1"]])
+    before = good(run(m, path))
+    copy = pickle.loads(pickle.dumps(m))
+    assert copy.model_dump() == m.model_dump() and copy.source_file is None
+    assert good(run(copy, path)) == before
+
+
+def test_timestamps_from_templates_and_value_maps() -> None:
+    head = ts_head("timezone: UTC\n")
+    extra = "  created_at: {template: '{d}T{t}'}\n"
+    assert created(extra, [{"id": "1", "d": "2026-03-02", "t": "09:15"}, {"id": "2", "d": "2026-03-02", "t": "9h"}], head) == [
+        "2026-03-02T09:15:00+00:00",
+        "template '{d}T{t}': '2026-03-02T9h' does not match format iso",
+    ]
+    extra = "  created_at: {column: t, map: {start: '2026-01-01T00:00:00'}, unmapped: keep}\n"
+    assert created(extra, [{"id": "1", "t": "start"}, {"id": "2", "t": "2026-03-02T09:15"}], head) == [
+        "2026-01-01T00:00:00+00:00",
+        "2026-03-02T09:15:00+00:00",
+    ]
+
+
+def test_join_files_must_name_joins_of_the_mapping(tmp_path: Path) -> None:
+    path = helpdesk(tmp_path, [["7", "2026-03-02 09:00", "a", "u1"]])
+    with pytest.raises(ValueError, match=r"^the mapping has no join named 'tikets' \(its joins: tickets, authors, requesters\)$"):
+        read_mapped(load_mapping(HELPDESK), str(path), join_files={"tikets": path})
+    with pytest.raises(ValueError, match=r"\(its joins: none\)"):
+        apply_mapping(load_mapping(MINIMAL), [], join_files={"tickets": path})
