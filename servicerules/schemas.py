@@ -9,8 +9,13 @@ __all__ = ["json_schema"]
 _BASE = "https://servicerules.dev/schemas/"
 
 
-def json_schema(which: Literal["ruleset", "interaction", "report", "policy-test"]) -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a ruleset file, an interaction record, a report or a policy-test file."""
+def json_schema(which: Literal["ruleset", "interaction", "report", "policy-test", "mapping"]) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a ruleset file, an interaction record, a report, a policy-test
+    file or a mapping file."""
+    if which == "mapping":
+        from servicerules.batch.mapping import mapping_json_schema
+
+        return mapping_json_schema()
     if which == "policy-test":
         from servicerules.testing import policy_test_schema
 

@@ -55,7 +55,7 @@ def test_empty_ruleset_file(tmp_path):
     assert "SR102 a ruleset must be a YAML mapping, this document is empty" in out
 
 
-@pytest.mark.parametrize("which", ["ruleset", "interaction", "report"])
+@pytest.mark.parametrize("which", ["ruleset", "interaction", "report", "policy-test", "mapping"])
 def test_published_schemas_are_up_to_date(which):
     code, out, _ = call("schema", which)
     assert code == 0
