@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import datetime as dt
 import json
 import platform
@@ -44,6 +45,16 @@ def _timestamp(text: str) -> dt.datetime:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid number of jobs {text!r}; give a whole number of at least 1")
+    return value
+
+
 def _version_text() -> str:
     from servicerules.compiler.backends import durable_available
 
@@ -68,12 +79,21 @@ def _build_parser() -> _Parser:
     check.add_argument("inputs", nargs="+", metavar="INPUT", help="JSONL/JSON/CSV files, globs, directories, - for stdin")
     check.add_argument("--as-of", type=_timestamp, help="evaluation time (default: each interaction's last timestamp)")
     check.add_argument("--output", "-o", help="write violations to this file")
-    check.add_argument("--format", choices=("jsonl", "json"), default="jsonl", help="format of --output")
+    check.add_argument("--format", choices=("jsonl", "json", "csv"),
+                       help="format of --output (default: from its extension .jsonl/.json/.csv, else jsonl)")
+    check.add_argument("--rejects", metavar="FILE", help="write every rejected record (position, code, reason, masked text) as JSON Lines")
+    check.add_argument("--junit", metavar="FILE", help="write JUnit XML: one test case per rule, failing at --fail-on")
     check.add_argument("--summary-json", help="also write the summary as JSON to this file")
     check.add_argument("--fail-on", choices=SEVERITIES + ("never",), default="info",
                        help="exit 1 when an enforced violation at or above this severity exists (default: info)")
+    check.add_argument("--jobs", "-j", type=_positive_int, default=None, metavar="N",
+                       help="worker processes (default: one per CPU; 1 = no worker processes)")
+    check.add_argument("--mapping", "-m", metavar="FILE|NAME",
+                       help="map an export onto interactions with this mapping file (or a shipped one: twcs, zendesk, bank-calls)")
+    check.add_argument("--join", action="append", default=[], metavar="NAME=PATH",
+                       help="a file for the mapping's join NAME (repeatable)")
     check.add_argument("--backend", choices=("auto", "durable_rules", "reference"), default="auto")
-    check.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    check.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors (no progress bar, no summary)")
 
     from servicerules.testing.command import add_arguments as test_arguments
 
@@ -119,6 +139,9 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
         return EXIT_ERROR
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         print(f"servicerules: error: {exc}", file=stderr)
+        return EXIT_ERROR
+    except _UsageError as exc:
+        print(str(exc), file=stderr)
         return EXIT_ERROR
 
 
@@ -170,39 +193,69 @@ def _facts(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from servicerules.batch.output import SummaryPrinter, ViolationWriter
+    from servicerules.batch.output import (
+        BatchSink, JUnitWriter, RejectsWriter, SummaryJsonWriter, SummaryPrinter, ViolationWriter, make_progress,
+    )
+    from servicerules.batch.parallel import WorkerCrashed
+    from servicerules.batch.readers import expand_inputs, total_size
     from servicerules.batch.runner import check_files
     from servicerules.engine import load
-    from servicerules.model.ruleset import Mode
 
     ruleset = load(args.ruleset, backend=args.backend)
-    threshold = None if args.fail_on == "never" else SEVERITIES.index(args.fail_on)
-    failing = 0
-    writer = ViolationWriter.open(args.output, args.format) if args.output else None
-
-    def on_report(_interaction: Any, report: Any) -> None:
-        nonlocal failing
-        for violation in report.violations:
-            if writer is not None:
-                writer.write(violation)
-            if threshold is not None and violation.mode is Mode.ENFORCE and violation.severity.rank >= threshold:
-                failing += 1
-
-    try:
-        summary = check_files(ruleset, args.inputs, as_of=args.as_of, on_report=on_report)
-    finally:
-        if writer is not None:
-            writer.close()
+    transform, read_options = _mapping_options(args)
+    paths = expand_inputs(args.inputs)  # missing inputs: FileNotFoundError (exit 2) before anything is written
+    sinks: list[BatchSink] = []
+    if args.output:
+        sinks.append(ViolationWriter.open(args.output, args.format))
+    if args.rejects:
+        sinks.append(RejectsWriter.open(args.rejects))
+    if args.junit:
+        sinks.append(JUnitWriter(args.junit, fail_on=args.fail_on))
     if args.summary_json:
-        with open(args.summary_json, "w", encoding="utf-8") as handle:
-            json.dump(summary.to_dict(), handle, indent=2, ensure_ascii=False)
+        sinks.append(SummaryJsonWriter(args.summary_json))
+    progress = make_progress(stderr, total=total_size(paths), enabled=not args.quiet)
+    try:
+        summary = check_files(
+            ruleset, paths, as_of=args.as_of, jobs=args.jobs, sinks=sinks, progress=progress,
+            transform=transform, **read_options,
+        )
+    except WorkerCrashed as exc:
+        print(f"servicerules: error: {exc.render()}", file=stderr)
+        if not args.quiet and exc.summary is not None:
+            SummaryPrinter(stdout).print(exc.summary)
+        return EXIT_ERROR
     if not args.quiet:
         SummaryPrinter(stdout).print(summary)
     if summary.interrupted:
         print("interrupted: outputs are complete up to the last evaluated interaction", file=stderr)
         return 130
-    return EXIT_VIOLATIONS if failing or summary.rejected else EXIT_OK
+    return EXIT_VIOLATIONS if summary.failing(args.fail_on) or summary.rejected else EXIT_OK
+
+
+def _mapping_options(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """(record transform, reader options) for ``check --mapping``; (None, {}) without a mapping."""
+    if not args.mapping:
+        if args.join:
+            raise _UsageError("servicerules check: error: --join needs --mapping")
+        return None, {}
+    from servicerules.batch.mapping import apply_mapping, load_mapping
+
+    joins: dict[str, str] = {}
+    for item in args.join:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise _UsageError(f"servicerules check: error: --join {item!r}: write NAME=PATH")
+        joins[name] = path
+    mapping = load_mapping(args.mapping)
+    unknown = sorted(set(joins) - set(mapping.joins))
+    if unknown:
+        raise _UsageError(f"servicerules check: error: the mapping has no join named {', '.join(unknown)}")
+    options = {"format": mapping.input.format, "encoding": mapping.input.encoding}
+    return functools.partial(apply_mapping, mapping, join_files=joins), options
 
 
 def main() -> None:
+    from servicerules.batch.parallel import tune_allocator
+
+    tune_allocator()  # this process is the command's own (run() may be called in someone else's)
     sys.exit(run(sys.argv[1:], sys.stdout, sys.stderr))

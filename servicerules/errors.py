@@ -54,11 +54,12 @@ CODES: dict[str, str] = {
     "SR303": "bad text encoding",
     "SR304": "truncated input",
     "SR305": "CSV row with the wrong number of fields",
-    "SR310": "interaction does not match the interaction schema",
+    "SR310": "record cannot be mapped onto an interaction",
     "SR311": "timestamp without a time zone",
     "SR312": "events not in time order",
     # evaluation
     "SR400": "matching engine error",
+    "SR401": "batch worker process failed",
     # policy tests
     "SR500": "policy-test file is empty or not a mapping",
     "SR501": "file not found or unreadable (a test path, a test file's ruleset, an interaction file)",

@@ -80,7 +80,7 @@ __all__ = [
     "shipped_mappings",
 ]
 
-# Error codes of records that cannot be mapped. All "SR310" for now; proposed: SR320 (a value cannot be
+# Error codes of records that cannot be mapped: all SR310 ("record cannot be mapped onto an interaction"); one day perhaps SR320 (a value cannot be
 # converted), SR321 (rows of one interaction not adjacent under grouping: contiguous), SR322 (joins).
 CODE_VALUE = "SR310"
 CODE_GROUPING = "SR310"

@@ -1,48 +1,389 @@
-"""Sinks for batch results: violation files and the terminal summary."""
+"""Sinks for batch results (violation files, rejected records, JUnit XML, summary JSON), the progress bar
+and the terminal summary.
+
+A sink receives every record's result in input order, in the parent process, whether the interactions
+were evaluated serially or by worker processes: :meth:`BatchSink.add_outcome` for an evaluated
+interaction, :meth:`BatchSink.add_rejected` for a rejected record, and :meth:`BatchSink.close` once at the
+end with the final summary, also after an interrupt or an error (the runner closes every sink it is
+given, whatever happens). Every file a sink writes is valid when it
+is closed: a JSON array is closed, CSV rows are complete, JSON Lines end with a newline.
+"""
 
 from __future__ import annotations
 
+import csv
 import json
-from typing import IO, TextIO
+import os
+from typing import IO, Any, Protocol, TextIO
 
 from rich.console import Console
+from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
-from servicerules.batch.summary import BatchSummary
+from servicerules._junit import JUnitCase, JUnitSuite, junit_xml
+from servicerules.batch.targets import format_result
+from servicerules.batch.summary import BatchSummary, InteractionOutcome, RejectedRecord, ViolationRow, severity_threshold
 from servicerules.report import Violation
 
-__all__ = ["SummaryPrinter", "ViolationWriter"]
+__all__ = [
+    "CSV_COLUMNS",
+    "VIOLATION_FORMATS",
+    "BatchProgress",
+    "BatchSink",
+    "JUnitWriter",
+    "RejectsWriter",
+    "SummaryJsonWriter",
+    "SummaryPrinter",
+    "ViolationWriter",
+    "make_progress",
+    "violation_format",
+]
+
+VIOLATION_FORMATS = ("jsonl", "json", "csv")
+
+#: Columns of the CSV violation output, in order.
+CSV_COLUMNS = (
+    "interaction_id",
+    "rule_id",
+    "severity",
+    "mode",
+    "message",
+    "event_index",
+    "at",
+    "excerpt",
+    "actions",
+    "ruleset",
+    "version",
+)
+
+_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
 
 
-class ViolationWriter:
-    """Writes violations as JSON Lines (one object per line, flushed as it goes) or as one JSON array.
+def violation_format(path: str | None, fmt: str | None = None) -> str:
+    """The violation output format: ``fmt`` when given, else from the extension of ``path``
+    (``.jsonl``/``.ndjson``, ``.json``, ``.csv``), else JSON Lines."""
+    if fmt is not None:
+        if fmt not in VIOLATION_FORMATS:
+            raise ValueError(f"unknown violation format {fmt!r}; expected one of {', '.join(VIOLATION_FORMATS)}")
+        return fmt
+    if path:
+        return _EXTENSIONS.get(os.path.splitext(path)[1].lower(), "jsonl")
+    return "jsonl"
 
-    A JSON array is closed even when the run is interrupted, so the file is always valid JSON.
+
+class BatchSink:
+    """Receives the results of a batch run in input order. Every method does nothing by default."""
+
+    #: Whether :attr:`ViolationRow.json` must be filled in (it costs time in the workers: ask only if used).
+    needs_violation_json: bool = False
+
+    def begin(self, summary: BatchSummary) -> None:
+        """Called once before the first result, with the (empty) summary naming the ruleset."""
+
+    def add_outcome(self, outcome: InteractionOutcome) -> None:
+        """One evaluated interaction."""
+
+    def add_rejected(self, rejected: RejectedRecord) -> None:
+        """One record that could not be evaluated."""
+
+    def close(self, summary: BatchSummary | None = None) -> None:
+        """Called once at the end (also after an interrupt or an error) with the final summary; ``None``
+        when the run never started (bad arguments, missing input): release resources, write nothing
+        that needs a summary."""
+
+
+# ------------------------------------------------------------------------------------------ violations
+
+
+class ViolationWriter(BatchSink):
+    """Writes violations as JSON Lines, one JSON array, or CSV (flat columns, see :data:`CSV_COLUMNS`).
+
+    JSON Lines and JSON carry the full violation (the ``Violation`` schema of ``servicerules schema
+    report``); CSV carries one row per violation with the action ids joined by ``;``. A JSON array is
+    closed even when the run is interrupted, so the file is always valid JSON.
     """
 
-    def __init__(self, handle: IO[str], fmt: str):
+    def __init__(self, handle: IO[str], fmt: str = "jsonl", *, ruleset: str = "", version: str = ""):
         self.handle = handle
-        self.fmt = fmt
+        self.fmt = violation_format(None, fmt)
         self.count = 0
-        if fmt == "json":
+        self.ruleset = ruleset
+        self.version = version
+        self.needs_violation_json = self.fmt != "csv"
+        self._closed = False
+        self._csv: Any = None
+        if self.fmt == "json":
             handle.write("[")
+        elif self.fmt == "csv":
+            self._csv = csv.writer(handle, lineterminator="\n")
+            self._csv.writerow(CSV_COLUMNS)
 
     @classmethod
-    def open(cls, path: str, fmt: str) -> "ViolationWriter":
-        return cls(open(path, "w", encoding="utf-8"), fmt)
+    def open(cls, path: str, fmt: str | None = None) -> "ViolationWriter":
+        """Open ``path`` for writing; the format comes from ``fmt`` or the file extension."""
+        chosen = violation_format(path, fmt)
+        return cls(open(path, "w", encoding="utf-8", newline="" if chosen == "csv" else None), chosen)
+
+    def begin(self, summary: BatchSummary) -> None:
+        self.ruleset = self.ruleset or summary.ruleset
+        self.version = self.version or summary.version
 
     def write(self, violation: Violation) -> None:
-        text = violation.model_dump_json()
-        if self.fmt == "json":
-            self.handle.write(("," if self.count else "") + "\n  " + text)
+        """Write one violation (for callers that hold full reports)."""
+        row = ViolationRow.from_violation(violation, with_json=self.needs_violation_json)
+        self.ruleset = self.ruleset or violation.ruleset.name
+        self.version = self.version or violation.ruleset.version
+        self._write(violation.interaction_id, row)
+
+    def add_outcome(self, outcome: InteractionOutcome) -> None:
+        for row in outcome.violations:
+            self._write(outcome.interaction_id, row)
+
+    def _write(self, interaction_id: str, row: ViolationRow) -> None:
+        if self.fmt == "csv":
+            self._csv.writerow(
+                (
+                    interaction_id,
+                    row.rule_id,
+                    row.severity,
+                    row.mode,
+                    row.message,
+                    "" if row.event_index is None else row.event_index,
+                    row.at or "",
+                    row.excerpt or "",
+                    ";".join(row.actions),
+                    self.ruleset,
+                    self.version,
+                )
+            )
         else:
-            self.handle.write(text + "\n")
+            if row.json is None:
+                raise ValueError("violation rows carry no JSON text: evaluate with a sink that needs it")
+            if self.fmt == "json":
+                self.handle.write(("," if self.count else "") + "\n  " + row.json)
+            else:
+                self.handle.write(row.json + "\n")
         self.count += 1
 
-    def close(self) -> None:
+    def close(self, summary: BatchSummary | None = None) -> None:
+        if self._closed:
+            return
+        self._closed = True
         if self.fmt == "json":
             self.handle.write("\n]\n" if self.count else "]\n")
         self.handle.close()
+
+
+# ------------------------------------------------------------------------------------- rejected records
+
+
+class RejectsWriter(BatchSink):
+    """Writes every rejected record as one JSON line: ``source`` (``file:line``), ``file``, ``line``,
+    ``row``, ``code``, ``reason``, ``raw`` (the record's text, masked and cut to 1 KB, or null when not
+    available) and ``raw_truncated``."""
+
+    def __init__(self, handle: IO[str]):
+        self.handle = handle
+        self.count = 0
+        self._closed = False
+
+    @classmethod
+    def open(cls, path: str) -> "RejectsWriter":
+        return cls(open(path, "w", encoding="utf-8"))
+
+    def add_rejected(self, rejected: RejectedRecord) -> None:
+        line = {
+            "source": rejected.source,
+            "file": rejected.file,
+            "line": rejected.line,
+            "row": rejected.row,
+            "code": rejected.code,
+            "reason": rejected.reason,
+            "raw": rejected.raw,
+            "raw_truncated": rejected.raw_truncated,
+        }
+        self.handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+        self.count += 1
+
+    def close(self, summary: BatchSummary | None = None) -> None:
+        if not self._closed:
+            self._closed = True
+            self.handle.close()
+
+
+# ---------------------------------------------------------------------------------------------- JUnit
+
+_JUNIT_EXAMPLES = 10
+
+
+class _RuleFailures:
+    __slots__ = ("violations", "interactions", "examples")
+
+    def __init__(self) -> None:
+        self.violations = 0
+        self.interactions = 0
+        self.examples: list[str] = []
+
+
+class JUnitWriter(BatchSink):
+    """JUnit XML for CI: **one test case per rule** (``classname`` = ruleset name, ``name`` = rule id).
+
+    A rule's case fails when the run found enforced violations of it at or above ``fail_on`` (the
+    ``--fail-on`` severity); the failure text gives the counts and the first few violations (interaction,
+    ``file:line``, message). A rule that applied to no interaction is skipped. Rejected records make one
+    more case, ``input records``, an error; an interrupted or failed run makes a ``run`` case, an error.
+
+    Per rule rather than per interaction: a corpus of millions of interactions would make millions of
+    cases, and a CI server tracks a test's history by name, so a stable rule id is the useful unit.
+    Memory stays bounded (counts and a few examples per rule).
+    """
+
+    def __init__(self, path: str, *, fail_on: str | None = "info"):
+        self.path = path
+        self.threshold = severity_threshold(fail_on)
+        self.fail_on = fail_on
+        self._rules: dict[str, _RuleFailures] = {}
+        self._rejected: list[str] = []
+
+    def add_outcome(self, outcome: InteractionOutcome) -> None:
+        previous = ""
+        for row in outcome.violations:
+            if not row.fails(self.threshold):
+                continue
+            failures = self._rules.get(row.rule_id)
+            if failures is None:
+                failures = self._rules[row.rule_id] = _RuleFailures()
+            failures.violations += 1
+            if row.rule_id != previous:
+                failures.interactions += 1
+            previous = row.rule_id
+            if len(failures.examples) < _JUNIT_EXAMPLES:
+                failures.examples.append(f"{outcome.interaction_id} ({outcome.source}): {row.message}")
+
+    def add_rejected(self, rejected: RejectedRecord) -> None:
+        if len(self._rejected) < _JUNIT_EXAMPLES:
+            self._rejected.append(f"{rejected.source}: {rejected.code} {rejected.reason}")
+
+    def cases(self, summary: BatchSummary) -> list[JUnitCase]:
+        classname = summary.ruleset
+        cases: list[JUnitCase] = []
+        for stats in summary.rules.values():
+            name = stats.rule_id  # not the title: a CI server follows a test's history by its name
+            failures = self._rules.get(stats.rule_id)
+            if failures is not None:
+                more = failures.violations - len(failures.examples)
+                text = "\n".join(([stats.title] if stats.title else []) + failures.examples + ([f"… and {more} more"] if more > 0 else []))
+                message = (
+                    f"{failures.violations} {stats.severity or ''} violation{'s' if failures.violations != 1 else ''} "
+                    f"in {failures.interactions} of {summary.evaluated} interactions"
+                ).replace("  ", " ")
+                cases.append(JUnitCase(name, classname, failure=message, failure_text=text))
+            elif stats.violated + stats.compliant == 0 and summary.evaluated:
+                cases.append(JUnitCase(name, classname, skipped="not applicable to any checked interaction"))
+            else:
+                cases.append(JUnitCase(name, classname))
+        if summary.rejected:
+            more = summary.rejected - len(self._rejected)
+            text = "\n".join(self._rejected + ([f"… and {more} more"] if more > 0 else []))
+            message = f"{summary.rejected} of {summary.read} records rejected"
+            cases.append(JUnitCase("input records", f"{classname}.input", error=message + "\n" + text))
+        else:
+            cases.append(JUnitCase("input records", f"{classname}.input"))
+        if summary.interrupted or summary.error:
+            why = summary.error or f"interrupted after {summary.read} records"
+            cases.append(JUnitCase("run", f"{classname}.input", error=why))
+        return cases
+
+    def close(self, summary: BatchSummary | None = None) -> None:
+        if summary is None:
+            return
+        suite = JUnitSuite(f"servicerules check {summary.ruleset} {summary.version}", self.cases(summary), summary.elapsed)
+        with open(self.path, "w", encoding="utf-8") as handle:
+            handle.write(junit_xml([suite]))
+
+
+class SummaryJsonWriter(BatchSink):
+    """Writes :meth:`BatchSummary.to_dict` as JSON when the run ends."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def close(self, summary: BatchSummary | None = None) -> None:
+        if summary is None:
+            return
+        with open(self.path, "w", encoding="utf-8") as handle:
+            json.dump(summary.to_dict(), handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+
+
+# ------------------------------------------------------------------------------------------- progress
+
+
+class BatchProgress(Protocol):
+    """What the runner reports progress to: records done and their size (units of ``readers.total_size``)."""
+
+    def __enter__(self) -> "BatchProgress": ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def advance(self, records: int, size: int) -> None: ...
+
+
+class _NoProgress:
+    def __enter__(self) -> "_NoProgress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def advance(self, records: int, size: int) -> None:
+        return None
+
+
+class _RecordRate(ProgressColumn):
+    """``12,345 records 2,100/s`` (the records rate; rich's own speed column would show bytes)."""
+
+    def render(self, task: Task) -> Text:
+        records = int(task.fields.get("records", 0))
+        elapsed = task.elapsed or 0.0
+        rate = f"{records / elapsed:,.0f}/s" if elapsed > 0.5 else "…/s"
+        return Text(f"{records:,} records {rate}", style="progress.data.speed")
+
+
+class _RichProgress:
+    def __init__(self, stream: TextIO, total: int | None):
+        console = Console(file=stream)
+        columns: list[ProgressColumn] = [SpinnerColumn(), TextColumn("checking"), _RecordRate()]
+        if total:
+            columns += [BarColumn(), TaskProgressColumn(), TextColumn("ETA"), TimeRemainingColumn()]
+        self._progress = Progress(*columns, console=console, transient=False, refresh_per_second=4)
+        self._task = self._progress.add_task("check", total=total or None, records=0)
+        self._records = 0
+
+    def __enter__(self) -> "_RichProgress":
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def advance(self, records: int, size: int) -> None:
+        self._records += records
+        self._progress.update(self._task, advance=size, records=self._records)
+
+
+def make_progress(stream: TextIO | None, *, total: int | None = None, enabled: bool = True) -> BatchProgress:
+    """A progress bar on ``stream`` (records, rate, and percentage and ETA when ``total`` is known), or a
+    silent stand-in when ``enabled`` is false or ``stream`` is not a terminal (so logs and pipes stay
+    clean). Use it as a context manager around the run."""
+    isatty = getattr(stream, "isatty", None)
+    if not enabled or stream is None or isatty is None or not isatty():
+        return _NoProgress()
+    return _RichProgress(stream, total)
+
+
+# ---------------------------------------------------------------------------------------- terminal summary
 
 
 def _percent(value: float | None) -> str:
@@ -50,10 +391,12 @@ def _percent(value: float | None) -> str:
 
 
 class SummaryPrinter:
-    """The terminal summary: totals, per-rule compliance, per-channel/team/agent compliance, rejections."""
+    """The terminal summary: totals, per-rule compliance, top violations, per-channel/team/agent
+    compliance, rejections."""
 
-    def __init__(self, stream: TextIO, *, width: int = 110):
+    def __init__(self, stream: TextIO, *, width: int = 110, top: int = 10):
         self.console = Console(file=stream, width=width, highlight=False, soft_wrap=False)
+        self.top = top
 
     def print(self, summary: BatchSummary) -> None:
         c = self.console
@@ -63,6 +406,10 @@ class SummaryPrinter:
             f"{summary.compliant} compliant, {summary.violations} violations"
             + (f" in {summary.elapsed:.2f}s" if summary.elapsed else "")
         )
+        if summary.interrupted:
+            c.print(f"[bold yellow]Interrupted[/bold yellow]: results cover the first {summary.read} records.")
+        if summary.error:
+            c.print(f"[bold red]Stopped[/bold red]: {summary.error}", markup=False)
         if summary.rules:
             table = Table(title="Compliance per rule", title_justify="left")
             for column, justify in (("rule", "left"), ("severity", "left"), ("violated", "right"), ("compliant", "right"), ("n/a", "right"), ("compliance", "right")):
@@ -70,6 +417,23 @@ class SummaryPrinter:
             for stats in sorted(summary.rules.values(), key=lambda s: (-s.violated, s.rule_id)):
                 table.add_row(stats.rule_id, stats.severity or "", str(stats.violated), str(stats.compliant), str(stats.not_applicable), _percent(stats.compliance))
             c.print(table)
+        top = summary.top_violations(self.top)
+        if top:
+            table = Table(title="Top violations", title_justify="left")
+            table.add_column("rule")
+            table.add_column("severity")
+            table.add_column("violations", justify="right")
+            table.add_column("interactions", justify="right")
+            table.add_column("share", justify="right")
+            table.add_column("examples")
+            for stats in top:
+                share = stats.violated / summary.evaluated if summary.evaluated else None
+                table.add_row(stats.rule_id, stats.severity or "", str(stats.violations), str(stats.violated), _percent(share), ", ".join(stats.examples))
+            c.print(table)
+        if summary.targets is not None:
+            c.print("[bold]Aggregate targets[/bold]")
+            for result in summary.targets.results():
+                c.print(f"  {format_result(result)}", markup=False)
         for title, groups in (("channel", summary.by_channel), ("team", summary.by_team), ("agent", summary.by_agent)):
             if not groups:
                 continue
@@ -80,12 +444,13 @@ class SummaryPrinter:
             for key, group in sorted(groups.items()):
                 table.add_row(key, str(group.interactions), _percent(group.compliance))
             c.print(table)
-        if summary.rejections:
+        if summary.rejected:
             c.print(f"[bold]Rejected records[/bold] ({summary.rejected}):")
             for rejected in summary.rejections[:20]:
                 c.print(f"  {rejected.source}: {rejected.code} {rejected.reason}", markup=False)
             if summary.rejected > 20:
-                c.print(f"  … and {summary.rejected - 20} more (see --summary-json)")
+                codes = ", ".join(f"{code} × {n}" for code, n in sorted(summary.rejections_by_code.items()))
+                c.print(f"  … and {summary.rejected - 20} more (see --rejects); by code: {codes}", markup=False)
 
 
 def dump_json(obj: object) -> str:

@@ -3,18 +3,143 @@
 Counts always add up: ``read == evaluated + rejected``. A rule's compliance rate is
 ``compliant / (compliant + violated)`` over the interactions where it applied; interactions where it was
 not applicable are counted separately and never make a rule look better or worse.
+
+The summary is fed with :class:`InteractionOutcome` s: a compact, picklable digest of one evaluated
+interaction (its grouping keys, one status per rule and its violations as flat rows). Worker processes
+send outcomes instead of full reports, and the serial runner builds the very same outcomes, so a parallel
+run and a serial run produce identical summaries and outputs.
+
+Memory stays bounded over any number of records: at most ``max_rejections`` rejected records are kept
+(``rejected`` and ``rejections_by_code`` still count all of them; the ``--rejects`` file lists every one),
+and each rule keeps at most :data:`EXAMPLES_PER_RULE` example interactions.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, Sequence
 
+from pydantic import TypeAdapter
+
+from servicerules.batch.targets import Contribution, TargetAccumulator, interaction_agents
+from servicerules.measures.privacy import mask_text
 from servicerules.model.interaction import Interaction
-from servicerules.report import Report
+from servicerules.model.ruleset import Mode, Severity
+from servicerules.report import Report, Violation
 
-__all__ = ["BatchSummary", "GroupStats", "RejectedRecord", "RuleStats"]
+__all__ = [
+    "EXAMPLES_PER_RULE",
+    "BatchSummary",
+    "GroupStats",
+    "InteractionOutcome",
+    "RejectedRecord",
+    "RuleStats",
+    "ViolationRow",
+    "clip_raw",
+    "outcome_from_report",
+    "severity_threshold",
+]
+
+#: Interactions remembered per rule as examples of its violations (the first ones, in input order).
+EXAMPLES_PER_RULE = 3
+
+#: Bytes of a rejected record's text kept for the rejects file.
+RAW_LIMIT = 1024
+
+#: One character per rule in :attr:`InteractionOutcome.statuses`.
+STATUS_CODES = {"violated": "v", "compliant": "c", "not_applicable": "n"}
+_STATUS_FIELDS = {"v": "violated", "c": "compliant", "n": "not_applicable"}
+
+_TIMESTAMP: TypeAdapter[dt.datetime] = TypeAdapter(dt.datetime)
+
+
+def severity_threshold(fail_on: str | None) -> int | None:
+    """The rank of ``--fail-on`` (``info``…``critical``); ``None`` for ``never`` or ``None``."""
+    if fail_on is None or fail_on == "never":
+        return None
+    try:
+        return Severity(fail_on).rank
+    except ValueError:
+        choices = ", ".join([s.value for s in Severity] + ["never"])
+        raise ValueError(f"unknown severity {fail_on!r}; expected one of {choices}") from None
+
+
+class ViolationRow(NamedTuple):
+    """One violation, flattened: what the CSV, JUnit and summary sinks need, plus its JSON text."""
+
+    rule_id: str
+    severity: str
+    mode: str
+    message: str
+    event_index: int | None
+    at: str | None
+    """ISO 8601, formatted exactly as in the JSON output."""
+    excerpt: str | None
+    actions: tuple[str, ...]
+    json: str | None
+    """The full :class:`~servicerules.report.Violation` as JSON (one line of JSONL output); ``None`` when
+    no sink asked for it (it is the most expensive part to build and to ship between processes)."""
+
+    @classmethod
+    def from_violation(cls, violation: Violation, *, with_json: bool = True) -> "ViolationRow":
+        evidence = violation.evidence
+        return cls(
+            violation.rule_id,
+            violation.severity.value,
+            violation.mode.value,
+            violation.message,
+            evidence.event_index,
+            _TIMESTAMP.dump_python(evidence.at, mode="json") if evidence.at is not None else None,
+            evidence.excerpt,
+            tuple(a.id for a in violation.actions),
+            violation.model_dump_json() if with_json else None,
+        )
+
+    def fails(self, threshold: int | None) -> bool:
+        """An enforced violation at or above the ``--fail-on`` rank ``threshold``."""
+        return threshold is not None and self.mode == Mode.ENFORCE.value and Severity(self.severity).rank >= threshold
+
+
+class InteractionOutcome(NamedTuple):
+    """The digest of one evaluated interaction that the summary and the sinks consume."""
+
+    source: str
+    """Where the record was read, ``file:line``."""
+    interaction_id: str
+    channel: str
+    team: str | None
+    agents: tuple[str, ...]
+    compliant: bool
+    statuses: str
+    """One character per rule of the ruleset, in rule order: ``v`` violated, ``c`` compliant,
+    ``n`` not applicable."""
+    violations: tuple[ViolationRow, ...]
+    targets: tuple[Contribution, ...] = ()
+    """What the interaction contributes to the ruleset's aggregate targets."""
+
+
+def outcome_from_report(
+    interaction: Interaction,
+    report: Report,
+    *,
+    source: str = "",
+    with_json: bool = True,
+    targets: Sequence[Contribution] = (),
+) -> InteractionOutcome:
+    """The :class:`InteractionOutcome` of one evaluation (the same in a worker and in the serial runner)."""
+    return InteractionOutcome(
+        source,
+        report.interaction_id,
+        interaction.channel,
+        interaction.team,
+        tuple(interaction_agents(interaction)),
+        report.compliant,
+        "".join(STATUS_CODES[o.status] for o in report.outcomes),
+        tuple(ViolationRow.from_violation(v, with_json=with_json) for v in report.violations),
+        tuple(targets),
+    )
 
 
 @dataclass
@@ -26,6 +151,8 @@ class RuleStats:
     compliant: int = 0
     not_applicable: int = 0
     violations: int = 0
+    examples: list[str] = field(default_factory=list)
+    """The first :data:`EXAMPLES_PER_RULE` interactions that violated the rule (their ids)."""
 
     @property
     def compliance(self) -> float | None:
@@ -45,9 +172,34 @@ class GroupStats:
 
 @dataclass(frozen=True)
 class RejectedRecord:
+    """A record that was read but could not be evaluated, with where it was and why."""
+
     source: str
+    """``file:line``."""
     code: str
     reason: str
+    file: str | None = None
+    line: int | None = None
+    row: int | None = None
+    """1-based record number within the file, when the problem is a record (see ``SourcePosition.row``)."""
+    raw: str | None = field(default=None, compare=False)
+    """The record's text, masked for card numbers and other personal data and cut to
+    :data:`RAW_LIMIT` bytes (see :func:`clip_raw`); ``None`` when it is not available (a record of gzip
+    or stdin input that could not even be parsed)."""
+    raw_truncated: bool = field(default=False, compare=False)
+
+
+def clip_raw(text: str) -> tuple[str, bool]:
+    """``text`` masked (card numbers, IBANs, e-mail addresses, phone numbers) and cut to at most
+    :data:`RAW_LIMIT` UTF-8 bytes at a character boundary; and whether it was cut.
+
+    Masking comes first, so a card number at the cut is never left half visible."""
+    head = text[: 2 * RAW_LIMIT]
+    masked = mask_text(head)
+    data = masked.encode("utf-8")
+    if len(data) <= RAW_LIMIT and len(head) == len(text):
+        return masked, False
+    return data[:RAW_LIMIT].decode("utf-8", "ignore"), True
 
 
 @dataclass
@@ -62,12 +214,23 @@ class BatchSummary:
     violations: int = 0
     elapsed: float = 0.0
     interrupted: bool = False
+    error: str | None = None
+    """Why the run stopped early other than by an interrupt (for example a worker process died)."""
+    jobs: int = 1
+    """Processes that evaluated interactions (1: the calling process itself)."""
     rules: dict[str, RuleStats] = field(default_factory=dict)
     by_channel: dict[str, GroupStats] = field(default_factory=lambda: defaultdict(GroupStats))
     by_team: dict[str, GroupStats] = field(default_factory=lambda: defaultdict(GroupStats))
     by_agent: dict[str, GroupStats] = field(default_factory=lambda: defaultdict(GroupStats))
     by_severity: Counter[str] = field(default_factory=Counter)
+    enforced_by_severity: Counter[str] = field(default_factory=Counter)
+    """Violations of enforced rules (``mode: enforce``) per severity: what ``--fail-on`` looks at."""
     rejections: list[RejectedRecord] = field(default_factory=list)
+    """The first ``max_rejections`` rejected records (all of them are counted in ``rejected``)."""
+    rejections_by_code: Counter[str] = field(default_factory=Counter)
+    max_rejections: int = 1000
+    targets: TargetAccumulator | None = None
+    """The ruleset's aggregate targets, accumulated over the batch (None when it has none)."""
 
     @classmethod
     def for_ruleset(cls, ruleset: Any) -> "BatchSummary":
@@ -75,37 +238,84 @@ class BatchSummary:
         summary = cls(ruleset.name, ruleset.version, ruleset.backend)
         for rule in ruleset.rules:
             summary.rules[rule.spec.id] = RuleStats(rule.spec.id, rule.spec.title, rule.spec.severity.value)
+        if ruleset.targets:
+            summary.targets = TargetAccumulator(ruleset.targets)
         return summary
 
-    def add_report(self, interaction: Interaction, report: Report) -> None:
+    # -- feeding ---------------------------------------------------------------------------------------
+
+    def add_report(self, interaction: Interaction, report: Report, *, source: str = "") -> None:
+        """Count one evaluated interaction from its full report (see :meth:`add_outcome`)."""
+        for outcome in report.outcomes:  # a summary not made by for_ruleset learns the rules as it goes
+            if outcome.rule_id not in self.rules:
+                self.rules[outcome.rule_id] = RuleStats(outcome.rule_id, "", "")
+        self.add_outcome(outcome_from_report(interaction, report, source=source, with_json=False))
+
+    def add_outcome(self, outcome: InteractionOutcome) -> None:
+        """Count one evaluated interaction. Its statuses must be in the order of this summary's rules
+        (as they are for a summary made by :meth:`for_ruleset` of the ruleset that evaluated it)."""
+        if len(outcome.statuses) > len(self.rules):
+            raise ValueError(
+                f"outcome has {len(outcome.statuses)} rule statuses, the summary knows {len(self.rules)} rules; "
+                "make the summary with BatchSummary.for_ruleset(ruleset)"
+            )
         self.read += 1
         self.evaluated += 1
-        ok = report.compliant
+        if self.targets is not None and outcome.targets:
+            self.targets.add(outcome.targets)
+        ok = outcome.compliant
         self.compliant += ok
-        self.violations += len(report.violations)
-        for violation in report.violations:
-            self.by_severity[violation.severity.value] += 1
-        for outcome in report.outcomes:
-            stats = self.rules.get(outcome.rule_id)
-            if stats is None:
-                stats = self.rules[outcome.rule_id] = RuleStats(outcome.rule_id, "", "")
-            setattr(stats, outcome.status, getattr(stats, outcome.status) + 1)
-            stats.violations += outcome.violations
-        for groups, key in (
-            (self.by_channel, interaction.channel),
-            (self.by_team, interaction.team),
-        ):
+        self.violations += len(outcome.violations)
+        for stats, status in zip(self.rules.values(), outcome.statuses):
+            name = _STATUS_FIELDS[status]
+            setattr(stats, name, getattr(stats, name) + 1)
+        previous = ""
+        for row in outcome.violations:
+            self.by_severity[row.severity] += 1
+            if row.mode == Mode.ENFORCE.value:
+                self.enforced_by_severity[row.severity] += 1
+            rule = self.rules.get(row.rule_id)
+            if rule is None:
+                rule = self.rules[row.rule_id] = RuleStats(row.rule_id, "", row.severity)
+            rule.violations += 1
+            if row.rule_id != previous and len(rule.examples) < EXAMPLES_PER_RULE:
+                rule.examples.append(outcome.interaction_id)
+            previous = row.rule_id  # violations come grouped by rule: one example per interaction
+        for groups, key in ((self.by_channel, outcome.channel), (self.by_team, outcome.team)):
             if key:
-                groups[key].interactions += 1
-                groups[key].compliant += ok
-        for agent in _agents(interaction):
-            self.by_agent[agent].interactions += 1
-            self.by_agent[agent].compliant += ok
+                group = groups[key]
+                group.interactions += 1
+                group.compliant += ok
+        for agent in outcome.agents:
+            group = self.by_agent[agent]
+            group.interactions += 1
+            group.compliant += ok
 
     def add_rejection(self, source: str, code: str, reason: str) -> None:
+        self.add_rejected(RejectedRecord(source, code, reason))
+
+    def add_rejected(self, rejected: RejectedRecord) -> None:
         self.read += 1
         self.rejected += 1
-        self.rejections.append(RejectedRecord(source, code, reason))
+        self.rejections_by_code[rejected.code] += 1
+        if len(self.rejections) < self.max_rejections:
+            self.rejections.append(rejected)
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    def failing(self, fail_on: str | None) -> int:
+        """Violations of enforced rules at or above severity ``fail_on`` (``never``/``None``: 0)."""
+        threshold = severity_threshold(fail_on)
+        if threshold is None:
+            return 0
+        return sum(n for severity, n in self.enforced_by_severity.items() if Severity(severity).rank >= threshold)
+
+    def top_violations(self, limit: int = 10) -> list[RuleStats]:
+        """Rules with violations, most violated first (ties: more severe first, then rule id)."""
+        rank = {s.value: s.rank for s in Severity}
+        violated = [s for s in self.rules.values() if s.violations]
+        violated.sort(key=lambda s: (-s.violations, -rank.get(s.severity, -1), s.rule_id))
+        return violated[:limit]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -116,33 +326,37 @@ class BatchSummary:
             "compliant": self.compliant,
             "violations": self.violations,
             "interrupted": self.interrupted,
+            "error": self.error,
+            "jobs": self.jobs,
             "elapsed_seconds": round(self.elapsed, 3),
             "by_severity": dict(sorted(self.by_severity.items())),
+            "targets": [r.to_dict() for r in self.targets.results()] if self.targets is not None else [],
+            "enforced_by_severity": dict(sorted(self.enforced_by_severity.items())),
             "rules": [
                 {
                     "rule_id": s.rule_id,
+                    "severity": s.severity or None,
                     "violated": s.violated,
                     "compliant": s.compliant,
                     "not_applicable": s.not_applicable,
                     "violations": s.violations,
                     "compliance": s.compliance,
+                    "examples": list(s.examples),
                 }
                 for s in self.rules.values()
             ],
-            "by_channel": {k: {"interactions": g.interactions, "compliance": g.compliance} for k, g in sorted(self.by_channel.items())},
-            "by_team": {k: {"interactions": g.interactions, "compliance": g.compliance} for k, g in sorted(self.by_team.items())},
-            "by_agent": {k: {"interactions": g.interactions, "compliance": g.compliance} for k, g in sorted(self.by_agent.items())},
+            "by_channel": _groups(self.by_channel),
+            "by_team": _groups(self.by_team),
+            "by_agent": _groups(self.by_agent),
+            "rejections_by_code": dict(sorted(self.rejections_by_code.items())),
             "rejections": [{"source": r.source, "code": r.code, "reason": r.reason} for r in self.rejections],
+            "rejections_truncated": self.rejected > len(self.rejections),
         }
 
 
-def _agents(interaction: Interaction) -> list[str]:
-    """Agents who worked the interaction: the declared list, else authors of agent messages."""
-    if interaction.agents:
-        return sorted({a.id for a in interaction.agents})
-    found = {
-        e.author.id or e.author.name
-        for e in interaction.events
-        if e.author is not None and e.author.role in ("agent", "manager") and (e.author.id or e.author.name)
+def _groups(groups: dict[str, GroupStats]) -> dict[str, dict[str, Any]]:
+    return {
+        key: {"interactions": g.interactions, "compliance": g.compliance}
+        for key, g in sorted(groups.items())
     }
-    return sorted(a for a in found if a)
+

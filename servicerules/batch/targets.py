@@ -322,8 +322,8 @@ def target_contributions(
 
 def interaction_agents(interaction: Interaction) -> list[str]:
     """The agents an interaction is grouped under: the declared ``agents``, else the ids (or names) of the
-    agents and managers who wrote its messages; sorted, without duplicates. The same as the batch
-    summary's per-agent figures (defined here so that the summary can import it without a cycle)."""
+    agents and managers who wrote its messages; sorted, without duplicates. The batch summary's per-agent
+    figures use it too."""
     if interaction.agents:
         return sorted({a.id for a in interaction.agents})
     found = {

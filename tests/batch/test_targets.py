@@ -729,3 +729,26 @@ def test_the_documented_unanswered_email_target() -> None:
         ruleset.close()
     # E1 in time, E2 late, E3 unanswered for 2 days: missed; E4 unanswered for 1 hour: undecided, not counted.
     assert figures(results["email.first-reply-1d"]) == ("missed", 1, 3, None, None, 0)
+
+
+def test_batch_runs_accumulate_targets_identically_in_worker_processes(tmp_path: Path) -> None:
+    from servicerules.batch.runner import check_files
+
+    lines = []
+    for i, (wait, outcome) in enumerate([(10, "answered"), (45, "answered"), (60, "abandoned"), (2, "abandoned"), (15, "answered")] * 4):
+        start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=10 * i)
+        events = [{"at": start.isoformat(), "type": "call.queued"},
+                  {"at": (start + dt.timedelta(seconds=wait)).isoformat(), "type": f"call.{outcome}"}]
+        lines.append(json.dumps({"id": f"C{i}", "channel": "phone", "created_at": start.isoformat(), "events": events}))
+    data = tmp_path / "calls.jsonl"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ruleset = servicerules.load(Path(__file__).resolve().parents[2] / "rulesets" / "charter.yaml")
+    serial = check_files(ruleset, [str(data)], jobs=1)
+    parallel = check_files(ruleset, [str(data)], jobs=2, chunk_size=3)
+    assert parallel.jobs == 2
+    assert serial.to_dict()["targets"] == parallel.to_dict()["targets"]
+    level = next(t for t in serial.to_dict()["targets"] if t["target_id"] == "phone-service-level")
+    # 20 queued calls, 4 short abandons excluded: 8 answered within 20 s of 16
+    assert (level["numerator"], level["denominator"], level["status"]) == (8, 16, "missed")
+    abandonment = next(t for t in serial.to_dict()["targets"] if t["target_id"] == "phone-abandonment")
+    assert (abandonment["numerator"], abandonment["denominator"]) == (4, 16)

@@ -1,0 +1,457 @@
+"""Evaluating chunks of records, in this process or in worker processes.
+
+The matching engine's C calls hold the GIL, so threads give no speed-up: batch checking uses processes.
+Each worker compiles the ruleset once (a :class:`~servicerules.engine.CompiledRuleset` pickles as its
+source text and recompiles on arrival), then evaluates chunks of records: the parent sends each chunk as
+one ``marshal``-packed list of ``(source, record dict)`` pairs; the worker validates the records (the
+expensive part, with evaluation), evaluates them and returns one small result per record: an
+:class:`~servicerules.batch.summary.InteractionOutcome` (rule statuses, grouping keys and flat violation
+rows) or a :class:`RejectedItem`. :func:`evaluate_chunk` is the very function the serial runner calls in
+its own process, which is what makes parallel and serial output identical.
+
+:class:`WorkerPool` is a small pool of its own rather than ``concurrent.futures.ProcessPoolExecutor``:
+a worker killed while it writes a result leaves the executor's reader thread blocked on a half-read
+message for ever (and the interpreter hangs at exit, joining that thread). Here the calling thread does
+all the talking, watches each worker's process, and turns a death into :class:`WorkerCrashed` at once.
+Workers ignore SIGINT: the parent decides what a Ctrl-C means and stops them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import datetime as dt
+import json
+import marshal
+import multiprocessing
+import os
+import pickle
+import platform
+import queue
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+from multiprocessing.connection import Connection, wait
+from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
+from typing import Any, Callable, Mapping, NamedTuple, Sequence, Union
+
+from servicerules.batch.summary import InteractionOutcome, clip_raw, outcome_from_report
+from servicerules.batch.targets import Contribution, target_contributions
+from servicerules.engine import CompiledRuleset, Rejection
+from servicerules.errors import Diagnostic, EvaluationError, InteractionError, RulesetError, ServiceRulesError
+from servicerules.model.interaction import Interaction
+from servicerules.report import Report
+
+__all__ = [
+    "ChunkItem",
+    "ItemResult",
+    "RejectedItem",
+    "WorkerCrashed",
+    "WorkerPool",
+    "default_jobs",
+    "evaluate_chunk",
+    "tune_allocator",
+]
+
+#: ``(source, record)``: where the record was read (``file:line``) and the record: a dict, or its JSON
+#: text (``bytes``/``str``: then parsing happens in the worker too, in one step with validation).
+ChunkItem = tuple[str, Union[Mapping[str, Any], bytes, str]]
+
+#: Interactions per ``evaluate_many`` batch. Small batches are markedly faster (measured on the starter
+#: ruleset, one core: 32 → ~4,800/s, 256 → ~3,400/s, 512 → ~3,000/s): a batch's models, fact readers and
+#: reports stay in the CPU caches. Chunks sent to workers are larger; each is evaluated in such batches.
+EVALUATION_BATCH = 32
+
+#: The code of :class:`WorkerCrashed` diagnostics.
+WORKER_CRASHED = "SR401"
+
+# glibc mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+
+
+class RejectedItem(NamedTuple):
+    """A record that failed validation: the first diagnostic's code, all messages, and its text as JSON
+    (masked, cut to 1 KB) for the rejects file when the original text cannot be read back."""
+
+    code: str
+    reason: str
+    raw: str
+    raw_truncated: bool
+
+
+ItemResult = Union[InteractionOutcome, RejectedItem]
+
+
+class WorkerCrashed(EvaluationError):
+    """A worker process died (killed, out of memory, a crash in C code) or failed in an unexpected way.
+
+    ``summary`` holds what was merged before it happened; outputs are valid up to there."""
+
+    def __init__(self, message: str, *, summary: Any = None):
+        super().__init__([Diagnostic(WORKER_CRASHED, message)])
+        self.summary = summary
+
+
+def default_jobs() -> int:
+    """The number of CPUs this process may use (its affinity mask where the OS has one)."""
+    counter: Callable[[], int | None] | None = getattr(os, "process_cpu_count", None)
+    if counter is not None:
+        return counter() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def tune_allocator() -> bool:
+    """Keep freed memory in the process (glibc only): ``M_TRIM_THRESHOLD`` 256 MB, ``M_MMAP_THRESHOLD``
+    64 MB. The engine allocates and frees buffers per interaction and glibc's default trimming made
+    throughput swing several-fold (see docs/explanation/durable-rules.md).
+
+    This changes a process-wide setting: call it only in a process servicerules owns (the worker
+    processes do it by default; the ``servicerules`` command may do it for a serial run). Returns whether
+    the setting was applied."""
+    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")  # glibc's soname (find_library would run ldconfig)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(_M_TRIM_THRESHOLD, 256 << 20)) and bool(mallopt(_M_MMAP_THRESHOLD, 64 << 20))
+
+
+# ------------------------------------------------------------------------------------------ evaluation
+
+
+def evaluate_chunk(
+    ruleset: CompiledRuleset,
+    items: Sequence[ChunkItem],
+    *,
+    as_of: dt.datetime | None = None,
+    with_json: bool = True,
+    reports: list[tuple[Interaction, Report]] | None = None,
+    batch_size: int = EVALUATION_BATCH,
+) -> list[ItemResult]:
+    """Validate and evaluate ``items``; one result per item, in order.
+
+    ``with_json`` fills :attr:`ViolationRow.json`. When ``reports`` is given, the full ``(interaction,
+    report)`` of every evaluated item is appended to it too (in-process callers only). ``batch_size`` is
+    passed to :meth:`~servicerules.engine.CompiledRuleset.evaluate_many`."""
+    results: list[ItemResult | None] = []
+    models: list[Interaction] = []
+    slots: list[int] = []
+    sources: list[str] = []
+    for source, data in items:
+        try:
+            model = Interaction.parse(data)
+        except InteractionError as exc:
+            reason = "; ".join(d.message for d in exc.diagnostics)
+            raw, cut = clip_raw(_record_text(data))
+            results.append(RejectedItem(exc.diagnostics[0].code, reason, raw, cut))
+            continue
+        slots.append(len(results))
+        results.append(None)
+        models.append(model)
+        sources.append(source)
+    if models:
+        contributions: list[list[Contribution]] = [[] for _ in models]
+        on_facts = None
+        if ruleset.targets:
+            targets = ruleset.targets
+
+            def on_facts(index: int, model: Interaction, get: Any) -> None:
+                contributions[index] = target_contributions(targets, get, model)
+
+        evaluated = ruleset.evaluate_many(models, as_of=as_of, errors="collect", batch_size=batch_size, on_facts=on_facts)
+        for position, (slot, model, source, result) in enumerate(zip(slots, models, sources, evaluated)):
+            if isinstance(result, Rejection):  # pragma: no cover - the models are validated already
+                error = result.error
+                raw, cut = clip_raw(model.model_dump_json())
+                results[slot] = RejectedItem(error.codes[0], "; ".join(d.message for d in error.diagnostics), raw, cut)
+                continue
+            results[slot] = outcome_from_report(
+                model, result, source=source, with_json=with_json, targets=contributions[position]
+            )
+            if reports is not None:
+                reports.append((model, result))
+    return [r for r in results if r is not None]
+
+
+def _record_text(data: Mapping[str, Any] | bytes | str) -> str:
+    if isinstance(data, bytes):
+        return data.decode("utf-8", "replace")
+    if isinstance(data, str):
+        return data
+    return json.dumps(data, ensure_ascii=False, default=str)
+
+
+# ------------------------------------------------------------------------------------------- the workers
+#
+# A worker runs three threads so that its pipe never blocks its work: one receives chunks into a local
+# queue as soon as the parent sends them, the main thread evaluates, one sends results back. The parent
+# can therefore keep two chunks queued per worker without risking a deadlock (a process blocked writing
+# to a peer that is itself blocked writing), and a worker never waits for the parent to read.
+
+_STOP = b""  # the parent's "no more chunks" message
+
+# ("ok", results) | ("service_error", class name, diagnostics) | ("error", traceback text)
+_Reply = tuple[Any, ...]
+
+_SERVICE_ERRORS: dict[str, type[ServiceRulesError]] = {
+    cls.__name__: cls for cls in (ServiceRulesError, RulesetError, InteractionError, EvaluationError)
+}
+
+
+def _pack(items: Sequence[ChunkItem]) -> bytes:
+    """A chunk as bytes: ``marshal`` (2-3x faster than pickle for the plain dicts, lists and strings that
+    JSON and CSV readers produce), else pickle (records holding other types, e.g. from a mapping)."""
+    try:
+        return b"m" + marshal.dumps(list(items))
+    except ValueError:
+        return b"p" + pickle.dumps(list(items), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _unpack(payload: bytes) -> list[ChunkItem]:
+    data = memoryview(payload)[1:]
+    items: list[ChunkItem] = marshal.loads(data) if payload[:1] == b"m" else pickle.loads(data)
+    return items
+
+
+def _evaluate_payload(ruleset: CompiledRuleset, payload: bytes, as_of: dt.datetime | None, with_json: bool) -> _Reply:
+    try:
+        # looked up at call time, so that tests can replace it in forked workers
+        return ("ok", evaluate_chunk(ruleset, _unpack(payload), as_of=as_of, with_json=with_json))
+    except ServiceRulesError as exc:  # its pickled form would not rebuild: send the diagnostics
+        return ("service_error", type(exc).__name__, exc.diagnostics)
+    except Exception:
+        return ("error", traceback.format_exc())
+
+
+def _worker_main(
+    conn: Connection,
+    ruleset_blob: bytes,
+    as_of: dt.datetime | None,
+    with_json: bool,
+    tune: bool,
+    inherited: Sequence[Connection],
+) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
+    for other in inherited:  # forked: other workers' pipe ends must not keep those pipes open
+        other.close()
+    if tune:
+        tune_allocator()
+    incoming: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    outgoing: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+
+    def receive() -> None:
+        try:
+            while True:
+                message = conn.recv_bytes()
+                if message == _STOP:
+                    break
+                incoming.put(message)
+        except (EOFError, OSError):  # the parent is gone
+            pass
+        incoming.put(None)
+
+    def send() -> None:
+        try:
+            while (reply := outgoing.get()) is not None:
+                conn.send_bytes(reply)
+        except OSError:  # the parent is gone
+            pass
+
+    receiver = threading.Thread(target=receive, name="servicerules-receive", daemon=True)
+    sender = threading.Thread(target=send, name="servicerules-send", daemon=True)
+    receiver.start()
+    sender.start()
+    try:
+        ruleset: CompiledRuleset = pickle.loads(ruleset_blob)  # compiles the ruleset once per worker
+    except Exception:
+        outgoing.put(pickle.dumps(("error", "the ruleset did not compile in a worker process:\n" + traceback.format_exc())))
+    else:
+        while (payload := incoming.get()) is not None:
+            outgoing.put(pickle.dumps(_evaluate_payload(ruleset, payload, as_of, with_json), protocol=pickle.HIGHEST_PROTOCOL))
+    outgoing.put(None)
+    sender.join()
+
+
+def _context(method: str | None) -> BaseContext:
+    """``fork`` where it is safe and cheapest (Linux, no other threads in this process); else
+    ``forkserver`` with servicerules preloaded, else ``spawn``."""
+    if method is None:
+        methods = multiprocessing.get_all_start_methods()
+        if sys.platform == "linux" and "fork" in methods and threading.active_count() == 1:
+            method = "fork"
+        elif "forkserver" in methods:
+            method = "forkserver"
+        else:
+            method = "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload([__name__])
+    return context
+
+
+def _describe_exit(process: BaseProcess) -> str:
+    code = process.exitcode
+    if code is None:
+        return f"worker process {process.pid} stopped responding"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"worker process {process.pid} was killed by {name}"
+    return f"worker process {process.pid} exited with code {code}"
+
+
+class _Worker:
+    __slots__ = ("process", "conn", "outstanding")
+
+    def __init__(self, process: BaseProcess, conn: Connection):
+        self.process = process
+        self.conn = conn
+        self.outstanding: deque[int] = deque()  # chunk numbers sent and not answered yet, in order
+
+
+class WorkerPool:
+    """Worker processes evaluating chunks with :func:`evaluate_chunk`.
+
+    :meth:`submit` sends a numbered chunk to the least busy worker (at most ``per_worker`` chunks queued
+    per worker: check :attr:`has_capacity`), :meth:`collect` returns answers as they arrive (in any order;
+    the caller puts them back in order by number). Only the calling thread talks to the workers, through
+    one pipe each, and it watches every worker's process: a worker that dies is reported as
+    :class:`WorkerCrashed` right away, whatever it was doing. :meth:`close` stops the workers (``cancel``:
+    at once, dropping queued work)."""
+
+    def __init__(
+        self,
+        ruleset: CompiledRuleset,
+        jobs: int,
+        *,
+        as_of: dt.datetime | None = None,
+        with_json: bool = True,
+        start_method: str | None = None,
+        tune_allocator: bool = True,
+        per_worker: int = 2,
+    ):
+        if jobs < 1:
+            raise ValueError(f"jobs must be at least 1, not {jobs}")
+        self.jobs = jobs
+        self.per_worker = per_worker
+        self._workers: list[_Worker] = []
+        self._describe: dict[int, str] = {}
+        self._closed = False
+        context = _context(start_method)
+        forked = context.get_start_method() == "fork"
+        blob = pickle.dumps(ruleset)
+        try:
+            for _ in range(jobs):
+                parent_end, child_end = context.Pipe(duplex=True)
+                inherited = [w.conn for w in self._workers] + [parent_end] if forked else []
+                process = context.Process(  # type: ignore[attr-defined]
+                    target=_worker_main,
+                    args=(child_end, blob, as_of, with_json, tune_allocator, inherited),
+                    name=f"servicerules-worker-{len(self._workers) + 1}",
+                    daemon=True,
+                )
+                process.start()
+                child_end.close()  # the worker holds it now: its death closes the pipe
+                self._workers.append(_Worker(process, parent_end))
+        except BaseException:
+            self.close(cancel=True)
+            raise
+
+    @property
+    def has_capacity(self) -> bool:
+        return any(len(w.outstanding) < self.per_worker for w in self._workers)
+
+    @property
+    def pending(self) -> int:
+        return sum(len(w.outstanding) for w in self._workers)
+
+    def submit(self, number: int, items: Sequence[ChunkItem], *, describe: str = "") -> None:
+        """Send chunk ``number``; ``describe`` names it in a crash report (e.g. its first record)."""
+        worker = min(self._workers, key=lambda w: len(w.outstanding))
+        if len(worker.outstanding) >= self.per_worker:
+            raise RuntimeError("every worker is busy: collect() before submitting more")
+        worker.outstanding.append(number)
+        self._describe[number] = describe
+        try:
+            worker.conn.send_bytes(_pack(items))
+        except OSError:
+            raise self._crashed(worker) from None
+
+    def collect(self, timeout: float | None = None) -> list[tuple[int, list[ItemResult]]]:
+        """Answers that have arrived, waiting up to ``timeout`` seconds (``None``: until one arrives)."""
+        busy = [w for w in self._workers if w.outstanding]
+        if not busy:
+            return []
+        by_handle: dict[Any, _Worker] = {w.conn: w for w in busy}
+        by_handle.update((w.process.sentinel, w) for w in busy)
+        ready = wait(list(by_handle), timeout)
+        answers: list[tuple[int, list[ItemResult]]] = []
+        for handle in ready:
+            if isinstance(handle, int):  # a process sentinel: see below
+                continue
+            worker = by_handle[handle]
+            try:
+                reply: _Reply = pickle.loads(worker.conn.recv_bytes())
+            except (EOFError, OSError):
+                raise self._crashed(worker) from None
+            number = worker.outstanding.popleft()
+            answers.append((number, self._results(reply, number)))
+        for handle in ready:
+            if isinstance(handle, int):
+                worker = by_handle[handle]
+                if worker.outstanding and not worker.conn.poll(0):
+                    raise self._crashed(worker)  # died with work in hand and nothing more to read
+        return answers
+
+    def _results(self, reply: _Reply, number: int) -> list[ItemResult]:
+        where = self._describe.pop(number, "")
+        if reply[0] == "ok":
+            results: list[ItemResult] = reply[1]
+            return results
+        if reply[0] == "service_error":
+            raise _SERVICE_ERRORS.get(reply[1], EvaluationError)(reply[2])
+        raise WorkerCrashed(f"a worker failed{' ' + where if where else ''}:\n{reply[1]}")
+
+    def _crashed(self, worker: _Worker) -> WorkerCrashed:
+        worker.process.join(2.0)
+        what = self._describe.get(worker.outstanding[0], "") if worker.outstanding else ""
+        return WorkerCrashed(f"{_describe_exit(worker.process)}{' ' + what if what else ''}")
+
+    def close(self, *, cancel: bool = False) -> None:
+        """Stop the workers: after their queued chunks, or (``cancel``) at once."""
+        if self._closed:
+            return
+        self._closed = True
+        for worker in self._workers:
+            if not cancel:
+                try:
+                    worker.conn.send_bytes(_STOP)
+                except OSError:
+                    pass
+            else:
+                worker.process.terminate()  # nothing of theirs is needed any more; no pipe is left half-read
+        deadline = time.monotonic() + (2.0 if cancel else 10.0)
+        for worker in self._workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(2.0)
+            worker.conn.close()
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.close(cancel=exc_type is not None)

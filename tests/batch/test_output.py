@@ -1,0 +1,270 @@
+"""Batch outputs: violation files (JSONL, JSON, CSV), rejects file, JUnit XML, summary JSON, the terminal
+summary and the progress bar. Small inputs written by each test; evaluated in this process (jobs=1)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import io
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import servicerules
+from servicerules.batch.output import (
+    CSV_COLUMNS,
+    JUnitWriter,
+    RejectsWriter,
+    SummaryJsonWriter,
+    SummaryPrinter,
+    ViolationWriter,
+    make_progress,
+    violation_format,
+)
+from servicerules.batch.runner import check_files
+from servicerules.batch.summary import BatchSummary, RejectedRecord
+from servicerules.report import Violation
+
+ROOT = Path(__file__).resolve().parents[2]
+AS_OF = dt.datetime(2026, 3, 5, 9, tzinfo=dt.timezone.utc)
+CARD = "4111 1111 1111 1111"
+
+
+@pytest.fixture(scope="module")
+def ruleset() -> servicerules.CompiledRuleset:
+    return servicerules.load(ROOT / "rulesets" / "starter.yaml")
+
+
+def _email(i: int, reply_after_minutes: int | None, text: str = "Hello, sorted. Anything else?") -> dict[str, Any]:
+    events = [{"at": "2026-03-02T09:00:00Z", "type": "message", "author": {"role": "customer"}, "text": f"Help, my card is {CARD}"}]
+    if reply_after_minutes is not None:
+        events.append({"at": f"2026-03-02T{9 + reply_after_minutes // 60:02d}:{reply_after_minutes % 60:02d}:00Z",
+                       "type": "message", "author": {"role": "agent", "id": "a1"}, "text": text})
+    return {"id": f"E-{i}", "channel": "email", "team": "billing", "created_at": "2026-03-02T09:00:00Z", "events": events}
+
+
+def _write_jsonl(path: Path, records: list[Any]) -> str:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> str:
+    return _write_jsonl(tmp_path / "in.jsonl", [_email(1, 30), _email(2, 30, "Sorted."), "{broken", {"id": "x"}, _email(3, None)])
+
+
+def _expected_violations(ruleset: Any) -> list[Violation]:
+    return [v for i, m in ((1, 30), (2, 30), (3, None)) for v in ruleset.evaluate(_email(i, m) if i != 2 else _email(2, 30, "Sorted."), as_of=AS_OF).violations]
+
+
+# ------------------------------------------------------------------------------------------ violations
+
+
+def test_violation_format_from_option_or_extension() -> None:
+    assert violation_format("out.csv") == "csv"
+    assert violation_format("out.JSON") == "json"
+    assert violation_format("out.ndjson") == "jsonl"
+    assert violation_format("out.txt") == "jsonl"
+    assert violation_format(None) == "jsonl"
+    assert violation_format("out.csv", "json") == "json"
+    with pytest.raises(ValueError, match="unknown violation format 'xml'"):
+        violation_format("out.xml", "xml")
+
+
+def test_jsonl_json_and_csv_outputs_hold_the_same_violations(ruleset: Any, data: str, tmp_path: Path) -> None:
+    paths = {fmt: tmp_path / f"v.{fmt}" for fmt in ("jsonl", "json", "csv")}
+    sinks = [ViolationWriter.open(str(p)) for p in paths.values()]
+    summary = check_files(ruleset, [data], sinks=sinks, as_of=AS_OF)
+    expected = _expected_violations(ruleset)
+    assert summary.violations == len(expected) > 3
+    jsonl = [Violation.model_validate_json(line) for line in paths["jsonl"].read_text().splitlines()]
+    assert jsonl == expected
+    assert [Violation.model_validate(v) for v in json.loads(paths["json"].read_text())] == expected
+    text = paths["csv"].read_text(encoding="utf-8")
+    assert text.splitlines()[0] == ",".join(CSV_COLUMNS)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == len(expected)
+    for row, violation in zip(rows, expected):
+        assert row == {
+            "interaction_id": violation.interaction_id,
+            "rule_id": violation.rule_id,
+            "severity": violation.severity.value,
+            "mode": violation.mode.value,
+            "message": violation.message,
+            "event_index": "" if violation.evidence.event_index is None else str(violation.evidence.event_index),
+            "at": json.loads(violation.model_dump_json())["evidence"]["at"] or "",
+            "excerpt": violation.evidence.excerpt or "",
+            "actions": ";".join(a.id for a in violation.actions),
+            "ruleset": "starter",
+            "version": "1.0.0",
+        }
+    first_reply = next(r for r in rows if r["rule_id"] == "reply.email-first-reply")
+    assert (first_reply["interaction_id"], first_reply["actions"], first_reply["severity"]) == ("E-3", "reply-now;review-queue-staffing", "major")
+    card = next(r for r in rows if r["rule_id"] == "privacy.card-number-in-message")
+    assert card["at"] == "2026-03-02T09:00:00Z" and CARD not in card["excerpt"] and "411111••••••1111" in card["excerpt"]
+
+
+def test_json_array_is_valid_when_empty_and_writer_can_take_violations(ruleset: Any, tmp_path: Path) -> None:
+    out = tmp_path / "v.json"
+    writer = ViolationWriter.open(str(out))
+    writer.close()
+    assert json.loads(out.read_text()) == []
+    csv_out = tmp_path / "v.csv"
+    writer = ViolationWriter.open(str(csv_out))
+    for violation in ruleset.evaluate(_email(3, None), as_of=AS_OF).violations:
+        writer.write(violation)
+    writer.close()
+    rows = list(csv.DictReader(csv_out.open(newline="", encoding="utf-8")))
+    assert {r["rule_id"] for r in rows} >= {"reply.email-first-reply", "reply.autoresponder-only"}
+    assert {(r["ruleset"], r["version"]) for r in rows} == {("starter", "1.0.0")}
+
+
+# ------------------------------------------------------------------------------------- rejected records
+
+
+def _rejects(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_rejects_file_has_position_code_reason_and_masked_raw_text(ruleset: Any, tmp_path: Path) -> None:
+    long_bad = json.dumps({"id": "L", "note": f"card {CARD}", "padding": "x" * 3000})
+    data = _write_jsonl(tmp_path / "in.jsonl", [_email(1, 30), "", f'{{"id": "b", "text": "{CARD}" oops', {"id": "x"}, long_bad])
+    out = tmp_path / "rejects.jsonl"
+    summary = check_files(ruleset, [data], sinks=[RejectsWriter.open(str(out))], as_of=AS_OF)
+    lines = _rejects(out)
+    assert [(r["source"], r["file"], r["line"], r["row"], r["code"]) for r in lines] == [
+        (f"{data}:3", data, 3, 2, "SR301"),
+        (f"{data}:4", data, 4, 3, "SR111"),
+        (f"{data}:5", data, 5, 4, "SR110"),  # unknown fields 'note' and 'padding'
+    ]
+    assert lines[0]["reason"].startswith("malformed JSON: ")
+    assert lines[0]["raw"] == '{"id": "b", "text": "411111••••••1111" oops' and lines[0]["raw_truncated"] is False
+    assert lines[1]["reason"] == "missing required field 'channel'; missing required field 'created_at'"
+    assert lines[1]["raw"] == '{"id": "x"}'
+    assert lines[2]["raw_truncated"] is True and len(lines[2]["raw"].encode()) <= 1024
+    assert lines[2]["raw"].startswith('{"id": "L", "note": "card 411111••••••1111", "padding": "xxx')
+    assert [r.source for r in summary.rejections] == [r["source"] for r in lines]
+
+
+def test_rejected_raw_text_of_csv_rows_json_elements_and_gzip(ruleset: Any, tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("id,channel\nc1\nc2,email\n", encoding="utf-8")
+    (tmp_path / "b.json").write_text('[\n  {"id": "j1"},\n  {bad}\n]\n', encoding="utf-8")
+    (tmp_path / "c.jsonl.gz").write_bytes(gzip.compress(b'{"id": "g1"}\n{nope\n'))
+    out = tmp_path / "rejects.jsonl"
+    check_files(ruleset, [str(tmp_path)], sinks=[RejectsWriter.open(str(out))], as_of=AS_OF)
+    raw = {(Path(r["file"]).name, r["line"]): (r["code"], r["raw"]) for r in _rejects(out)}
+    assert raw == {
+        ("a.csv", 2): ("SR305", "c1"),  # the row, not the header
+        ("a.csv", 3): ("SR111", "c2,email"),
+        ("b.json", 2): ("SR111", '{"id": "j1"}'),
+        ("b.json", 3): ("SR301", "{bad}"),
+        ("c.jsonl.gz", 1): ("SR111", '{"id": "g1"}'),  # gzip: the parsed record as JSON
+        ("c.jsonl.gz", 2): ("SR301", None),  # gzip: the unparsable text cannot be read back
+    }
+
+
+def test_summary_keeps_a_bounded_number_of_rejections() -> None:
+    summary = BatchSummary("r", "1", "reference", max_rejections=2)
+    for k in range(5):
+        summary.add_rejected(RejectedRecord(f"f:{k}", "SR301", "bad"))
+    assert (summary.read, summary.rejected, len(summary.rejections)) == (5, 5, 2)
+    assert summary.to_dict()["rejections_truncated"] is True
+    assert summary.to_dict()["rejections_by_code"] == {"SR301": 5}
+
+
+# ---------------------------------------------------------------------------------------------- JUnit
+
+
+def _junit(path: Path) -> tuple[ET.Element, dict[str, ET.Element]]:
+    root = ET.fromstring(path.read_text(encoding="utf-8").split("\n", 1)[1])
+    suite = root.find("testsuite")
+    assert suite is not None
+    return suite, {case.get("name", ""): case for case in suite.findall("testcase")}
+
+
+def test_junit_has_one_case_per_rule_failing_at_or_above_fail_on(ruleset: Any, data: str, tmp_path: Path) -> None:
+    out = tmp_path / "junit.xml"
+    check_files(ruleset, [data], sinks=[JUnitWriter(str(out), fail_on="major")], as_of=AS_OF)
+    suite, cases = _junit(out)
+    assert suite.get("name") == "servicerules check starter 1.0.0"
+    assert list(cases) == [rule.spec.id for rule in ruleset.rules] + ["input records"]
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("8", "3", "1", "3")
+    skipped = [name for name, case in cases.items() if case.find("skipped") is not None]
+    assert skipped == ["reply.chat-first-reply", "reply.social-first-reply", "protocol.closing"]  # none applied
+    failure = cases["reply.email-first-reply"].find("failure")
+    assert failure is not None and failure.get("message") == "1 major violation in 1 of 3 interactions"
+    assert (failure.text or "").startswith(f"E-mails and web forms get a personal reply within 24 hours\nE-3 ({data}:5): ")
+    assert cases["protocol.greeting"].find("failure") is None  # minor: below --fail-on major
+    assert cases["privacy.card-number-in-message"].find("failure") is not None
+    error = cases["input records"].find("error")
+    assert error is not None and error.get("message", "").startswith("2 of 5 records rejected")
+
+
+def test_junit_fail_on_never_has_no_failures(ruleset: Any, data: str, tmp_path: Path) -> None:
+    out = tmp_path / "junit.xml"
+    check_files(ruleset, [data], sinks=[JUnitWriter(str(out), fail_on="never")], as_of=AS_OF)
+    suite, _cases = _junit(out)
+    assert suite.get("failures") == "0"
+
+
+# ----------------------------------------------------------------------------------- summary outputs
+
+
+def test_summary_json_and_failing_counts(ruleset: Any, data: str, tmp_path: Path) -> None:
+    out = tmp_path / "summary.json"
+    summary = check_files(ruleset, [data], sinks=[SummaryJsonWriter(str(out))], as_of=AS_OF)
+    written = json.loads(out.read_text())
+    assert written == json.loads(json.dumps(summary.to_dict()))
+    assert (written["read"], written["evaluated"], written["rejected"]) == (5, 3, 2)
+    greeting = next(r for r in written["rules"] if r["rule_id"] == "protocol.greeting")
+    assert (greeting["severity"], greeting["violated"], greeting["examples"]) == ("minor", 1, ["E-2"])
+    assert summary.failing("critical") == summary.enforced_by_severity["critical"] > 0
+    assert summary.failing("info") == sum(summary.enforced_by_severity.values())
+    assert summary.failing("never") == 0
+
+
+def test_terminal_summary_shows_top_violations_and_rejections(ruleset: Any, data: str) -> None:
+    summary = check_files(ruleset, [data], as_of=AS_OF)
+    summary.interrupted = True
+    out = io.StringIO()
+    SummaryPrinter(out, width=160).print(summary)
+    text = out.getvalue()
+    assert "5 read, 3 evaluated, 2 rejected" in text
+    assert "Interrupted: results cover the first 5 records." in text
+    top = text[text.index("Top violations"):]
+    assert top.index("privacy.card-number-in-message") < top.index("protocol.greeting")
+    assert "Rejected records (2):" in text
+    for k in range(30):
+        summary.add_rejection(f"x:{k}", "SR301", "bad")
+    out = io.StringIO()
+    SummaryPrinter(out, width=160).print(summary)
+    assert "… and 12 more (see --rejects); by code: SR111 × 1, SR301 × 31" in out.getvalue()
+
+
+# -------------------------------------------------------------------------------------------- progress
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal() -> None:
+    assert type(make_progress(io.StringIO(), total=100)).__name__ == "_NoProgress"
+    assert type(make_progress(_Terminal(), total=100, enabled=False)).__name__ == "_NoProgress"
+    assert type(make_progress(None)).__name__ == "_NoProgress"
+    terminal = _Terminal()
+    with make_progress(terminal, total=100) as progress:
+        progress.advance(10, 50)
+    assert "10 records" in terminal.getvalue() and "50%" in terminal.getvalue()
+
+
+def test_sinks_are_closed_when_the_run_cannot_start(ruleset: Any, tmp_path: Path) -> None:
+    out, summary_file = tmp_path / "v.json", tmp_path / "s.json"
+    with pytest.raises(FileNotFoundError):
+        check_files(ruleset, [str(tmp_path / "missing.jsonl")], sinks=[ViolationWriter.open(str(out)), SummaryJsonWriter(str(summary_file))])
+    assert json.loads(out.read_text()) == [] and not summary_file.exists()

@@ -1,0 +1,380 @@
+"""Parallel batch checking: identical to serial, ordered, counts that add up, interrupts, worker crashes.
+
+The corpus is generated (benchmarks/corpus.py) with bad records mixed in; the parallel runs use small
+chunks so that a few thousand interactions make dozens of chunks (ordering is then really exercised).
+Worker processes are forked where the test needs to change worker behaviour (a monkeypatched function is
+inherited by a forked worker).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import io
+import json
+import multiprocessing
+import os
+import platform
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+import servicerules
+from benchmarks.corpus import corpus
+from servicerules.batch import parallel
+from servicerules.batch.output import JUnitWriter, RejectsWriter, SummaryJsonWriter, ViolationWriter, make_progress
+from servicerules.batch.parallel import WorkerCrashed, default_jobs
+from servicerules.batch.readers import RawRecord, read_records
+from servicerules.batch.runner import check_files, check_records
+from servicerules.errors import Diagnostic, EvaluationError
+
+ROOT = Path(__file__).resolve().parents[2]
+AS_OF = dt.datetime(2026, 3, 12, tzinfo=dt.timezone.utc)
+CHUNK = 97  # small and odd: chunks never line up with anything
+N_GOOD = 2400
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="fork-based worker tests")
+
+
+@pytest.fixture(scope="module")
+def ruleset() -> servicerules.CompiledRuleset:
+    return servicerules.load(ROOT / "rulesets" / "starter.yaml")
+
+
+def _bad_lines(rng: random.Random) -> list[str]:
+    naive = next(corpus(1, seed=1, events=2))
+    naive["created_at"] = "2026-03-02T09:00:00"
+    unordered = next(corpus(1, seed=2, events=3))
+    unordered["events"].reverse()
+    return [
+        "{broken json",
+        "[1, 2, 3]",
+        json.dumps({"id": "no-channel", "created_at": "2026-03-02T09:00:00Z"}),
+        json.dumps(naive),
+        json.dumps(unordered),
+        '{"id": "card", "note": "4111 1111 1111 1111", ',
+    ]
+
+
+@pytest.fixture(scope="module")
+def corpus_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """~2,400 interactions with 40 bad records scattered through them."""
+    rng = random.Random(5)
+    lines = [json.dumps(record, ensure_ascii=False) for record in corpus(N_GOOD, seed=11, events=4)]
+    bad = _bad_lines(rng)
+    for k in range(40):
+        lines.insert(rng.randrange(len(lines)), bad[k % len(bad)])
+    path = tmp_path_factory.mktemp("corpus") / "interactions.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _run(ruleset: Any, out: Path, inputs: list[str], jobs: int, **kwargs: Any) -> tuple[Any, dict[str, str]]:
+    out.mkdir(parents=True, exist_ok=True)
+    files = {name: out / name for name in ("v.jsonl", "v.json", "v.csv", "rejects.jsonl", "junit.xml", "summary.json")}
+    sinks = [
+        ViolationWriter.open(str(files["v.jsonl"])),
+        ViolationWriter.open(str(files["v.json"])),
+        ViolationWriter.open(str(files["v.csv"])),
+        RejectsWriter.open(str(files["rejects.jsonl"])),
+        JUnitWriter(str(files["junit.xml"]), fail_on="major"),
+        SummaryJsonWriter(str(files["summary.json"])),
+    ]
+    kwargs.setdefault("chunk_size", CHUNK)
+    summary = check_files(ruleset, inputs, jobs=jobs, sinks=sinks, as_of=AS_OF, **kwargs)
+    return summary, {name: path.read_text(encoding="utf-8") for name, path in files.items()}
+
+
+def _comparable(texts: dict[str, str]) -> dict[str, str]:
+    """Outputs without what legitimately differs between runs (timing, process count)."""
+    result = dict(texts)
+    summary = json.loads(texts["summary.json"])
+    del summary["elapsed_seconds"], summary["jobs"]
+    result["summary.json"] = json.dumps(summary, sort_keys=True)
+    result["junit.xml"] = "\n".join(line for line in texts["junit.xml"].splitlines() if "<testsuite " not in line)
+    return result
+
+
+@pytest.fixture(scope="module")
+def serial_run(ruleset: Any, corpus_file: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, str]]:
+    return _run(ruleset, tmp_path_factory.mktemp("serial"), [str(corpus_file)], jobs=1)
+
+
+# ------------------------------------------------------------------------------------------ identical
+
+
+@pytest.mark.parametrize("jobs", [2, 4])
+def test_parallel_outputs_are_identical_to_serial(ruleset: Any, corpus_file: Path, serial_run: Any, tmp_path: Path, jobs: int) -> None:
+    serial_summary, serial_texts = serial_run
+    summary, texts = _run(ruleset, tmp_path, [str(corpus_file)], jobs=jobs)
+    assert summary.jobs == jobs and serial_summary.jobs == 1
+    assert _comparable(texts) == _comparable(serial_texts)
+    assert (summary.read, summary.evaluated, summary.rejected) == (N_GOOD + 40, N_GOOD, 40)
+    assert summary.read == summary.evaluated + summary.rejected
+    # the order is the input order: violations follow the interactions' order in the file
+    ids = [json.loads(line)["interaction_id"] for line in texts["v.jsonl"].splitlines()]
+    numbers = [int(i.split("-")[1]) for i in ids]
+    assert numbers == sorted(numbers) and len(ids) == summary.violations > 0
+
+
+def test_serial_run_checks_every_record(serial_run: Any) -> None:
+    summary, texts = serial_run
+    assert (summary.read, summary.evaluated, summary.rejected) == (N_GOOD + 40, N_GOOD, 40)
+    assert summary.rejections_by_code == {"SR301": 13, "SR302": 7, "SR111": 7, "SR311": 7, "SR312": 6}
+    assert len(texts["rejects.jsonl"].splitlines()) == 40
+    assert len(json.loads(texts["v.json"])) == summary.violations
+    assert len(list(csv.reader(io.StringIO(texts["v.csv"])))) == summary.violations + 1
+
+
+def test_parallel_run_of_any_record_iterable_matches_serial(ruleset: Any, corpus_file: Path) -> None:
+    records = list(read_records(str(corpus_file)))[:700]
+    serial_sink, parallel_sink = _Collect(), _Collect()
+    serial = check_records(ruleset, records, jobs=1, sinks=[serial_sink], as_of=AS_OF)
+    parallel_summary = check_records(ruleset, iter(records), jobs=2, batch_size=50, sinks=[parallel_sink], as_of=AS_OF)
+    assert parallel_summary.jobs == 2
+    assert parallel_sink.items == serial_sink.items
+    assert parallel_summary.to_dict() | {"elapsed_seconds": 0, "jobs": 0} == serial.to_dict() | {"elapsed_seconds": 0, "jobs": 0}
+
+
+def test_input_smaller_than_one_chunk_is_evaluated_in_process(ruleset: Any, corpus_file: Path) -> None:
+    records = list(read_records(str(corpus_file)))[:30]
+    summary = check_records(ruleset, records, jobs=4, as_of=AS_OF)
+    assert summary.jobs == 1 and summary.read == 30
+
+
+def test_on_report_needs_this_process(ruleset: Any) -> None:
+    with pytest.raises(ValueError, match="on_report"):
+        check_records(ruleset, [], jobs=2, on_report=lambda i, r: None)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        check_records(ruleset, [], as_of=dt.datetime(2026, 1, 1))
+
+
+class _Collect:
+    """A sink that remembers everything it is given, in order."""
+
+    needs_violation_json = True
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self.closed: Any = None
+
+    def begin(self, summary: Any) -> None:
+        self.items.append(("begin", summary.ruleset))
+
+    def add_outcome(self, outcome: Any) -> None:
+        self.items.append(outcome)
+
+    def add_rejected(self, rejected: Any) -> None:
+        self.items.append(rejected)
+
+    def close(self, summary: Any) -> None:
+        self.closed = summary
+
+
+# ------------------------------------------------------------------------------------- counts add up
+
+
+def test_counts_add_up_with_truncated_gzip_and_invalid_json(ruleset: Any, tmp_path: Path) -> None:
+    lines = [json.dumps(r) for r in corpus(300, seed=3, events=3)]
+    whole = gzip.compress(("\n".join(lines) + "\n").encode())
+    (tmp_path / "a.jsonl.gz").write_bytes(whole[: len(whole) * 2 // 3])  # truncated gzip stream
+    broken = lines[:120] + ["{not json", '"a string"'] + lines[120:200]
+    (tmp_path / "b.jsonl").write_text("\n".join(broken) + "\n")
+    array = "[" + ",\n".join(lines[:80] + ["{oops}"] + lines[80:150]) + "\n"  # no closing ]
+    (tmp_path / "c.json").write_text(array)
+    expected = [r for name in ("a.jsonl.gz", "b.jsonl", "c.json") for r in read_records(str(tmp_path / name))]
+    results = {}
+    for jobs in (1, 2):
+        sink = _Collect()
+        summary = check_files(ruleset, [str(tmp_path)], jobs=jobs, chunk_size=40, sinks=[sink], as_of=AS_OF)
+        assert summary.read == len(expected) == summary.evaluated + summary.rejected
+        assert summary.rejected == sum(not r.ok for r in expected) + sum(
+            1 for r in expected if r.ok and r.data is not None and "channel" not in r.data
+        )
+        assert {"SR304", "SR301", "SR302"} <= set(summary.rejections_by_code)
+        results[jobs] = sink.items
+    assert results[1] == results[2]
+
+
+# ----------------------------------------------------------------------------------------- interrupts
+
+
+def _interrupting(records: Iterator[RawRecord], after: int) -> Iterator[RawRecord]:
+    for index, record in enumerate(records):
+        if index == after:
+            raise KeyboardInterrupt
+        yield record
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_interrupt_leaves_valid_outputs_up_to_the_last_merged_record(
+    ruleset: Any, corpus_file: Path, serial_run: Any, tmp_path: Path, jobs: int
+) -> None:
+    files = {name: tmp_path / name for name in ("v.json", "v.csv", "rejects.jsonl", "summary.json")}
+    sinks = [
+        ViolationWriter.open(str(files["v.json"])),
+        ViolationWriter.open(str(files["v.csv"])),
+        RejectsWriter.open(str(files["rejects.jsonl"])),
+        SummaryJsonWriter(str(files["summary.json"])),
+    ]
+    records = _interrupting(read_records(str(corpus_file)), after=1000)
+    summary = check_records(ruleset, records, jobs=jobs, batch_size=CHUNK, sinks=sinks, as_of=AS_OF)
+    assert summary.interrupted
+    assert summary.read == summary.evaluated + summary.rejected
+    assert 0 < summary.read <= 1000 and summary.read % CHUNK == 0
+    violations = json.loads(files["v.json"].read_text())  # the array is closed
+    assert len(violations) == summary.violations
+    serial_violations = json.loads(serial_run[1]["v.json"])
+    assert violations == serial_violations[: len(violations)]  # exactly the serial run's prefix
+    rows = list(csv.DictReader(files["v.csv"].open(newline="")))
+    assert len(rows) == summary.violations
+    assert len(files["rejects.jsonl"].read_text().splitlines()) == summary.rejected
+    assert json.loads(files["summary.json"].read_text())["interrupted"] is True
+    assert multiprocessing.active_children() == []  # workers stopped
+
+
+def test_sigint_while_merging_is_held_until_the_chunk_is_merged(ruleset: Any, corpus_file: Path) -> None:
+    class InterruptingSink(_Collect):
+        def add_outcome(self, outcome: Any) -> None:
+            super().add_outcome(outcome)
+            if len(self.items) == 5:
+                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the middle of a chunk
+
+    sink = InterruptingSink()
+    summary = check_files(ruleset, [str(corpus_file)], jobs=1, chunk_size=CHUNK, sinks=[sink], as_of=AS_OF)
+    assert summary.interrupted
+    assert summary.read == CHUNK  # the first chunk was merged completely, then the run stopped
+    assert len(sink.items) - 1 == CHUNK
+
+
+# -------------------------------------------------------------------------------------- worker failures
+
+
+def _crash_on(interaction_id: str, how: str) -> Any:
+    original = parallel.evaluate_chunk
+
+    def evaluate_chunk(ruleset: Any, items: Any, **kwargs: Any) -> Any:
+        if any(data.get("id") == interaction_id for _source, data in items):
+            if how == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            if how == "raise":
+                raise RuntimeError("boom")
+            raise EvaluationError([Diagnostic("SR400", "engine error 307")])
+        return original(ruleset, items, **kwargs)
+
+    return evaluate_chunk
+
+
+def test_a_killed_worker_is_reported_not_hanging(ruleset: Any, corpus_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "evaluate_chunk", _crash_on("B-1500", "kill"))
+    out = tmp_path / "v.json"
+    with pytest.raises(WorkerCrashed) as caught:
+        check_files(ruleset, [str(corpus_file)], jobs=2, chunk_size=CHUNK, start_method="fork",
+                    sinks=[ViolationWriter.open(str(out))], as_of=AS_OF)
+    assert "was killed by SIGKILL" in str(caught.value)
+    assert caught.value.codes == ["SR401"]
+    summary = caught.value.summary
+    assert summary.error and "SIGKILL" in summary.error
+    assert summary.read == summary.evaluated + summary.rejected < 1600
+    assert len(json.loads(out.read_text())) == summary.violations  # valid up to the last merged chunk
+    assert multiprocessing.active_children() == []
+
+
+def test_a_failing_worker_reports_the_traceback(ruleset: Any, corpus_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "evaluate_chunk", _crash_on("B-300", "raise"))
+    with pytest.raises(WorkerCrashed, match="(?s)a worker failed.*RuntimeError: boom"):
+        check_files(ruleset, [str(corpus_file)], jobs=2, chunk_size=CHUNK, start_method="fork", as_of=AS_OF)
+
+
+def test_an_evaluation_error_in_a_worker_is_raised_as_in_a_serial_run(ruleset: Any, corpus_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "evaluate_chunk", _crash_on("B-300", "evaluation"))
+    sink = _Collect()
+    with pytest.raises(EvaluationError) as caught:
+        check_files(ruleset, [str(corpus_file)], jobs=2, chunk_size=CHUNK, start_method="fork", sinks=[sink], as_of=AS_OF)
+    assert caught.value.codes == ["SR400"] and not isinstance(caught.value, WorkerCrashed)
+    assert sink.closed is not None and "engine error 307" in sink.closed.error
+
+
+# -------------------------------------------------------------------------------------------- progress
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.records = 0
+        self.size = 0
+        self.entered = self.exited = False
+
+    def __enter__(self) -> "_Recorder":
+        self.entered = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.exited = True
+
+    def advance(self, records: int, size: int) -> None:
+        self.records += records
+        self.size += size
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_progress_counts_records_and_bytes(ruleset: Any, corpus_file: Path, jobs: int) -> None:
+    progress = _Recorder()
+    summary = check_files(ruleset, [str(corpus_file)], jobs=jobs, chunk_size=500, progress=progress, as_of=AS_OF)
+    assert progress.entered and progress.exited
+    assert progress.records == summary.read
+    assert progress.size == corpus_file.stat().st_size
+
+
+def test_progress_is_quiet_when_stderr_is_not_a_terminal(ruleset: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "a.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in corpus(20, events=2)))
+    check_files(ruleset, [str(data)], progress=True, as_of=AS_OF)
+    assert capsys.readouterr().err == ""
+    assert type(make_progress(io.StringIO(), total=10)).__name__ == "_NoProgress"
+
+
+# ----------------------------------------------------------------------------------------------- misc
+
+
+def test_chunks_that_marshal_cannot_hold_are_pickled() -> None:
+    plain = [("a:1", {"id": "x", "n": [1, 2.5, None, True]})]
+    rich = [("a:1", {"at": dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc)})]
+    assert parallel._pack(plain)[:1] == b"m" and parallel._unpack(parallel._pack(plain)) == plain
+    assert parallel._pack(rich)[:1] == b"p" and parallel._unpack(parallel._pack(rich)) == rich
+
+
+def test_default_jobs_and_allocator_tuning() -> None:
+    assert default_jobs() >= 1
+    # the allocator setting is process-wide: change it in a child process, never in the test process
+    code = "from servicerules.batch.parallel import tune_allocator; print(tune_allocator())"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    expected = "True" if sys.platform == "linux" and platform.libc_ver()[0] == "glibc" else "False"
+    assert done.stdout.strip() == expected
+
+
+def test_records_given_as_json_text_evaluate_like_dicts(ruleset: Any) -> None:
+    """Workers may receive a record's JSON text and parse it themselves (cheaper than a parsed dict)."""
+    records = [json.dumps(r) for r in corpus(40, seed=9, events=3)] + ['{"id": "x"}']
+    as_dicts = parallel.evaluate_chunk(ruleset, [(f"f:{k}", json.loads(r)) for k, r in enumerate(records)], as_of=AS_OF)
+    as_bytes = parallel.evaluate_chunk(ruleset, [(f"f:{k}", r.encode()) for k, r in enumerate(records)], as_of=AS_OF)
+    assert as_bytes == as_dicts
+    assert as_bytes[-1] == parallel.RejectedItem(
+        "SR111", "missing required field 'channel'; missing required field 'created_at'", '{"id": "x"}', False
+    )
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_other_start_methods(ruleset: Any, corpus_file: Path, method: str) -> None:
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"{method} is not available here")
+    records = list(read_records(str(corpus_file)))[:300]
+    serial, parallel_sink = _Collect(), _Collect()
+    check_records(ruleset, records, jobs=1, sinks=[serial], as_of=AS_OF)
+    summary = check_records(ruleset, records, jobs=2, batch_size=100, start_method=method, sinks=[parallel_sink], as_of=AS_OF)
+    assert summary.jobs == 2 and parallel_sink.items == serial.items
