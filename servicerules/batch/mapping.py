@@ -57,7 +57,7 @@ from pydantic import (
 from servicerules.batch.readers import RawRecord, SourcePosition, read_records
 from servicerules.errors import Diagnostic, RulesetError, did_you_mean
 from servicerules.loader import SourceDocument, load_yaml
-from servicerules.model.interaction import EVENT_TYPES, Agent, Author, Customer, Event, Interaction
+from servicerules.model.interaction import EVENT_TYPES, Agent, Author, Customer, Event, EventType, Interaction
 
 __all__ = [
     "CODE_GROUPING",
@@ -88,20 +88,6 @@ CODE_JOIN = "SR310"
 
 MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "data" / "mappings"
 
-EventType = Literal[
-    "message",
-    "note",
-    "status",
-    "call.queued",
-    "call.answered",
-    "call.abandoned",
-    "call.ended",
-    "hold.started",
-    "hold.ended",
-    "transfer",
-    "action",
-]
-assert get_args(EventType) == EVENT_TYPES, "EventType must list servicerules.model.interaction.EVENT_TYPES"
 
 DocPath = tuple[Union[str, int], ...]
 ValueType = Literal["string", "int", "float", "bool", "json", "timestamp"]

@@ -8,7 +8,7 @@ mapping does for exports that store local times.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
@@ -16,6 +16,8 @@ from pydantic_core import PydanticCustomError
 
 __all__ = [
     "AUTOMATION_KINDS",
+    "AutomationKind",
+    "EventType",
     "Agent",
     "Author",
     "Customer",
@@ -24,7 +26,7 @@ __all__ = [
     "Interaction",
 ]
 
-EVENT_TYPES = (
+EventType = Literal[
     "message",
     "note",
     "status",
@@ -36,8 +38,10 @@ EVENT_TYPES = (
     "hold.ended",
     "transfer",
     "action",
-)
-AUTOMATION_KINDS = ("autoresponder", "macro", "trigger", "bot")
+]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+AutomationKind = Literal["autoresponder", "macro", "trigger", "bot"]
+AUTOMATION_KINDS: tuple[str, ...] = get_args(AutomationKind)
 
 
 def _aware(value: dt.datetime, info: ValidationInfo) -> dt.datetime:
@@ -68,22 +72,10 @@ class Author(_Strict):
 
 class Event(_Strict):
     at: Timestamp
-    type: Literal[
-        "message",
-        "note",
-        "status",
-        "call.queued",
-        "call.answered",
-        "call.abandoned",
-        "call.ended",
-        "hold.started",
-        "hold.ended",
-        "transfer",
-        "action",
-    ]
+    type: EventType
     author: Author | None = None
     public: bool = Field(default=True, description="visible to the customer (internal notes are not)")
-    automated: bool | Literal["autoresponder", "macro", "trigger", "bot"] = Field(
+    automated: bool | AutomationKind = Field(
         default=False, description="sent by automation; a kind names which"
     )
     text: str | None = None
