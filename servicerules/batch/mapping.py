@@ -57,7 +57,7 @@ from pydantic import (
 from servicerules.batch.readers import RawRecord, SourcePosition, read_records
 from servicerules.errors import Diagnostic, RulesetError, did_you_mean
 from servicerules.loader import SourceDocument, load_yaml
-from servicerules.model.interaction import EVENT_TYPES, Agent, Author, Customer, Event, EventType, Interaction
+from servicerules.model.interaction import Agent, Author, Customer, Event, EventType, Interaction
 
 __all__ = [
     "CODE_GROUPING",

@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Iterable
 
 from servicerules.measures.catalogue import CATALOGUE, InteractionContext, fact
-from servicerules.measures.conversation import first_reply_index, is_customer_message
+from servicerules.measures.conversation import first_reply_index
 from servicerules.model.interaction import Event
 from servicerules.model.ruleset import ProcedureSpec
 
