@@ -11,6 +11,7 @@ import copy
 import datetime as dt
 import math
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence, overload
@@ -18,9 +19,10 @@ from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence
 from pydantic import ValidationError
 
 from servicerules._durations import format_duration
-from servicerules.compiler import CompiledProgram, CompiledRule, compile_program, placeholder_facts
+from servicerules.compiler import CompiledProgram, CompiledRule, DerivedColumn, FactColumn, compile_program, placeholder_facts
 from servicerules.compiler.backends import Backend, create_backend
-from servicerules.compiler.ir import Fact, Firing, Scope, Verdict
+from servicerules.compiler.ir import AllOf, Compare, Condition, EngineRule, Fact, Firing, Present, Scope, Verdict
+from servicerules.compiler.reference import compile_condition
 from servicerules.errors import Diagnostic, EvaluationError, InteractionError, RulesetError
 from servicerules.loader import SourceDocument, load_yaml, read_source
 from servicerules.measures import InteractionContext
@@ -29,7 +31,7 @@ from servicerules.measures.privacy import mask_text
 from servicerules.model._diagnostics import ruleset_diagnostics
 from servicerules.model.interaction import Interaction
 from servicerules.model.ruleset import RulesetSpec
-from servicerules.measures.sla import sla_instances, worst
+from servicerules.measures.sla import sla_instances, worst_instance
 from servicerules.model.ruleset import SlaSpec
 from servicerules.report import REPORT_SCHEMA_VERSION, Evidence, RecommendedAction, Report, RuleOutcome, RulesetRef, SlaInstance, SlaResult, Violation, trusted
 
@@ -150,14 +152,20 @@ def _normalise(value: Any, type_: str) -> Any:
     return value
 
 
+_UNSEEN: Any = object()
+
+
 class _FactReader:
     """Reads facts of one interaction, computing each (fact, event) once."""
 
-    __slots__ = ("ctx", "raw", "local")
+    __slots__ = ("ctx", "interaction", "events", "local")
 
     def __init__(self, ctx: InteractionContext, local: Mapping[str, FactSpec]):
         self.ctx = ctx
-        self.raw: dict[tuple[str, int | None], Any] = {}
+        # Values by fact name: per interaction, and per event index. Not one dict keyed by (name, index): those
+        # ~100 key tuples per interaction are objects the garbage collector tracks, plain dicts of scalars are not.
+        self.interaction: dict[str, Any] = {}
+        self.events: dict[int | None, dict[str, Any]] = {}
         self.local = local
 
     def spec(self, name: str) -> FactSpec:
@@ -166,20 +174,118 @@ class _FactReader:
         return found
 
     def raw_value(self, name: str, index: int | None) -> Any:
-        key = (name, index)
-        try:
-            return self.raw[key]
-        except KeyError:
-            spec = self.spec(name)
-            value = spec.compute(self.ctx) if spec.scope == "interaction" else spec.compute(self.ctx, index)
-            self.raw[key] = value
+        return self.value(self.spec(name), index)
+
+    def value(self, spec: FactSpec, index: int | None) -> Any:
+        """The raw value of the fact ``spec`` for event ``index`` (ignored for interaction facts)."""
+        name = spec.name
+        if spec.scope == "interaction":  # one value per interaction, also when an event rule reads it per event
+            cache = self.interaction
+            value = cache.get(name, _UNSEEN)  # not try/except: most reads are first reads, and raising is slow
+            if value is _UNSEEN:
+                value = cache[name] = spec.compute(self.ctx)
             return value
+        event = self.events.get(index)
+        if event is None:
+            event = self.events[index] = {}
+        value = event.get(name, _UNSEEN)
+        if value is _UNSEEN:
+            value = event[name] = spec.compute(self.ctx, index)
+        return value
 
     def getter(self, index: int | None) -> Any:
         def get(name: str, type_: str) -> Any:
             return _normalise(self.raw_value(name, index), type_)
 
         return get
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One engine fact key and how to fill it: ``read(reader, event_index)`` → normalised value or None."""
+
+    key: str
+    read: Callable[[_FactReader, int | None], Any]
+
+    @classmethod
+    def of_fact(cls, column: FactColumn) -> "_Column":
+        spec, type_ = column.spec, column.type
+        return cls(column.key, lambda reader, index: _normalise(reader.value(spec, index), type_))
+
+    @classmethod
+    def of_derived(cls, column: DerivedColumn) -> "_Column":
+        fn, type_ = column.fn, column.type
+        return cls(column.key, lambda reader, index: _normalise(fn(reader.getter(index)), type_))
+
+
+def _conjuncts(condition: Condition) -> tuple[Condition, ...]:
+    return condition.items if isinstance(condition, AllOf) else (condition,)
+
+
+def _keys(condition: Condition) -> set[str]:
+    if isinstance(condition, (Compare, Present)):
+        return {condition.key}
+    return set().union(*(_keys(item) for item in condition.items))
+
+
+class _FactPlan:
+    """Which engine fact keys of one scope to compute for a fact, and in which order.
+
+    Each source rule is two engine rules, ``violated`` and ``compliant``; the conjuncts they share (the
+    lowered ``when``) are its *guard*. Where the guard is not TRUE neither engine rule can fire, whatever the
+    rule's other keys hold, so those keys are computed only for facts where some rule reading them has a
+    TRUE guard: a chat SLA's clock is never run for an e-mail, a card check never for a status event. The
+    keys guards read (and those of rules without a guard) are computed first, for every fact. A key left
+    out is simply absent, as an unknown value is; every rule that reads it is not applicable there anyway.
+    """
+
+    def __init__(self, scope: Scope, rules: Sequence[EngineRule], columns: Sequence[_Column]):
+        self.columns = tuple(columns)
+        available = {c.key for c in columns}
+        pairs: dict[int, list[EngineRule]] = {}
+        for rule in rules:
+            if rule.scope is scope:
+                pairs.setdefault(rule.rule_index, []).append(rule)
+        first: set[str] = set()
+        guarded: dict[Condition, set[str]] = {}
+        for pair in pairs.values():
+            shared = set(_conjuncts(pair[0].condition))
+            for rule in pair[1:]:
+                shared &= set(_conjuncts(rule.condition))
+            guard = AllOf(tuple(c for c in _conjuncts(pair[0].condition) if c in shared))
+            needed = set().union(*(_keys(rule.condition) for rule in pair))
+            guard_keys = _keys(guard)
+            if not guard.items or not guard_keys <= available:
+                first |= needed  # no guard (or one that cannot be read first): always needed
+                continue
+            first |= guard_keys
+            guarded.setdefault(guard, set()).update(needed - guard_keys)
+        self.first = tuple(c for c in self.columns if c.key in first)
+        # Guards are evaluated with the reference backend's predicates: the executable definition of the IR.
+        self.guarded = tuple(
+            (compile_condition(guard), frozenset(keys - first)) for guard, keys in guarded.items() if keys - first
+        )
+
+    def fact(self, kind: str, reader: _FactReader, index: int | None) -> dict[str, Any]:
+        computed = {column.key: column.read(reader, index) for column in self.first}
+        wanted: set[str] = set()
+        if self.guarded:
+            known = {key: value for key, value in computed.items() if value is not None}  # as the fact holds them
+            for guard, keys in self.guarded:
+                if guard(known):
+                    wanted |= keys
+        fact: dict[str, Any] = {"kind": kind}
+        for column in self.columns:  # in column order, as the engine has always been given them
+            key = column.key
+            if key in computed:
+                value = computed[key]
+            elif key in wanted:
+                value = column.read(reader, index)
+            else:
+                continue
+            if value is not None:
+                fact[key] = value
+        return fact
 
 
 class Rejection:
@@ -204,6 +310,17 @@ class CompiledRuleset:
         self._backend: Backend = create_backend(program.ir, backend)
         spec = program.spec
         self.ref = RulesetRef(name=spec.ruleset, version=spec.version, hash=program.content_hash, backend=self._backend.name)
+        self._outcomes: dict[tuple[int, str, int], RuleOutcome] = {}
+        self._not_applicable = tuple(self._outcome(rule, "not_applicable", 0) for rule in program.rules)
+        self._slas = tuple((rule.index, rule.sla) for rule in program.rules if rule.sla is not None)
+        rules = program.ir.engine_rules
+        self._interaction_plan = _FactPlan(
+            Scope.INTERACTION, rules,
+            [*map(_Column.of_fact, program.interaction_columns), *map(_Column.of_derived, program.interaction_derived)],
+        )
+        self._event_plan = _FactPlan(
+            Scope.EVENT, rules, [*map(_Column.of_fact, program.event_columns), *map(_Column.of_derived, program.event_derived)]
+        )
 
     # -- identity ----------------------------------------------------------------------------------------
 
@@ -345,31 +462,10 @@ class CompiledRuleset:
         elif as_of.tzinfo is None:
             raise ValueError("as_of must be timezone-aware")
         reader = _FactReader(InteractionContext(model, as_of, self.program.resources), self.program.local_facts)
-        program = self.program
-        get = reader.getter(None)
-        fact: dict[str, Any] = {"kind": "i"}
-        for column in program.interaction_columns:
-            value = get(column.name, column.type)
-            if value is not None:
-                fact[column.key] = value
-        for derived in program.interaction_derived:
-            value = _normalise(derived.fn(get), derived.type)
-            if value is not None:
-                fact[derived.key] = value
-        facts: list[Fact] = [fact]
-        if program.needs_events:
-            for index in range(len(model.events)):
-                get = reader.getter(index)
-                event_fact: dict[str, Any] = {"kind": "e"}
-                for column in program.event_columns:
-                    value = get(column.name, column.type)
-                    if value is not None:
-                        event_fact[column.key] = value
-                for derived in program.event_derived:
-                    value = _normalise(derived.fn(get), derived.type)
-                    if value is not None:
-                        event_fact[derived.key] = value
-                facts.append(event_fact)
+        facts: list[Fact] = [self._interaction_plan.fact("i", reader, None)]
+        if self.program.needs_events:
+            plan = self._event_plan
+            facts.extend(plan.fact("e", reader, index) for index in range(len(model.events)))
         return reader, facts
 
     def _report(
@@ -393,20 +489,17 @@ class CompiledRuleset:
             elif status.get(rule_index) != "violated":
                 status[rule_index] = "compliant"
         chosen_locale = self._locale(model, locale)
+        rules = self.program.rules
         violations: list[Violation] = []
-        outcomes: list[RuleOutcome] = []
-        for rule in self.program.rules:
-            found = hits.get(rule.index, [])
-            outcomes.append(
-                trusted(RuleOutcome, rule_id=rule.spec.id, status=status.get(rule.index, "not_applicable"), violations=len(found))
-            )
-            for event_index in sorted(found, key=lambda e: -1 if e is None else e):
+        outcomes = list(self._not_applicable)  # then the rules that applied (most rules do not, usually)
+        for rule_index, rule_status in status.items():
+            found = hits.get(rule_index)
+            outcomes[rule_index] = self._outcome(rules[rule_index], rule_status, len(found) if found else 0)
+        for rule_index in sorted(hits):  # in rule order, then event order
+            rule = rules[rule_index]
+            for event_index in sorted(hits[rule_index], key=lambda e: -1 if e is None else e):
                 violations.append(self._violation(rule, model, reader, event_index, chosen_locale))
-        slas = [
-            _sla_result(reader, rule.sla, status.get(rule.index, "not_applicable"))
-            for rule in self.program.rules
-            if rule.sla is not None
-        ]
+        slas = [_sla_result(reader, sla, status.get(rule_index, "not_applicable")) for rule_index, sla in self._slas]
         return trusted(
             Report,
             schema_version=REPORT_SCHEMA_VERSION,
@@ -417,6 +510,16 @@ class CompiledRuleset:
             outcomes=outcomes,
             slas=slas,
         )
+
+    def _outcome(self, rule: CompiledRule, status: str, violations: int) -> RuleOutcome:
+        """A rule's outcome. Outcomes are immutable and there are few distinct ones, so reports share them:
+        a report of a 26-rule ruleset then allocates no outcome objects at all (they were a quarter of the
+        objects a report is made of, and so of the garbage collector's work)."""
+        key = (rule.index, status, violations)
+        outcome = self._outcomes.get(key)
+        if outcome is None:
+            outcome = self._outcomes[key] = trusted(RuleOutcome, rule_id=rule.spec.id, status=status, violations=violations)
+        return outcome
 
     def _locale(self, model: Interaction, locale: str | None) -> str:
         if locale:
@@ -484,7 +587,7 @@ class CompiledRuleset:
 
 def _sla_evidence_index(reader: _FactReader, sla: SlaSpec) -> int | None:
     """A breached SLA points at the late reply (its stop event); a breaching one at what started the clock."""
-    instance = worst(sla_instances(reader.ctx, sla))
+    instance = worst_instance(reader.ctx, sla)
     if instance is None:
         return None
     return instance.stop_index if instance.stop_index is not None else instance.start_index
@@ -494,7 +597,7 @@ def _sla_result(reader: _FactReader, sla: SlaSpec, status: str) -> SlaResult:
     if status == "not_applicable":
         return trusted(SlaResult, sla_id=sla.id, metric=sla.metric, state="not_applicable", instances=[])
     instances = sla_instances(reader.ctx, sla)
-    chosen = worst(instances)
+    chosen = worst_instance(reader.ctx, sla)
     return trusted(
         SlaResult,
         sla_id=sla.id,
@@ -546,8 +649,13 @@ def _excerpt(text: str) -> str:
     return masked if len(masked) <= EXCERPT_LENGTH else masked[: EXCERPT_LENGTH - 1] + "…"
 
 
+@lru_cache(maxsize=4096)
+def _placeholder_names(placeholder: str) -> tuple[str, ...]:
+    return tuple(placeholder_facts(placeholder))  # parsed once, not at every message rendered
+
+
 def _display_first(placeholder: str, reader: _FactReader, event_index: int | None) -> str:
-    for name in placeholder_facts(placeholder):
+    for name in _placeholder_names(placeholder):
         value = reader.raw_value(name, event_index)
         if value is not None:
             return _display(reader.spec(name), value)

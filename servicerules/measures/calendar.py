@@ -52,7 +52,6 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -94,6 +93,18 @@ _LAST_MONTH = (9999, 11)
 def _instant_us(at: datetime) -> int:
     """Exact microseconds since the epoch; integer arithmetic keeps sums and differences exact."""
     return (at - _EPOCH) // _ONE_US
+
+
+def _round_to_us(seconds: int | float) -> int:
+    """``round(Fraction(seconds) * 1_000_000)`` (exact, ties to even) without building Fractions, which cost
+    more than the rest of an SLA deadline."""
+    if isinstance(seconds, int):
+        return seconds * _US_PER_SECOND
+    numerator, denominator = seconds.as_integer_ratio()
+    quotient, remainder = divmod(numerator * _US_PER_SECOND, denominator)
+    if 2 * remainder > denominator or (2 * remainder == denominator and quotient % 2):
+        quotient += 1
+    return quotient
 
 
 def _require_aware(at: datetime, what: str) -> int:
@@ -479,6 +490,7 @@ class BusinessCalendar:
     _closure_spans: tuple[tuple[int, int], ...] = field(init=False, repr=False, compare=False, hash=False)
     _has_hours: bool = field(init=False, repr=False, compare=False, hash=False)
     _months: dict[tuple[int, int], _Month] = field(init=False, repr=False, compare=False, hash=False)
+    _recent: list[tuple[tuple[int, int], _Month]] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         name = self.name
@@ -519,6 +531,7 @@ class BusinessCalendar:
         object.__setattr__(self, "_closure_spans", tuple(merged))
         object.__setattr__(self, "_has_hours", any(hours[day] for day in range(7)))
         object.__setattr__(self, "_months", {})
+        object.__setattr__(self, "_recent", [])
 
     # ---- construction -------------------------------------------------------------------------
 
@@ -605,6 +618,11 @@ class BusinessCalendar:
         """Open time in [start, end), in real seconds; 0 when end <= start (a clock never runs backwards)."""
         start_us = _require_aware(start, "start")
         end_us = _require_aware(end, "end")
+        return self.business_seconds_between_us(start_us, end_us)
+
+    def business_seconds_between_us(self, start_us: int, end_us: int) -> float:
+        """:meth:`business_seconds_between` for instants given in microseconds since the epoch, as SLA clocks
+        keep them (so they convert each timestamp once, not at every call)."""
         return self._open_us_between(start_us, end_us) / _US_PER_SECOND
 
     def add_business_seconds(self, start: datetime, seconds: float) -> datetime:
@@ -615,12 +633,16 @@ class BusinessCalendar:
         to the nearest microsecond; zero returns ``start`` itself (in the calendar's zone) even when
         the desk is closed, since no time needs to pass.
         """
-        start_us = _require_aware(start, "start")
+        return self.add_business_seconds_us(_require_aware(start, "start"), seconds, start)
+
+    def add_business_seconds_us(self, start_us: int, seconds: float, start: datetime | None = None) -> datetime:
+        """:meth:`add_business_seconds` from an instant in microseconds since the epoch; ``start`` is how an
+        error message shows the start (default: the instant in UTC)."""
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds):
             raise ValueError(f"seconds must be a finite number, got {seconds!r}")
         if seconds < 0:
             raise ValueError(f"seconds must not be negative, got {seconds!r}")
-        remaining = round(Fraction(seconds) * _US_PER_SECOND)
+        remaining = _round_to_us(seconds)
         if remaining == 0:
             return self._localise(start_us)
         if not self._has_hours:
@@ -635,8 +657,9 @@ class BusinessCalendar:
             used = 0
             key = _next_month(key)
             if key > _LAST_MONTH:
+                shown = start if start is not None else _EPOCH + timedelta(microseconds=start_us)
                 raise ValueError(
-                    f"calendar {self.name!r}: {seconds} business seconds after {start.isoformat()} "
+                    f"calendar {self.name!r}: {seconds} business seconds after {shown.isoformat()} "
                     "fall beyond the supported date range"
                 )
             month = self._month(key)
@@ -699,6 +722,14 @@ class BusinessCalendar:
     def _month_at(self, instant: int) -> tuple[tuple[int, int], _Month]:
         """The month table containing ``instant``; the local date is only a first guess because
         a month starts at the *earliest* instant its first midnight is reached."""
+        # SLA clocks ask about nearby instants over and over: the month found last usually holds the next
+        # one, and checking it is cheaper than converting the instant to a local date (months never overlap,
+        # so the answer is the same).
+        recent = self._recent
+        if recent:
+            found = recent[-1]
+            if found[1].start <= instant < found[1].end:
+                return found
         try:
             local = self._localise(instant)
         except OverflowError:
@@ -711,6 +742,7 @@ class BusinessCalendar:
         while instant >= month.end:
             key = _next_month(key)
             month = self._month(key)
+        recent[:] = [(key, month)]  # one slice assignment: safe when threads share the calendar
         return key, month
 
     def _month(self, key: tuple[int, int]) -> _Month:

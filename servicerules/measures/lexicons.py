@@ -32,7 +32,7 @@ from typing import Mapping
 
 from servicerules.measures.text import LexiconMatcher
 
-__all__ = ["DEFAULT_LEXICONS", "DEFAULT_PATTERNS", "default_lexicon"]
+__all__ = ["DEFAULT_LEXICONS", "DEFAULT_PATTERNS", "DEFAULT_PATTERN_KEYWORDS", "default_lexicon"]
 
 # Regular-expression building blocks: a word boundary before (_B) and after (_E), a short gap of words that
 # does not cross a sentence end, a capitalised name (case-sensitive inside the case-insensitive lexicon).
@@ -203,6 +203,13 @@ _CARD_NOUN_DA = (
     r"|cvv2?|cvc2?|udløbsdato(?:en)?)"
 )
 _CARD_NOUN_HI = r"(?:कार्ड\s+(?:नंबर|नम्बर|संख्या|का\s+विवरण|विवरण|डिटेल्स|डिटेल)|सीवीवी|cvv|एक्सपायरी\s+डेट|समाप्ति\s+तिथि)"
+# Every card noun above contains one of these words ("expir": expiry, expiration; "karten": …kartennummer).
+_CARD_NOUN_WORDS = (
+    "card", "cvv", "cvc", "security", "expir",
+    "karten", "prüfnummer", "sicherheitscode", "ablaufdatum",
+    "kort", "sikkerhedskode", "kontrolcifre", "udløbsdato",
+    "कार्ड", "सीवीवी", "एक्सपायरी", "समाप्ति",
+)  # fmt: skip
 _PASSWORD_NOUN_EN = (
     r"(?:password|passcode|pass\s+code|pin(?:\s+(?:code|number))?|login\s+(?:details|credentials|data|info)"
     r"|credentials|one[-\s]time\s+(?:password|code|passcode)|otp|2fa\s+code)"
@@ -216,6 +223,14 @@ _PASSWORD_NOUN_DA = (
     r"|engangskode(?:n)?|mitid-kode(?:n)?|nemid-kode(?:n)?)"
 )
 _PASSWORD_NOUN_HI = r"(?:पासवर्ड|पिन|ओटीपी|otp|लॉगिन\s+विवरण|गुप्त\s+कोड)"
+# Every password noun above contains one of these words ("pass": password, passcode, pass code, passwort;
+# "time": one-time code; "kode": adgangskode, kodeord, pinkode, engangskode, mitid-kode…; "login": login-daten).
+_PASSWORD_NOUN_WORDS = (
+    "pass", "pin", "login", "credentials", "time", "otp", "2fa",
+    "kennwort", "zugangsdaten", "anmeldedaten", "tan",
+    "kode",
+    "पासवर्ड", "पिन", "ओटीपी", "लॉगिन", "गुप्त",
+)  # fmt: skip
 
 
 def _verb_then_noun(verbs: str, noun: str) -> str:
@@ -256,6 +271,17 @@ DEFAULT_PATTERNS: Mapping[str, tuple[str, ...]] = {
 }
 """Regular expressions that belong to a default lexicon besides its phrases."""
 
+DEFAULT_PATTERN_KEYWORDS: Mapping[str, tuple[str, ...]] = {
+    # "i'm" / "am" (I am), "this" (this is), "ich" (ich bin), "jeg" (jeg er), "बोल" (मैं … बोल रहा)
+    "self_introduction": ("i'm", "am", "this", "ich", "jeg", "बोल"),
+    # each request pattern needs a noun of the lexicon's kind
+    "card_request": _CARD_NOUN_WORDS,
+    "password_request": _PASSWORD_NOUN_WORDS,
+}
+"""For each entry of :data:`DEFAULT_PATTERNS`: words of which every match of one of its patterns contains at
+least one (in any case). The lexicon's prefilter skips the regular expressions for a text without any of
+them and without a word of a phrase, so a pattern changed here must keep its words listed."""
+
 
 @lru_cache(maxsize=None)
 def default_lexicon(name: str) -> LexiconMatcher | None:
@@ -263,4 +289,4 @@ def default_lexicon(name: str) -> LexiconMatcher | None:
     phrases = DEFAULT_LEXICONS.get(name)
     if phrases is None:
         return None
-    return LexiconMatcher.build(name, phrases, DEFAULT_PATTERNS.get(name, ()))
+    return LexiconMatcher.build(name, phrases, DEFAULT_PATTERNS.get(name, ()), DEFAULT_PATTERN_KEYWORDS.get(name))

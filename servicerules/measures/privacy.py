@@ -34,7 +34,7 @@ from typing import Iterable, Iterator
 
 import regex
 
-from servicerules.measures.text import LexiconMatcher, normalise_text
+from servicerules.measures.text import Keywords, LexiconMatcher, normalise_text
 
 __all__ = [
     "find_card_numbers",
@@ -50,6 +50,16 @@ __all__ = [
 
 _MASK = "•"
 _L = r"[\p{L}\p{M}\p{N}_]"
+
+# Card numbers, CVVs, IBANs and phone numbers all need a decimal digit, e-mail addresses an "@". Most message
+# text has neither, and one search for a digit lets every detector skip its costlier scans. It is `regex`'s
+# \d, the class the detectors use (Python's `re` may know fewer digits).
+_DIGIT = regex.compile(r"\d")
+
+
+def _has_digit(text: str) -> bool:
+    return _DIGIT.search(text) is not None
+
 
 # -- card numbers ---------------------------------------------------------------------------------------
 
@@ -84,19 +94,18 @@ _IIN_RANGES: tuple[tuple[str, str, frozenset[int]], ...] = (
 
 def _ascii_digits(text: str) -> str:
     """The decimal digits of ``text`` as ASCII (Devanagari ४ → 4, full-width ４ → 4); other characters dropped."""
+    if text.isascii():  # the usual case, without a call per character
+        return text if text.isdigit() else "".join(c for c in text if "0" <= c <= "9")
     return "".join(str(unicodedata.decimal(c)) for c in text if c.isdecimal())
+
+
+_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)  # 2 * d, minus 9 when that has two digits
 
 
 def luhn_valid(digits: str) -> bool:
     """The Luhn (mod 10) check of a string of decimal digits, ASCII or not."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
+    # Every second digit from the right is doubled: summed by slices, not a loop step per digit.
+    total = sum(map(int, digits[::-2])) + sum(_LUHN_DOUBLED[int(char)] for char in digits[-2::-2])
     return total % 10 == 0
 
 
@@ -116,13 +125,16 @@ def _groups(text: str, run: "regex.Match[str]") -> list[tuple[int, int]]:
 def _card_windows(text: str, run: "regex.Match[str]", *, strict: bool) -> Iterator[tuple[int, int, str]]:
     """``(start, end, digits)`` of every run of whole digit groups with 13-19 Luhn-valid digits."""
     groups = _groups(text, run)
+    group_digits = [_ascii_digits(text[start:end]) for start, end in groups]
+    if sum(map(len, group_digits)) < 13:
+        return  # dates, amounts, order numbers: too few digits for any card number
     for a in range(len(groups)):
         digits = ""
         kinds: set[bool] = set()
         for b in range(a, len(groups)):
             if b > a:
                 kinds.add(text[groups[b - 1][1]] in _SPACES)
-            digits += _ascii_digits(text[groups[b][0] : groups[b][1]])
+            digits += group_digits[b]
             if len(digits) > 19:
                 break
             if len(digits) < 13 or not luhn_valid(digits):
@@ -137,6 +149,8 @@ def find_card_numbers(text: str) -> list[tuple[int, int, str]]:
     dashes (one kind per number), Luhn-valid and IIN-plausible. Overlapping candidates: the leftmost, then
     the longest, wins."""
     found: list[tuple[int, int, str]] = []
+    if not _has_digit(text):
+        return found
     for run in _STRICT_RUN.finditer(text):
         windows = sorted(_card_windows(text, run, strict=True), key=lambda w: (w[0], -(w[1] - w[0])))
         for window in windows:
@@ -151,6 +165,8 @@ def _kept_leading(length: int) -> int:
 
 
 def _mask_cards(text: str) -> str:
+    if not _has_digit(text):
+        return text
     pieces: list[str] = []
     last = 0
     for run in _LENIENT_RUN.finditer(text):
@@ -182,11 +198,19 @@ _CVV = regex.compile(
     r"[^\d]{0,40}?(?<!\d)(\d{3,4})(?!\d)",
     regex.IGNORECASE | regex.FULLCASE | regex.VERSION1,
 )
+# Every card-security word of _CVV contains one of these ("security": card security code, security code;
+# "digit": 3-digit code, digits on the back).
+_CVV_WORDS = Keywords(
+    ("cvv", "cvc", "cav2", "csc", "security", "verification", "digit", "sicherheitscode", "prüfnummer", "prüfziffer",
+     "sikkerhedskode", "kontrolcifre", "kontrolnummer", "सीवीवी", "सुरक्षा")
+)  # fmt: skip
 
 
 def find_cvv(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` of each 3-4 digit code within 40 characters after a card-security word ("CVV 123",
     "security code: 4567", "Prüfnummer 123", "sikkerhedskode 123")."""
+    if not _has_digit(text) or not _CVV_WORDS.may_match(text):
+        return []
     return [m.span(1) for m in _CVV.finditer(text)]
 
 
@@ -219,6 +243,8 @@ def iban_valid(iban: str) -> bool:
 def _iban_candidates(text: str) -> Iterator[tuple[int, int, bool]]:
     """``(start, end, checksum_ok)`` of each IBAN-shaped string: a known country, then whole space-separated
     groups adding up to exactly that country's length."""
+    if not _has_digit(text):
+        return
     pos = 0
     while True:
         match = _IBAN_CANDIDATE.search(text, pos)
@@ -282,12 +308,16 @@ _DATE = regex.compile(r"(?<!\d)(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}-\d{1,2}-
 
 
 def find_emails(text: str) -> list[tuple[int, int]]:
+    if "@" not in text:
+        return []
     return [m.span() for m in _EMAIL.finditer(text)]
 
 
 def find_phone_numbers(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` of each phone number (see the module docstring for what counts)."""
-    found = []
+    found: list[tuple[int, int]] = []
+    if not _has_digit(text):
+        return found
     for match in _PHONE.finditer(text):
         raw = match.group().rstrip(")")
         if raw.startswith("(") and ")" not in raw:
@@ -349,11 +379,15 @@ def mask_text(text: str) -> str:
 
     Each step works on the output of the previous one, so a later step never sees digits an earlier one
     has hidden (an IBAN's digits are not re-read as a card number)."""
-    out = _mask_ibans(text)
-    out = _mask_cards(out)
-    out = _mask_keep_last(out, find_cvv(out), 0)
-    out = _EMAIL.sub(lambda m: f"{m.group(1)}{_MASK * 3}@{m.group(2)}", out)
-    out = _mask_keep_last(out, find_phone_numbers(out), 2)
+    out = text
+    if _has_digit(out):  # masking only ever removes digits: without one now, none of these finds anything
+        out = _mask_ibans(out)
+        out = _mask_cards(out)
+        out = _mask_keep_last(out, find_cvv(out), 0)
+    if "@" in out:
+        out = _EMAIL.sub(lambda m: f"{m.group(1)}{_MASK * 3}@{m.group(2)}", out)
+    if _has_digit(out):
+        out = _mask_keep_last(out, find_phone_numbers(out), 2)
     return out
 
 

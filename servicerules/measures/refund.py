@@ -417,7 +417,9 @@ def _manager_approved(ctx: InteractionContext) -> bool:
     family=FAMILY,
 )
 def _issued_while_ineligible(ctx: InteractionContext) -> bool | None:
-    return _and(_issued(ctx), _not(_eligible(ctx)))
+    if not _issued(ctx):
+        return False  # as _and gives; eligibility (dates, zones, the policy) is only worked out when it matters
+    return _and(True, _not(_eligible(ctx)))
 
 
 @fact(
@@ -428,7 +430,9 @@ def _issued_while_ineligible(ctx: InteractionContext) -> bool | None:
     family=FAMILY,
 )
 def _denied_while_eligible(ctx: InteractionContext) -> bool | None:
-    return _and(_denied(ctx), _eligible(ctx))
+    if not _denied(ctx):
+        return False  # as _and gives, without working out eligibility
+    return _and(True, _eligible(ctx))
 
 
 @fact(
@@ -440,4 +444,6 @@ def _denied_while_eligible(ctx: InteractionContext) -> bool | None:
     family=FAMILY,
 )
 def _issued_without_approval(ctx: InteractionContext) -> bool | None:
-    return _and(_issued(ctx), _needs_manager_approval(ctx), not _approved(ctx))
+    if not _issued(ctx):
+        return False  # as _and gives, without working out the amount and approvals
+    return _and(True, _needs_manager_approval(ctx), not _approved(ctx))

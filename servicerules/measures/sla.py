@@ -100,7 +100,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from servicerules.measures.calendar import BusinessCalendar
@@ -108,7 +108,7 @@ from servicerules.measures.catalogue import FactSpec, FactType, InteractionConte
 from servicerules.model.interaction import Event, Interaction
 from servicerules.model.ruleset import ReplyDefinition, SlaSpec, TicketStatus
 
-__all__ = ["METRICS", "MetricInstance", "MetricState", "measure_sla", "worst"]
+__all__ = ["METRICS", "MetricInstance", "MetricState", "measure_sla", "sla_instances", "worst", "worst_instance"]
 
 MetricState = Literal["achieved", "breached", "breaching", "pending", "not_applicable"]
 
@@ -156,24 +156,50 @@ class MetricInstance:
     paused_seconds: float = 0.0
 
 
-@dataclass(frozen=True)
+# _Step and _StatusChange are not frozen: a frozen dataclass costs four times as much to create, and an
+# interaction's history makes a dozen of them.
+@dataclass(slots=True)
 class _Step:
     """An event up to ``as_of``, or the solve taken from the record's ``solved_at`` (``event`` None)."""
 
     at: datetime
+    us: int
+    """``at`` as microseconds since the epoch: instants compare as numbers (see :func:`_utc`)."""
     index: int | None
     event: Event | None
+    is_solve: bool
 
-    @property
-    def is_solve(self) -> bool:
-        return self.event is None or (self.event.type == "status" and self.event.status in _SOLVED)
+
+@dataclass(slots=True)
+class _StatusChange:
+    at: datetime
+    us: int
+    index: int | None
+    status: TicketStatus
 
 
 @dataclass(frozen=True)
-class _StatusChange:
-    at: datetime
-    index: int | None
-    status: TicketStatus
+class _History:
+    """What every SLA of an interaction reads at one ``as_of``: the events up to it (plus a record-level
+    solve) and the status timeline, each timestamp converted to an instant once. A ruleset's SLAs share it
+    (:func:`sla_instances`), instead of each converting every timestamp again."""
+
+    as_of_us: int
+    created_us: int
+    steps: list[_Step]
+    timeline: list[_StatusChange]
+    agent_created: bool
+
+    @classmethod
+    def of(cls, interaction: Interaction, as_of: datetime) -> "_History":
+        steps = _steps(interaction, as_of)
+        return cls(
+            as_of_us=_instant(_utc(as_of)),
+            created_us=_instant(_utc(interaction.created_at)),
+            steps=steps,
+            timeline=_status_timeline(interaction, steps),
+            agent_created=_agent_created(steps),
+        )
 
 
 def measure_sla(spec: SlaSpec, interaction: Interaction, as_of: datetime, calendar: BusinessCalendar) -> list[MetricInstance]:
@@ -185,6 +211,16 @@ def measure_sla(spec: SlaSpec, interaction: Interaction, as_of: datetime, calend
     ``not_applicable`` instance when no clock applies (no target for the priority, an agent-created
     ticket for first reply time, no run started yet, or an interaction created after ``as_of``).
     """
+    return _measure_sla(spec, interaction, as_of, calendar, lambda: _History.of(interaction, as_of))
+
+
+def _measure_sla(
+    spec: SlaSpec,
+    interaction: Interaction,
+    as_of: datetime,
+    calendar: BusinessCalendar,
+    history: Callable[[], _History],
+) -> list[MetricInstance]:
     if as_of.tzinfo is None or as_of.utcoffset() is None:
         raise ValueError(f"as_of must be timezone-aware, got naive {as_of.isoformat()}")
     target = spec.targets.get(interaction.priority, spec.targets.get("*"))
@@ -193,9 +229,8 @@ def measure_sla(spec: SlaSpec, interaction: Interaction, as_of: datetime, calend
     if _utc(interaction.created_at) > _utc(as_of):
         return [_not_applicable(spec, target)]
 
-    steps = _steps(interaction, as_of)
-    timeline = _status_timeline(interaction, steps)
-    measure = _Measure(spec, target, calendar, timeline, as_of)
+    measure = _Measure(spec, target, calendar, history(), as_of)
+    steps = measure.history.steps
     if spec.metric == "first_reply_time":
         instances = _first_reply_time(measure, interaction, steps)
     elif spec.metric == "next_reply_time":
@@ -233,21 +268,36 @@ def _utc(at: datetime) -> datetime:
     return at.astimezone(timezone.utc)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ONE_US = timedelta(microseconds=1)
+
+
+def _instant(utc: datetime) -> int:
+    """Microseconds since the epoch of a UTC datetime (exact, so comparisons agree with the datetimes')."""
+    return (utc - _EPOCH) // _ONE_US
+
+
 def _steps(interaction: Interaction, as_of: datetime) -> list[_Step]:
     limit = _utc(as_of)
-    steps = [_Step(event.at, index, event) for index, event in enumerate(interaction.events) if _utc(event.at) <= limit]
+    steps: list[_Step] = []
+    for index, event in enumerate(interaction.events):
+        at = _utc(event.at)
+        if at <= limit:
+            is_solve = event.type == "status" and event.status in _SOLVED
+            steps.append(_Step(event.at, _instant(at), index, event, is_solve))
     if not any(step.is_solve for step in steps):
         solved_at = interaction.solved_at or interaction.closed_at
         if solved_at is not None and _utc(solved_at) <= limit:
+            solved_us = _instant(_utc(solved_at))
             # After events at the same instant: a reply posted with the solve is the more telling stop.
-            position = sum(1 for step in steps if _utc(step.at) <= _utc(solved_at))
-            steps.insert(position, _Step(solved_at, None, None))
+            position = sum(1 for step in steps if step.us <= solved_us)
+            steps.insert(position, _Step(solved_at, solved_us, None, None, True))
     return steps
 
 
 def _status_timeline(interaction: Interaction, steps: Sequence[_Step]) -> list[_StatusChange]:
-    created = _utc(interaction.created_at)
-    timeline = [_StatusChange(interaction.created_at, None, _INITIAL_STATUS)]
+    created = _instant(_utc(interaction.created_at))
+    timeline = [_StatusChange(interaction.created_at, created, None, _INITIAL_STATUS)]
     for step in steps:
         if step.event is None:
             status: TicketStatus | None = "solved"
@@ -257,8 +307,10 @@ def _status_timeline(interaction: Interaction, steps: Sequence[_Step]) -> list[_
             continue
         if status is None:
             continue
-        at = step.at if _utc(step.at) >= created else interaction.created_at
-        timeline.append(_StatusChange(at, step.index, status))
+        if step.us >= created:
+            timeline.append(_StatusChange(step.at, step.us, step.index, status))
+        else:
+            timeline.append(_StatusChange(interaction.created_at, created, step.index, status))
     return timeline
 
 
@@ -297,7 +349,7 @@ class _Measure:
     spec: SlaSpec
     target: float
     calendar: BusinessCalendar
-    timeline: list[_StatusChange]
+    history: _History
     as_of: datetime
 
     @property
@@ -317,26 +369,32 @@ class _Measure:
     def run(
         self,
         start_at: datetime,
+        start_us: int,
         start_index: int | None,
         stop_at: datetime | None,
+        stop_us: int | None,
         stop_index: int | None,
     ) -> MetricInstance:
-        end = stop_at if stop_at is not None else self.as_of
+        if stop_at is not None and stop_us is not None:
+            end, end_us = stop_at, stop_us
+        else:
+            end, end_us = self.as_of, self.history.as_of_us
         counts = self.counts()
-        counted: list[tuple[datetime, float]] = []
+        counted: list[tuple[int, float]] = []
         paused = 0.0
-        for begin, finish, status in self._stretches(start_at, end):
-            length = self.calendar.business_seconds_between(begin, finish)
+        for begin, finish, status in self._stretches(start_us, end_us):
+            length = self.calendar.business_seconds_between_us(begin, finish)
             if counts(status):
                 counted.append((begin, length))
             else:
                 paused += length
         elapsed = sum(length for _, length in counted)
-        deadline = self._deadline(counted, end)
+        deadline = self._deadline(counted, end, end_us)
+        deadline_us = _instant(_utc(deadline))
         if stop_at is not None:
-            state: MetricState = "achieved" if _utc(stop_at) <= _utc(deadline) else "breached"
+            state: MetricState = "achieved" if end_us <= deadline_us else "breached"
         else:
-            state = "breaching" if _utc(self.as_of) > _utc(deadline) else "pending"
+            state = "breaching" if self.history.as_of_us > deadline_us else "pending"
         return MetricInstance(
             sla_id=self.spec.id,
             metric=self.spec.metric,
@@ -351,25 +409,25 @@ class _Measure:
             paused_seconds=paused,
         )
 
-    def _stretches(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime, TicketStatus]]:
-        """[start, end) cut where the status changes, each piece with the status in force."""
-        lower, upper = _utc(start), _utc(end)
-        pieces: list[tuple[datetime, datetime, TicketStatus]] = []
-        for position, change in enumerate(self.timeline):
-            following = self.timeline[position + 1].at if position + 1 < len(self.timeline) else None
-            begin = max(lower, _utc(change.at))
-            finish = upper if following is None else min(upper, _utc(following))
+    def _stretches(self, lower: int, upper: int) -> list[tuple[int, int, TicketStatus]]:
+        """[lower, upper) cut where the status changes, each piece with the status in force (instants)."""
+        timeline = self.history.timeline
+        last = len(timeline) - 1
+        pieces: list[tuple[int, int, TicketStatus]] = []
+        for position, change in enumerate(timeline):
+            begin = max(lower, change.us)
+            finish = upper if position == last else min(upper, timeline[position + 1].us)
             if begin < finish:
                 pieces.append((begin, finish, change.status))
         return pieces
 
-    def _deadline(self, counted: Sequence[tuple[datetime, float]], end: datetime) -> datetime:
+    def _deadline(self, counted: Sequence[tuple[int, float]], end: datetime, end_us: int) -> datetime:
         used = 0.0
         for begin, length in counted:
             if used + length >= self.target:
-                return self.calendar.add_business_seconds(begin, max(0.0, self.target - used))
+                return self.calendar.add_business_seconds_us(begin, max(0.0, self.target - used))
             used += length
-        return self.calendar.add_business_seconds(end, self.target - used)
+        return self.calendar.add_business_seconds_us(end_us, self.target - used, end)
 
 
 def _not_applicable(spec: SlaSpec, target: float | None) -> MetricInstance:
@@ -391,32 +449,40 @@ def _not_applicable(spec: SlaSpec, target: float | None) -> MetricInstance:
 
 
 def _first_reply_time(measure: _Measure, interaction: Interaction, steps: Sequence[_Step]) -> list[MetricInstance]:
-    if _agent_created(steps):
+    if measure.history.agent_created:
         return []
     definition = measure.spec.reply
+    created_us = measure.history.created_us
     for step in steps:
         if step.is_solve or (step.event is not None and _qualifies_as_reply(step.event, definition)):
-            return [measure.run(interaction.created_at, None, step.at, step.index)]
-    return [measure.run(interaction.created_at, None, None, None)]
+            return [measure.run(interaction.created_at, created_us, None, step.at, step.us, step.index)]
+    return [measure.run(interaction.created_at, created_us, None, None, None, None)]
 
 
 def _next_reply_time(measure: _Measure, steps: Sequence[_Step]) -> list[MetricInstance]:
     definition = measure.spec.reply
     instances: list[MetricInstance] = []
-    answered = _agent_created(steps)
+    answered = measure.history.agent_created
     oldest_unanswered: _Step | None = None
     for step in steps:
         if step.is_solve or (step.event is not None and _qualifies_as_reply(step.event, definition)):
             if oldest_unanswered is not None:
-                instances.append(measure.run(oldest_unanswered.at, oldest_unanswered.index, step.at, step.index))
+                instances.append(_run_between(measure, oldest_unanswered, step))
                 oldest_unanswered = None
             answered = True
         elif step.event is not None and _is_customer_message(step.event):
             if answered and oldest_unanswered is None:
                 oldest_unanswered = step
     if oldest_unanswered is not None:
-        instances.append(measure.run(oldest_unanswered.at, oldest_unanswered.index, None, None))
+        instances.append(_run_between(measure, oldest_unanswered, None))
     return instances
+
+
+def _run_between(measure: _Measure, start: _Step, stop: _Step | None) -> MetricInstance:
+    """A clock run from one step to another (None: still running at as_of)."""
+    if stop is None:
+        return measure.run(start.at, start.us, start.index, None, None, None)
+    return measure.run(start.at, start.us, start.index, stop.at, stop.us, stop.index)
 
 
 def _periodic_update(measure: _Measure, steps: Sequence[_Step]) -> list[MetricInstance]:
@@ -427,32 +493,33 @@ def _periodic_update(measure: _Measure, steps: Sequence[_Step]) -> list[MetricIn
     for step in steps:
         if step.is_solve:
             if last_update is not None:
-                instances.append(measure.run(last_update.at, last_update.index, step.at, step.index))
+                instances.append(_run_between(measure, last_update, step))
                 last_update = None
             solved = True
         elif step.event is not None and step.event.type == "status" and step.event.status is not None:
             solved = False
         elif step.event is not None and _qualifies_as_reply(step.event, definition):
             if last_update is not None:
-                instances.append(measure.run(last_update.at, last_update.index, step.at, step.index))
+                instances.append(_run_between(measure, last_update, step))
             # A comment on a solved ticket keeps it solved; no update is owed until it is reopened.
             last_update = None if solved else step
     if last_update is not None:
-        instances.append(measure.run(last_update.at, last_update.index, None, None))
+        instances.append(_run_between(measure, last_update, None))
     return instances
 
 
 def _status_metric(measure: _Measure, interaction: Interaction) -> MetricInstance:
     """Requester wait, agent work and resolution time: one clock from creation to the final solve."""
-    timeline = measure.timeline
+    timeline = measure.history.timeline
     final_solve: _StatusChange | None = None
     for change in reversed(timeline):
         if change.status not in _SOLVED:
             break
         final_solve = change
+    created_us = measure.history.created_us
     if final_solve is None:
-        return measure.run(interaction.created_at, None, None, None)
-    return measure.run(interaction.created_at, None, final_solve.at, final_solve.index)
+        return measure.run(interaction.created_at, created_us, None, None, None, None)
+    return measure.run(interaction.created_at, created_us, None, final_solve.at, final_solve.us, final_solve.index)
 
 
 # -- facts for rules ------------------------------------------------------------------------------------
@@ -462,14 +529,24 @@ def sla_instances(ctx: InteractionContext, spec: SlaSpec) -> list[MetricInstance
     """The SLA's metric instances for this interaction, measured once per interaction."""
 
     def compute(c: InteractionContext) -> list[MetricInstance]:
-        return measure_sla(spec, c.interaction, c.as_of, c.resources.calendar(spec.calendar))
+        def history() -> _History:
+            return c.cached("sla.history", lambda c: _History.of(c.interaction, c.as_of))  # type: ignore[no-any-return]
+
+        return _measure_sla(spec, c.interaction, c.as_of, c.resources.calendar(spec.calendar), history)
 
     result: list[MetricInstance] = ctx.cached("sla:" + spec.id, compute)
     return result
 
 
+def worst_instance(ctx: InteractionContext, spec: SlaSpec) -> MetricInstance | None:
+    """:func:`worst` of :func:`sla_instances`, picked once per interaction (each ``sla.<id>.*`` fact, the
+    report's SLA result and its evidence all ask for it)."""
+    result: MetricInstance | None = ctx.cached("sla.worst:" + spec.id, lambda c: worst(sla_instances(c, spec)))
+    return result
+
+
 def _worst_applicable(ctx: InteractionContext, spec: SlaSpec) -> MetricInstance | None:
-    found = worst(sla_instances(ctx, spec))
+    found = worst_instance(ctx, spec)
     return None if found is None or found.state == "not_applicable" else found
 
 

@@ -18,7 +18,7 @@ customer name, no customer message with text, no denial.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 from typing import Any
 
 import regex
@@ -49,6 +49,8 @@ _SHOUT = regex.compile(
 )
 _LETTERS = regex.compile(r"[\p{L}\p{M}]+")
 _EXCLAMATIONS = regex.compile(r"!{3,}")
+# Three capitalised words start with three capital letters; in ASCII text those are A-Z.
+_THREE_ASCII_CAPITALS = re.compile(r"[A-Z][^A-Z]*[A-Z][^A-Z]*[A-Z]")
 
 
 def is_shouting(text: str) -> bool:
@@ -56,6 +58,8 @@ def is_shouting(text: str) -> bool:
     text = normalise_text(text)
     if _EXCLAMATIONS.search(text):
         return True
+    if text.isascii() and _THREE_ASCII_CAPITALS.search(text) is None:
+        return False  # most sentences have one capital letter: no need for the Unicode-aware scan
     return any(
         any(len(word) >= 4 for word in _LETTERS.findall(run.group())) for run in _SHOUT.finditer(text)
     )
@@ -220,45 +224,54 @@ def _autoresponder_only(ctx: InteractionContext) -> bool | None:
 # -- the customer's words: escalation triggers --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Signals:
-    index: int
-    anger: bool
-    legal_threat: bool
-    regulator_threat: bool
-    repeated_contact: bool
-
-    @property
-    def any(self) -> bool:
-        return self.anger or self.legal_threat or self.regulator_threat or self.repeated_contact
+_TRIGGERS = ("anger", "legal_threat", "regulator_threat", "repeated_contact")
+"""The escalation triggers in customer words, each a lexicon of that name (anger also counts shouting)."""
 
 
-def _customer_signals(ctx: InteractionContext) -> list[_Signals] | None:
-    """The triggers in each customer message with text; None when there is no such message."""
+class _Triggers:
+    """The escalation triggers in the customer's messages with text, each looked for only when first asked:
+    escalation.triggered stops at the first trigger found, escalation.trigger_index at the first message with
+    one, so most messages are never scanned with most lexicons."""
 
-    def scan(c: InteractionContext) -> list[_Signals] | None:
-        anger, legal, regulator, repeated = (
-            _lexicon(c, n) for n in ("anger", "legal_threat", "regulator_threat", "repeated_contact")
-        )
-        found = [
-            _Signals(
-                i,
-                anger.matches(e.text) or is_shouting(e.text),
-                legal.matches(e.text),
-                regulator.matches(e.text),
-                repeated.matches(e.text),
-            )
-            for i, e in enumerate(c.events)
-            if is_customer_message(e) and e.text is not None
-        ]
-        return found or None
+    __slots__ = ("resources", "messages", "found")
 
-    return ctx.cached("text.customer_signals", scan)  # type: ignore[no-any-return]
+    def __init__(self, ctx: InteractionContext):
+        # Not ctx itself: this object lives in ctx's cache, and a reference cycle would keep the whole
+        # interaction alive until the garbage collector's next full pass.
+        self.resources = ctx.resources
+        self.messages = [(i, e.text) for i, e in enumerate(ctx.events) if is_customer_message(e) and e.text is not None]
+        self.found: dict[tuple[int, str], bool] = {}
+
+    def has(self, position: int, kind: str) -> bool:
+        """Whether the ``position``-th customer message with text carries trigger ``kind``."""
+        key = (position, kind)
+        found = self.found.get(key)
+        if found is None:
+            text = self.messages[position][1]
+            matcher: LexiconMatcher = self.resources.lexicon(kind)
+            found = self.found[key] = matcher.matches(text) or (kind == "anger" and is_shouting(text))
+        return found
+
+    def anywhere(self, kind: str) -> bool | None:
+        """Whether some customer message carries ``kind``; None when no customer message has text."""
+        if not self.messages:
+            return None
+        return any(self.has(position, kind) for position in range(len(self.messages)))
+
+    def first_index(self) -> int | None:
+        """The event index of the first customer message carrying any trigger."""
+        for position, (index, _text) in enumerate(self.messages):
+            if any(self.has(position, kind) for kind in _TRIGGERS):
+                return index
+        return None
+
+
+def _triggers(ctx: InteractionContext) -> _Triggers:
+    return ctx.cached("text.triggers", _Triggers)  # type: ignore[no-any-return]
 
 
 def _any_signal(ctx: InteractionContext, kind: str) -> bool | None:
-    signals = _customer_signals(ctx)
-    return None if signals is None else any(getattr(s, kind) for s in signals)
+    return _triggers(ctx).anywhere(kind)
 
 
 def _previous_contacts(ctx: InteractionContext) -> float | None:
@@ -340,15 +353,13 @@ def _repeated_contact(ctx: InteractionContext) -> bool | None:
     family=FAMILY,
 )
 def _escalation_triggered(ctx: InteractionContext) -> bool | None:
-    values = [
-        _customer_anger(ctx),
-        _customer_legal_threat(ctx),
-        _customer_regulator_threat(ctx),
-        _repeated_contact(ctx),
-    ]
-    if any(v is True for v in values):
-        return True
-    return None if any(v is None for v in values) else False
+    unknown = False
+    for trigger in (_customer_anger, _customer_legal_threat, _customer_regulator_threat, _repeated_contact):
+        value = trigger(ctx)
+        if value is True:
+            return True  # the rest cannot change the answer: do not scan for them
+        unknown = unknown or value is None
+    return None if unknown else False
 
 
 @fact(
@@ -361,8 +372,7 @@ def _escalation_triggered(ctx: InteractionContext) -> bool | None:
     family=FAMILY,
 )
 def _escalation_trigger_index(ctx: InteractionContext) -> int | None:
-    signals = _customer_signals(ctx) or []
-    return next((s.index for s in signals if s.any), None)
+    return _triggers(ctx).first_index()
 
 
 # -- each event --------------------------------------------------------------------------------------------

@@ -688,3 +688,49 @@ def test_matches_minute_by_minute_count_without_dst(calendar: BusinessCalendar, 
                 open_minutes += 1
                 break
     assert calendar.business_seconds_between(start, start + timedelta(minutes=minutes)) == open_minutes * 60
+
+
+# --------------------------------------------------------------------------------------------
+# the instant (microsecond) entry points SLA clocks use
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.integers(0, 10**9), st.floats(min_value=0, max_value=1e9, allow_nan=False, allow_infinity=False),
+                 st.integers(0, 10**8).map(lambda n: n / 1e6 + 5e-7)))
+def test_seconds_are_rounded_to_microseconds_exactly_and_half_to_even(seconds: float) -> None:
+    from fractions import Fraction
+
+    from servicerules.measures.calendar import _round_to_us
+
+    assert _round_to_us(seconds) == round(Fraction(seconds) * 1_000_000)
+
+
+def _instant(at: datetime) -> int:
+    return (utc(at) - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1)
+
+
+@PROPERTY_SETTINGS
+@given(calendars(), instants(), spans(), st.floats(min_value=0, max_value=30 * 86_400, allow_nan=False))
+def test_instant_entry_points_agree_with_the_datetime_ones(
+    calendar: BusinessCalendar, a: datetime, ab: timedelta, seconds: float
+) -> None:
+    b = shifted(a, ab)
+    assert calendar.business_seconds_between_us(_instant(a), _instant(b)) == calendar.business_seconds_between(a, b)
+    if any(calendar.hours[day] for day in range(7)):
+        due = calendar.add_business_seconds(a, seconds)
+        due_us = calendar.add_business_seconds_us(_instant(a), seconds)
+        assert (due_us, due_us.tzinfo, due_us.fold) == (due, due.tzinfo, due.fold) and utc(due_us) == utc(due)
+
+
+@PROPERTY_SETTINGS
+@given(calendars(), instants(), instants(), spans())
+def test_answers_do_not_depend_on_what_was_asked_before(
+    calendar: BusinessCalendar, earlier: datetime, a: datetime, ab: timedelta
+) -> None:
+    # the calendar remembers the month it looked at last; a fresh one must give the same answers
+    fresh = BusinessCalendar(calendar.name, calendar.timezone, calendar.hours, calendar.holiday_country,
+                             calendar.holiday_subdivision, calendar.extra_holidays, calendar.closures)
+    calendar.is_open(earlier)
+    b = shifted(a, ab)
+    assert calendar.business_seconds_between(a, b) == fresh.business_seconds_between(a, b)
+    assert calendar.is_open(b) is fresh.is_open(b)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from servicerules.measures import CATALOGUE
+from servicerules.measures import CATALOGUE, privacy
 from servicerules.measures.catalogue import InteractionContext, RulesetResources
 from servicerules.measures.privacy import (
     find_card_numbers,
@@ -304,6 +304,30 @@ def test_masked_text_never_reveals_a_card(sample: tuple[str, str]) -> None:
 @given(st.text(st.characters(blacklist_categories=("Nd", "Cs"), blacklist_characters="@")))
 def test_text_without_digits_or_addresses_is_left_alone(text: str) -> None:
     assert mask_text(text) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789४१२３", max_size=24))
+def test_luhn_valid_agrees_with_the_independent_check(digits: str) -> None:
+    ascii_digits = "".join(str(int(c)) for c in digits)
+    assert luhn_valid(digits) is (luhn_complete(ascii_digits[:-1]) == ascii_digits if ascii_digits else True)
+
+
+CVV_WORDS = ["CVV", "cvc2", "CAV2", "csc", "card security code", "Security Code", "card verification value",
+             "3-digit code", "four digit security code", "digits on the back", "Sicherheitscode", "KARTENPRÜFNUMMER",
+             "Prüfziffern", "sikkerhedskoden", "kontrolcifre", "Kontrolnummeret", "सीवीवी", "सुरक्षा कोड", "code", "card"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(st.sampled_from(CVV_WORDS), st.sampled_from(["123", "4567", "12", "१२३", "is", ":", "İ", "ß"]),
+                       st.text(max_size=5)), max_size=6),
+    st.sampled_from([str, str.upper, str.lower]),
+)
+def test_cvv_prefilter_never_hides_a_code(parts: list[str], case: Any) -> None:
+    # find_cvv only runs its expression on text with a digit and a card-security word; the answer is the same
+    text = case(" ".join(parts))
+    assert find_cvv(text) == [m.span(1) for m in privacy._CVV.finditer(text)]
 
 
 def test_digit_runs_helper() -> None:

@@ -657,3 +657,25 @@ def test_status_clock_invariants(case: tuple[Interaction, datetime], metric: str
     if result.elapsed_seconds > target + 1e-6:
         assert result.state in ("breached", "breaching")
     assert (result.state in ("achieved", "breached")) == (result.stop_at is not None)
+
+
+@settings(max_examples=100, deadline=None)
+@given(case=lifecycles(), target_minutes=st.integers(0, 3 * 24 * 60), calendar=st.sampled_from([ALWAYS_OPEN, BERLIN]))
+def test_a_ruleset_s_slas_share_one_history_without_changing_a_result(
+    case: tuple[Interaction, datetime], target_minutes: int, calendar: BusinessCalendar
+) -> None:
+    """sla_instances reads the events once per interaction for all SLAs; each SLA measures as on its own."""
+    from servicerules.measures.catalogue import InteractionContext, RulesetResources
+    from servicerules.measures.sla import METRICS, sla_instances, worst_instance
+
+    interaction, as_of = case
+    specs = [
+        SlaSpec.model_validate({"id": metric, "title": metric, "metric": metric, "calendar": "desk",
+                                "targets": {"*": target_minutes * 60}})
+        for metric in METRICS
+    ]
+    ctx = InteractionContext(interaction, as_of, RulesetResources(calendars={"desk": calendar}))
+    for spec in specs:
+        alone = measure_sla(spec, interaction, as_of, calendar)
+        assert sla_instances(ctx, spec) == alone
+        assert worst_instance(ctx, spec) == worst(alone)

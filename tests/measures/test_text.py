@@ -9,6 +9,9 @@ import datetime as dt
 from typing import Any
 
 import pytest
+import regex
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import servicerules
 from servicerules.measures import CATALOGUE, text as text_module
@@ -103,6 +106,107 @@ def test_matching_compiles_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(text_module.regex, "compile", refuse)
     assert matcher.matches("Hello!") and greeting is not None and greeting.matches("Hej Mette")
+
+
+# -- the keyword prefilter -------------------------------------------------------------------------------------
+#
+# A matcher first checks that the text contains, in any case, the longest word of some phrase (or a keyword of
+# its patterns) and skips the regular expression otherwise. It must never change an answer.
+
+
+def unfiltered(matcher: LexiconMatcher) -> LexiconMatcher:
+    """The same lexicon searched without the prefilter (a never-matching pattern without keywords turns it off)."""
+    return LexiconMatcher.build(matcher.name, matcher.phrases, (*matcher.patterns, "(?!)"))
+
+
+@pytest.mark.parametrize(
+    ("phrase", "text", "expected"),
+    [
+        # regex lets "i" match the Turkish dotted İ and "I" the dotless ı, where casefold() does not
+        ("ing", "İNG", True),
+        ("I'm", "ı'm here", True),
+        ("hi", "Hİ there", True),
+        # full case folding both ways: ß/ẞ against ss
+        ("strasse", "STRAẞE", True),
+        ("straße", "STRASSE", True),
+        ("grüß gott", "GRÜSS GOTT", True),
+        # a character Python's Unicode database may not know yet: the text is searched without prefilter
+        ("strasse", "stra\U0001df95e", regex.search("strasse", "stra\U0001df95e", regex.I | regex.F | regex.V1) is not None),
+        # emoji and other blocks outside the prefilter's alphabet
+        ("sorry", "SORRY 😀", True),
+        ("sorry", "so rry 😀", False),
+    ],
+)
+def test_prefilter_agrees_with_the_regular_expression(phrase: str, text: str, expected: bool) -> None:
+    assert lexicon(phrase).matches(text) is expected
+    assert unfiltered(lexicon(phrase)).matches(text) is expected
+
+
+TRICKY = ["İ", "ı", "ß", "ẞ", "ſ", "K", "Σ", "ς", "\u0307", "\u200d", "\u00ad", "’", "!", " ", "\n", "😀", "\U0001df95", "ﬀ", "４"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(sorted(DEFAULT_LEXICONS)),
+    st.lists(
+        st.one_of(
+            st.sampled_from([p for langs in DEFAULT_LEXICONS.values() for ps in langs.values() for p in ps]),
+            st.sampled_from(TRICKY),
+            st.text(max_size=6),
+        ),
+        max_size=6,
+    ),
+    st.sampled_from([str, str.upper, str.swapcase, lambda t: t.replace("i", "İ").replace("I", "ı")]),
+)
+def test_default_lexicons_find_what_they_find_without_the_prefilter(name: str, parts: list[str], case: Any) -> None:
+    matcher = default_lexicon(name)
+    assert matcher is not None
+    text = case(" ".join(parts))
+    found, expected = matcher.search(text), unfiltered(matcher).search(text)
+    assert (found and found.span()) == (expected and expected.span())
+    assert [m.span() for m in matcher.finditer(text)] == [m.span() for m in unfiltered(matcher).finditer(text)]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        # one example for each of the default lexicons' regular expressions (their keywords must cover them)
+        ("self_introduction", "I'm Sam from support"),
+        ("self_introduction", "I AM Priya"),
+        ("self_introduction", "This is Anna from billing"),
+        ("self_introduction", "Ich bin Jonas"),
+        ("self_introduction", "Jeg er Mette"),
+        ("self_introduction", "मैं राहुल बोल रहा हूँ"),
+        ("card_request", "Please send us your credit card number"),
+        ("card_request", "could you confirm the CVV"),
+        ("card_request", "SHARE THE EXPIRY DATE"),
+        ("card_request", "Bitte schicken Sie uns Ihre Kreditkartennummer"),
+        ("card_request", "Teilen Sie uns die Prüfnummer mit"),
+        ("card_request", "ob Sie uns Ihre vollständige Kartennummer senden"),
+        ("card_request", "Send venligst dit kortnummer"),
+        ("card_request", "oplys sikkerhedskoden"),
+        ("card_request", "कार्ड नंबर भेजें"),
+        ("password_request", "please tell me your password"),
+        ("password_request", "send the one-time code"),
+        ("password_request", "give us your 2FA code"),
+        ("password_request", "provide your login details"),
+        ("password_request", "Nennen Sie mir Ihr Kennwort"),
+        ("password_request", "schicken Sie die TAN"),
+        ("password_request", "ob Sie uns Ihre Zugangsdaten geben"),
+        ("password_request", "Oplys din MitID-kode"),
+        ("password_request", "ओटीपी बताएं"),
+    ],
+)
+def test_pattern_keywords_cover_the_default_patterns(name: str, text: str) -> None:
+    matcher = default_lexicon(name)
+    assert matcher is not None and matcher.pattern_keywords
+    assert unfiltered(matcher).matches(text), "example no longer matches: pick one that does"
+    assert matcher.matches(text)
+
+
+def test_a_lexicon_with_patterns_but_no_keywords_is_never_prefiltered() -> None:
+    matcher = lexicon("hello", patterns=(r"order\s+#?\d{4}",))
+    assert matcher.matches("ORDER 1234")  # no phrase word in it: only the pattern can say so
 
 
 def test_default_lexicons_are_built_once() -> None:
