@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import datetime as dt
 import json
 import platform
 import sys
 from typing import Any, Sequence, TextIO
 
+from servicerules._argtypes import aware_timestamp
 from servicerules import __version__
 from servicerules.errors import RulesetError
 
@@ -33,16 +33,6 @@ class _Parser(argparse.ArgumentParser):
 
 class _UsageError(Exception):
     pass
-
-
-def _timestamp(text: str) -> dt.datetime:
-    try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid timestamp {text!r}; write ISO 8601, e.g. 2026-03-02T18:00:00Z") from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"timestamp {text!r} has no time zone; add Z or an offset such as +01:00")
-    return value
 
 
 def _positive_int(text: str) -> int:
@@ -77,7 +67,7 @@ def _build_parser() -> _Parser:
     check = sub.add_parser("check", help="batch-check interaction files against a ruleset")
     check.add_argument("ruleset", metavar="RULESET")
     check.add_argument("inputs", nargs="+", metavar="INPUT", help="JSONL/JSON/CSV files, globs, directories, - for stdin")
-    check.add_argument("--as-of", type=_timestamp, help="evaluation time (default: each interaction's last timestamp)")
+    check.add_argument("--as-of", type=aware_timestamp, help="evaluation time (default: each interaction's last timestamp)")
     check.add_argument("--output", "-o", help="write violations to this file")
     check.add_argument("--format", choices=("jsonl", "json", "csv"),
                        help="format of --output (default: from its extension .jsonl/.json/.csv, else jsonl)")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Literal, Mapping, Sequence, TextIO, Union
 
+from servicerules._argtypes import aware_timestamp
 from servicerules.batch.readers import RawRecord, expand_inputs, read_records
 from servicerules.batch.summary import RejectedRecord
 from servicerules.engine import CompiledRuleset, Rejection, load
@@ -667,16 +668,6 @@ def _text_lines(diff: PolicyDiff) -> Iterator[str]:
 EXIT_SAME, EXIT_CHANGED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def _timestamp(text: str) -> dt.datetime:
-    try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid timestamp {text!r}; write ISO 8601, e.g. 2026-03-02T18:00:00Z") from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"timestamp {text!r} has no time zone; add Z or an offset such as +01:00")
-    return value
-
-
 def _count(text: str) -> int:
     try:
         value = int(text)
@@ -693,7 +684,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("new", metavar="NEW", help="the changed ruleset")
     parser.add_argument("corpus", nargs="+", metavar="CORPUS",
                         help="interaction files (JSONL/JSON/CSV, gzip), globs, directories, - for stdin")
-    parser.add_argument("--as-of", type=_timestamp, help="evaluation time (default: each interaction's last timestamp)")
+    parser.add_argument("--as-of", type=aware_timestamp, help="evaluation time (default: each interaction's last timestamp)")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="report format (default: text)")
     parser.add_argument("--examples", type=_count, default=5, metavar="N",
                         help="example interactions shown per group (default: 5)")
