@@ -20,7 +20,7 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Literal, Mapping, Sequence, TextIO, Union
+from typing import Any, Generic, Iterable, Iterator, Literal, Mapping, Protocol, Sequence, TextIO, TypeVar, Union
 
 from servicerules._argtypes import aware_timestamp
 from servicerules.batch.readers import RawRecord, expand_inputs, read_records
@@ -162,15 +162,26 @@ class DiffExample:
         }
 
 
+class _HasToDict(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+_Example = TypeVar("_Example", bound=_HasToDict)
+
+
 @dataclass
-class ChangeGroup:
-    """How many interactions fell in one change group, and the first of them."""
+class ExampleGroup(Generic[_Example]):
+    """How many interactions fell in one group, and the first of them."""
 
     count: int = 0
-    examples: list[DiffExample] = field(default_factory=list)
+    examples: list[_Example] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"count": self.count, "examples": [e.to_dict() for e in self.examples]}
+
+
+ChangeGroup = ExampleGroup[DiffExample]
+"""A change group of one rule (examples are :class:`DiffExample`)."""
 
 
 @dataclass
@@ -246,13 +257,8 @@ class ComplianceFlip:
         }
 
 
-@dataclass
-class FlipGroup:
-    count: int = 0
-    examples: list[ComplianceFlip] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"count": self.count, "examples": [e.to_dict() for e in self.examples]}
+FlipGroup = ExampleGroup[ComplianceFlip]
+"""Interactions whose overall compliance flipped (examples are :class:`ComplianceFlip`)."""
 
 
 @dataclass

@@ -43,6 +43,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -188,10 +189,21 @@ def _zone(name: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin or UTC") from None
 
 
-def _check_format(value: str | None) -> str | None:
-    if value is not None and value not in _SPECIAL_FORMATS and "%" not in value:
+def _check_format(value: str) -> str:
+    if value not in _SPECIAL_FORMATS and "%" not in value:
         raise ValueError(f"{value!r} is not a time format: write iso, epoch, epoch_ms or a strptime format such as %Y-%m-%d %H:%M")
     return value
+
+
+def _check_zone(value: str) -> str:
+    _zone(value)
+    return value
+
+
+TimeFormat = Annotated[str, AfterValidator(_check_format)]
+"""iso, epoch, epoch_ms or a strptime format."""
+ZoneName = Annotated[str, AfterValidator(_check_zone)]
+"""An IANA time zone name."""
 
 
 _TEMPLATE_PART = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
@@ -232,10 +244,10 @@ class Value(_Spec):
     date: str | None = Field(default=None, description="column holding the date of a timestamp (with ``time``: date and time in two columns)")
     time: str | None = Field(default=None, description="column holding the time of day, with ``date``")
     type: ValueType | None = Field(default=None, description="convert the value: string, int, float, bool, json, timestamp")
-    format: str | None = Field(default=None, description="timestamp format: iso, epoch, epoch_ms or a strptime format; implies type timestamp")
-    date_format: str | None = Field(default=None, description="format of the ``date`` column (iso or strptime)")
-    time_format: str | None = Field(default=None, description="format of the ``time`` column (iso or strptime)")
-    timezone: str | None = Field(default=None, description="IANA time zone of naive times (overrides the mapping's)")
+    format: TimeFormat | None = Field(default=None, description="timestamp format: iso, epoch, epoch_ms or a strptime format; implies type timestamp")
+    date_format: TimeFormat | None = Field(default=None, description="format of the ``date`` column (iso or strptime)")
+    time_format: TimeFormat | None = Field(default=None, description="format of the ``time`` column (iso or strptime)")
+    timezone: ZoneName | None = Field(default=None, description="IANA time zone of naive times (overrides the mapping's)")
     after: str | None = Field(default=None, description="a time column: when ``time`` is earlier than it, the timestamp is on the next day")
     add: Annotated[list[Offset], BeforeValidator(_as_list, json_schema_input_type=Union[Offset, list[Offset]])] = Field(
         default_factory=list, description="durations added to the timestamp"
@@ -250,18 +262,6 @@ class Value(_Spec):
         default="first", description="per_message layout: which row's value an interaction-level target takes"
     )
     strip: bool = Field(default=True, description="strip white space around the text")
-
-    @field_validator("timezone")
-    @classmethod
-    def _valid_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            _zone(value)
-        return value
-
-    @field_validator("format", "date_format", "time_format")
-    @classmethod
-    def _valid_format(cls, value: str | None) -> str | None:
-        return _check_format(value)
 
     @field_validator("template")
     @classmethod
@@ -378,10 +378,10 @@ class Mapping(_Spec):
         default=None, description="with group_by: contiguous (rows of one interaction are adjacent; streams) or buffered (holds every group until the input ends)"
     )
     thread: ThreadSpec | None = Field(default=None, description="per_message: group reply trees into one interaction each (instead of group_by)")
-    timezone: str | None = Field(default=None, description="IANA time zone of naive timestamps")
-    timestamp_format: str | None = Field(default=None, description="default format of timestamp columns (default iso)")
-    date_format: str | None = Field(default=None, description="default format of date columns (default iso)")
-    time_format: str | None = Field(default=None, description="default format of time columns (default iso)")
+    timezone: ZoneName | None = Field(default=None, description="IANA time zone of naive timestamps")
+    timestamp_format: TimeFormat | None = Field(default=None, description="default format of timestamp columns (default iso)")
+    date_format: TimeFormat | None = Field(default=None, description="default format of date columns (default iso)")
+    time_format: TimeFormat | None = Field(default=None, description="default format of time columns (default iso)")
     null_values: TextList = Field(default_factory=list, description="texts that mean 'no value' in every column (the empty text always does)")
     missing_columns: Literal["error", "empty"] = Field(default="error", description="a column the record does not have: an error, or no value")
     sort_events: bool = Field(default=True, description="sort each interaction's events by time")
@@ -393,18 +393,6 @@ class Mapping(_Spec):
     _join_cache: "dict[tuple[Any, ...], _JoinTable]" = PrivateAttr(default_factory=dict)
     _doc: SourceDocument | None = PrivateAttr(default=None)
     _keys: "dict[DocPath, str]" = PrivateAttr(default_factory=dict)
-
-    @field_validator("timezone")
-    @classmethod
-    def _valid_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            _zone(value)
-        return value
-
-    @field_validator("timestamp_format", "date_format", "time_format")
-    @classmethod
-    def _valid_format(cls, value: str | None) -> str | None:
-        return _check_format(value)
 
     @model_validator(mode="after")
     def _semantics(self, info: ValidationInfo) -> "Mapping":
