@@ -128,28 +128,44 @@ def _catalogue_spec(name: str) -> FactSpec | None:
     return lookup(name)
 
 
+def _timestamp(value: Any) -> float | None:
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.timestamp()
+    return None
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return value
+
+
+#: A fact value as the engine sees it, by fact type: None when unknown or of the wrong type.
+_NORMALISERS: dict[str, Callable[[Any], Any]] = {
+    "timestamp": _timestamp,
+    "number": _number,
+    "duration": _number,
+    "string": lambda value: value if isinstance(value, str) else None,
+    "bool": lambda value: value if isinstance(value, bool) else None,
+}
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _normaliser(type_: str) -> Callable[[Any], Any]:
+    return _NORMALISERS.get(type_, _identity)
+
+
 def _normalise(value: Any, type_: str) -> Any:
     """A fact value as the engine sees it, or None when unknown or of the wrong type."""
-    if value is None:
-        return None
-    if type_ == "timestamp":
-        if isinstance(value, str):
-            try:
-                value = dt.datetime.fromisoformat(value)
-            except ValueError:
-                return None
-        if isinstance(value, dt.datetime) and value.tzinfo is not None:
-            return value.timestamp()
-        return None
-    if type_ in ("number", "duration"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            return None
-        return value
-    if type_ == "string":
-        return value if isinstance(value, str) else None
-    if type_ == "bool":
-        return value if isinstance(value, bool) else None
-    return value
+    return None if value is None else _normaliser(type_)(value)
 
 
 _UNSEEN: Any = object()
@@ -209,8 +225,13 @@ class _Column:
 
     @classmethod
     def of_fact(cls, column: FactColumn) -> "_Column":
-        spec, type_ = column.spec, column.type
-        return cls(column.key, lambda reader, index: _normalise(reader.value(spec, index), type_))
+        spec, normalise = column.spec, _normaliser(column.type)
+
+        def read(reader: _FactReader, index: int | None) -> Any:
+            value = reader.value(spec, index)
+            return None if value is None else normalise(value)
+
+        return cls(column.key, read)
 
     @classmethod
     def of_derived(cls, column: DerivedColumn) -> "_Column":
@@ -261,31 +282,31 @@ class _FactPlan:
             first |= guard_keys
             guarded.setdefault(guard, set()).update(needed - guard_keys)
         self.first = tuple(c for c in self.columns if c.key in first)
+        self.order = tuple(c.key for c in self.columns)
         # Guards are evaluated with the reference backend's predicates: the executable definition of the IR.
         self.guarded = tuple(
             (compile_condition(guard), frozenset(keys - first)) for guard, keys in guarded.items() if keys - first
         )
 
     def fact(self, kind: str, reader: _FactReader, index: int | None) -> dict[str, Any]:
-        computed = {column.key: column.read(reader, index) for column in self.first}
-        wanted: set[str] = set()
-        if self.guarded:
-            known = {key: value for key, value in computed.items() if value is not None}  # as the fact holds them
-            for guard, keys in self.guarded:
-                if guard(known):
-                    wanted |= keys
-        fact: dict[str, Any] = {"kind": kind}
-        for column in self.columns:  # in column order, as the engine has always been given them
-            key = column.key
-            if key in computed:
-                value = computed[key]
-            elif key in wanted:
-                value = column.read(reader, index)
-            else:
-                continue
+        known: dict[str, Any] = {"kind": kind}  # as the fact holds them: unknown values are left out
+        for column in self.first:
+            value = column.read(reader, index)
             if value is not None:
-                fact[key] = value
-        return fact
+                known[column.key] = value
+        wanted: set[str] = set()
+        for guard, keys in self.guarded:
+            if guard(known):
+                wanted |= keys
+        if not wanted:
+            return known  # the first keys, in column order
+        for column in self.columns:
+            if column.key in wanted:
+                value = column.read(reader, index)
+                if value is not None:
+                    known[column.key] = value
+        # in column order, as the engine has always been given them
+        return {"kind": kind, **{key: known[key] for key in self.order if key in known}}
 
 
 class Rejection:
@@ -313,7 +334,17 @@ class CompiledRuleset:
         self._outcomes: dict[tuple[int, str, int], RuleOutcome] = {}
         self._not_applicable = tuple(self._outcome(rule, "not_applicable", 0) for rule in program.rules)
         self._slas = tuple((rule.index, rule.sla) for rule in program.rules if rule.sla is not None)
+        self._sla_not_applicable = {
+            sla.id: trusted(SlaResult, sla_id=sla.id, metric=sla.metric, state="not_applicable", instances=[])
+            for _index, sla in self._slas
+        }
+        # Per report building: the template a locale picks for a rule, and a rule's recommended actions at
+        # an as_of (actions are immutable, and in a batch every report has the same as_of: built once).
+        self._templates: dict[tuple[int, str], tuple[str, Any]] = {}
+        self._actions: dict[tuple[int, dt.datetime], list[RecommendedAction]] = {}
         rules = program.ir.engine_rules
+        #: per engine rule: (source rule index, whether it is the rule's "violated" half)
+        self._verdicts = tuple((rule.rule_index, rule.verdict is Verdict.VIOLATED) for rule in rules)
         self._interaction_plan = _FactPlan(
             Scope.INTERACTION, rules,
             [*map(_Column.of_fact, program.interaction_columns), *map(_Column.of_derived, program.interaction_derived)],
@@ -476,17 +507,20 @@ class CompiledRuleset:
         locale: str | None,
     ) -> Report:
         reader = prepared[0]
-        engine_rules = self.program.ir.engine_rules
+        verdicts = self._verdicts
         status: dict[int, str] = {}
         hits: dict[int, list[int | None]] = {}
         for firing in firings:
-            engine_rule = engine_rules[firing.engine_rule]
-            rule_index = engine_rule.rule_index
-            if engine_rule.verdict is Verdict.VIOLATED:
+            rule_index, violated = verdicts[firing.engine_rule]
+            if violated:
                 status[rule_index] = "violated"
-                event_index = None if firing.fact_index == 0 else firing.fact_index - 1
-                hits.setdefault(rule_index, []).append(event_index)
-            elif status.get(rule_index) != "violated":
+                fact_index = firing.fact_index
+                found = hits.get(rule_index)
+                if found is None:
+                    hits[rule_index] = [None if fact_index == 0 else fact_index - 1]
+                else:
+                    found.append(None if fact_index == 0 else fact_index - 1)
+            elif rule_index not in status:
                 status[rule_index] = "compliant"
         chosen_locale = self._locale(model, locale)
         rules = self.program.rules
@@ -499,7 +533,11 @@ class CompiledRuleset:
             rule = rules[rule_index]
             for event_index in sorted(hits[rule_index], key=lambda e: -1 if e is None else e):
                 violations.append(self._violation(rule, model, reader, event_index, chosen_locale))
-        slas = [_sla_result(reader, sla, status.get(rule_index, "not_applicable")) for rule_index, sla in self._slas]
+        not_applicable = self._sla_not_applicable
+        slas = [
+            _sla_result(reader, sla, rule_status) if (rule_status := status.get(rule_index)) else not_applicable[sla.id]
+            for rule_index, sla in self._slas
+        ]
         return trusted(
             Report,
             schema_version=REPORT_SCHEMA_VERSION,
@@ -538,7 +576,10 @@ class CompiledRuleset:
     ) -> Violation:
         spec = rule.spec
         as_of = reader.ctx.as_of
-        template_locale, template = _pick_template(rule, locale, self.program.spec.default_locale)
+        chosen = self._templates.get((rule.index, locale))
+        if chosen is None:
+            chosen = self._templates[(rule.index, locale)] = _pick_template(rule, locale, self.program.spec.default_locale)
+        template_locale, template = chosen
         if template is not None:
             message = template.render(lambda placeholder: _display_first(placeholder, reader, event_index))
         else:
@@ -554,20 +595,6 @@ class CompiledRuleset:
             excerpt=_excerpt(event.text) if event and event.text else None,
             facts=facts,
         )
-        actions = [
-            trusted(
-                RecommendedAction,
-                id=a.id,
-                title=a.title,
-                description=a.description,
-                owner=a.owner,
-                due_in=a.due_in,
-                due_at=as_of + dt.timedelta(seconds=a.due_in) if a.due_in is not None else None,
-                escalation_tier=a.escalation_tier,
-                params=dict(a.params),
-            )
-            for a in rule.actions
-        ]
         return trusted(
             Violation,
             rule_id=spec.id,
@@ -578,11 +605,34 @@ class CompiledRuleset:
             locale=template_locale,
             interaction_id=model.id,
             evidence=evidence,
-            actions=actions,
+            actions=list(self._rule_actions(rule, as_of)),
             references=list(spec.references),
             tags=list(spec.tags),
             ruleset=self.ref,
         )
+
+    def _rule_actions(self, rule: CompiledRule, as_of: dt.datetime) -> list[RecommendedAction]:
+        """``rule``'s recommended actions, due relative to ``as_of``: immutable, so violations share them."""
+        key = (rule.index, as_of)
+        actions = self._actions.get(key)
+        if actions is None:
+            if len(self._actions) >= 4096:  # as_of differs per interaction when the caller gives none
+                self._actions.clear()
+            actions = self._actions[key] = [
+                trusted(
+                    RecommendedAction,
+                    id=a.id,
+                    title=a.title,
+                    description=a.description,
+                    owner=a.owner,
+                    due_in=a.due_in,
+                    due_at=as_of + dt.timedelta(seconds=a.due_in) if a.due_in is not None else None,
+                    escalation_tier=a.escalation_tier,
+                    params=dict(a.params),
+                )
+                for a in rule.actions
+            ]
+        return actions
 
 
 def _sla_evidence_index(reader: _FactReader, sla: SlaSpec) -> int | None:
