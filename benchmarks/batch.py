@@ -2,7 +2,10 @@
 ``servicerules check`` against a shipped ruleset on it, printing interactions/second and peak memory (the
 whole process tree: the parent and its worker processes, sampled from /proc).
 
-    ./dev bench batch [--n 1000000] [--jobs 2] [--ruleset rulesets/charter.yaml] [--keep FILE]
+    ./dev bench batch [--n 1000000] [--jobs 2] [--ruleset rulesets/charter.yaml] [--keep FILE] [--violations]
+
+``--violations`` also writes every violation as JSONL (``--output``) to a temporary file, as a user keeping
+the results would; without it only the summary is produced.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -55,11 +59,17 @@ def _tree_rss(root: int) -> int:
     return total
 
 
-def run_check(ruleset: Path, data: Path, jobs: int, as_of: str) -> tuple[float, int, dict]:
-    """Run the CLI; returns (seconds, peak tree RSS in bytes, summary)."""
+def run_check(
+    ruleset: Path, data: Path, jobs: int, as_of: str, output: Path | None = None
+) -> tuple[float, float, int, dict]:
+    """Run the CLI; returns (wall seconds, CPU seconds of the whole process tree, peak tree RSS in bytes,
+    summary)."""
     summary_file = Path(tempfile.mkstemp(suffix=".json")[1])
     command = [sys.executable, "-m", "servicerules", "check", str(ruleset), str(data), "--as-of", as_of,
                "--jobs", str(jobs), "--quiet", "--fail-on", "never", "--summary-json", str(summary_file)]
+    if output is not None:
+        command += ["--output", str(output)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT)
     peak = 0
@@ -75,13 +85,15 @@ def run_check(ruleset: Path, data: Path, jobs: int, as_of: str) -> tuple[float, 
     sampler.start()
     code = process.wait()
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the CLI and, waited for by it, its workers
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     done.set()
     sampler.join()
     if code not in (0, 1):
         raise SystemExit(f"servicerules check exited {code}")
     summary = json.loads(summary_file.read_text(encoding="utf-8"))
     summary_file.unlink()
-    return elapsed, peak, summary
+    return elapsed, cpu, peak, summary
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -90,16 +102,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--ruleset", default=str(ROOT / "rulesets" / "charter.yaml"))
     parser.add_argument("--keep", help="write the corpus here and keep it (reused when it exists)")
+    parser.add_argument("--violations", action="store_true", help="also write the violations as JSONL")
     args = parser.parse_args(argv)
     data = Path(args.keep) if args.keep else Path(tempfile.mkdtemp()) / "corpus.jsonl"
     if not data.exists():
         start = time.perf_counter()
         size = write_corpus(data, args.n)
         print(f"batch benchmark: wrote {args.n:,} interactions ({size:,.0f} MB) in {time.perf_counter() - start:.0f}s")
-    elapsed, peak, summary = run_check(Path(args.ruleset), data, args.jobs, "2026-03-12T00:00:00Z")
+    output = Path(tempfile.mkdtemp()) / "violations.jsonl" if args.violations else None
+    elapsed, cpu, peak, summary = run_check(Path(args.ruleset), data, args.jobs, "2026-03-12T00:00:00Z", output)
     read = summary["read"]
+    written = f", written to JSONL ({output.stat().st_size / 1e6:,.0f} MB)" if output is not None else ""
     print(f"  ruleset {Path(args.ruleset).name}, --jobs {args.jobs}: {read:,} read, {summary['evaluated']:,} evaluated, "
-          f"{summary['rejected']:,} rejected, {summary['violations']:,} violations")
+          f"{summary['rejected']:,} rejected, {summary['violations']:,} violations{written}")
+    if output is not None:
+        output.unlink()
     print(f"  {elapsed:,.1f} s wall, {read / elapsed:,.0f} interactions/s, peak memory {peak / 2**20:,.0f} MiB (all processes)")
+    print(f"  {cpu:,.1f} CPU s in all processes = {cpu / max(read, 1) * 1e6:,.0f} µs of CPU per interaction")
     if not args.keep:
         data.unlink()
