@@ -442,7 +442,7 @@ class CompiledRuleset:
         as_of: dt.datetime | None = None,
         locale: str | None = None,
         errors: Literal["raise", "collect"] = "raise",
-        batch_size: int = 256,
+        batch_size: int = 32,
         on_facts: Callable[[int, Interaction, Any], None] | None = None,
     ) -> Iterator[Report | Rejection]:
         """Evaluate interactions in input order, matching them in batches (faster than one by one).
