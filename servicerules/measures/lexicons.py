@@ -32,15 +32,18 @@ from typing import Mapping
 
 from servicerules.measures.text import LexiconMatcher
 
-__all__ = ["DEFAULT_LEXICONS", "DEFAULT_PATTERNS", "DEFAULT_PATTERN_KEYWORDS", "default_lexicon"]
+__all__ = ["DEFAULT_LEXICONS", "DEFAULT_PATTERNS", "DEFAULT_PATTERN_KEYWORDS", "DEFAULT_PATTERN_WORDS", "default_lexicon"]
 
 # Regular-expression building blocks: a word boundary before (_B) and after (_E), a short gap of words that
 # does not cross a sentence end, a capitalised name (case-sensitive inside the case-insensitive lexicon).
-_L = r"[\p{L}\p{M}\p{N}_]"
+# Letter classes are scoped case-sensitive, (?-i:…): each holds every case variant of its members, so the
+# answer is the same, and `regex` tests such a class faster without IGNORECASE (see text._WORD).
+_L = r"(?-i:[\p{L}\p{M}\p{N}_])"
+_LETTER = r"(?-i:\p{L})"
 _B = rf"(?<!{_L})"
 _E = rf"(?!{_L})"
 _GAP = r"(?:\s+[^\s.!?।]+){0,5}?\s+"
-_NAME = r"(?-i:\p{Lu})[\p{L}\p{M}'-]*" + _E
+_NAME = r"(?-i:\p{Lu}[\p{L}\p{M}'-]*)" + _E
 
 DEFAULT_LEXICONS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "greeting": {
@@ -187,8 +190,8 @@ _REQUEST_VERBS_EN = (
     r"(?:send|provide|share|give|tell|confirm|post|dm|message|reply\s+with|read\s+out|spell\s+out"
     r"|(?:we|i)(?:'ll|'d)?\s+(?:will\s+|would\s+)?(?:need|require))"
 )
-_REQUEST_VERBS_DE = r"(?:send|schick|teil|geb|gib|nenn|übermittel|mitteil|bestätig|benötig|brauch)\p{L}*"
-_REQUEST_VERBS_DA = r"(?:send|oplys|angiv|giv|skriv|bekræft|fortæl|del|har\s+brug\s+for|skal\s+bruge)\p{L}*"
+_REQUEST_VERBS_DE = rf"(?:send|schick|teil|geb|gib|nenn|übermittel|mitteil|bestätig|benötig|brauch){_LETTER}*"
+_REQUEST_VERBS_DA = rf"(?:send|oplys|angiv|giv|skriv|bekræft|fortæl|del|har\s+brug\s+for|skal\s+bruge){_LETTER}*"
 _REQUEST_VERBS_HI = (
     r"(?:भेजें|भेजिए|भेजिये|भेज\s+दें|भेजो|बताएं|बताएँ|बताइए|बताइये|बताओ|दें|दीजिए|दीजिये|शेयर\s+करें"
     r"|शेयर\s+कीजिए|साझा\s+करें|साझा\s+कीजिए|लिखें|लिखिए|प्रदान\s+करें)"
@@ -197,25 +200,28 @@ _CARD_NOUN_EN = (
     r"(?:(?:credit|debit|bank)\s+)?(?:card\s+(?:number|no|details|info(?:rmation)?|data)|card's\s+(?:number|details)"
     r"|cvv2?|cvc2?|security\s+code|expiry\s+date|expiration\s+date)"
 )
-_CARD_NOUN_DE = r"(?:\p{L}*karten(?:nummer|daten|angaben|informationen)|\p{L}*prüfnummer|sicherheitscode|cvv2?|cvc2?|ablaufdatum)"
+_CARD_NOUN_DE = rf"(?:{_LETTER}*karten(?:nummer|daten|angaben|informationen)|{_LETTER}*prüfnummer|sicherheitscode|cvv2?|cvc2?|ablaufdatum)"
 _CARD_NOUN_DA = (
-    r"(?:\p{L}*kort(?:nummer|nummeret|oplysninger|oplysningerne|data|detaljer)|sikkerhedskode(?:n)?|kontrolcifre"
+    rf"(?:{_LETTER}*kort(?:nummer|nummeret|oplysninger|oplysningerne|data|detaljer)|sikkerhedskode(?:n)?|kontrolcifre"
     r"|cvv2?|cvc2?|udløbsdato(?:en)?)"
 )
 _CARD_NOUN_HI = r"(?:कार्ड\s+(?:नंबर|नम्बर|संख्या|का\s+विवरण|विवरण|डिटेल्स|डिटेल)|सीवीवी|cvv|एक्सपायरी\s+डेट|समाप्ति\s+तिथि)"
-# Every card noun above contains one of these words ("expir": expiry, expiration; "karten": …kartennummer).
+# Every card noun above contains one of these as a whole word (whitespace before a noun, a word boundary
+# after it: "card" in "card's details") …
 _CARD_NOUN_WORDS = (
-    "card", "cvv", "cvc", "security", "expir",
-    "karten", "prüfnummer", "sicherheitscode", "ablaufdatum",
-    "kort", "sikkerhedskode", "kontrolcifre", "udløbsdato",
+    "card", "cvv", "cvv2", "cvc", "cvc2", "security", "expiry", "expiration",
+    "sicherheitscode", "ablaufdatum",
+    "kontrolcifre",
     "कार्ड", "सीवीवी", "एक्सपायरी", "समाप्ति",
 )  # fmt: skip
+# … or one of these inside a word ("karten": Kreditkartennummer; "sikkerhedskode": sikkerhedskoden).
+_CARD_NOUN_PARTS = ("karten", "prüfnummer", "kort", "sikkerhedskode", "udløbsdato")
 _PASSWORD_NOUN_EN = (
     r"(?:password|passcode|pass\s+code|pin(?:\s+(?:code|number))?|login\s+(?:details|credentials|data|info)"
     r"|credentials|one[-\s]time\s+(?:password|code|passcode)|otp|2fa\s+code)"
 )
 _PASSWORD_NOUN_DE = (
-    r"(?:\p{L}*passwort|\p{L}*kennwort|pin|pin-code|zugangsdaten|anmeldedaten|login-daten|logindaten|tan"
+    rf"(?:{_LETTER}*passwort|{_LETTER}*kennwort|pin|pin-code|zugangsdaten|anmeldedaten|login-daten|logindaten|tan"
     r"|einmalpasswort)"
 )
 _PASSWORD_NOUN_DA = (
@@ -223,14 +229,17 @@ _PASSWORD_NOUN_DA = (
     r"|engangskode(?:n)?|mitid-kode(?:n)?|nemid-kode(?:n)?)"
 )
 _PASSWORD_NOUN_HI = r"(?:पासवर्ड|पिन|ओटीपी|otp|लॉगिन\s+विवरण|गुप्त\s+कोड)"
-# Every password noun above contains one of these words ("pass": password, passcode, pass code, passwort;
-# "time": one-time code; "kode": adgangskode, kodeord, pinkode, engangskode, mitid-kode…; "login": login-daten).
+# Every password noun above contains one of these as a whole word ("time": one-time code; "pin": pin-code,
+# pin-kode; "login": login-daten) …
 _PASSWORD_NOUN_WORDS = (
-    "pass", "pin", "login", "credentials", "time", "otp", "2fa",
-    "kennwort", "zugangsdaten", "anmeldedaten", "tan",
-    "kode",
+    "password", "passcode", "pass", "pin", "login", "credentials", "time", "otp", "2fa",
+    "zugangsdaten", "anmeldedaten", "logindaten", "tan",
+    "loginoplysninger", "mitid", "nemid",
     "पासवर्ड", "पिन", "ओटीपी", "लॉगिन", "गुप्त",
 )  # fmt: skip
+# … or one of these inside a word ("passwort": Einmalpasswort; "password": passwordet; "kode": adgangskode,
+# kodeord, pinkode, engangskode).
+_PASSWORD_NOUN_PARTS = ("passwort", "kennwort", "password", "kode")
 
 
 def _verb_then_noun(verbs: str, noun: str) -> str:
@@ -252,7 +261,7 @@ DEFAULT_PATTERNS: Mapping[str, tuple[str, ...]] = {
         rf"{_B}ich\s+bin\s+(?!(?:ihr|ihre|ihnen|sie|der|die|das|dein|deine|ein|eine|kein|keine|nicht|gerne|gern"
         rf"|leider|sehr|froh|sicher|hier|da|jetzt|heute|auch|noch|für|von|mit|so|zuständig|erreichbar){_E}){_NAME}",
         rf"{_B}jeg\s+er\s+(?!(?:ked|glad|sikker|ikke|her|din|jeres|en|et|den|det){_E}){_NAME}",
-        r"मैं\s+[\p{L}\p{M}]+(?:\s+[\p{L}\p{M}]+)?\s+बोल\s+रह\p{M}*" + _E,
+        r"मैं\s+(?-i:[\p{L}\p{M}]+)(?:\s+(?-i:[\p{L}\p{M}]+))?\s+बोल\s+रह(?-i:\p{M}*)" + _E,
     ),
     "card_request": (
         _verb_then_noun(_REQUEST_VERBS_EN, _CARD_NOUN_EN),
@@ -272,15 +281,23 @@ DEFAULT_PATTERNS: Mapping[str, tuple[str, ...]] = {
 """Regular expressions that belong to a default lexicon besides its phrases."""
 
 DEFAULT_PATTERN_KEYWORDS: Mapping[str, tuple[str, ...]] = {
-    # "i'm" / "am" (I am), "this" (this is), "ich" (ich bin), "jeg" (jeg er), "बोल" (मैं … बोल रहा)
-    "self_introduction": ("i'm", "am", "this", "ich", "jeg", "बोल"),
+    "self_introduction": ("बोल",),  # मैं … बोल रहा
     # each request pattern needs a noun of the lexicon's kind
+    "card_request": _CARD_NOUN_PARTS,
+    "password_request": _PASSWORD_NOUN_PARTS,
+}
+"""For each entry of :data:`DEFAULT_PATTERNS`: words of which every match of one of its patterns contains at
+least one (in any case) or one of :data:`DEFAULT_PATTERN_WORDS` as a whole word. The lexicon's prefilter
+skips the regular expressions for a text without any of them and without a word of a phrase, so a pattern
+changed here must keep its words listed."""
+
+DEFAULT_PATTERN_WORDS: Mapping[str, tuple[str, ...]] = {
+    # "m" (I'm), "am" (I am), "this" (this is), "bin" (ich bin), "jeg" (jeg er)
+    "self_introduction": ("m", "am", "this", "bin", "jeg"),
     "card_request": _CARD_NOUN_WORDS,
     "password_request": _PASSWORD_NOUN_WORDS,
 }
-"""For each entry of :data:`DEFAULT_PATTERNS`: words of which every match of one of its patterns contains at
-least one (in any case). The lexicon's prefilter skips the regular expressions for a text without any of
-them and without a word of a phrase, so a pattern changed here must keep its words listed."""
+"""The whole-word keywords of :data:`DEFAULT_PATTERNS` (see :data:`DEFAULT_PATTERN_KEYWORDS`)."""
 
 
 @lru_cache(maxsize=None)
@@ -289,4 +306,6 @@ def default_lexicon(name: str) -> LexiconMatcher | None:
     phrases = DEFAULT_LEXICONS.get(name)
     if phrases is None:
         return None
-    return LexiconMatcher.build(name, phrases, DEFAULT_PATTERNS.get(name, ()), DEFAULT_PATTERN_KEYWORDS.get(name))
+    return LexiconMatcher.build(
+        name, phrases, DEFAULT_PATTERNS.get(name, ()), DEFAULT_PATTERN_KEYWORDS.get(name), DEFAULT_PATTERN_WORDS.get(name, ())
+    )

@@ -204,6 +204,88 @@ def test_pattern_keywords_cover_the_default_patterns(name: str, text: str) -> No
     assert matcher.matches(text)
 
 
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        # the other alternatives of the request nouns, each found through a whole word or a word part
+        ("card_request", "please provide the security code"),
+        ("card_request", "send us the card's details"),
+        ("card_request", "confirm the CVC2"),
+        ("card_request", "tell me the expiration date"),
+        ("card_request", "Nennen Sie uns das Ablaufdatum"),
+        ("card_request", "bitte senden Sie den Sicherheitscode"),
+        ("card_request", "oplys kontrolcifre"),
+        ("card_request", "send venligst udløbsdatoen"),
+        ("card_request", "bekræft kortnummeret"),
+        ("card_request", "सीवीवी भेजें"),
+        ("card_request", "एक्सपायरी डेट बताएं"),
+        ("password_request", "send us your passcode"),
+        ("password_request", "tell me the pass code"),
+        ("password_request", "confirm your PIN number"),
+        ("password_request", "send us your credentials"),
+        ("password_request", "reply with the OTP"),
+        ("password_request", "Schicken Sie uns Ihr Einmalpasswort"),
+        ("password_request", "geben Sie die Login-Daten"),
+        ("password_request", "oplys din pinkode"),
+        ("password_request", "oplys din pin-koden"),
+        ("password_request", "send din NemID-kode"),
+        ("password_request", "giv os loginoplysninger"),
+        ("password_request", "लॉगिन विवरण भेजें"),
+        ("password_request", "गुप्त कोड बताएं"),
+    ],
+)
+def test_pattern_words_cover_the_default_patterns(name: str, text: str) -> None:
+    matcher = default_lexicon(name)
+    assert matcher is not None
+    assert unfiltered(matcher).matches(text), "example no longer matches: pick one that does"
+    assert matcher.matches(text)
+
+
+PUNCTUATED = ["e-rezept", "mir reicht's", "!!!", "i'm", "sue you", "afvis*", "x-ten*", "dr. no", "a-b-c", "’s", "ok!",
+              "pin-kode*", "नमस्ते", "क्षमा*", "groß", "ſtraße"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from(PUNCTUATED), min_size=1, max_size=3),
+    st.lists(
+        st.one_of(st.sampled_from(PUNCTUATED), st.sampled_from(TRICKY + ["-", "'", "*", "x", "_", "1"]), st.text(max_size=4)),
+        max_size=6,
+    ),
+    st.sampled_from([str, str.upper, str.swapcase]),
+    st.sampled_from(["", " ", "-"]),
+)
+def test_whole_word_prefilter_agrees_with_the_regular_expression(
+    phrases: list[str], parts: list[str], case: Any, glue: str
+) -> None:
+    # phrases with inner punctuation, prefixes and no word at all, in texts that glue words onto them
+    matcher = lexicon(*phrases)
+    text = case(glue.join(parts))
+    assert [m.span() for m in matcher.finditer(text)] == [m.span() for m in unfiltered(matcher).finditer(text)]
+
+
+# The classes that lexicon expressions scope case-sensitively, (?-i:…), to be searched faster: each must hold
+# every case variant of its members, so that IGNORECASE could not have changed what it matches.
+@pytest.mark.parametrize("cls", [r"[\p{L}\p{M}\p{N}_]", r"[\p{L}\p{M}]", r"\p{L}", r"\p{M}", r"[\p{L}\p{M}'-]"])
+def test_scoped_letter_classes_are_closed_under_case(cls: str) -> None:
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    flags = regex.IGNORECASE | regex.FULLCASE | regex.VERSION1
+    assert regex.findall(cls, every, flags) == regex.findall(cls, every, regex.VERSION1)
+
+
+def test_folding_keeps_word_characters_apart_from_the_others() -> None:
+    # The whole-word prefilter looks for word boundaries in the case-folded text with `re`: there, on every
+    # character a prefiltered text can hold, its class must be `regex`'s word class, and folding must turn a
+    # word character into word characters only, anything else into no word character.
+    is_word = regex.compile(r"[\p{L}\p{M}\p{N}_]")
+    folded_word = regex.compile(text_module._FOLDED_WORD)
+    for char in text_module._folded_alphabet():
+        assert (folded_word.match(char) is None) == (is_word.match(char) is None), hex(ord(char))
+        if text_module._prefilter_text(char) is not None:
+            word = is_word.match(char) is not None
+            assert all((is_word.match(f) is not None) == word for f in text_module._fold(char)), hex(ord(char))
+
+
 def test_a_lexicon_with_patterns_but_no_keywords_is_never_prefiltered() -> None:
     matcher = lexicon("hello", patterns=(r"order\s+#?\d{4}",))
     assert matcher.matches("ORDER 1234")  # no phrase word in it: only the pattern can say so
