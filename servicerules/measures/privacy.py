@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 _MASK = "•"
-_L = r"[\p{L}\p{M}\p{N}_]"
+_L = r"(?-i:[\p{L}\p{M}\p{N}_])"  # scoped case-sensitive: same answer, faster (see text._WORD)
 
 # Card numbers, CVVs, IBANs and phone numbers all need a decimal digit, e-mail addresses an "@". Most message
 # text has neither, and one search for a digit lets every detector skip its costlier scans. It is `regex`'s
@@ -59,6 +59,25 @@ _DIGIT = regex.compile(r"\d")
 
 def _has_digit(text: str) -> bool:
     return _DIGIT.search(text) is not None
+
+
+_ASCII_DIGITS = "0123456789"
+
+
+def _digit_count(text: str) -> int:
+    """How many of `regex`'s \\d the text has. A detector reads only such digits, so a text with fewer than
+    it needs (13 for a card number, 7 for a phone number, 3 for a CVV) is skipped: texts with an order number
+    or a date are common, texts with a card number rare."""
+    if _DIGIT.search(text) is None:
+        return 0  # the usual case: one search, no count
+    if text.isascii():
+        return sum(map(text.count, _ASCII_DIGITS))  # ten scans in C, faster than collecting the matches
+    return len(_DIGIT.findall(text))
+
+
+_CARD_MIN_DIGITS = 13
+_CVV_MIN_DIGITS = 3
+_PHONE_MIN_DIGITS = 7
 
 
 # -- card numbers ---------------------------------------------------------------------------------------
@@ -149,7 +168,7 @@ def find_card_numbers(text: str) -> list[tuple[int, int, str]]:
     dashes (one kind per number), Luhn-valid and IIN-plausible. Overlapping candidates: the leftmost, then
     the longest, wins."""
     found: list[tuple[int, int, str]] = []
-    if not _has_digit(text):
+    if _digit_count(text) < _CARD_MIN_DIGITS:
         return found
     for run in _STRICT_RUN.finditer(text):
         windows = sorted(_card_windows(text, run, strict=True), key=lambda w: (w[0], -(w[1] - w[0])))
@@ -165,7 +184,7 @@ def _kept_leading(length: int) -> int:
 
 
 def _mask_cards(text: str) -> str:
-    if not _has_digit(text):
+    if _digit_count(text) < _CARD_MIN_DIGITS:
         return text
     pieces: list[str] = []
     last = 0
@@ -193,7 +212,7 @@ def _mask_cards(text: str) -> str:
 
 _CVV = regex.compile(
     rf"(?<!{_L})(?:cvv2?|cvc2?|cav2|csc|card\s+security\s+code|security\s+code|card\s+verification\s+(?:code|value|number)"
-    r"|(?:3|4|three|four)[-\s]digit\s+(?:security\s+)?code|digits\s+on\s+the\s+back|sicherheitscode|\p{L}*prüfnummer"
+    r"|(?:3|4|three|four)[-\s]digit\s+(?:security\s+)?code|digits\s+on\s+the\s+back|sicherheitscode|(?-i:\p{L}*)prüfnummer"
     rf"|prüfziffer(?:n)?|sikkerhedskode(?:n)?|kontrolcifre|kontrolnummer(?:et)?|सीवीवी|सुरक्षा\s+कोड)(?!{_L})"
     r"[^\d]{0,40}?(?<!\d)(\d{3,4})(?!\d)",
     regex.IGNORECASE | regex.FULLCASE | regex.VERSION1,
@@ -209,7 +228,7 @@ _CVV_WORDS = Keywords(
 def find_cvv(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` of each 3-4 digit code within 40 characters after a card-security word ("CVV 123",
     "security code: 4567", "Prüfnummer 123", "sikkerhedskode 123")."""
-    if not _has_digit(text) or not _CVV_WORDS.may_match(text):
+    if _digit_count(text) < _CVV_MIN_DIGITS or not _CVV_WORDS.may_match(text):
         return []
     return [m.span(1) for m in _CVV.finditer(text)]
 
@@ -274,8 +293,11 @@ def find_ibans(text: str) -> list[tuple[int, int]]:
 
 
 def _mask_ibans(text: str) -> str:
+    candidates = list(_iban_candidates(text))
+    if not candidates:
+        return text
     out = list(text)
-    for start, end, _ok in _iban_candidates(text):
+    for start, end, _ok in candidates:
         for i in range(start + 4, end):
             if out[i] != " ":
                 out[i] = _MASK
@@ -296,9 +318,9 @@ _PHONE = regex.compile(r"(?<![\p{L}\p{N}+])\+?\(?\d+\)?(?:(?:[ .\-/]{1,2}|(?<=\)
 # A phone word, then at most three words ("call me on", "Telefonnummer lautet"), right before the number.
 _PHONE_WORD = regex.compile(
     normalise_text(
-        r"(?<![\p{L}\p{M}])(?:phone|tel|telephone|mobile|cell|call\s+(?:me|us)|text\s+me|whatsapp|sms|telefon"
-        r"|handy|mobil|rufnummer|tlf|ring|फ़ोन|फोन|मोबाइल|व्हाट्सएप)[\p{L}\p{M}]*"
-        r"(?:[^\p{L}\p{N}]+[\p{L}\p{M}]+){0,3}[^\p{L}\p{N}]*$"
+        r"(?<!(?-i:[\p{L}\p{M}]))(?:phone|tel|telephone|mobile|cell|call\s+(?:me|us)|text\s+me|whatsapp|sms|telefon"
+        r"|handy|mobil|rufnummer|tlf|ring|फ़ोन|फोन|मोबाइल|व्हाट्सएप)(?-i:[\p{L}\p{M}]*)"
+        r"(?:[^\p{L}\p{N}]+(?-i:[\p{L}\p{M}]+)){0,3}[^\p{L}\p{N}]*$"
     ),
     regex.IGNORECASE | regex.VERSION1,
 )
@@ -316,7 +338,7 @@ def find_emails(text: str) -> list[tuple[int, int]]:
 def find_phone_numbers(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` of each phone number (see the module docstring for what counts)."""
     found: list[tuple[int, int]] = []
-    if not _has_digit(text):
+    if _digit_count(text) < _PHONE_MIN_DIGITS:
         return found
     for match in _PHONE.finditer(text):
         raw = match.group().rstrip(")")
@@ -365,7 +387,9 @@ def _is_service_number(raw: str) -> bool:
     return danish and national.startswith(("80", "70"))
 
 
-def _mask_keep_last(text: str, spans: Iterable[tuple[int, int]], keep: int) -> str:
+def _mask_keep_last(text: str, spans: list[tuple[int, int]], keep: int) -> str:
+    if not spans:
+        return text
     out = list(text)
     for start, end in spans:
         positions = [i for i in range(start, end) if out[i].isdecimal()]
@@ -380,13 +404,16 @@ def mask_text(text: str) -> str:
     Each step works on the output of the previous one, so a later step never sees digits an earlier one
     has hidden (an IBAN's digits are not re-read as a card number)."""
     out = text
-    if _has_digit(out):  # masking only ever removes digits: without one now, none of these finds anything
+    digits = _digit_count(out)  # masking only ever removes digits: a bound for every step below
+    if digits:
         out = _mask_ibans(out)
-        out = _mask_cards(out)
-        out = _mask_keep_last(out, find_cvv(out), 0)
+        if digits >= _CARD_MIN_DIGITS:
+            out = _mask_cards(out)
+        if digits >= _CVV_MIN_DIGITS:
+            out = _mask_keep_last(out, find_cvv(out), 0)
     if "@" in out:
         out = _EMAIL.sub(lambda m: f"{m.group(1)}{_MASK * 3}@{m.group(2)}", out)
-    if _has_digit(out):
+    if digits >= _PHONE_MIN_DIGITS:
         out = _mask_keep_last(out, find_phone_numbers(out), 2)
     return out
 

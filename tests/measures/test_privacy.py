@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -328,6 +329,28 @@ def test_cvv_prefilter_never_hides_a_code(parts: list[str], case: Any) -> None:
     # find_cvv only runs its expression on text with a digit and a card-security word; the answer is the same
     text = case(" ".join(parts))
     assert find_cvv(text) == [m.span(1) for m in privacy._CVV.finditer(text)]
+
+
+DIGIT_PIECES = ["4111 1111 1111 1111", "4111-1111-1111-1111", "378282246310005", "4111111111111", "1234567",
+                "+49 171 1234567", "0171 1234567", "(555) 123-4567", "12 34 56 78", "DE89 3704 0044 0532 0130 00",
+                "CVV 123", "security code: 4567", "Prüfnummer १२३", "call me on", "01.02.2026", "#12345", "４１１１",
+                "j@x.io", "1", "12", "123", "-", " ", ".", "  "]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(DIGIT_PIECES), st.text(max_size=4)), max_size=8))
+def test_digit_count_prefilters_never_hide_a_finding(parts: list[str]) -> None:
+    # the detectors and mask_text skip a text with fewer digits than they need; counted generously, the
+    # answers are the same
+    text = "".join(parts)
+    filtered = (find_card_numbers(text), find_cvv(text), find_phone_numbers(text), mask_text(text))
+    with mock.patch.object(privacy, "_digit_count", lambda _text: 10**6):
+        assert (find_card_numbers(text), find_cvv(text), find_phone_numbers(text), mask_text(text)) == filtered
+
+
+@pytest.mark.parametrize("text", ["", "no digits", "１２３", "४५६ 7", "a1b2c3", "𝟙𝟚"])
+def test_digit_count_counts_what_the_detectors_read(text: str) -> None:
+    assert privacy._digit_count(text) == len(privacy._DIGIT.findall(text))
 
 
 def test_digit_runs_helper() -> None:
