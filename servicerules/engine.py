@@ -535,7 +535,7 @@ class CompiledRuleset:
                 violations.append(self._violation(rule, model, reader, event_index, chosen_locale))
         not_applicable = self._sla_not_applicable
         slas = [
-            _sla_result(reader, sla, rule_status) if (rule_status := status.get(rule_index)) else not_applicable[sla.id]
+            _sla_result(reader, sla, status[rule_index]) if rule_index in status else not_applicable[sla.id]
             for rule_index, sla in self._slas
         ]
         return trusted(
