@@ -19,6 +19,10 @@ Input is gzip-decompressed transparently whenever it starts with the gzip magic 
 ``.gz`` name alone only matters for format detection). Text must be UTF-8 (a leading BOM is skipped) or
 another single-byte ASCII-compatible encoding such as ``latin-1`` or ``cp1252``.
 
+:func:`read_blocks` reads the same inputs, but hands over JSON Lines as :class:`JsonLines` blocks of
+unparsed lines; :func:`jsonl_record` makes each line's record, exactly as :func:`read_records` does (it
+is how :func:`read_records` reads JSON Lines too). The batch runner uses it to parse in worker processes.
+
 ``RawRecord.size`` is in the units of :func:`total_size`, for progress bars: for plain input the bytes
 of the record including everything between the previous record and it (blank lines, separators, the
 CSV header, a BOM), so the sizes add up to the file size less whatever follows the last record; for
@@ -41,15 +45,19 @@ import sys
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, Any, Callable, Iterable, Iterator, Literal, Sequence
+from typing import IO, Any, Callable, Iterable, Iterator, Literal, NamedTuple, Sequence, overload
 
 __all__ = [
     "DATA_SUFFIXES",
     "Format",
+    "JsonLine",
+    "JsonLines",
     "RawRecord",
     "SourcePosition",
     "detect_format",
     "expand_inputs",
+    "jsonl_record",
+    "read_blocks",
     "read_records",
     "total_size",
 ]
@@ -597,35 +605,159 @@ def _ends_early(problem: str | None, what: str = "file ends in the middle of a r
     return f"{what}: {problem}" if problem else what
 
 
+# --------------------------------------------------------------------------------------------- JSON Lines
+
+
+class JsonLine(NamedTuple):
+    """One non-blank line of a :class:`JsonLines` block."""
+
+    raw: bytes
+    """The line without its ``\\n``."""
+    line: int
+    """1-based line number in the file."""
+    start: int
+    """Offset of the line's first byte in the block's ``data``."""
+    end: int
+    """Offset just after the line's ``\\n`` (or the end of ``data``)."""
+    terminated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class JsonLines:
+    """Consecutive lines of a JSON Lines input, split but not parsed.
+
+    The batch runner ships these to worker processes as they are, so that the reading process only
+    splits lines; :func:`jsonl_record` turns each line into a :class:`RawRecord`, wherever that happens,
+    exactly as :func:`read_records` does. Every block but the input's last ends with a ``\\n``, and only
+    the last can have a :attr:`problem`.
+    """
+
+    file: str
+    """The input's name in positions."""
+    first_line: int
+    lines: int
+    """Lines in ``data`` (blank ones included; an unterminated last line counts)."""
+    data: bytes
+    codec: str
+    start: int
+    """Offset of ``data`` in the (decompressed) input, after a skipped byte-order mark."""
+    units: int
+    """Progress units (see :attr:`RawRecord.size`) once this block was read."""
+    compressed: bool
+    skipped: int
+    """Bytes skipped at the start of the input (a byte-order mark)."""
+    problem: str | None = None
+    """Why the input ended early (a damaged gzip stream); only in the last block."""
+
+    def lines_with_records(self) -> Iterator[JsonLine]:
+        """The non-blank lines, in order (blank lines are not records)."""
+        data = self.data
+        pos = 0
+        number = self.first_line
+        for raw in data.split(b"\n"):
+            end = pos + len(raw) + 1
+            if raw.strip(_JSON_WS):
+                terminated = end <= len(data)
+                yield JsonLine(raw, number, pos, end if terminated else len(data), terminated)
+            pos = end
+            number += 1
+
+    def units_at(self, offset: int) -> int:
+        """Progress units once the reader consumed ``data[:offset]``: for plain input the file offset."""
+        if self.compressed:
+            return self.units
+        return self.start + offset + self.skipped
+
+    def direct_json(self, line: JsonLine) -> bool:
+        """Whether the line's bytes may be validated as JSON text directly (UTF-8 input, not cut off by a
+        damaged input). When that fails, :func:`jsonl_record` says why, exactly as :func:`read_records`."""
+        return self.codec == "utf-8" and (line.terminated or self.problem is None)
+
+    def end_problem(self) -> SourcePosition | None:
+        """Where :attr:`problem` is reported when it is no line's (the input does not end inside a
+        record): after the last line, or on an unterminated blank last line."""
+        if self.problem is None:
+            return None
+        tail = self.data[self.data.rfind(b"\n") + 1 :]
+        if tail.strip(_JSON_WS):
+            return None  # the cut-off last line is rejected with it
+        line_no = self.first_line - 1 + self.lines
+        return SourcePosition(self.file, line_no + 1 if not tail else max(line_no, 1), None)
+
+
+def jsonl_record(block: JsonLines, line: JsonLine, row: int, size: int = 0) -> RawRecord:
+    """The record of one non-blank line of ``block`` (``row``: its record number in the file)."""
+    position = SourcePosition(block.file, line.line, row)
+    if not line.terminated and block.problem is not None:
+        # the last line of a damaged gzip stream may be cut anywhere: never trust it as data
+        return _bad(position, "SR304", _ends_early(block.problem), size)
+    record = _json_record(line.raw, position, size, block.codec, first_col=1, multiline=False)
+    if record.code == "SR301" and not line.terminated and _unclosed(line.raw):
+        message = "file ends in the middle of a record (the last line is not a complete JSON object)"
+        return _bad(position, "SR304", message, size)
+    return record
+
+
+def _jsonl_blocks(source: _ByteSource, name: str, codec: str, max_lines: int | None) -> Iterator[JsonLines]:
+    """The input's lines in blocks of ``max_lines`` lines (the last block may have fewer), or (``None``)
+    of the complete lines each read brings. Blocks are cut at line ends only, with ``bytes.count`` and
+    ``bytes.find``: no per-line work."""
+    pieces: list[bytes] = []  # read, not yet in a block
+    newlines = 0  # in pieces
+    start = 0  # input offset of pieces[0]
+    line = 1  # line number of pieces[0]
+
+    def block(data: bytes, lines: int, problem: str | None = None) -> JsonLines:
+        nonlocal start, line
+        made = JsonLines(
+            name, line, lines, data, codec, start, source.units(start + len(data)),
+            source.compressed, source.skipped, problem,
+        )
+        start += len(data)
+        line += lines
+        return made
+
+    while chunk := source.read():
+        if max_lines is None:
+            cut = chunk.rfind(b"\n") + 1
+            if cut:
+                pieces.append(chunk[:cut] if cut < len(chunk) else chunk)
+                yield block(b"".join(pieces), newlines + chunk.count(b"\n", 0, cut))
+                pieces, newlines = [], 0
+                chunk = chunk[cut:]
+        else:
+            found = chunk.count(b"\n")
+            while newlines + found >= max_lines:
+                cut = -1
+                for _ in range(max_lines - newlines):
+                    cut = chunk.index(b"\n", cut + 1)
+                cut += 1
+                pieces.append(chunk[:cut])
+                yield block(b"".join(pieces), max_lines)
+                found -= max_lines - newlines
+                pieces, newlines = [], 0
+                chunk = chunk[cut:]
+            newlines += found
+        if chunk:
+            pieces.append(chunk)
+    data = b"".join(pieces)
+    if data or source.problem is not None:
+        yield block(data, newlines + (not data.endswith(b"\n") and bool(data)), source.problem)
+
+
 def _read_jsonl(source: _ByteSource, name: str, codec: str) -> Iterator[RawRecord]:
-    line_no = 0
     row = 0
-    offset = 0
     last_units = 0
-    terminated = True
-    reported = False
-    for raw, terminated in _split_lines(source):
-        line_no += 1
-        offset += len(raw) + terminated
-        if not raw.strip(_JSON_WS):
-            continue  # blank lines are not records; their bytes count towards the next record's size
-        row += 1
-        position = SourcePosition(name, line_no, row)
-        units = source.units(offset)
-        size, last_units = units - last_units, units
-        if not terminated and source.problem is not None:
-            # the last line of a damaged gzip stream may be cut anywhere: never trust it as data
-            reported = True
-            yield _bad(position, "SR304", _ends_early(source.problem), size)
-            continue
-        record = _json_record(raw, position, size, codec, first_col=1, multiline=False)
-        if record.code == "SR301" and not terminated and _unclosed(raw):
-            record = _bad(position, "SR304", "file ends in the middle of a record (the last line is not "
-                          "a complete JSON object)", size)
-        yield record
-    if source.problem is not None and not reported:
-        at = SourcePosition(name, line_no + 1 if terminated else max(line_no, 1), None)
-        yield _bad(at, "SR304", source.problem, source.units(offset) - last_units)
+    for block in _jsonl_blocks(source, name, codec, None):
+        for line in block.lines_with_records():
+            row += 1
+            units = block.units_at(line.end)
+            size, last_units = units - last_units, units
+            yield jsonl_record(block, line, row, size)
+        where = block.end_problem()
+        if where is not None:
+            assert block.problem is not None
+            yield _bad(where, "SR304", block.problem, block.units_at(len(block.data)) - last_units)
 
 
 _BEFORE, _EXPECT_FIRST, _EXPECT_NEXT, _IN_ELEMENT, _AFTER_ELEMENT, _AFTER_ARRAY = range(6)
@@ -963,23 +1095,50 @@ def read_records(
     header line. Arguments are checked at once (:class:`ValueError`); the file is opened on the first
     ``next()`` (:class:`OSError` such as :class:`FileNotFoundError` then).
     """
-    fmt: Format | None
+    return _read(path, _format(format, path), _codec(encoding), _csv_params(csv_dialect), None)
+
+
+def read_blocks(
+    path: str,
+    *,
+    lines: int,
+    format: str | None = None,
+    encoding: str = "utf-8",
+    csv_dialect: dict[str, Any] | None = None,
+) -> Iterator[RawRecord | JsonLines]:
+    """Like :func:`read_records`, but JSON Lines input comes as :class:`JsonLines` blocks of ``lines``
+    lines (the last may have fewer), not parsed: :func:`jsonl_record` makes their records. Other formats,
+    and a problem found before reading (a UTF-16 byte-order mark), still come as records."""
+    if lines < 1:
+        raise ValueError(f"lines must be at least 1, not {lines}")
+    return _read(path, _format(format, path), _codec(encoding), _csv_params(csv_dialect), lines)
+
+
+def _format(format: str | None, path: str) -> Format | None:
     if format is None:
-        fmt = None if path == "-" else _format_from_name(path)
-    elif format in ("jsonl", "ndjson"):
-        fmt = "jsonl"
-    elif format == "json":
-        fmt = "json"
-    elif format == "csv":
-        fmt = "csv"
-    else:
-        raise ValueError(f"unknown input format {format!r}; expected 'jsonl', 'json' or 'csv'")
-    codec = _codec(encoding)
-    params = _csv_params(csv_dialect)
-    return _read(path, fmt, codec, params)
+        return None if path == "-" else _format_from_name(path)
+    if format in ("jsonl", "ndjson"):
+        return "jsonl"
+    if format == "json":
+        return "json"
+    if format == "csv":
+        return "csv"
+    raise ValueError(f"unknown input format {format!r}; expected 'jsonl', 'json' or 'csv'")
 
 
-def _read(path: str, fmt: Format | None, codec: str, params: dict[str, Any]) -> Iterator[RawRecord]:
+@overload
+def _read(path: str, fmt: Format | None, codec: str, params: dict[str, Any], block_lines: None) -> Iterator[RawRecord]: ...
+
+
+@overload
+def _read(
+    path: str, fmt: Format | None, codec: str, params: dict[str, Any], block_lines: int
+) -> Iterator[RawRecord | JsonLines]: ...
+
+
+def _read(
+    path: str, fmt: Format | None, codec: str, params: dict[str, Any], block_lines: int | None
+) -> Iterator[RawRecord | JsonLines]:
     name = _STDIN_NAME if path == "-" else path
     with _open_raw(path) as raw:
         source = _ByteSource(raw, _CHUNK_SIZE)
@@ -993,7 +1152,9 @@ def _read(path: str, fmt: Format | None, codec: str, params: dict[str, Any]) -> 
             return
         if fmt is None:
             fmt = _format_from_byte(source.first_non_space())
-        if fmt == "jsonl":
+        if fmt == "jsonl" and block_lines is not None:
+            yield from _jsonl_blocks(source, name, codec, block_lines)
+        elif fmt == "jsonl":
             yield from _read_jsonl(source, name, codec)
         elif fmt == "json":
             yield from _read_json_array(source, name, codec)

@@ -5,6 +5,7 @@ Every input is a small file written by the test itself to tmp_path.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import json
@@ -21,10 +22,13 @@ from hypothesis import strategies as st
 
 from servicerules.batch import readers
 from servicerules.batch.readers import (
+    JsonLines,
     RawRecord,
     SourcePosition,
     detect_format,
     expand_inputs,
+    jsonl_record,
+    read_blocks,
     read_records,
     total_size,
 )
@@ -641,6 +645,79 @@ def test_csv_field_larger_than_the_csv_limit_is_reported(tmp_path: Path) -> None
     records = read(write(tmp_path / "a.csv", f"id,text\n1,{big}\n2,small\n"))
     assert summary(records) == [(2, 1, "SR305"), (3, 2, None)]
     assert records[0].error is not None and records[0].error.startswith("malformed CSV row: field larger")
+
+
+# ------------------------------------------------------------------------------- JSON Lines as blocks
+
+
+def records_of_blocks(path: str, lines: int, **kwargs: Any) -> tuple[list[RawRecord], list[JsonLines]]:
+    """The records of ``read_blocks``' blocks, numbered across blocks as the batch runner does."""
+    records: list[RawRecord] = []
+    blocks: list[JsonLines] = []
+    row = last_units = 0
+    for item in read_blocks(path, lines=lines, **kwargs):
+        if isinstance(item, RawRecord):
+            records.append(item)
+            continue
+        blocks.append(item)
+        for line in item.lines_with_records():
+            row += 1
+            units = item.units_at(line.end)
+            records.append(jsonl_record(item, line, row, units - last_units))
+            last_units = units
+        where = item.end_problem()
+        if where is not None:
+            assert item.problem is not None
+            records.append(RawRecord(where, None, item.problem, "SR304", item.units_at(len(item.data)) - last_units))
+    return records, blocks
+
+
+_TRICKY_JSONL = (
+    b'\xef\xbb\xbf{"id": 1}\r\n\r\n  \n{"id": 2, "t": "caf\xc3\xa9"}\n{broken\n[1, 2]\n\t\n'
+    b'{"id": "b\xffd"}\n\xef\xbb\xbf{"id": 3}\n"text"\n{"id": 4, "s": "\\ud800"}\n\n\n{"id": 5}\n'
+)
+
+
+@pytest.mark.parametrize("ending", [b"", b'{"id": 6}', b'{"id": 6, "t": ', b"  ", b"\n\n"], ids=["end", "complete", "cut", "blank", "blanks"])
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+def test_blocks_make_the_records_read_records_makes(tmp_path: Path, chunk_size: int, ending: bytes, compress: bool) -> None:
+    data = _TRICKY_JSONL + ending
+    path = write(tmp_path / "a.jsonl", gzip.compress(data) if compress else data)
+    expected = read(path)
+    for lines in (1, 2, 3, 1000):
+        records, blocks = records_of_blocks(path, lines)
+        if compress:  # sizes in compressed bytes are coarse: they advance with the blocks
+            records, expected = [dataclasses.replace(r, size=0) for r in records], [dataclasses.replace(r, size=0) for r in expected]
+        assert records == expected
+        assert b"".join(b.data for b in blocks) == data[3:]  # all of it but the byte-order mark
+        assert [b.first_line for b in blocks] == [1 + sum(b.lines for b in blocks[:k]) for k in range(len(blocks))]
+        assert all(b.lines == lines and b.data.endswith(b"\n") for b in blocks[:-1])
+
+
+def test_blocks_of_a_truncated_gzip_stream(tmp_path: Path, chunk_size: int) -> None:
+    data = b"".join(json.dumps({"id": k, "text": "x" * (k % 50)}).encode() + b"\n" for k in range(400))
+    whole = gzip.compress(data)
+    for cut in (len(whole) // 2, len(whole) - 4, 15):
+        path = write(tmp_path / "a.jsonl.gz", whole[:cut])
+        expected = read(path)
+        assert expected[-1].code == "SR304"
+        for lines in (1, 7, 1000):
+            records, blocks = records_of_blocks(path, lines)
+            assert [dataclasses.replace(r, size=0) for r in records] == [dataclasses.replace(r, size=0) for r in expected]
+            assert blocks[-1].problem is not None and all(b.problem is None for b in blocks[:-1])
+
+
+def test_blocks_in_another_encoding_and_other_formats(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.jsonl", '{"id": "caf\xe9"}\n{"id": "\x81"}\n'.encode("latin-1"))
+    records, _ = records_of_blocks(path, 1, encoding="cp1252")
+    assert records == read(path, encoding="cp1252") and summary(records) == [(1, 1, None), (2, 2, "SR303")]
+    csv_path = write(tmp_path / "a.csv", "id,channel\n1,chat\n")
+    assert list(read_blocks(csv_path, lines=10)) == read(csv_path)
+    utf16 = write(tmp_path / "b.jsonl", '{"id": 1}\n'.encode("utf-16"))
+    assert list(read_blocks(utf16, lines=10)) == read(utf16) and read(utf16)[0].code == "SR303"
+    assert list(read_blocks(write(tmp_path / "empty.jsonl", b""), lines=10)) == []
+    with pytest.raises(ValueError, match="at least 1"):
+        read_blocks(path, lines=0)
 
 
 # ---------------------------------------------------------------------------------- property-based test
