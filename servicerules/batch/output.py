@@ -12,9 +12,10 @@ is closed: a JSON array is closed, CSV rows are complete, JSON Lines end with a 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
-from typing import IO, Any, Protocol, TextIO
+from typing import IO, Any, Callable, Iterable, Protocol, Sequence, TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TaskProgressColumn, TextColumn, TimeRemainingColumn
@@ -28,6 +29,7 @@ from servicerules.report import Violation
 
 __all__ = [
     "CSV_COLUMNS",
+    "OutcomeDigest",
     "VIOLATION_FORMATS",
     "BatchProgress",
     "BatchSink",
@@ -41,6 +43,9 @@ __all__ = [
 ]
 
 VIOLATION_FORMATS = ("jsonl", "json", "csv")
+
+#: See :meth:`BatchSink.outcome_digest`.
+OutcomeDigest = Callable[[Sequence[InteractionOutcome]], Any]
 
 #: Columns of the CSV violation output, in order.
 CSV_COLUMNS = (
@@ -84,6 +89,17 @@ class BatchSink:
     def add_outcome(self, outcome: InteractionOutcome) -> None:
         """One evaluated interaction."""
 
+    def outcome_digest(self) -> OutcomeDigest | None:
+        """Optional, for speed: a function that folds consecutive outcomes into one value where they
+        were evaluated (in a worker process), so that the sink does its per-interaction work there.
+        When there is one, the runner calls :meth:`add_digest` once per chunk, in input order, instead of
+        :meth:`add_outcome` for each interaction, and the sink must end up the same either way. Asked
+        once, after :meth:`begin`; it must pickle (spawned workers receive a copy)."""
+        return None
+
+    def add_digest(self, digest: Any) -> None:
+        """The :meth:`outcome_digest` of the next run of outcomes."""
+
     def add_rejected(self, rejected: RejectedRecord) -> None:
         """One record that could not be evaluated."""
 
@@ -112,12 +128,10 @@ class ViolationWriter(BatchSink):
         self.version = version
         self.needs_violation_json = self.fmt != "csv"
         self._closed = False
-        self._csv: Any = None
         if self.fmt == "json":
             handle.write("[")
         elif self.fmt == "csv":
-            self._csv = csv.writer(handle, lineterminator="\n")
-            self._csv.writerow(CSV_COLUMNS)
+            csv.writer(handle, lineterminator="\n").writerow(CSV_COLUMNS)
 
     @classmethod
     def open(cls, path: str, fmt: str | None = None) -> "ViolationWriter":
@@ -134,37 +148,21 @@ class ViolationWriter(BatchSink):
         row = ViolationRow.from_violation(violation, with_json=self.needs_violation_json)
         self.ruleset = self.ruleset or violation.ruleset.name
         self.version = self.version or violation.ruleset.version
-        self._write(violation.interaction_id, row)
+        self.add_digest(self.outcome_digest().rows([(violation.interaction_id, row)]))
 
     def add_outcome(self, outcome: InteractionOutcome) -> None:
-        for row in outcome.violations:
-            self._write(outcome.interaction_id, row)
+        self.add_digest(self.outcome_digest()([outcome]))
 
-    def _write(self, interaction_id: str, row: ViolationRow) -> None:
-        if self.fmt == "csv":
-            self._csv.writerow(
-                (
-                    interaction_id,
-                    row.rule_id,
-                    row.severity,
-                    row.mode,
-                    row.message,
-                    "" if row.event_index is None else row.event_index,
-                    row.at or "",
-                    row.excerpt or "",
-                    ";".join(row.actions),
-                    self.ruleset,
-                    self.version,
-                )
-            )
-        else:
-            if row.json is None:
-                raise ValueError("violation rows carry no JSON text: evaluate with a sink that needs it")
-            if self.fmt == "json":
-                self.handle.write(("," if self.count else "") + "\n  " + row.json)
-            else:
-                self.handle.write(row.json + "\n")
-        self.count += 1
+    def outcome_digest(self) -> "_ViolationText":
+        return _ViolationText(self.fmt, self.ruleset, self.version)
+
+    def add_digest(self, digest: tuple[int, str]) -> None:
+        count, text = digest
+        if count:
+            if self.fmt == "json" and self.count:
+                self.handle.write(",")
+            self.handle.write(text)
+            self.count += count
 
     def close(self, summary: BatchSummary | None = None) -> None:
         if self._closed:
@@ -173,6 +171,53 @@ class ViolationWriter(BatchSink):
         if self.fmt == "json":
             self.handle.write("\n]\n" if self.count else "]\n")
         self.handle.close()
+
+
+class _ViolationText:
+    """Violations as the text a :class:`ViolationWriter` writes: ``(count, text)``. Worker processes
+    run it (it pickles), so that the merging process only writes the text."""
+
+    __slots__ = ("fmt", "ruleset", "version")
+
+    def __init__(self, fmt: str, ruleset: str, version: str):
+        self.fmt = fmt
+        self.ruleset = ruleset
+        self.version = version
+
+    def __call__(self, outcomes: Sequence[InteractionOutcome]) -> tuple[int, str]:
+        return self.rows((outcome.interaction_id, row) for outcome in outcomes for row in outcome.violations)
+
+    def rows(self, rows: Iterable[tuple[str, ViolationRow]]) -> tuple[int, str]:
+        if self.fmt == "csv":
+            out = io.StringIO()
+            writer = csv.writer(out, lineterminator="\n")
+            count = 0
+            for interaction_id, row in rows:
+                writer.writerow(
+                    (
+                        interaction_id,
+                        row.rule_id,
+                        row.severity,
+                        row.mode,
+                        row.message,
+                        "" if row.event_index is None else row.event_index,
+                        row.at or "",
+                        row.excerpt or "",
+                        ";".join(row.actions),
+                        self.ruleset,
+                        self.version,
+                    )
+                )
+                count += 1
+            return count, out.getvalue()
+        texts: list[str] = []
+        for _, row in rows:
+            if row.json is None:
+                raise ValueError("violation rows carry no JSON text: evaluate with a sink that needs it")
+            texts.append(row.json)
+        if self.fmt == "json":  # the writer puts a ',' before it when it follows other violations
+            return len(texts), ",".join("\n  " + text for text in texts)
+        return len(texts), "".join(text + "\n" for text in texts)
 
 
 # ------------------------------------------------------------------------------------- rejected records
@@ -226,6 +271,34 @@ class _RuleFailures:
         self.examples: list[str] = []
 
 
+class _FailingRules:
+    """Per rule with failing violations: (violations, interactions, the first examples). Worker processes
+    run it (it pickles)."""
+
+    __slots__ = ("threshold",)
+
+    def __init__(self, threshold: int | None):
+        self.threshold = threshold
+
+    def __call__(self, outcomes: Sequence[InteractionOutcome]) -> dict[str, tuple[int, int, list[str]]]:
+        found: dict[str, tuple[int, int, list[str]]] = {}
+        if self.threshold is None:
+            return found
+        for outcome in outcomes:
+            previous = ""
+            for row in outcome.violations:
+                if not row.fails(self.threshold):
+                    continue
+                violations, interactions, examples = found.get(row.rule_id) or (0, 0, [])
+                if row.rule_id != previous:
+                    interactions += 1
+                previous = row.rule_id
+                if len(examples) < _JUNIT_EXAMPLES:
+                    examples.append(f"{outcome.interaction_id} ({outcome.source}): {row.message}")
+                found[row.rule_id] = (violations + 1, interactions, examples)
+        return found
+
+
 class JUnitWriter(BatchSink):
     """JUnit XML for CI: **one test case per rule** (``classname`` = ruleset name, ``name`` = rule id).
 
@@ -247,19 +320,19 @@ class JUnitWriter(BatchSink):
         self._rejected: list[str] = []
 
     def add_outcome(self, outcome: InteractionOutcome) -> None:
-        previous = ""
-        for row in outcome.violations:
-            if not row.fails(self.threshold):
-                continue
-            failures = self._rules.get(row.rule_id)
+        self.add_digest(self.outcome_digest()([outcome]))
+
+    def outcome_digest(self) -> "_FailingRules":
+        return _FailingRules(self.threshold)
+
+    def add_digest(self, digest: dict[str, tuple[int, int, list[str]]]) -> None:
+        for rule_id, (violations, interactions, examples) in digest.items():
+            failures = self._rules.get(rule_id)
             if failures is None:
-                failures = self._rules[row.rule_id] = _RuleFailures()
-            failures.violations += 1
-            if row.rule_id != previous:
-                failures.interactions += 1
-            previous = row.rule_id
-            if len(failures.examples) < _JUNIT_EXAMPLES:
-                failures.examples.append(f"{outcome.interaction_id} ({outcome.source}): {row.message}")
+                failures = self._rules[rule_id] = _RuleFailures()
+            failures.violations += violations
+            failures.interactions += interactions
+            failures.examples.extend(examples[: _JUNIT_EXAMPLES - len(failures.examples)])
 
     def add_rejected(self, rejected: RejectedRecord) -> None:
         if len(self._rejected) < _JUNIT_EXAMPLES:

@@ -6,8 +6,9 @@ not applicable are counted separately and never make a rule look better or worse
 
 The summary is fed with :class:`InteractionOutcome` s: a compact, picklable digest of one evaluated
 interaction (its grouping keys, one status per rule and its violations as flat rows). Worker processes
-send outcomes instead of full reports, and the serial runner builds the very same outcomes, so a parallel
-run and a serial run produce identical summaries and outputs.
+count a chunk's outcomes into a :class:`SummaryPart` and send that instead of full reports, and the
+serial runner does the very same, so a parallel run and a serial run produce identical summaries and
+outputs.
 
 Memory stays bounded over any number of records: at most ``max_rejections`` rejected records are kept
 (``rejected`` and ``rejections_by_code`` still count all of them; the ``--rejects`` file lists every one),
@@ -36,6 +37,7 @@ __all__ = [
     "InteractionOutcome",
     "RejectedRecord",
     "RuleStats",
+    "SummaryPart",
     "ViolationRow",
     "clip_raw",
     "outcome_from_report",
@@ -50,7 +52,7 @@ RAW_LIMIT = 1024
 
 #: One character per rule in :attr:`InteractionOutcome.statuses`.
 STATUS_CODES = {"violated": "v", "compliant": "c", "not_applicable": "n"}
-_STATUS_FIELDS = {"v": "violated", "c": "compliant", "n": "not_applicable"}
+_STATUS_INDEX = {"v": 0, "c": 1, "n": 2}
 
 _TIMESTAMP: TypeAdapter[dt.datetime] = TypeAdapter(dt.datetime)
 
@@ -203,6 +205,70 @@ def clip_raw(text: str) -> tuple[str, bool]:
 
 
 @dataclass
+class SummaryPart:
+    """What consecutive outcomes add to a :class:`BatchSummary`, counted where they were evaluated.
+
+    A worker process sends one part per chunk instead of one outcome per interaction, so the process
+    that merges does a few dictionary updates per chunk. :meth:`BatchSummary.add_part` gives the same
+    summary as :meth:`BatchSummary.add_outcome` for every outcome, in order."""
+
+    evaluated: int = 0
+    compliant: int = 0
+    violations: int = 0
+    statuses: list[list[int]] = field(default_factory=list)
+    """Per rule position: [violated, compliant, not applicable]."""
+    rules: dict[str, tuple[str, int, list[str]]] = field(default_factory=dict)
+    """Per violated rule, in order of first violation: (severity of that violation, violations, the
+    first :data:`EXAMPLES_PER_RULE` example interactions)."""
+    by_severity: Counter[str] = field(default_factory=Counter)
+    enforced_by_severity: Counter[str] = field(default_factory=Counter)
+    by_channel: dict[str, list[int]] = field(default_factory=dict)
+    """Per channel: [interactions, compliant]; the same for teams and agents."""
+    by_team: dict[str, list[int]] = field(default_factory=dict)
+    by_agent: dict[str, list[int]] = field(default_factory=dict)
+    targets: TargetAccumulator | None = None
+    """Target contributions are added here when set (else left out)."""
+
+    def add(self, outcome: InteractionOutcome) -> None:
+        ok = outcome.compliant
+        self.evaluated += 1
+        self.compliant += ok
+        self.violations += len(outcome.violations)
+        statuses = self.statuses
+        if len(outcome.statuses) > len(statuses):
+            statuses.extend([0, 0, 0] for _ in range(len(outcome.statuses) - len(statuses)))
+        for counts, status in zip(statuses, outcome.statuses):
+            counts[_STATUS_INDEX[status]] += 1
+        previous = ""
+        for row in outcome.violations:
+            self.by_severity[row.severity] += 1
+            if row.mode == Mode.ENFORCE.value:
+                self.enforced_by_severity[row.severity] += 1
+            seen = self.rules.get(row.rule_id)
+            severity, violations, examples = seen if seen is not None else (row.severity, 0, [])
+            if row.rule_id != previous and len(examples) < EXAMPLES_PER_RULE:
+                examples.append(outcome.interaction_id)
+            self.rules[row.rule_id] = (severity, violations + 1, examples)
+            previous = row.rule_id  # violations come grouped by rule: one example per interaction
+        for groups, key in ((self.by_channel, outcome.channel), (self.by_team, outcome.team)):
+            if key:
+                _count(groups, key, ok)
+        for agent in outcome.agents:
+            _count(self.by_agent, agent, ok)
+        if self.targets is not None and outcome.targets:
+            self.targets.add(outcome.targets)
+
+
+def _count(groups: dict[str, list[int]], key: str, ok: bool) -> None:
+    counts = groups.get(key)
+    if counts is None:
+        groups[key] = [1, int(ok)]
+    else:
+        counts[0] += 1
+        counts[1] += ok
+
+
+@dataclass
 class BatchSummary:
     ruleset: str
     version: str
@@ -254,42 +320,43 @@ class BatchSummary:
     def add_outcome(self, outcome: InteractionOutcome) -> None:
         """Count one evaluated interaction. Its statuses must be in the order of this summary's rules
         (as they are for a summary made by :meth:`for_ruleset` of the ruleset that evaluated it)."""
-        if len(outcome.statuses) > len(self.rules):
-            raise ValueError(
-                f"outcome has {len(outcome.statuses)} rule statuses, the summary knows {len(self.rules)} rules; "
-                "make the summary with BatchSummary.for_ruleset(ruleset)"
-            )
-        self.read += 1
-        self.evaluated += 1
+        part = SummaryPart()
+        part.add(outcome)
+        self.add_part(part)
         if self.targets is not None and outcome.targets:
             self.targets.add(outcome.targets)
-        ok = outcome.compliant
-        self.compliant += ok
-        self.violations += len(outcome.violations)
-        for stats, status in zip(self.rules.values(), outcome.statuses):
-            name = _STATUS_FIELDS[status]
-            setattr(stats, name, getattr(stats, name) + 1)
-        previous = ""
-        for row in outcome.violations:
-            self.by_severity[row.severity] += 1
-            if row.mode == Mode.ENFORCE.value:
-                self.enforced_by_severity[row.severity] += 1
-            rule = self.rules.get(row.rule_id)
+
+    def add_part(self, part: "SummaryPart") -> None:
+        """Count the interactions of ``part`` (which follow those counted so far); the same as
+        :meth:`add_outcome` for each of them, in order."""
+        if len(part.statuses) > len(self.rules):
+            raise ValueError(
+                f"outcome has {len(part.statuses)} rule statuses, the summary knows {len(self.rules)} rules; "
+                "make the summary with BatchSummary.for_ruleset(ruleset)"
+            )
+        self.read += part.evaluated
+        self.evaluated += part.evaluated
+        self.compliant += part.compliant
+        self.violations += part.violations
+        for stats, (violated, compliant, not_applicable) in zip(self.rules.values(), part.statuses):
+            stats.violated += violated
+            stats.compliant += compliant
+            stats.not_applicable += not_applicable
+        for rule_id, (severity, violations, examples) in part.rules.items():
+            rule = self.rules.get(rule_id)
             if rule is None:
-                rule = self.rules[row.rule_id] = RuleStats(row.rule_id, "", row.severity)
-            rule.violations += 1
-            if row.rule_id != previous and len(rule.examples) < EXAMPLES_PER_RULE:
-                rule.examples.append(outcome.interaction_id)
-            previous = row.rule_id  # violations come grouped by rule: one example per interaction
-        for groups, key in ((self.by_channel, outcome.channel), (self.by_team, outcome.team)):
-            if key:
-                group = groups[key]
-                group.interactions += 1
-                group.compliant += ok
-        for agent in outcome.agents:
-            group = self.by_agent[agent]
-            group.interactions += 1
-            group.compliant += ok
+                rule = self.rules[rule_id] = RuleStats(rule_id, "", severity)
+            rule.violations += violations
+            rule.examples.extend(examples[: EXAMPLES_PER_RULE - len(rule.examples)])
+        self.by_severity.update(part.by_severity)
+        self.enforced_by_severity.update(part.enforced_by_severity)
+        for mine, theirs in ((self.by_channel, part.by_channel), (self.by_team, part.by_team), (self.by_agent, part.by_agent)):
+            for key, (interactions, compliant) in theirs.items():
+                group = mine[key]
+                group.interactions += interactions
+                group.compliant += compliant
+        if self.targets is not None and part.targets is not None:
+            self.targets.merge(part.targets)
 
     def add_rejection(self, source: str, code: str, reason: str) -> None:
         self.add_rejected(RejectedRecord(source, code, reason))

@@ -268,3 +268,51 @@ def test_sinks_are_closed_when_the_run_cannot_start(ruleset: Any, tmp_path: Path
     with pytest.raises(FileNotFoundError):
         check_files(ruleset, [str(tmp_path / "missing.jsonl")], sinks=[ViolationWriter.open(str(out)), SummaryJsonWriter(str(summary_file))])
     assert json.loads(out.read_text()) == [] and not summary_file.exists()
+
+
+# ------------------------------------------------------------------------------- per chunk, not per record
+
+
+def test_summary_parts_and_sink_digests_equal_feeding_each_outcome(tmp_path: Path) -> None:
+    """Workers send one summary part and one digest per sink per chunk; however the outcomes are cut into
+    chunks, the summary and the outputs are those of feeding every outcome in turn."""
+    from benchmarks.corpus import corpus
+    from servicerules.batch.parallel import evaluate_chunk
+    from servicerules.batch.summary import InteractionOutcome, SummaryPart
+    from servicerules.batch.targets import TargetAccumulator
+
+    charter = servicerules.load(ROOT / "rulesets" / "charter.yaml")  # it has aggregate targets
+    items = [(f"in.jsonl:{k + 1}", record) for k, record in enumerate(corpus(150, seed=4, events=5))]
+    outcomes = [r for r in evaluate_chunk(charter, items, as_of=AS_OF) if isinstance(r, InteractionOutcome)]
+    assert len(outcomes) == 150 and sum(len(o.violations) for o in outcomes) > 100
+
+    def outputs(feed: str) -> tuple[dict[str, Any], dict[str, str]]:
+        summary = BatchSummary.for_ruleset(charter)
+        files = {name: tmp_path / f"{feed}-{name}" for name in ("v.jsonl", "v.json", "v.csv", "junit.xml")}
+        sinks: list[Any] = [ViolationWriter.open(str(files[name])) for name in ("v.jsonl", "v.json", "v.csv")]
+        sinks.append(JUnitWriter(str(files["junit.xml"]), fail_on="minor"))
+        for sink in sinks:
+            sink.begin(summary)
+        if feed == "each":
+            for outcome in outcomes:
+                summary.add_outcome(outcome)
+                for sink in sinks:
+                    sink.add_outcome(outcome)
+        else:
+            digests = [sink.outcome_digest() for sink in sinks]
+            for start in range(0, len(outcomes), 7):
+                chunk = outcomes[start : start + 7]
+                part = SummaryPart(targets=TargetAccumulator(charter.targets))
+                for outcome in chunk:
+                    part.add(outcome)
+                summary.add_part(part)
+                for sink, digest in zip(sinks, digests):
+                    sink.add_digest(digest(chunk))
+        for sink in sinks:
+            sink.close(summary)
+        return summary.to_dict(), {name: path.read_text(encoding="utf-8") for name, path in files.items()}
+
+    each, chunked = outputs("each"), outputs("chunked")
+    assert chunked == each
+    assert each[0]["targets"] and any(rule["examples"] for rule in each[0]["rules"])
+    assert len(json.loads(each[1]["v.json"])) == each[0]["violations"] == len(each[1]["v.jsonl"].splitlines())
