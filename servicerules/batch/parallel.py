@@ -2,12 +2,18 @@
 
 The matching engine's C calls hold the GIL, so threads give no speed-up: batch checking uses processes.
 Each worker compiles the ruleset once (a :class:`~servicerules.engine.CompiledRuleset` pickles as its
-source text and recompiles on arrival), then evaluates chunks of records: the parent sends each chunk as
-one ``marshal``-packed list of ``(source, record dict)`` pairs; the worker validates the records (the
-expensive part, with evaluation), evaluates them and returns one small result per record: an
-:class:`~servicerules.batch.summary.InteractionOutcome` (rule statuses, grouping keys and flat violation
-rows) or a :class:`RejectedItem`. :func:`evaluate_chunk` is the very function the serial runner calls in
-its own process, which is what makes parallel and serial output identical.
+source text and recompiles on arrival), then evaluates chunks. A chunk is a list of pieces: records as
+``(source, record dict)`` pairs (``marshal``-packed), or blocks of JSON Lines exactly as read from the file
+(:class:`~servicerules.batch.readers.JsonLines`), which the worker splits, parses and validates itself,
+so that the reading process does no per-record work. A line that does not validate is read again the
+reader's way (:func:`~servicerules.batch.readers.jsonl_record`), so its code, message and position are
+those a serial read gives.
+
+The worker returns one :class:`ChunkResult` per chunk: the summary counts of its interactions
+(:class:`~servicerules.batch.summary.SummaryPart`), each sink's digest of its outcomes (for example the
+violations as text ready to write), and the few rejected records; the outcomes themselves only when a
+sink asks for every one. :func:`evaluate_pieces` is the very function the serial runner calls in its own
+process, which is what makes parallel and serial output identical.
 
 :class:`WorkerPool` is a small pool of its own rather than ``concurrent.futures.ProcessPoolExecutor``:
 a worker killed while it writes a result leaves the executor's reader thread blocked on a half-read
@@ -38,8 +44,9 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Any, Callable, Mapping, NamedTuple, Sequence, Union
 
-from servicerules.batch.summary import InteractionOutcome, clip_raw, outcome_from_report
-from servicerules.batch.targets import Contribution, target_contributions
+from servicerules.batch.readers import JsonLines, jsonl_record
+from servicerules.batch.summary import InteractionOutcome, SummaryPart, clip_raw, outcome_from_report
+from servicerules.batch.targets import Contribution, TargetAccumulator, target_contributions
 from servicerules.engine import CompiledRuleset, Rejection
 from servicerules.errors import Diagnostic, EvaluationError, InteractionError, RulesetError, ServiceRulesError
 from servicerules.model.interaction import Interaction
@@ -47,12 +54,16 @@ from servicerules.report import Report
 
 __all__ = [
     "ChunkItem",
+    "ChunkPiece",
+    "ChunkResult",
     "ItemResult",
+    "LineRejected",
     "RejectedItem",
     "WorkerCrashed",
     "WorkerPool",
     "default_jobs",
     "evaluate_chunk",
+    "evaluate_pieces",
     "tune_allocator",
 ]
 
@@ -129,36 +140,91 @@ def tune_allocator() -> bool:
 # ------------------------------------------------------------------------------------------ evaluation
 
 
-def evaluate_chunk(
+class LineRejected(NamedTuple):
+    """A record of a :class:`~servicerules.batch.readers.JsonLines` block that was not evaluated."""
+
+    line: int
+    row: int | None
+    """Its record number within the block (1: the block's first record); ``None`` when the problem is not a
+    record (the end of a damaged input)."""
+    start: int
+    """Its bytes in the block's data, from the end of the record before it (``0``: the block's first record,
+    whose bytes begin where the previous block's last record ended)."""
+    end: int
+    code: str
+    reason: str
+    raw: str | None
+    """The record as JSON (masked, cut to 1 KB) when it was read but did not validate; else ``None``."""
+    raw_truncated: bool
+
+
+#: A piece of a chunk: one record (``ChunkItem``), a record the reader already rejected (``None``: counted
+#: here, the merging process knows why), or a block of unparsed JSON Lines (parsed here).
+ChunkPiece = Union[ChunkItem, JsonLines, None]
+
+
+class ChunkResult(NamedTuple):
+    """What the merging process needs of one evaluated chunk: per chunk, not per interaction, except the
+    (few) records that were rejected and, only when some sink wants them, the outcomes."""
+
+    records: int
+    """Records read in the chunk: evaluated plus rejected."""
+    rejected: list[tuple[int, int, RejectedItem | LineRejected | None]]
+    """``(piece, record within the piece, why)`` of every rejected record, in input order; ``None``: the
+    reader rejected it (a ``None`` piece)."""
+    blocks: dict[int, tuple[int, int]]
+    """Per JSON Lines piece: (its records, the offset just after its last record in the block's data)."""
+    part: SummaryPart
+    digests: tuple[Any, ...]
+    """The value of each sink's :meth:`~servicerules.batch.output.BatchSink.outcome_digest` for the
+    chunk's outcomes."""
+    outcomes: list[InteractionOutcome] | None
+
+
+_Where = tuple[int, int, int, int, int]  # (piece, record within it; for a block's record: line, start, end)
+
+
+def evaluate_pieces(
     ruleset: CompiledRuleset,
-    items: Sequence[ChunkItem],
+    pieces: Sequence[ChunkPiece],
     *,
     as_of: dt.datetime | None = None,
     with_json: bool = True,
+    digests: Sequence[Callable[[Sequence[InteractionOutcome]], Any]] = (),
+    outcomes: bool = False,
     reports: list[tuple[Interaction, Report]] | None = None,
     batch_size: int = EVALUATION_BATCH,
-) -> list[ItemResult]:
-    """Validate and evaluate ``items``; one result per item, in order.
+) -> ChunkResult:
+    """Read (JSON Lines blocks), validate and evaluate the records of one chunk.
 
-    ``with_json`` fills :attr:`ViolationRow.json`. When ``reports`` is given, the full ``(interaction,
-    report)`` of every evaluated item is appended to it too (in-process callers only). ``batch_size`` is
-    passed to :meth:`~servicerules.engine.CompiledRuleset.evaluate_many`."""
-    results: list[ItemResult | None] = []
+    ``with_json`` fills :attr:`ViolationRow.json`; ``digests`` are run on the chunk's outcomes and
+    ``outcomes`` says whether the outcomes themselves are wanted. When ``reports`` is given, the full
+    ``(interaction, report)`` of every evaluated record is appended to it (in-process callers only).
+    ``batch_size`` is passed to :meth:`~servicerules.engine.CompiledRuleset.evaluate_many`."""
     models: list[Interaction] = []
-    slots: list[int] = []
     sources: list[str] = []
-    for source, data in items:
-        try:
-            model = Interaction.parse(data)
-        except InteractionError as exc:
-            reason = "; ".join(d.message for d in exc.diagnostics)
-            raw, cut = clip_raw(_record_text(data))
-            results.append(RejectedItem(exc.diagnostics[0].code, reason, raw, cut))
+    wheres: list[_Where] = []
+    rejected: list[tuple[int, int, RejectedItem | LineRejected | None]] = []
+    blocks: dict[int, tuple[int, int]] = {}
+    records = 0
+    for index, piece in enumerate(pieces):
+        if isinstance(piece, JsonLines):
+            blocks[index] = _read_block(piece, index, models, sources, wheres, rejected)
+            records += blocks[index][0]
             continue
-        slots.append(len(results))
-        results.append(None)
-        models.append(model)
+        records += 1
+        if piece is None:
+            rejected.append((index, 0, None))
+            continue
+        source, data = piece
+        try:
+            models.append(Interaction.parse(data))
+        except InteractionError as exc:
+            rejected.append((index, 0, _rejected_item(exc, data)))
+            continue
         sources.append(source)
+        wheres.append((index, 0, 0, 0, 0))
+    done: list[InteractionOutcome] = []
     if models:
         contributions: list[list[Contribution]] = [[] for _ in models]
         on_facts = None
@@ -169,18 +235,105 @@ def evaluate_chunk(
                 contributions[index] = target_contributions(targets, get, model)
 
         evaluated = ruleset.evaluate_many(models, as_of=as_of, errors="collect", batch_size=batch_size, on_facts=on_facts)
-        for position, (slot, model, source, result) in enumerate(zip(slots, models, sources, evaluated)):
+        late = False
+        for position, (model, source, result) in enumerate(zip(models, sources, evaluated)):
             if isinstance(result, Rejection):  # pragma: no cover - the models are validated already
                 error = result.error
                 raw, cut = clip_raw(model.model_dump_json())
-                results[slot] = RejectedItem(error.codes[0], "; ".join(d.message for d in error.diagnostics), raw, cut)
+                reason = "; ".join(d.message for d in error.diagnostics)
+                rejected.append(_rejection(wheres[position], RejectedItem(error.codes[0], reason, raw, cut)))
+                late = True
                 continue
-            results[slot] = outcome_from_report(
-                model, result, source=source, with_json=with_json, targets=contributions[position]
-            )
+            done.append(outcome_from_report(model, result, source=source, with_json=with_json, targets=contributions[position]))
             if reports is not None:
                 reports.append((model, result))
-    return [r for r in results if r is not None]
+        if late:  # pragma: no cover
+            rejected.sort(key=lambda r: (r[0], r[1]))
+    part = SummaryPart(targets=TargetAccumulator(ruleset.targets) if ruleset.targets else None)
+    for outcome in done:
+        part.add(outcome)
+    return ChunkResult(records, rejected, blocks, part, tuple(digest(done) for digest in digests), done if outcomes else None)
+
+
+def _read_block(
+    block: JsonLines,
+    index: int,
+    models: list[Interaction],
+    sources: list[str],
+    wheres: list[_Where],
+    rejected: list[tuple[int, int, RejectedItem | LineRejected | None]],
+) -> tuple[int, int]:
+    """Validate the records of ``block`` into ``models`` (or ``rejected``); returns (records, the offset
+    after the last one)."""
+    row = 0
+    end = 0  # after the previous record
+    for line in block.lines_with_records():
+        start, end = end, line.end
+        model: Interaction | None = None
+        if block.direct_json(line):  # the common case: validate the JSON text in one step
+            try:
+                model = Interaction.parse(line.raw)
+            except InteractionError:
+                pass  # the reader's own parse says what is wrong, in the reader's words
+        if model is None:
+            record = jsonl_record(block, line, row + 1)
+            if record.data is None:
+                rejected.append((index, row, LineRejected(line.line, row + 1, start, end, record.code or "SR301", record.error or "", None, False)))
+                row += 1
+                continue
+            try:
+                model = Interaction.parse(record.data)
+            except InteractionError as exc:
+                item = _rejected_item(exc, record.data)
+                rejected.append((index, row, LineRejected(line.line, row + 1, start, end, *item)))
+                row += 1
+                continue
+        models.append(model)
+        sources.append(f"{block.file}:{line.line}")
+        wheres.append((index, row, line.line, start, end))
+        row += 1
+    where = block.end_problem()
+    if where is not None:
+        assert block.problem is not None
+        rejected.append((index, row, LineRejected(where.line, None, end, len(block.data), "SR304", block.problem, None, False)))
+        return row + 1, len(block.data)
+    return row, end
+
+
+def _rejected_item(exc: InteractionError, data: Mapping[str, Any] | bytes | str) -> RejectedItem:
+    reason = "; ".join(d.message for d in exc.diagnostics)
+    raw, cut = clip_raw(_record_text(data))
+    return RejectedItem(exc.diagnostics[0].code, reason, raw, cut)
+
+
+def _rejection(where: _Where, item: RejectedItem) -> tuple[int, int, RejectedItem | LineRejected | None]:  # pragma: no cover
+    index, number, line, start, end = where
+    if not line:
+        return index, number, item
+    return index, number, LineRejected(line, number + 1, start, end, *item)
+
+
+def evaluate_chunk(
+    ruleset: CompiledRuleset,
+    items: Sequence[ChunkItem],
+    *,
+    as_of: dt.datetime | None = None,
+    with_json: bool = True,
+    reports: list[tuple[Interaction, Report]] | None = None,
+    batch_size: int = EVALUATION_BATCH,
+) -> list[ItemResult]:
+    """Validate and evaluate ``items``; one result per item, in order (see :func:`evaluate_pieces`)."""
+    result = evaluate_pieces(
+        ruleset, items, as_of=as_of, with_json=with_json, outcomes=True, reports=reports, batch_size=batch_size
+    )
+    assert result.outcomes is not None
+    outcomes = iter(result.outcomes)
+    rejected = {index: why for index, _, why in result.rejected}
+    results: list[ItemResult] = []
+    for index in range(len(items)):
+        why = rejected.get(index)
+        results.append(why if isinstance(why, RejectedItem) else next(outcomes))
+    return results
 
 
 def _record_text(data: Mapping[str, Any] | bytes | str) -> str:
@@ -208,39 +361,47 @@ _SERVICE_ERRORS: dict[str, type[ServiceRulesError]] = {
 }
 
 
-def _pack(items: Sequence[ChunkItem]) -> bytes:
+def _pack(pieces: Sequence[ChunkPiece]) -> bytes:
     """A chunk as bytes: ``marshal`` (2-3x faster than pickle for the plain dicts, lists and strings that
-    JSON and CSV readers produce), else pickle (records holding other types, e.g. from a mapping)."""
-    try:
-        return b"m" + marshal.dumps(list(items))
-    except ValueError:
-        return b"p" + pickle.dumps(list(items), protocol=pickle.HIGHEST_PROTOCOL)
+    JSON and CSV readers produce), else pickle (JSON Lines blocks, records holding other types, e.g. from a
+    mapping). A block pickles as little more than its bytes."""
+    if not any(isinstance(piece, JsonLines) for piece in pieces):
+        try:
+            return b"m" + marshal.dumps(list(pieces))
+        except ValueError:
+            pass
+    return b"p" + pickle.dumps(list(pieces), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _unpack(payload: bytes) -> list[ChunkItem]:
+def _unpack(payload: bytes) -> list[ChunkPiece]:
     data = memoryview(payload)[1:]
-    items: list[ChunkItem] = marshal.loads(data) if payload[:1] == b"m" else pickle.loads(data)
-    return items
+    pieces: list[ChunkPiece] = marshal.loads(data) if payload[:1] == b"m" else pickle.loads(data)
+    return pieces
 
 
-def _evaluate_payload(ruleset: CompiledRuleset, payload: bytes, as_of: dt.datetime | None, with_json: bool) -> _Reply:
+class _Job(NamedTuple):
+    """What a worker needs besides the ruleset, the same for every chunk."""
+
+    as_of: dt.datetime | None
+    with_json: bool
+    digests: tuple[Callable[[Sequence[InteractionOutcome]], Any], ...]
+    outcomes: bool
+
+
+def _evaluate_payload(ruleset: CompiledRuleset, payload: bytes, job: _Job) -> _Reply:
     try:
         # looked up at call time, so that tests can replace it in forked workers
-        return ("ok", evaluate_chunk(ruleset, _unpack(payload), as_of=as_of, with_json=with_json))
+        result = evaluate_pieces(
+            ruleset, _unpack(payload), as_of=job.as_of, with_json=job.with_json, digests=job.digests, outcomes=job.outcomes
+        )
+        return ("ok", result)
     except ServiceRulesError as exc:  # its pickled form would not rebuild: send the diagnostics
         return ("service_error", type(exc).__name__, exc.diagnostics)
     except Exception:
         return ("error", traceback.format_exc())
 
 
-def _worker_main(
-    conn: Connection,
-    ruleset_blob: bytes,
-    as_of: dt.datetime | None,
-    with_json: bool,
-    tune: bool,
-    inherited: Sequence[Connection],
-) -> None:
+def _worker_main(conn: Connection, ruleset_blob: bytes, job: _Job, tune: bool, inherited: Sequence[Connection]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
     for other in inherited:  # forked: other workers' pipe ends must not keep those pipes open
         other.close()
@@ -277,7 +438,7 @@ def _worker_main(
         outgoing.put(pickle.dumps(("error", "the ruleset did not compile in a worker process:\n" + traceback.format_exc())))
     else:
         while (payload := incoming.get()) is not None:
-            outgoing.put(pickle.dumps(_evaluate_payload(ruleset, payload, as_of, with_json), protocol=pickle.HIGHEST_PROTOCOL))
+            outgoing.put(pickle.dumps(_evaluate_payload(ruleset, payload, job), protocol=pickle.HIGHEST_PROTOCOL))
     outgoing.put(None)
     sender.join()
 
@@ -322,7 +483,7 @@ class _Worker:
 
 
 class WorkerPool:
-    """Worker processes evaluating chunks with :func:`evaluate_chunk`.
+    """Worker processes evaluating chunks with :func:`evaluate_pieces`.
 
     :meth:`submit` sends a numbered chunk to the least busy worker (at most ``per_worker`` chunks queued
     per worker: check :attr:`has_capacity`), :meth:`collect` returns answers as they arrive (in any order;
@@ -338,10 +499,14 @@ class WorkerPool:
         *,
         as_of: dt.datetime | None = None,
         with_json: bool = True,
+        digests: Sequence[Callable[[Sequence[InteractionOutcome]], Any]] = (),
+        outcomes: bool = True,
         start_method: str | None = None,
         tune_allocator: bool = True,
         per_worker: int = 2,
     ):
+        """``as_of``, ``with_json``, ``digests`` and ``outcomes`` are passed to :func:`evaluate_pieces`
+        for every chunk (``digests`` must pickle unless the workers are forked)."""
         if jobs < 1:
             raise ValueError(f"jobs must be at least 1, not {jobs}")
         self.jobs = jobs
@@ -352,13 +517,14 @@ class WorkerPool:
         context = _context(start_method)
         forked = context.get_start_method() == "fork"
         blob = pickle.dumps(ruleset)
+        job = _Job(as_of, with_json, tuple(digests), outcomes)
         try:
             for _ in range(jobs):
                 parent_end, child_end = context.Pipe(duplex=True)
                 inherited = [w.conn for w in self._workers] + [parent_end] if forked else []
                 process = context.Process(  # type: ignore[attr-defined]
                     target=_worker_main,
-                    args=(child_end, blob, as_of, with_json, tune_allocator, inherited),
+                    args=(child_end, blob, job, tune_allocator, inherited),
                     name=f"servicerules-worker-{len(self._workers) + 1}",
                     daemon=True,
                 )
@@ -377,7 +543,7 @@ class WorkerPool:
     def pending(self) -> int:
         return sum(len(w.outstanding) for w in self._workers)
 
-    def submit(self, number: int, items: Sequence[ChunkItem], *, describe: str = "") -> None:
+    def submit(self, number: int, pieces: Sequence[ChunkPiece], *, describe: str = "") -> None:
         """Send chunk ``number``; ``describe`` names it in a crash report (e.g. its first record)."""
         worker = min(self._workers, key=lambda w: len(w.outstanding))
         if len(worker.outstanding) >= self.per_worker:
@@ -385,11 +551,11 @@ class WorkerPool:
         worker.outstanding.append(number)
         self._describe[number] = describe
         try:
-            worker.conn.send_bytes(_pack(items))
+            worker.conn.send_bytes(_pack(pieces))
         except OSError:
             raise self._crashed(worker) from None
 
-    def collect(self, timeout: float | None = None) -> list[tuple[int, list[ItemResult]]]:
+    def collect(self, timeout: float | None = None) -> list[tuple[int, ChunkResult]]:
         """Answers that have arrived, waiting up to ``timeout`` seconds (``None``: until one arrives)."""
         busy = [w for w in self._workers if w.outstanding]
         if not busy:
@@ -397,7 +563,7 @@ class WorkerPool:
         by_handle: dict[Any, _Worker] = {w.conn: w for w in busy}
         by_handle.update((w.process.sentinel, w) for w in busy)
         ready = wait(list(by_handle), timeout)
-        answers: list[tuple[int, list[ItemResult]]] = []
+        answers: list[tuple[int, ChunkResult]] = []
         for handle in ready:
             if isinstance(handle, int):  # a process sentinel: see below
                 continue
@@ -415,11 +581,11 @@ class WorkerPool:
                     raise self._crashed(worker)  # died with work in hand and nothing more to read
         return answers
 
-    def _results(self, reply: _Reply, number: int) -> list[ItemResult]:
+    def _results(self, reply: _Reply, number: int) -> ChunkResult:
         where = self._describe.pop(number, "")
         if reply[0] == "ok":
-            results: list[ItemResult] = reply[1]
-            return results
+            result: ChunkResult = reply[1]
+            return result
         if reply[0] == "service_error":
             raise _SERVICE_ERRORS.get(reply[1], EvaluationError)(reply[2])
         raise WorkerCrashed(f"a worker failed{' ' + where if where else ''}:\n{reply[1]}")

@@ -10,6 +10,11 @@ merged in input order either way, so the violations, the rejects and the summary
 identical to those of a serial run. An input that fits in one chunk is evaluated in-process (starting
 workers would cost more than it saves).
 
+The reading and merging process must cost little per record, or it takes a core from the workers.
+JSON Lines files (without a ``transform``) are therefore cut into blocks of lines that are parsed where
+they are evaluated; results come back per chunk (summary counts, text for the violation files) with only
+the rejected records one by one. Their positions, rows and texts are completed here.
+
 Interrupts (Ctrl-C, i.e. ``KeyboardInterrupt`` in this process): reading stops, pending work is dropped,
 the workers are stopped, and every sink is closed with the results merged so far, so the outputs are valid
 and consistent with the summary, which has ``interrupted`` set. A chunk is merged as a whole: a Ctrl-C
@@ -19,6 +24,7 @@ while merging is held back until the chunk is done. A worker process that dies r
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import signal
@@ -26,22 +32,32 @@ import stat
 import sys
 import threading
 import time
+from collections import deque
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from types import FrameType
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
-from servicerules.batch.output import BatchProgress, BatchSink, make_progress
+from servicerules.batch.output import BatchProgress, BatchSink, OutcomeDigest, make_progress
 from servicerules.batch.parallel import (
-    ChunkItem,
-    ItemResult,
+    ChunkPiece,
+    ChunkResult,
+    LineRejected,
     RejectedItem,
     WorkerCrashed,
     WorkerPool,
     default_jobs,
-    evaluate_chunk,
+    evaluate_pieces,
 )
-from servicerules.batch.readers import RawRecord, SourcePosition, expand_inputs, read_records, total_size
-from servicerules.batch.summary import BatchSummary, RejectedRecord, clip_raw
+from servicerules.batch.readers import (
+    JsonLines,
+    RawRecord,
+    SourcePosition,
+    expand_inputs,
+    read_blocks,
+    read_records,
+    total_size,
+)
+from servicerules.batch.summary import BatchSummary, InteractionOutcome, RejectedRecord, clip_raw
 from servicerules.engine import CompiledRuleset
 from servicerules.model.interaction import Interaction
 from servicerules.report import Report
@@ -68,24 +84,60 @@ class _Span(NamedTuple):
 
 
 class _Meta(NamedTuple):
+    """A record sent for evaluation: what the merge needs to know of it."""
+
     position: SourcePosition
     code: str | None  # set for records the reader could not read
     error: str | None
     span: _Span | None
 
 
+class _Block(NamedTuple):
+    """A block of JSON Lines sent for evaluation (its records are read where it is evaluated)."""
+
+    lines: JsonLines
+    path: str | None
+    """The plain input file it is in, to read rejected records back from; ``None`` for other input."""
+
+
 class _Chunk:
-    __slots__ = ("meta", "items", "size")
+    """Records and blocks of lines for one evaluation: ``pieces`` are sent (and dropped once sent),
+    ``entries`` (one per piece, blocks without their data) stay for the merge."""
+
+    __slots__ = ("pieces", "entries", "count", "size")
 
     def __init__(self) -> None:
-        self.meta: list[_Meta] = []
-        self.items: list[ChunkItem] = []
-        self.size = 0
+        self.pieces: list[ChunkPiece] = []
+        self.entries: list[_Meta | _Block] = []
+        self.count = 0  # records, and lines of blocks
+        self.size = 0  # progress units of the records (blocks count theirs when merged)
+
+    def add_record(self, record: RawRecord, span: _Span | None) -> None:
+        if record.error is None and record.data is not None:
+            self.entries.append(_Meta(record.position, None, None, span))
+            self.pieces.append((str(record.position), record.data))
+        else:
+            self.entries.append(_Meta(record.position, record.code or "SR301", record.error or "unreadable record", span))
+            self.pieces.append(None)
+        self.count += 1
+        self.size += record.size
+
+    def add_block(self, block: _Block) -> None:
+        self.pieces.append(block.lines)
+        self.entries.append(block._replace(lines=dataclasses.replace(block.lines, data=b"")))
+        self.count += block.lines.lines
 
     def describe(self) -> str:
-        if not self.meta:
+        if not self.entries:
             return ""
-        return f"while evaluating the records {self.meta[0].position} to {self.meta[-1].position}"
+        return f"while evaluating the records {_where(self.entries[0], last=False)} to {_where(self.entries[-1], last=True)}"
+
+
+def _where(entry: _Meta | _Block, *, last: bool) -> str:
+    if isinstance(entry, _Meta):
+        return str(entry.position)
+    lines = entry.lines
+    return f"{lines.file}:{lines.first_line + (max(lines.lines, 1) - 1 if last else 0)}"
 
 
 # ------------------------------------------------------------------------------------------ public API
@@ -121,7 +173,7 @@ def check_records(
     """
     return _run(
         ruleset,
-        ((record, None) for record in records),
+        lambda block_lines: ((record, None) for record in records),
         as_of=as_of,
         on_report=on_report,
         chunk_size=batch_size,
@@ -174,7 +226,7 @@ def check_files(
         progress = None
     return _run(
         ruleset,
-        _tracked(paths, format=format, encoding=encoding, transform=transform),
+        lambda block_lines: _tracked(paths, format=format, encoding=encoding, transform=transform, block_lines=block_lines),
         as_of=as_of,
         on_report=on_report,
         chunk_size=chunk_size,
@@ -192,7 +244,7 @@ def check_files(
 
 def _run(
     ruleset: CompiledRuleset,
-    records: Iterator[tuple[RawRecord, _Span | None]],
+    read: Callable[[int], Iterator[tuple[RawRecord, _Span | None] | _Block]],
     *,
     as_of: dt.datetime | None,
     on_report: ReportCallback | None,
@@ -222,20 +274,27 @@ def _run(
     if summary is None:
         summary = BatchSummary.for_ruleset(ruleset)
     with_json = any(sink.needs_violation_json for sink in sinks)
-    merger = _Merger(summary, sinks, progress, on_report)
     pool: WorkerPool | None = None
     in_order: _InOrder | None = None
     failure: BaseException | None = None
     started = time.perf_counter()
     for sink in sinks:
         sink.begin(summary)
+    merger = _Merger(summary, sinks, progress, on_report)
     try:
-        chunks = _chunks(records, chunk_size)
+        chunks = _chunks(read(chunk_size), chunk_size)
         first = next(chunks, None)
-        if first is not None and jobs > 1 and len(first.meta) >= chunk_size:
+        if first is not None and jobs > 1 and first.count >= chunk_size:
             # before any progress thread starts: forking is safe only without other threads
             pool = WorkerPool(
-                ruleset, jobs, as_of=as_of, with_json=with_json, start_method=start_method, tune_allocator=tune_allocator
+                ruleset,
+                jobs,
+                as_of=as_of,
+                with_json=with_json,
+                digests=merger.digests,
+                outcomes=merger.wants_outcomes,
+                start_method=start_method,
+                tune_allocator=tune_allocator,
             )
             summary.jobs = jobs
             in_order = _InOrder(pool, merger)
@@ -292,7 +351,7 @@ class _InOrder:
         self.pool = pool
         self.merger = merger
         self.chunks: dict[int, _Chunk] = {}
-        self.results: dict[int, list[ItemResult]] = {}
+        self.results: dict[int, ChunkResult] = {}
         self.sent = 0
         self.merged = 0
 
@@ -306,11 +365,8 @@ class _InOrder:
         number = self.sent
         self.sent += 1
         self.chunks[number] = chunk
-        if chunk.items:
-            self.pool.submit(number, chunk.items, describe=chunk.describe())
-            chunk.items = []  # the packed copy is all the pool needs
-        else:
-            self.results[number] = []  # only unreadable records: nothing to evaluate
+        self.pool.submit(number, chunk.pieces, describe=chunk.describe())
+        chunk.pieces = []  # the packed copy is all the pool needs
         self._receive(0)  # merge whatever has arrived meanwhile
 
     def finish(self) -> None:
@@ -318,16 +374,26 @@ class _InOrder:
             self._receive(None)
 
     def _receive(self, timeout: float | None) -> None:
-        for number, results in self.pool.collect(timeout):
-            self.results[number] = results
+        for number, result in self.pool.collect(timeout):
+            self.results[number] = result
         while self.merged in self.results:
             chunk = self.chunks.pop(self.merged)
             self.merger.merge(chunk, self.results.pop(self.merged), None)
             self.merged += 1
 
 
+def _takes_outcomes(sink: BatchSink) -> bool:
+    """Whether ``sink`` does something with :meth:`BatchSink.add_outcome` (the default does nothing)."""
+    method = getattr(type(sink), "add_outcome", None)
+    return method is not None and method is not BatchSink.add_outcome
+
+
 class _Merger:
-    """Merges chunk results into the summary and the sinks, in input order, one whole chunk at a time."""
+    """Merges chunk results into the summary and the sinks, in input order, one whole chunk at a time.
+
+    The summary, and sinks with an outcome digest, take one part per chunk; only sinks that want every
+    outcome (and ``on_report``) make the merge walk the chunk's records. Rejected records are few: each
+    gets its position, row and text here."""
 
     def __init__(
         self,
@@ -341,40 +407,96 @@ class _Merger:
         self.progress = progress
         self.on_report = on_report
         self.texts = _SourceTexts()
+        self.digesting: list[BatchSink] = []
+        self.digests: list[OutcomeDigest] = []
+        self.each: list[BatchSink] = []
+        for sink in sinks:
+            digest = sink.outcome_digest() if hasattr(sink, "outcome_digest") else None
+            if digest is not None:
+                self.digesting.append(sink)
+                self.digests.append(digest)
+            elif _takes_outcomes(sink):
+                self.each.append(sink)
+        self.wants_outcomes = bool(self.each)
+        # the JSON Lines file being merged: its records so far, and progress units at the end of the last
+        self._rows = 0
+        self._units = 0
 
     def serial(self, ruleset: CompiledRuleset, chunk: _Chunk, as_of: dt.datetime | None, with_json: bool) -> None:
         reports: list[tuple[Interaction, Report]] | None = [] if self.on_report is not None else None
-        results = evaluate_chunk(ruleset, chunk.items, as_of=as_of, with_json=with_json, reports=reports)
-        self.merge(chunk, results, reports)
+        result = evaluate_pieces(
+            ruleset, chunk.pieces, as_of=as_of, with_json=with_json, digests=self.digests, outcomes=self.wants_outcomes, reports=reports
+        )
+        self.merge(chunk, result, reports)
 
-    def merge(self, chunk: _Chunk, results: list[ItemResult], reports: list[tuple[Interaction, Report]] | None) -> None:
-        summary, sinks = self.summary, self.sinks
+    def merge(self, chunk: _Chunk, result: ChunkResult, reports: list[tuple[Interaction, Report]] | None) -> None:
         with _sigint_held():
-            outcomes = iter(results)
-            full = iter(reports) if reports is not None else None
-            for meta in chunk.meta:
-                if meta.code is None:
-                    result = next(outcomes)
-                    if isinstance(result, RejectedItem):
-                        raw, cut = self.texts.text(meta) or (result.raw, result.raw_truncated)
-                        self._reject(meta, result.code, result.reason, raw, cut)
-                        continue
-                    summary.add_outcome(result)
-                    for sink in sinks:
-                        sink.add_outcome(result)
-                    if full is not None and self.on_report is not None:
-                        self.on_report(*next(full))
-                else:
-                    read_back = self.texts.text(meta)
-                    if read_back is None:
-                        self._reject(meta, meta.code, meta.error or "", None, False)
+            self.summary.add_part(result.part)
+            for sink, digest in zip(self.digesting, result.digests):
+                sink.add_digest(digest)
+            rejected = deque(result.rejected)
+            outcomes = iter(result.outcomes or ())
+            full = iter(reports or ())
+            every = bool(self.each) or reports is not None
+            size = chunk.size
+            # the pieces to look at: all of them when every outcome is wanted, else blocks and rejected records
+            pieces = range(len(chunk.entries)) if every else sorted({*result.blocks, *(r[0] for r in rejected)})
+            for index in pieces:
+                entry = chunk.entries[index]
+                if isinstance(entry, _Block) and entry.lines.start == 0:  # the first block of a file
+                    self._rows = self._units = 0
+                records = result.blocks[index][0] if isinstance(entry, _Block) else 1
+                for number in range(records) if every else ():
+                    if rejected and rejected[0][:2] == (index, number):
+                        self._reject(entry, rejected.popleft()[2])
                     else:
-                        self._reject(meta, meta.code, meta.error or "", *read_back)
+                        self._evaluated(next(outcomes, None), next(full, None))
+                while rejected and rejected[0][0] == index:
+                    self._reject(entry, rejected.popleft()[2])
+                if isinstance(entry, _Block):
+                    size += self._block_merged(entry, *result.blocks[index])
             if self.progress is not None:
-                self.progress.advance(len(chunk.meta), chunk.size)
+                self.progress.advance(result.records, size)
 
-    def _reject(self, meta: _Meta, code: str, reason: str, raw: str | None, cut: bool) -> None:
-        position = meta.position
+    def _evaluated(self, outcome: InteractionOutcome | None, report: tuple[Interaction, Report] | None) -> None:
+        if outcome is not None:
+            for sink in self.each:
+                sink.add_outcome(outcome)
+        if report is not None and self.on_report is not None:
+            self.on_report(*report)
+
+    def _block_merged(self, block: _Block, records: int, end: int) -> int:
+        """Count a merged block's records towards its file's; returns its progress units."""
+        if not records:
+            return 0
+        units = block.lines.units_at(end)
+        size = units - self._units
+        self._rows += records
+        self._units = units
+        return size
+
+    def _reject(self, entry: _Meta | _Block, why: RejectedItem | LineRejected | None) -> None:
+        if isinstance(entry, _Block):
+            assert isinstance(why, LineRejected)
+            lines = entry.lines
+            span = None
+            if entry.path is not None:
+                start = self._units if why.start == 0 else lines.units_at(why.start)
+                span = _Span(entry.path, start, lines.units_at(why.end))
+            row = None if why.row is None else self._rows + why.row
+            entry_meta = _Meta(SourcePosition(lines.file, why.line, row), why.code, why.reason, span)
+            code, reason, raw, cut = why.code, why.reason, why.raw, why.raw_truncated
+        elif why is None:  # the reader's
+            entry_meta = entry
+            code, reason, raw, cut = entry.code or "SR301", entry.error or "", None, False
+        else:
+            assert isinstance(why, RejectedItem)
+            entry_meta = entry
+            code, reason, raw, cut = why.code, why.reason, why.raw, why.raw_truncated
+        read_back = self.texts.text(entry_meta)
+        if read_back is not None:
+            raw, cut = read_back
+        position = entry_meta.position
         rejected = RejectedRecord(str(position), code, reason, position.file, position.line, position.row, raw, cut)
         self.summary.add_rejected(rejected)
         for sink in self.sinks:
@@ -384,20 +506,17 @@ class _Merger:
         self.texts.close()
 
 
-def _chunks(records: Iterator[tuple[RawRecord, _Span | None]], size: int) -> Iterator[_Chunk]:
+def _chunks(items: Iterator[tuple[RawRecord, _Span | None] | _Block], size: int) -> Iterator[_Chunk]:
     chunk = _Chunk()
-    for record, span in records:
-        where = str(record.position)
-        if record.error is None and record.data is not None:
-            chunk.meta.append(_Meta(record.position, None, None, span))
-            chunk.items.append((where, record.data))
+    for item in items:
+        if isinstance(item, _Block):
+            chunk.add_block(item)
         else:
-            chunk.meta.append(_Meta(record.position, record.code or "SR301", record.error or "unreadable record", span))
-        chunk.size += record.size
-        if len(chunk.meta) >= size:
+            chunk.add_record(*item)
+        if chunk.count >= size:
             yield chunk
             chunk = _Chunk()
-    if chunk.meta:
+    if chunk.entries:
         yield chunk
 
 
@@ -418,21 +537,25 @@ def _is_plain_file(path: str) -> bool:
 
 
 def _tracked(
-    paths: Sequence[str], *, format: str | None, encoding: str, transform: RecordTransform | None
-) -> Iterator[tuple[RawRecord, _Span | None]]:
+    paths: Sequence[str], *, format: str | None, encoding: str, transform: RecordTransform | None, block_lines: int
+) -> Iterator[tuple[RawRecord, _Span | None] | _Block]:
+    """The inputs' records with their spans, JSON Lines (without a transform) as blocks of lines."""
     for path in paths:
-        records: Iterable[RawRecord] = read_records(path, format=format, encoding=encoding)
         if transform is not None:
-            records = transform(records)
-        if transform is not None or not _is_plain_file(path):
-            for record in records:
+            for record in transform(read_records(path, format=format, encoding=encoding)):
                 yield record, None
             continue
+        plain = _is_plain_file(path)
         offset = 0
-        for record in records:
-            end = offset + record.size
-            yield record, _Span(path, offset, end)
-            offset = end
+        for item in read_blocks(path, lines=block_lines, format=format, encoding=encoding):
+            if isinstance(item, JsonLines):
+                yield _Block(item, path if plain else None)
+            elif plain:
+                end = offset + item.size
+                yield item, _Span(path, offset, end)
+                offset = end
+            else:
+                yield item, None
 
 
 class _SourceTexts:

@@ -30,7 +30,7 @@ from benchmarks.corpus import corpus
 from servicerules.batch import parallel
 from servicerules.batch.output import JUnitWriter, RejectsWriter, SummaryJsonWriter, ViolationWriter, make_progress
 from servicerules.batch.parallel import WorkerCrashed, default_jobs
-from servicerules.batch.readers import RawRecord, read_records
+from servicerules.batch.readers import JsonLines, RawRecord, read_records
 from servicerules.batch.runner import check_files, check_records
 from servicerules.errors import Diagnostic, EvaluationError
 
@@ -177,6 +177,61 @@ class _Collect:
         self.closed = summary
 
 
+# ------------------------------------------------------------------------ JSON Lines parsed in workers
+
+
+def _tricky_inputs(directory: Path) -> list[str]:
+    """JSON Lines the runner sends unparsed to the workers, with everything that can go wrong in a line."""
+    good = [json.dumps(r, ensure_ascii=False) for r in corpus(260, seed=21, events=3)]
+    surrogate = json.dumps({**json.loads(good[0]), "id": "surrogate", "subject": "@"}).replace('"@"', '"a\\ud800b"')
+    deep = json.dumps({**json.loads(good[1]), "id": "deep", "attributes": {"x": "@"}}).replace('"@"', "[" * 300 + "]" * 300)
+    bad = ["{broken json", "[1, 2, 3]", '"a string"', "   ", "", json.dumps({"id": "no-channel", "created_at": "2026-03-02T09:00:00Z"}),
+           surrogate, deep, "\ufeff" + good[2], '{"id": "card", "note": "4111 1111 1111 1111 ' + "x" * 5000 + '"}']
+    lines = list(good)
+    rng = random.Random(8)
+    for k in range(40):
+        lines.insert(rng.randrange(len(lines)), bad[k % len(bad)])
+    body = "\n".join(lines).encode("utf-8").replace(b'"id": "B-50"', b'"id": "B-\xff50"')
+    (directory / "a.jsonl").write_bytes(b"\xef\xbb\xbf" + body.replace(b"\n", b"\r\n", 30) + b'\n{"id": "cut", "chan')
+    whole = gzip.compress(body + b"\n")
+    (directory / "b.jsonl.gz").write_bytes(whole[: len(whole) * 3 // 4])
+    (directory / "c.jsonl").write_bytes(body + b"\n\n \n")
+    return [str(directory / name) for name in ("a.jsonl", "b.jsonl.gz", "c.jsonl")]
+
+
+def test_json_lines_parsed_in_the_workers_give_the_records_a_serial_read_gives(ruleset: Any, tmp_path: Path) -> None:
+    """``check_files`` ships JSON Lines unparsed; the results, rejects (code, message, file, line, row)
+    included, are those of checking what ``read_records`` reads, for any number of workers and chunk size."""
+    inputs = _tricky_inputs(tmp_path)
+    expected = _Collect()
+    records = [r for path in inputs for r in read_records(path)]
+    check_records(ruleset, records, jobs=1, sinks=[expected], as_of=AS_OF)
+    rejected = [item for item in expected.items if hasattr(item, "code")]
+    assert {"SR301", "SR302", "SR303", "SR304", "SR111"} <= {r.code for r in rejected}
+    for jobs, chunk in ((1, 256), (1, 13), (2, 13), (2, 512), (4, 64)):
+        sink = _Collect()
+        summary = check_files(ruleset, inputs, jobs=jobs, chunk_size=chunk, sinks=[sink], as_of=AS_OF)
+        assert sink.items == expected.items  # rejected records compare without their text
+        assert summary.read == len(records) == summary.evaluated + summary.rejected
+
+
+def test_rejected_text_of_json_lines_is_read_back_from_the_file(ruleset: Any, tmp_path: Path) -> None:
+    inputs = _tricky_inputs(tmp_path)
+    texts = {}
+    for jobs, chunk in ((1, 256), (2, 13), (2, 97)):
+        out = tmp_path / f"rejects-{jobs}-{chunk}.jsonl"
+        check_files(ruleset, inputs, jobs=jobs, chunk_size=chunk, sinks=[RejectsWriter.open(str(out))], as_of=AS_OF)
+        texts[jobs, chunk] = out.read_text(encoding="utf-8")
+    assert len(set(texts.values())) == 1
+    rejects = [json.loads(line) for line in texts[1, 256].splitlines()]
+    by_text = {r["raw"]: r for r in rejects if r["file"].endswith("a.jsonl")}
+    assert by_text["{broken json"]["line"] > 1 and by_text['"a string"']["code"] == "SR302"
+    card = next(r for r in rejects if r["raw"] and r["raw"].startswith('{"id": "card"'))
+    assert card["raw_truncated"] and "4111 1111 1111 1111" not in card["raw"]
+    cut = [r for r in rejects if r["code"] == "SR304"]
+    assert [Path(r["file"]).name for r in cut] == ["a.jsonl", "b.jsonl.gz"] and cut[0]["raw"] == '{"id": "cut", "chan'
+
+
 # ------------------------------------------------------------------------------------- counts add up
 
 
@@ -239,7 +294,8 @@ def test_interrupt_leaves_valid_outputs_up_to_the_last_merged_record(
     assert multiprocessing.active_children() == []  # workers stopped
 
 
-def test_sigint_while_merging_is_held_until_the_chunk_is_merged(ruleset: Any, corpus_file: Path) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_sigint_while_merging_is_held_until_the_chunk_is_merged(ruleset: Any, corpus_file: Path, jobs: int) -> None:
     class InterruptingSink(_Collect):
         def add_outcome(self, outcome: Any) -> None:
             super().add_outcome(outcome)
@@ -247,7 +303,7 @@ def test_sigint_while_merging_is_held_until_the_chunk_is_merged(ruleset: Any, co
                 os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the middle of a chunk
 
     sink = InterruptingSink()
-    summary = check_files(ruleset, [str(corpus_file)], jobs=1, chunk_size=CHUNK, sinks=[sink], as_of=AS_OF)
+    summary = check_files(ruleset, [str(corpus_file)], jobs=jobs, chunk_size=CHUNK, sinks=[sink], as_of=AS_OF)
     assert summary.interrupted
     assert summary.read == CHUNK  # the first chunk was merged completely, then the run stopped
     assert len(sink.items) - 1 == CHUNK
@@ -256,23 +312,29 @@ def test_sigint_while_merging_is_held_until_the_chunk_is_merged(ruleset: Any, co
 # -------------------------------------------------------------------------------------- worker failures
 
 
-def _crash_on(interaction_id: str, how: str) -> Any:
-    original = parallel.evaluate_chunk
+def _holds(piece: Any, interaction_id: str) -> bool:
+    if isinstance(piece, JsonLines):  # JSON Lines are sent unparsed
+        return f'{{"id": "{interaction_id}", '.encode() in piece.data
+    return piece is not None and piece[1].get("id") == interaction_id
 
-    def evaluate_chunk(ruleset: Any, items: Any, **kwargs: Any) -> Any:
-        if any(data.get("id") == interaction_id for _source, data in items):
+
+def _crash_on(interaction_id: str, how: str) -> Any:
+    original = parallel.evaluate_pieces
+
+    def evaluate_pieces(ruleset: Any, pieces: Any, **kwargs: Any) -> Any:
+        if any(_holds(piece, interaction_id) for piece in pieces):
             if how == "kill":
                 os.kill(os.getpid(), signal.SIGKILL)
             if how == "raise":
                 raise RuntimeError("boom")
             raise EvaluationError([Diagnostic("SR400", "engine error 307")])
-        return original(ruleset, items, **kwargs)
+        return original(ruleset, pieces, **kwargs)
 
-    return evaluate_chunk
+    return evaluate_pieces
 
 
 def test_a_killed_worker_is_reported_not_hanging(ruleset: Any, corpus_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "evaluate_chunk", _crash_on("B-1500", "kill"))
+    monkeypatch.setattr(parallel, "evaluate_pieces", _crash_on("B-1500", "kill"))
     out = tmp_path / "v.json"
     with pytest.raises(WorkerCrashed) as caught:
         check_files(ruleset, [str(corpus_file)], jobs=2, chunk_size=CHUNK, start_method="fork",
@@ -287,13 +349,13 @@ def test_a_killed_worker_is_reported_not_hanging(ruleset: Any, corpus_file: Path
 
 
 def test_a_failing_worker_reports_the_traceback(ruleset: Any, corpus_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "evaluate_chunk", _crash_on("B-300", "raise"))
+    monkeypatch.setattr(parallel, "evaluate_pieces", _crash_on("B-300", "raise"))
     with pytest.raises(WorkerCrashed, match="(?s)a worker failed.*RuntimeError: boom"):
         check_files(ruleset, [str(corpus_file)], jobs=2, chunk_size=CHUNK, start_method="fork", as_of=AS_OF)
 
 
 def test_an_evaluation_error_in_a_worker_is_raised_as_in_a_serial_run(ruleset: Any, corpus_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "evaluate_chunk", _crash_on("B-300", "evaluation"))
+    monkeypatch.setattr(parallel, "evaluate_pieces", _crash_on("B-300", "evaluation"))
     sink = _Collect()
     with pytest.raises(EvaluationError) as caught:
         check_files(ruleset, [str(corpus_file)], jobs=2, chunk_size=CHUNK, start_method="fork", sinks=[sink], as_of=AS_OF)
