@@ -99,7 +99,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
@@ -164,9 +164,11 @@ class _Step:
 
     at: datetime
     us: int
-    """``at`` as microseconds since the epoch: instants compare as numbers (see :func:`_utc`)."""
+    """``at`` as microseconds since the epoch: instants compare as numbers (see :func:`_instant`)."""
     index: int | None
     event: Event | None
+    status: TicketStatus | None
+    """The status this step sets, if any (``solved`` for the record-level solve)."""
     is_solve: bool
 
 
@@ -192,12 +194,14 @@ class _History:
 
     @classmethod
     def of(cls, interaction: Interaction, as_of: datetime) -> "_History":
-        steps = _steps(interaction, as_of)
+        as_of_us = _instant(as_of)
+        created_us = _instant(interaction.created_at)
+        steps = _steps(interaction, as_of_us)
         return cls(
-            as_of_us=_instant(_utc(as_of)),
-            created_us=_instant(_utc(interaction.created_at)),
+            as_of_us=as_of_us,
+            created_us=created_us,
             steps=steps,
-            timeline=_status_timeline(interaction, steps),
+            timeline=_status_timeline(interaction, created_us, steps),
             agent_created=_agent_created(steps),
         )
 
@@ -226,16 +230,18 @@ def _measure_sla(
     target = spec.targets.get(interaction.priority, spec.targets.get("*"))
     if target is None:
         return [_not_applicable(spec, None)]
-    if _utc(interaction.created_at) > _utc(as_of):
+    measured = history()
+    if measured.created_us > measured.as_of_us:
         return [_not_applicable(spec, target)]
 
-    measure = _Measure(spec, target, calendar, history(), as_of)
-    steps = measure.history.steps
-    if spec.metric == "first_reply_time":
+    measure = _Measure(spec, target, calendar, measured, as_of)
+    steps = measured.steps
+    metric = spec.metric
+    if metric == "first_reply_time":
         instances = _first_reply_time(measure, interaction, steps)
-    elif spec.metric == "next_reply_time":
+    elif metric == "next_reply_time":
         instances = _next_reply_time(measure, steps)
-    elif spec.metric == "periodic_update":
+    elif metric == "periodic_update":
         instances = _periodic_update(measure, steps)
     else:
         instances = [_status_metric(measure, interaction)]
@@ -250,9 +256,9 @@ def worst(instances: Sequence[MetricInstance]) -> MetricInstance | None:
     then not applicable; within a group the earliest deadline (the most overdue or most urgent).
     ``None`` for an empty sequence."""
 
-    def key(item: tuple[int, MetricInstance]) -> tuple[int, int, datetime, int]:
+    def key(item: tuple[int, MetricInstance]) -> tuple[int, bool, datetime, int]:
         position, instance = item
-        deadline = _utc(instance.deadline) if instance.deadline is not None else datetime.max.replace(tzinfo=timezone.utc)
+        deadline = instance.deadline.astimezone(timezone.utc) if instance.deadline is not None else _NO_DEADLINE
         return (_STATE_RANK[instance.state], instance.deadline is None, deadline, position)
 
     if not instances:
@@ -260,57 +266,54 @@ def worst(instances: Sequence[MetricInstance]) -> MetricInstance | None:
     return min(enumerate(instances), key=key)[1]
 
 
+_NO_DEADLINE = datetime.max.replace(tzinfo=timezone.utc)
+
+
 # ---- what happened, up to as_of ------------------------------------------------------------------
-
-
-def _utc(at: datetime) -> datetime:
-    """Compare instants, not wall times: datetimes sharing a zone object compare by wall clock."""
-    return at.astimezone(timezone.utc)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_US = timedelta(microseconds=1)
 
 
-def _instant(utc: datetime) -> int:
-    """Microseconds since the epoch of a UTC datetime (exact, so comparisons agree with the datetimes')."""
-    return (utc - _EPOCH) // _ONE_US
+def _instant(at: datetime) -> int:
+    """Microseconds since the epoch of an aware datetime, exact, so instants compare as numbers.
+
+    Compare instants, not datetimes: two datetimes sharing a zone object compare by wall clock (and a
+    repeated hour's two readings then compare equal).  Subtracting a datetime of another zone (``_EPOCH``
+    is UTC) goes through both UTC offsets, so the difference is the real time between the instants.
+    """
+    return (at - _EPOCH) // _ONE_US
 
 
-def _steps(interaction: Interaction, as_of: datetime) -> list[_Step]:
-    limit = _utc(as_of)
+def _steps(interaction: Interaction, as_of_us: int) -> list[_Step]:
     steps: list[_Step] = []
+    solved = False
     for index, event in enumerate(interaction.events):
-        at = _utc(event.at)
-        if at <= limit:
-            is_solve = event.type == "status" and event.status in _SOLVED
-            steps.append(_Step(event.at, _instant(at), index, event, is_solve))
-    if not any(step.is_solve for step in steps):
+        us = _instant(event.at)
+        if us <= as_of_us:
+            status = event.status if event.type == "status" else None
+            is_solve = status in _SOLVED
+            solved = solved or is_solve
+            steps.append(_Step(event.at, us, index, event, status, is_solve))
+    if not solved:
         solved_at = interaction.solved_at or interaction.closed_at
-        if solved_at is not None and _utc(solved_at) <= limit:
-            solved_us = _instant(_utc(solved_at))
+        if solved_at is not None and (solved_us := _instant(solved_at)) <= as_of_us:
             # After events at the same instant: a reply posted with the solve is the more telling stop.
             position = sum(1 for step in steps if step.us <= solved_us)
-            steps.insert(position, _Step(solved_at, solved_us, None, None, True))
+            steps.insert(position, _Step(solved_at, solved_us, None, None, "solved", True))
     return steps
 
 
-def _status_timeline(interaction: Interaction, steps: Sequence[_Step]) -> list[_StatusChange]:
-    created = _instant(_utc(interaction.created_at))
+def _status_timeline(interaction: Interaction, created: int, steps: Sequence[_Step]) -> list[_StatusChange]:
     timeline = [_StatusChange(interaction.created_at, created, None, _INITIAL_STATUS)]
     for step in steps:
-        if step.event is None:
-            status: TicketStatus | None = "solved"
-        elif step.event.type == "status":
-            status = step.event.status
-        else:
-            continue
-        if status is None:
+        if step.status is None:
             continue
         if step.us >= created:
-            timeline.append(_StatusChange(step.at, step.us, step.index, status))
+            timeline.append(_StatusChange(step.at, step.us, step.index, step.status))
         else:
-            timeline.append(_StatusChange(interaction.created_at, created, step.index, status))
+            timeline.append(_StatusChange(interaction.created_at, created, step.index, step.status))
     return timeline
 
 
@@ -335,14 +338,16 @@ def _agent_created(steps: Sequence[_Step]) -> bool:
 
     Judged on the events up to ``as_of``: before the opening message exists nobody knows who wrote it.
     """
-    opening = next((step.event for step in steps if step.event is not None and step.event.type in ("message", "note")), None)
-    return opening is not None and opening.role in _STAFF
+    for step in steps:
+        if step.event is not None and step.event.type in ("message", "note"):
+            return step.event.role in _STAFF
+    return False
 
 
 # ---- one clock run --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Measure:
     """Everything a clock run of this SLA on this interaction needs besides its start and stop."""
 
@@ -351,20 +356,11 @@ class _Measure:
     calendar: BusinessCalendar
     history: _History
     as_of: datetime
+    paused_in: frozenset[TicketStatus] = field(init=False)
+    """Statuses whose time the clock does not count (it goes to ``paused_seconds``)."""
 
-    @property
-    def pause_on(self) -> frozenset[TicketStatus]:
-        if self.spec.metric in _NEVER_PAUSED:
-            return frozenset()
-        if "pause_on" in self.spec.model_fields_set:
-            return frozenset(self.spec.pause_on)
-        return _DEFAULT_PAUSE[self.spec.metric]
-
-    def counts(self) -> Callable[[TicketStatus], bool]:
-        pause_on = self.pause_on
-        if self.spec.metric in ("requester_wait_time", "agent_work_time"):
-            return lambda status: status not in pause_on and status not in _SOLVED
-        return lambda status: status not in pause_on
+    def __post_init__(self) -> None:
+        self.paused_in = _paused_in(self.spec)
 
     def run(
         self,
@@ -379,18 +375,20 @@ class _Measure:
             end, end_us = stop_at, stop_us
         else:
             end, end_us = self.as_of, self.history.as_of_us
-        counts = self.counts()
-        counted: list[tuple[int, float]] = []
+        calendar, paused_in = self.calendar, self.paused_in
+        begins: list[int] = []  # the counted stretches: where each begins, and its business seconds
+        lengths: list[float] = []
         paused = 0.0
         for begin, finish, status in self._stretches(start_us, end_us):
-            length = self.calendar.business_seconds_between_us(begin, finish)
-            if counts(status):
-                counted.append((begin, length))
-            else:
+            length = calendar.business_seconds_between_us(begin, finish)
+            if status in paused_in:
                 paused += length
-        elapsed = sum(length for _, length in counted)
-        deadline = self._deadline(counted, end, end_us)
-        deadline_us = _instant(_utc(deadline))
+            else:
+                begins.append(begin)
+                lengths.append(length)
+        elapsed = sum(lengths)
+        deadline = self._deadline(begins, lengths, end, end_us)
+        deadline_us = _instant(deadline)
         if stop_at is not None:
             state: MetricState = "achieved" if end_us <= deadline_us else "breached"
         else:
@@ -421,13 +419,25 @@ class _Measure:
                 pieces.append((begin, finish, change.status))
         return pieces
 
-    def _deadline(self, counted: Sequence[tuple[int, float]], end: datetime, end_us: int) -> datetime:
+    def _deadline(self, begins: Sequence[int], lengths: Sequence[float], end: datetime, end_us: int) -> datetime:
         used = 0.0
-        for begin, length in counted:
+        for begin, length in zip(begins, lengths):
             if used + length >= self.target:
                 return self.calendar.add_business_seconds_us(begin, max(0.0, self.target - used))
             used += length
         return self.calendar.add_business_seconds_us(end_us, self.target - used, end)
+
+
+def _paused_in(spec: SlaSpec) -> frozenset[TicketStatus]:
+    """``pause_on`` as it applies to the metric (see the module docstring), plus the solved statuses for
+    the two metrics that never count solved time."""
+    metric = spec.metric
+    if metric in _NEVER_PAUSED:
+        return frozenset()
+    pause_on = frozenset(spec.pause_on) if "pause_on" in spec.model_fields_set else _DEFAULT_PAUSE[metric]
+    if metric in ("requester_wait_time", "agent_work_time"):
+        return pause_on | _SOLVED
+    return pause_on
 
 
 def _not_applicable(spec: SlaSpec, target: float | None) -> MetricInstance:
