@@ -186,17 +186,25 @@ class Checker:
             lf, rf = left.fn, right.fn
             if op == "and":
 
+                # Kleene logic, short-circuited: a false left side decides, and the right side's facts
+                # (an SLA clock, a lexicon scan) are not computed for nothing.
                 def both(get: Getter) -> Any:
-                    a, b = lf(get), rf(get)
-                    if a is False or b is False:
+                    a = lf(get)
+                    if a is False:
+                        return False
+                    b = rf(get)
+                    if b is False:
                         return False
                     return None if a is None or b is None else True
 
                 return Typed("bool", both, node, left.facts | right.facts)
 
             def either(get: Getter) -> Any:
-                a, b = lf(get), rf(get)
-                if a is True or b is True:
+                a = lf(get)
+                if a is True:
+                    return True
+                b = rf(get)
+                if b is True:
                     return True
                 return None if a is None or b is None else False
 

@@ -84,3 +84,30 @@ def test_ir_is_frozen():
     true, _false, _ = lower("first_reply_time > 4h")
     with pytest.raises(AttributeError):
         true.value = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("op", "left", "right", "expected", "reads_right"),
+    [
+        ("and", False, True, False, False),  # decided by the left side: the right one is not computed
+        ("and", None, False, False, True),
+        ("and", None, True, None, True),
+        ("and", True, True, True, True),
+        ("or", True, False, True, False),
+        ("or", None, True, True, True),
+        ("or", None, False, None, True),
+        ("or", False, False, False, True),
+    ],
+)
+def test_and_or_follow_kleene_logic_and_short_circuit(op, left, right, expected, reads_right):
+    checker = Checker("interaction", {}, KeyAllocator())
+    typed = checker.check(expr.parse_expression(f"interaction.is_solved {op} has_personal_reply"))
+    values = {"interaction.is_solved": left, "has_personal_reply": right}
+    read: list[str] = []
+
+    def get(name, type_):
+        read.append(name)
+        return values[name]
+
+    assert typed.fn(get) is expected
+    assert ("has_personal_reply" in read) is reads_right
