@@ -128,6 +128,7 @@ class ViolationWriter(BatchSink):
         self.version = version
         self.needs_violation_json = self.fmt != "csv"
         self._closed = False
+        self._write_utf8: Callable[[bytes], object] | None = None  # writes encoded text as it is (see open)
         if self.fmt == "json":
             handle.write("[")
         elif self.fmt == "csv":
@@ -137,7 +138,11 @@ class ViolationWriter(BatchSink):
     def open(cls, path: str, fmt: str | None = None) -> "ViolationWriter":
         """Open ``path`` for writing; the format comes from ``fmt`` or the file extension."""
         chosen = violation_format(path, fmt)
-        return cls(open(path, "w", encoding="utf-8", newline="" if chosen == "csv" else None), chosen)
+        handle = open(path, "w", encoding="utf-8", newline="" if chosen == "csv" else None)
+        writer = cls(handle, chosen)
+        if chosen == "csv" or os.linesep == "\n":  # no newline translation: the text's bytes are the file's
+            writer._write_utf8 = handle.buffer.write
+        return writer
 
     def begin(self, summary: BatchSummary) -> None:
         self.ruleset = self.ruleset or summary.ruleset
@@ -154,14 +159,19 @@ class ViolationWriter(BatchSink):
         self.add_digest(self.outcome_digest()([outcome]))
 
     def outcome_digest(self) -> "_ViolationText":
-        return _ViolationText(self.fmt, self.ruleset, self.version)
+        return _ViolationText(self.fmt, self.ruleset, self.version, encode=self._write_utf8 is not None)
 
-    def add_digest(self, digest: tuple[int, str]) -> None:
+    def add_digest(self, digest: tuple[int, str | bytes]) -> None:
         count, text = digest
         if count:
             if self.fmt == "json" and self.count:
                 self.handle.write(",")
-            self.handle.write(text)
+            if isinstance(text, str):
+                self.handle.write(text)
+            else:  # encoded where it was made: this process need not decode it and encode it again
+                assert self._write_utf8 is not None
+                self.handle.flush()
+                self._write_utf8(text)
             self.count += count
 
     def close(self, summary: BatchSummary | None = None) -> None:
@@ -174,18 +184,20 @@ class ViolationWriter(BatchSink):
 
 
 class _ViolationText:
-    """Violations as the text a :class:`ViolationWriter` writes: ``(count, text)``. Worker processes
-    run it (it pickles), so that the merging process only writes the text."""
+    """Violations as the text a :class:`ViolationWriter` writes: ``(count, text)``, the text UTF-8 encoded
+    if asked. Worker processes run it (it pickles), so that the merging process only writes the text."""
 
-    __slots__ = ("fmt", "ruleset", "version")
+    __slots__ = ("fmt", "ruleset", "version", "encode")
 
-    def __init__(self, fmt: str, ruleset: str, version: str):
+    def __init__(self, fmt: str, ruleset: str, version: str, *, encode: bool = False):
         self.fmt = fmt
         self.ruleset = ruleset
         self.version = version
+        self.encode = encode
 
-    def __call__(self, outcomes: Sequence[InteractionOutcome]) -> tuple[int, str]:
-        return self.rows((outcome.interaction_id, row) for outcome in outcomes for row in outcome.violations)
+    def __call__(self, outcomes: Sequence[InteractionOutcome]) -> tuple[int, str | bytes]:
+        count, text = self.rows((outcome.interaction_id, row) for outcome in outcomes for row in outcome.violations)
+        return count, text.encode("utf-8") if self.encode else text
 
     def rows(self, rows: Iterable[tuple[str, ViolationRow]]) -> tuple[int, str]:
         if self.fmt == "csv":
