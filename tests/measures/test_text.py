@@ -328,6 +328,50 @@ def test_name_matcher_of_only_a_title_is_none() -> None:
     assert name_matcher("  ") is None
 
 
+# Names and the texts that mention them: Latin and Devanagari (with vowel signs and a virama, which must not
+# split a word), letters that fold to two ("ß") or that `regex` folds differently from str.casefold ("İ",
+# "ı"), other scripts, regular-expression metacharacters, apostrophes, hyphens and invisible joiners.
+NAME_PIECES = ["jana", "NOVAK", "Groß", "GROSS", "ss", "Søren", "ÆBLE", "o'brien", "Jean-Luc", "राहुल", "शर्मा", "जी",
+               "\u093f", "\u094d", "Ωmega", "Анна", "李", "a.b", "(x)", "[jo]", "c++", "$5", "^a|b", "x*", "?", "\\",
+               "{2}", "_", "1", "İlker", "ılık", "ǅ", "ŉ", "µ"]
+NAME_GLUE = ["", " ", "-", ",", ".", "'", "\n", "a", "ा", "\u200d", "!", "4"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.lists(st.one_of(st.sampled_from(NAME_PIECES), st.text(min_size=1, max_size=5)), min_size=1, max_size=3),
+    st.lists(st.one_of(st.sampled_from(NAME_PIECES), st.sampled_from(NAME_GLUE), st.sampled_from(TRICKY), st.text(max_size=3)),
+             max_size=8),
+    st.sampled_from([str, str.upper, str.lower, str.title, str.casefold, str.swapcase]),
+    st.sampled_from(["", " ", "-", "\u094d"]),
+)
+def test_name_matcher_agrees_with_the_regular_expression(
+    pieces: list[str], others: list[str], case: Any, glue: str
+) -> None:
+    # The name's own parts, in another case, glued to other words or not: the matcher without a regular
+    # expression must find exactly what the lexicon regex of the same parts finds.
+    name = " ".join(pieces)
+    parts = text_module._name_parts(name)
+    matcher = name_matcher(name)
+    assert (matcher is None) == (not parts)
+    if matcher is None:
+        return
+    reference = text_module._regex_name_matcher(tuple(parts))
+    for text in (glue.join([*others, case(name)]), glue.join([case(p) for p in pieces] + others), case(glue.join(others))):
+        assert matcher.matches(text) is reference.matches(text), (parts, text)
+        normalised = text_module.normalise_text(text)
+        assert matcher.matches_normalised(normalised, normalised.casefold()) is reference.matches(text)
+
+
+def test_a_name_never_seen_compiles_no_regular_expression() -> None:
+    matcher = text_module.NameMatcher(["Søren", "शर्मा", "O'Brien"])
+    assert matcher.matches("Kære SØREN,") and matcher.matches("नमस्ते शर्मा जी") and matcher.matches("Dear Mr O’BRIEN")
+    assert not matcher.matches("Kære Sørensen") and not matcher.matches("शर्माजी")
+    assert matcher._compiled is None
+    # a name in a script the folding is not vouched for goes to the regular expression
+    assert text_module.NameMatcher(["Анна"]).matches("Привет, АННА!")
+
+
 # -- building interactions ------------------------------------------------------------------------------------
 
 
