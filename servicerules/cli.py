@@ -245,7 +245,8 @@ def _mapping_options(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
 
 
 def main() -> None:
-    from servicerules.batch.parallel import tune_allocator
+    from servicerules.batch.parallel import tune_allocator, tune_gc
 
     tune_allocator()  # this process is the command's own (run() may be called in someone else's)
+    tune_gc()
     sys.exit(run(sys.argv[1:], sys.stdout, sys.stderr))

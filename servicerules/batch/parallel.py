@@ -25,6 +25,7 @@ Workers ignore SIGINT: the parent decides what a Ctrl-C means and stops them.
 from __future__ import annotations
 
 import ctypes
+import gc
 import datetime as dt
 import json
 import marshal
@@ -65,6 +66,7 @@ __all__ = [
     "evaluate_chunk",
     "evaluate_pieces",
     "tune_allocator",
+    "tune_gc",
 ]
 
 #: ``(source, record)``: where the record was read (``file:line``) and the record: a dict, or its JSON
@@ -135,6 +137,24 @@ def tune_allocator() -> bool:
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
     return bool(mallopt(_M_TRIM_THRESHOLD, 256 << 20)) and bool(mallopt(_M_MMAP_THRESHOLD, 64 << 20))
+
+
+#: Thresholds of the cyclic garbage collector in processes servicerules owns (Python's default: 700, 10,
+#: 10). Evaluation allocates a few thousand container objects per interaction (models, facts, reports),
+#: nearly none of them in reference cycles; at the default a young-generation collection runs every
+#: interaction or two and rescans the batch in flight. Measured on the charter, one core: about 7% faster.
+GC_THRESHOLDS = (10_000, 50, 50)
+
+
+def tune_gc(*, freeze: bool = False) -> None:
+    """Collect less often (:data:`GC_THRESHOLDS`); with ``freeze``, first move every object alive now (the
+    compiled ruleset, lexicons, calendars, modules) out of the collector's sight for good, so that full
+    collections only scan what evaluation allocated. Process-wide, like :func:`tune_allocator`: only for
+    processes servicerules owns (its workers, the ``servicerules`` command)."""
+    if freeze:
+        gc.collect()
+        gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 # ------------------------------------------------------------------------------------------ evaluation
@@ -437,6 +457,8 @@ def _worker_main(conn: Connection, ruleset_blob: bytes, job: _Job, tune: bool, i
     except Exception:
         outgoing.put(pickle.dumps(("error", "the ruleset did not compile in a worker process:\n" + traceback.format_exc())))
     else:
+        if tune:
+            tune_gc(freeze=True)
         while (payload := incoming.get()) is not None:
             outgoing.put(pickle.dumps(_evaluate_payload(ruleset, payload, job), protocol=pickle.HIGHEST_PROTOCOL))
     outgoing.put(None)

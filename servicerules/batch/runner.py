@@ -164,9 +164,10 @@ def check_records(
     also after an interrupt or an error, or with ``None`` when the run cannot start (bad arguments).
     ``on_report`` receives each full ``(interaction, report)``; full reports do not cross processes, so
     it needs ``jobs=1``. ``batch_size`` is the chunk size (default 256 serial, 512 parallel).
-    ``start_method`` and ``tune_allocator`` (glibc heap tuning in the workers, see
-    :func:`~servicerules.batch.parallel.tune_allocator`) configure worker processes; the calling process
-    is never tuned.
+    ``start_method`` and ``tune_allocator`` (glibc heap tuning and garbage-collector thresholds in the
+    workers, see :func:`~servicerules.batch.parallel.tune_allocator` and
+    :func:`~servicerules.batch.parallel.tune_gc`) configure worker processes; the calling process is never
+    tuned.
 
     Returns the summary (``interrupted`` set after Ctrl-C). Raises
     :class:`~servicerules.batch.parallel.WorkerCrashed` when a worker process dies.

@@ -420,6 +420,17 @@ def test_default_jobs_and_allocator_tuning() -> None:
     assert done.stdout.strip() == expected
 
 
+def test_gc_tuning_raises_the_thresholds_and_freezes_what_is_alive() -> None:
+    # process-wide too: in a child process
+    code = (
+        "import gc; from servicerules.batch.parallel import tune_gc, GC_THRESHOLDS\n"
+        "before = gc.get_freeze_count(); tune_gc(freeze=True)\n"
+        "print(gc.get_threshold() == GC_THRESHOLDS, before == 0 and gc.get_freeze_count() > 1000)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.split() == ["True", "True"]
+
+
 def test_records_given_as_json_text_evaluate_like_dicts(ruleset: Any) -> None:
     """Workers may receive a record's JSON text and parse it themselves (cheaper than a parsed dict)."""
     records = [json.dumps(r) for r in corpus(40, seed=9, events=3)] + ['{"id": "x"}']
