@@ -163,12 +163,12 @@ def _card_windows(text: str, run: "regex.Match[str]", *, strict: bool) -> Iterat
             yield groups[a][0], groups[b][1], digits
 
 
-def find_card_numbers(text: str) -> list[tuple[int, int, str]]:
+def find_card_numbers(text: str, digits: int | None = None) -> list[tuple[int, int, str]]:
     """``(start, end, digits)`` of each card number in ``text``: 13-19 digits with single spaces or single
     dashes (one kind per number), Luhn-valid and IIN-plausible. Overlapping candidates: the leftmost, then
-    the longest, wins."""
+    the longest, wins. ``digits``: how many decimal digits ``text`` has, when the caller knows already."""
     found: list[tuple[int, int, str]] = []
-    if _digit_count(text) < _CARD_MIN_DIGITS:
+    if (_digit_count(text) if digits is None else digits) < _CARD_MIN_DIGITS:
         return found
     for run in _STRICT_RUN.finditer(text):
         windows = sorted(_card_windows(text, run, strict=True), key=lambda w: (w[0], -(w[1] - w[0])))
@@ -225,10 +225,10 @@ _CVV_WORDS = Keywords(
 )  # fmt: skip
 
 
-def find_cvv(text: str) -> list[tuple[int, int]]:
+def find_cvv(text: str, digits: int | None = None) -> list[tuple[int, int]]:
     """``(start, end)`` of each 3-4 digit code within 40 characters after a card-security word ("CVV 123",
-    "security code: 4567", "Prüfnummer 123", "sikkerhedskode 123")."""
-    if _digit_count(text) < _CVV_MIN_DIGITS or not _CVV_WORDS.may_match(text):
+    "security code: 4567", "Prüfnummer 123", "sikkerhedskode 123"). ``digits`` as in find_card_numbers."""
+    if (_digit_count(text) if digits is None else digits) < _CVV_MIN_DIGITS or not _CVV_WORDS.may_match(text):
         return []
     return [m.span(1) for m in _CVV.finditer(text)]
 
@@ -335,25 +335,26 @@ def find_emails(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in _EMAIL.finditer(text)]
 
 
-def find_phone_numbers(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` of each phone number (see the module docstring for what counts)."""
+def find_phone_numbers(text: str, digits: int | None = None) -> list[tuple[int, int]]:
+    """``(start, end)`` of each phone number (see the module docstring for what counts). ``digits`` as in
+    find_card_numbers."""
     found: list[tuple[int, int]] = []
-    if _digit_count(text) < _PHONE_MIN_DIGITS:
+    if (_digit_count(text) if digits is None else digits) < _PHONE_MIN_DIGITS:
         return found
     for match in _PHONE.finditer(text):
         raw = match.group().rstrip(")")
         if raw.startswith("(") and ")" not in raw:
             raw = raw[1:]
         start = match.start() + match.group().index(raw)
-        digits = _ascii_digits(raw)
-        n = len(digits)
+        number = _ascii_digits(raw)
+        n = len(number)
         if _DATE.search(raw) and not raw.startswith("+"):
             continue  # "01.02.2026 10:00" is a date and a time
         if raw.startswith("+"):
             phone = 8 <= n <= 15
-        elif digits.startswith("00"):
+        elif number.startswith("00"):
             phone = 10 <= n <= 15
-        elif digits.startswith("0"):
+        elif number.startswith("0"):
             phone = 9 <= n <= 12
         else:
             phone = bool(_NANP.fullmatch(raw) or _DANISH.fullmatch(raw))
@@ -461,13 +462,15 @@ def _company_public_message(event: Event) -> bool:
     return event.type == "message" and event.public and event.role in _COMPANY_ROLES
 
 
-def _has_cvv(text: str) -> bool:
-    return bool(find_cvv(normalise_text(text)))
+def _has_cvv(text: str, digits: int | None = None) -> bool:
+    normalised = normalise_text(text)
+    # NFKC can make digits (superscript ² → 2): the count of the raw text holds only when nothing changed
+    return bool(find_cvv(normalised, digits if normalised is text else None))
 
 
-def _has_personal_contact(text: str) -> bool:
+def _has_personal_contact(text: str, digits: int | None = None) -> bool:
     emails = (text[s:e] for s, e in find_emails(text))
-    phones = (text[s:e] for s, e in find_phone_numbers(text))
+    phones = (text[s:e] for s, e in find_phone_numbers(text, digits))
     return any(not _is_role_mailbox(a) for a in emails) or any(not _is_service_number(p) for p in phones)
 
 
@@ -475,12 +478,27 @@ def _texts(ctx: InteractionContext) -> list[str]:
     return [e.text for e in ctx.events if e.text is not None]
 
 
+def _with_text(ctx: InteractionContext) -> list[int]:
+    return [i for i, e in enumerate(ctx.events) if e.text is not None]
+
+
+def _digits(ctx: InteractionContext, index: int) -> int:
+    """How many digits the text of event ``index`` has: counted once per event for all the detectors that
+    skip texts with too few (card numbers, CVVs, phone numbers), in event and interaction facts alike."""
+    counts: list[int] = ctx.cached("privacy.digits", lambda c: [-1] * len(c.events))
+    count = counts[index]
+    if count < 0:
+        text = ctx.events[index].text
+        count = counts[index] = _digit_count(text) if text else 0
+    return count
+
+
 def _card_counts(ctx: InteractionContext) -> list[int] | None:
     """Card numbers per event with text; None when no event has text (a call without a transcript)."""
 
     def count(c: InteractionContext) -> list[int] | None:
-        texts = _texts(c)
-        return [len(find_card_numbers(t)) for t in texts] if texts else None
+        indices = _with_text(c)
+        return [len(find_card_numbers(c.events[i].text or "", _digits(c, i))) for i in indices] if indices else None
 
     return ctx.cached("privacy.card_counts", count)  # type: ignore[no-any-return]
 
@@ -501,7 +519,7 @@ def _lexicon(ctx: InteractionContext, name: str) -> LexiconMatcher:
 )
 def _event_has_card_number(ctx: InteractionContext, index: int) -> bool | None:
     text = ctx.events[index].text
-    return None if text is None else bool(find_card_numbers(text))
+    return None if text is None else bool(find_card_numbers(text, _digits(ctx, index)))
 
 
 @fact(
@@ -515,7 +533,7 @@ def _event_has_card_number(ctx: InteractionContext, index: int) -> bool | None:
 )
 def _event_has_cvv(ctx: InteractionContext, index: int) -> bool | None:
     text = ctx.events[index].text
-    return None if text is None else _has_cvv(text)
+    return None if text is None else _has_cvv(text, _digits(ctx, index))
 
 
 @fact(
@@ -562,7 +580,8 @@ def _event_personal_data_public(ctx: InteractionContext, index: int) -> bool | N
     if ctx.interaction.channel != "social" or not _company_public_message(event) or event.text is None:
         return None
     text = event.text
-    return _has_personal_contact(text) or bool(find_card_numbers(text)) or bool(find_ibans(text))
+    digits = _digits(ctx, index)
+    return _has_personal_contact(text, digits) or bool(find_card_numbers(text, digits)) or bool(find_ibans(text))
 
 
 def _agent_request(ctx: InteractionContext, index: int, lexicon: str) -> bool | None:
@@ -625,7 +644,7 @@ def _has_card_data(ctx: InteractionContext) -> bool | None:
     counts = _card_counts(ctx)
     if counts is None:
         return None
-    return sum(counts) > 0 or any(_has_cvv(t) for t in _texts(ctx))
+    return sum(counts) > 0 or any(_has_cvv(ctx.events[i].text or "", _digits(ctx, i)) for i in _with_text(ctx))
 
 
 @fact(

@@ -391,6 +391,16 @@ def test_event_card_cvv_iban_facts() -> None:
     assert [fact("event.has_iban", ctx, i) for i in range(4)] == [False, True, False, None]
 
 
+def test_digits_counted_once_per_event_still_see_what_normalisation_adds() -> None:
+    # The facts count an event's digits once for every detector; a CVV written in superscripts has no digit
+    # until NFKC makes it one, and must still be found, as find_cvv on the normalised text finds it.
+    ctx = context(msg("customer", "CVV ¹²³", 0), msg("customer", "card 4111-1111-1111-1111 and CVV 123", 1))
+    assert [fact("event.has_cvv", ctx, i) for i in range(2)] == [True, True]
+    assert fact("event.has_card_number", ctx, 1) is True
+    assert fact("privacy.card_numbers_count", ctx) == 1
+    assert fact("privacy.has_card_data", ctx) is True
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
