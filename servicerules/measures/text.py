@@ -27,7 +27,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Iterator, Mapping
+from typing import Iterable, Iterator, Mapping, NamedTuple
 
 import regex
 
@@ -101,12 +101,27 @@ _FOLDED_WORD = _folded_word_class()
 _FOLDED_WORD_RUN = re.compile(_FOLDED_WORD + "+")
 
 
+class _WordIndex(NamedTuple):
+    """What the keyword prefilter looks at in one text, built once and shared by every lexicon."""
+
+    folded: str
+    """The case-folded text (substring keywords, a group's further words)."""
+    words: frozenset[str]
+    """Its whole words: maximal runs of word characters (_FOLDED_WORD)."""
+    starts: str
+    """Every whole word after a space (" hello thanks ..."): a word begins with ``p`` iff ``" " + p`` is
+    in it, which is one fast substring search per prefix."""
+
+
 @lru_cache(maxsize=4096)
-def _prefilter_text(text: str) -> str | None:
-    """The case-folded text the prefilter searches, or None when the text may not be prefiltered."""
+def _word_index(text: str) -> _WordIndex | None:
+    """The prefilter's view of ``text``, or None when the text may not be prefiltered. Cached: the facts of
+    one interaction run one after the other, each checking the same texts against other lexicons."""
     if not text.isascii() and _SETTLED_TEXT.fullmatch(text) is None:
         return None
-    return _fold(text)
+    folded = _fold(text)
+    words = frozenset(_FOLDED_WORD_RUN.findall(folded))
+    return _WordIndex(folded, words, " " + " ".join(words))
 
 
 @dataclass(frozen=True)
@@ -117,15 +132,17 @@ class Keywords:
     group's other words are in the text too; or a word that begins with one of ``word_starts``.
 
     Whole words make the prefilter sharp: "sur" (Danish, angry) is in "sure" and "pin" in "shipping", but
-    neither is a whole word there; and "not possible to refund" needs "refund", not just "possible"."""
+    neither is a whole word there; and "not possible to refund" needs "refund", not just "possible".
+    Each text's whole words are found once (:func:`_word_index`); a lexicon then only looks its keys up."""
 
     words: tuple[str, ...]
     whole_words: tuple[tuple[str, ...], ...] = ()
     word_starts: tuple[str, ...] = ()
     _substrings: "re.Pattern[str] | None" = field(init=False, repr=False, compare=False)
-    _starts: "re.Pattern[str] | None" = field(init=False, repr=False, compare=False)
     _groups: dict[str, list[tuple[str, ...]]] = field(init=False, repr=False, compare=False)
-    _prefixes: frozenset[str] = field(init=False, repr=False, compare=False)
+    _group_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+    _starts: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    """``" " + prefix`` for each word start, searched in :attr:`_WordIndex.starts`."""
 
     def __post_init__(self) -> None:
         substrings = _without_longer(sorted({_fold(w) for w in self.words}, key=len))
@@ -137,14 +154,9 @@ class Keywords:
         groups = {k: g for k, g in groups.items() if not any(s in k for s in substrings)}
         prefixes = frozenset(p for p in prefixes if not any(s in p for s in substrings))
         object.__setattr__(self, "_substrings", re.compile(_trie_pattern(substrings)) if substrings else None)
-        starts = sorted({*groups, *prefixes})
-        # The start of each word that is, or begins with, a key: its whole word is then looked up in _groups
-        # and _prefixes. Only on the folded text, made of _FOLDED_WORD's alphabet (see _prefilter_text).
-        object.__setattr__(
-            self, "_starts", re.compile(f"(?<!{_FOLDED_WORD})(?:{_trie_pattern(starts)})") if starts else None
-        )
         object.__setattr__(self, "_groups", groups)
-        object.__setattr__(self, "_prefixes", prefixes)
+        object.__setattr__(self, "_group_keys", frozenset(groups))
+        object.__setattr__(self, "_starts", tuple(" " + p for p in sorted(prefixes)))
 
     @classmethod
     def usable(
@@ -160,22 +172,18 @@ class Keywords:
 
     def may_match(self, text: str) -> bool:
         """False only when no match is possible in this text (the one the regular expression searches)."""
-        folded = _prefilter_text(text)
-        if folded is None:
+        index = _word_index(text)
+        if index is None:
             return True
+        folded = index.folded
         if self._substrings is not None and self._substrings.search(folded) is not None:
             return True
-        if self._starts is None:
-            return False
-        groups, prefixes = self._groups, self._prefixes
-        for start in self._starts.finditer(folded):
-            word = _FOLDED_WORD_RUN.match(folded, start.start()).group()  # type: ignore[union-attr]
-            for rest in groups.get(word, ()):
+        for key in self._group_keys.intersection(index.words):
+            for rest in self._groups[key]:
                 if all(w in folded for w in rest):
                     return True
-            if prefixes and any(word[:n] in prefixes for n in range(1, len(word) + 1)):
-                return True
-        return False
+        starts = index.starts
+        return any(prefix in starts for prefix in self._starts)
 
 
 def _without_longer(words: list[str]) -> list[str]:

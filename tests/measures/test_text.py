@@ -281,7 +281,7 @@ def test_folding_keeps_word_characters_apart_from_the_others() -> None:
     folded_word = regex.compile(text_module._FOLDED_WORD)
     for char in text_module._folded_alphabet():
         assert (folded_word.match(char) is None) == (is_word.match(char) is None), hex(ord(char))
-        if text_module._prefilter_text(char) is not None:
+        if text_module._word_index(char) is not None:
             word = is_word.match(char) is not None
             assert all((is_word.match(f) is not None) == word for f in text_module._fold(char)), hex(ord(char))
 
