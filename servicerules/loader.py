@@ -9,6 +9,7 @@ offset inside an expression back into ``file:line:col``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,12 +107,27 @@ class SourceDocument:
         )
 
 
+class YamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 booleans: only ``true`` and ``false`` (in three spellings) are
+    booleans. YAML 1.1's ``yes``/``no``/``on``/``off`` stay text, so a Norwegian lexicon (``no:``), a
+    locale ``no`` or a status ``on`` mean what they say."""
+
+
+YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 class _Builder:
     """Builds Python data from a composed node tree, recording positions and duplicate keys."""
 
     def __init__(self, doc: SourceDocument):
         self.doc = doc
-        self.constructor = yaml.SafeLoader("")  # only its scalar constructors are used
+        self.constructor = YamlLoader("")  # only its scalar constructors are used
         self.problems: list[Diagnostic] = []
 
     def build(self, node: yaml.Node, path: DocPath) -> Any:
@@ -152,7 +168,7 @@ def load_yaml(text: str, file: str | None = None) -> SourceDocument:
     """Parse one YAML document keeping positions. Raises :class:`RulesetError` (SR100, SR101)."""
     doc = SourceDocument(text=text, file=file, data=None)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=YamlLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else None

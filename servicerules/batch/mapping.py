@@ -57,7 +57,7 @@ from pydantic import (
 
 from servicerules.batch.readers import RawRecord, SourcePosition, read_records
 from servicerules.errors import Diagnostic, RulesetError, did_you_mean
-from servicerules.loader import SourceDocument, load_yaml
+from servicerules.loader import SourceDocument, YamlLoader, load_yaml
 from servicerules.model.interaction import Agent, Author, Customer, Event, EventType, Interaction
 
 __all__ = [
@@ -603,8 +603,8 @@ def _plain_scalars(text: str) -> tuple[dict[DocPath, str], dict[DocPath, str]]:
     """
     values: dict[DocPath, str] = {}
     keys: dict[DocPath, str] = {}
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
-    constructor = yaml.SafeLoader("")
+    node = yaml.compose(text, Loader=YamlLoader)  # as load_yaml reads it, so that the paths agree
+    constructor = YamlLoader("")
 
     def walk(n: yaml.Node, path: DocPath) -> None:
         if isinstance(n, yaml.ScalarNode):

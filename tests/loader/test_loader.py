@@ -79,3 +79,11 @@ def test_loaded_data_and_key_lines_match_what_was_written(mapping):
     assert doc.data == mapping
     for line_no, key in enumerate(mapping, start=1):
         assert doc.location((key,), key=True) == Location(None, line_no, 1)
+
+
+def test_only_true_and_false_are_booleans_as_in_yaml_1_2():
+    # YAML 1.1 read these as booleans: a Norwegian lexicon (no:) or a locale "no" would silently break
+    doc = load_yaml("no: [hei]\nlocale: no\nflags: [yes, on, off, y, n, NO]\nreal: [true, False, TRUE]\n", None)
+    assert doc.data == {"no": ["hei"], "locale": "no", "flags": ["yes", "on", "off", "y", "n", "NO"],
+                        "real": [True, False, True]}
+    assert doc.location(("no",), key=True) == Location(None, 1, 1)
