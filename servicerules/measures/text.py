@@ -178,12 +178,17 @@ class Keywords:
         folded = index.folded
         if self._substrings is not None and self._substrings.search(folded) is not None:
             return True
-        for key in self._group_keys.intersection(index.words):
-            for rest in self._groups[key]:
-                if all(w in folded for w in rest):
-                    return True
+        words = index.words
+        if not self._group_keys.isdisjoint(words):  # rare: then find which keys are there
+            for key in self._group_keys.intersection(words):
+                for rest in self._groups[key]:
+                    if all(w in folded for w in rest):
+                        return True
         starts = index.starts
-        return any(prefix in starts for prefix in self._starts)
+        for prefix in self._starts:
+            if prefix in starts:
+                return True
+        return False
 
 
 def _without_longer(words: list[str]) -> list[str]:
