@@ -171,6 +171,8 @@ def find_card_numbers(text: str, digits: int | None = None) -> list[tuple[int, i
     if (_digit_count(text) if digits is None else digits) < _CARD_MIN_DIGITS:
         return found
     for run in _STRICT_RUN.finditer(text):
+        if run.end() - run.start() < _CARD_MIN_DIGITS:
+            continue  # a date, an amount, an order number: too short to hold that many digits
         windows = sorted(_card_windows(text, run, strict=True), key=lambda w: (w[0], -(w[1] - w[0])))
         for window in windows:
             if not found or window[0] >= found[-1][1]:
@@ -189,6 +191,8 @@ def _mask_cards(text: str) -> str:
     pieces: list[str] = []
     last = 0
     for run in _LENIENT_RUN.finditer(text):
+        if run.end() - run.start() < _CARD_MIN_DIGITS:
+            continue
         windows = sorted(_card_windows(text, run, strict=False))
         clusters: list[list[tuple[int, int, str]]] = []
         for window in windows:
