@@ -39,6 +39,9 @@ __all__ = ["CompiledRuleset", "Rejection", "default_as_of", "load", "parse_rules
 
 EXCERPT_LENGTH = 200
 
+#: Entries kept in each of a compiled ruleset's report caches before it is emptied.
+_CACHE_LIMIT = 4096
+
 
 def parse_ruleset(path_or_text: str | Path) -> tuple[RulesetSpec, SourceDocument]:
     """Load and validate a ruleset file (or YAML text) without compiling it."""
@@ -341,7 +344,7 @@ class CompiledRuleset:
         # Per report building: the template a locale picks for a rule, and a rule's recommended actions at
         # an as_of (actions are immutable, and in a batch every report has the same as_of: built once).
         self._templates: dict[tuple[int, str], tuple[str, Any]] = {}
-        self._actions: dict[tuple[int, dt.datetime], list[RecommendedAction]] = {}
+        self._actions: dict[tuple[int, dt.datetime, dt.tzinfo | None, int], list[RecommendedAction]] = {}
         rules = program.ir.engine_rules
         #: per engine rule: (source rule index, whether it is the rule's "violated" half)
         self._verdicts = tuple((rule.rule_index, rule.verdict is Verdict.VIOLATED) for rule in rules)
@@ -578,6 +581,8 @@ class CompiledRuleset:
         as_of = reader.ctx.as_of
         chosen = self._templates.get((rule.index, locale))
         if chosen is None:
+            if len(self._templates) >= _CACHE_LIMIT:  # locales come from the data: any number of them
+                self._templates.clear()
             chosen = self._templates[(rule.index, locale)] = _pick_template(rule, locale, self.program.spec.default_locale)
         template_locale, template = chosen
         if template is not None:
@@ -613,10 +618,12 @@ class CompiledRuleset:
 
     def _rule_actions(self, rule: CompiledRule, as_of: dt.datetime) -> list[RecommendedAction]:
         """``rule``'s recommended actions, due relative to ``as_of``: immutable, so violations share them."""
-        key = (rule.index, as_of)
+        # Aware datetimes of one instant compare equal whatever their zone (and, in one zone, whatever their
+        # fold), but due_at keeps as_of's zone and fold: both are part of the key.
+        key = (rule.index, as_of, as_of.tzinfo, as_of.fold)
         actions = self._actions.get(key)
         if actions is None:
-            if len(self._actions) >= 4096:  # as_of differs per interaction when the caller gives none
+            if len(self._actions) >= _CACHE_LIMIT:  # as_of differs per interaction when the caller gives none
                 self._actions.clear()
             actions = self._actions[key] = [
                 trusted(

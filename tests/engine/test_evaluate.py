@@ -259,3 +259,35 @@ def test_reports_built_without_revalidation_equal_validated_ones(policy):
     revalidated = servicerules.Report.model_validate_json(report.to_json())
     assert revalidated == report
     assert revalidated.to_json() == report.to_json()
+
+
+def test_recommended_actions_are_due_in_the_zone_of_each_interactions_as_of(policy):
+    # The same interaction written in two zones: the same instants. Reports share cached actions per as_of,
+    # and aware datetimes of one instant are equal whatever their zones; due_at must keep each one's zone.
+    def ungreeted(zone):
+        data = interaction()
+        shift = lambda text: dt.datetime.fromisoformat(text).astimezone(zone).isoformat()
+        for event in data["events"]:
+            event["at"] = shift(event["at"])
+        data["created_at"] = shift(data["created_at"])
+        data["events"][2]["text"] = "It ships today."
+        return data
+
+    berlin, kolkata = dt.timezone(dt.timedelta(hours=1)), dt.timezone(dt.timedelta(hours=5, minutes=30))
+    first, second = (policy.evaluate(ungreeted(zone)) for zone in (berlin, kolkata))
+    assert first.as_of == second.as_of  # one instant
+    due = [r.violations[0].actions[0].due_at for r in (first, second)]
+    assert [d.isoformat() for d in due] == ["2026-03-04T10:00:00+01:00", "2026-03-04T14:30:00+05:30"]
+    assert json.loads(second.to_json())["violations"][0]["actions"][0]["due_at"] == "2026-03-04T14:30:00+05:30"
+
+
+def test_report_caches_stay_bounded_whatever_the_locales_and_times(policy):
+    from servicerules.engine import _CACHE_LIMIT
+
+    data = interaction()
+    data["events"][2]["text"] = "It ships today."
+    for k in range(_CACHE_LIMIT + 50):
+        data["customer"]["locale"] = f"x{k}"
+        policy.evaluate(data, as_of=dt.datetime(2026, 3, 3, tzinfo=UTC) + dt.timedelta(seconds=k))
+    assert 0 < len(policy._templates) <= _CACHE_LIMIT
+    assert 0 < len(policy._actions) <= _CACHE_LIMIT
