@@ -177,6 +177,11 @@ class LineRejected(NamedTuple):
     """The record as JSON (masked, cut to 1 KB) when it was read but did not validate; else ``None``."""
     raw_truncated: bool
 
+    @classmethod
+    def of(cls, line: int, row: int | None, start: int, end: int, item: RejectedItem) -> "LineRejected":
+        """A record of line ``line`` that failed validation as ``item`` says."""
+        return cls(line, row, start, end, item.code, item.reason, item.raw, item.raw_truncated)
+
 
 #: A piece of a chunk: one record (``ChunkItem``), a record the reader already rejected (``None``: counted
 #: here, the merging process knows why), or a block of unparsed JSON Lines (parsed here).
@@ -305,7 +310,7 @@ def _read_block(
                 model = Interaction.parse(record.data)
             except InteractionError as exc:
                 item = _rejected_item(exc, record.data)
-                rejected.append((index, row, LineRejected(line.line, row + 1, start, end, *item)))
+                rejected.append((index, row, LineRejected.of(line.line, row + 1, start, end, item)))
                 row += 1
                 continue
         models.append(model)
@@ -330,7 +335,7 @@ def _rejection(where: _Where, item: RejectedItem) -> tuple[int, int, RejectedIte
     index, number, line, start, end = where
     if not line:
         return index, number, item
-    return index, number, LineRejected(line, number + 1, start, end, *item)
+    return index, number, LineRejected.of(line, number + 1, start, end, item)
 
 
 def evaluate_chunk(

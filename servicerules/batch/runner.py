@@ -389,6 +389,20 @@ def _takes_outcomes(sink: BatchSink) -> bool:
     return method is not None and method is not BatchSink.add_outcome
 
 
+def _digest_of(sink: BatchSink) -> OutcomeDigest | None:
+    """The sink's outcome digest; None when it has none, or when a subclass overrides ``add_outcome``
+    below the class that defines the digest (say, to filter rows): that override must see every outcome."""
+    if not hasattr(sink, "outcome_digest"):
+        return None
+    mro = type(sink).__mro__
+    digest_owner = next((c for c in mro if "outcome_digest" in vars(c)), None)
+    add_owner = next((c for c in mro if "add_outcome" in vars(c)), None)
+    if digest_owner is not None and add_owner is not None and add_owner is not digest_owner and issubclass(add_owner, digest_owner):
+        return None
+    digest: OutcomeDigest | None = sink.outcome_digest()
+    return digest
+
+
 class _Merger:
     """Merges chunk results into the summary and the sinks, in input order, one whole chunk at a time.
 
@@ -412,7 +426,7 @@ class _Merger:
         self.digests: list[OutcomeDigest] = []
         self.each: list[BatchSink] = []
         for sink in sinks:
-            digest = sink.outcome_digest() if hasattr(sink, "outcome_digest") else None
+            digest = _digest_of(sink)
             if digest is not None:
                 self.digesting.append(sink)
                 self.digests.append(digest)

@@ -108,6 +108,23 @@ def test_jsonl_json_and_csv_outputs_hold_the_same_violations(ruleset: Any, data:
     assert card["at"] == "2026-03-02T09:00:00Z" and CARD not in card["excerpt"] and "411111••••••1111" in card["excerpt"]
 
 
+def test_a_writer_subclass_that_overrides_add_outcome_sees_every_outcome(ruleset: Any, data: str, tmp_path: Path) -> None:
+    # The writer's per-chunk digest must not bypass an add_outcome a subclass overrides, e.g. to filter rows.
+    class OnlyCritical(ViolationWriter):
+        def add_outcome(self, outcome: Any) -> None:
+            kept = tuple(row for row in outcome.violations if row.severity == "critical")
+            super().add_outcome(outcome._replace(violations=kept))
+
+    path = tmp_path / "critical.jsonl"
+    handle = path.open("w", encoding="utf-8")
+    writer = OnlyCritical(handle)
+    check_files(ruleset, [data], sinks=[writer], as_of=AS_OF)
+    handle.close()
+    written = [Violation.model_validate_json(line) for line in path.read_text().splitlines()]
+    expected = [v for v in _expected_violations(ruleset) if v.severity.value == "critical"]
+    assert written == expected and 0 < len(expected) < len(_expected_violations(ruleset))
+
+
 def test_json_array_is_valid_when_empty_and_writer_can_take_violations(ruleset: Any, tmp_path: Path) -> None:
     out = tmp_path / "v.json"
     writer = ViolationWriter.open(str(out))
