@@ -113,10 +113,11 @@ class _WordIndex(NamedTuple):
     in it, which is one fast substring search per prefix."""
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)
 def _word_index(text: str) -> _WordIndex | None:
     """The prefilter's view of ``text``, or None when the text may not be prefiltered. Cached: the facts of
-    one interaction run one after the other, each checking the same texts against other lexicons."""
+    one interaction run one after the other, each checking the same texts against other lexicons (a few
+    hundred entries cover an interaction; each holds several times its text)."""
     if not text.isascii() and _SETTLED_TEXT.fullmatch(text) is None:
         return None
     folded = _fold(text)
