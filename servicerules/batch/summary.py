@@ -195,12 +195,13 @@ def clip_raw(text: str) -> tuple[str, bool]:
     """``text`` masked (card numbers, IBANs, e-mail addresses, phone numbers) and cut to at most
     :data:`RAW_LIMIT` UTF-8 bytes at a character boundary; and whether it was cut.
 
-    Masking comes first, so a card number at the cut is never left half visible."""
+    Masking comes first, so a card number at the cut is never left half visible. An unpaired surrogate
+    (which no file can hold) is shown as its escape, ``\\ud800``."""
     head = text[: 2 * RAW_LIMIT]
     masked = mask_text(head)
-    data = masked.encode("utf-8")
+    data = masked.encode("utf-8", "backslashreplace")
     if len(data) <= RAW_LIMIT and len(head) == len(text):
-        return masked, False
+        return data.decode("utf-8"), False
     return data[:RAW_LIMIT].decode("utf-8", "ignore"), True
 
 
