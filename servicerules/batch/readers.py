@@ -570,7 +570,34 @@ def _json_record(
         return _bad(position, "SR301", f"malformed JSON: {reason}", size)
     if not isinstance(value, dict):
         return _bad(position, "SR302", f"record is {_describe(value)}, expected an object", size)
+    if _SURROGATE_ESCAPE.search(text) is not None and _holds_surrogate(value):
+        # JSON's grammar allows the escape and json.loads decodes it, but no output could encode the result
+        lone = _LONE_SURROGATE.search(text)
+        index = lone.start() if lone is not None else 0
+        line_offset = text.count("\n", 0, index)
+        col = index - text.rfind("\n", 0, index)  # 1-based, in characters, as json's own messages count
+        if line_offset == 0:
+            col += first_col - 1
+        return _bad(position, "SR301", f"malformed JSON: unpaired surrogate escape {where(line_offset, col)}", size)
     return _good(position, value, size)
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# a high surrogate escape not followed by a low one, or a low one not preceded by a high one
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def _holds_surrogate(value: Any) -> bool:
+    """Whether a decoded JSON value has a string (or key) with an unpaired surrogate."""
+    if isinstance(value, str):
+        return not value.isascii() and any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, dict):
+        return any(_holds_surrogate(k) or _holds_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_surrogate(v) for v in value)
+    return False
 
 
 def _unclosed(raw: bytes) -> bool:

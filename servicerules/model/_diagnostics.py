@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import types
 import typing
 from typing import Any, Iterable
@@ -143,34 +141,3 @@ def _interaction_model_at(path: tuple[str | int, ...]) -> type[BaseModel] | None
 
     return _model_at(Interaction, path)
 
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def surrogate_error(data: Any) -> InteractionError | None:
-    """An error naming every text of a validated interaction (``model_dump()``) that holds an unpaired
-    UTF-16 surrogate (JSON allows the escape ``\\ud800``, but no output can encode the character);
-    None when there is none."""
-    diagnostics: list[Diagnostic] = []
-
-    def walk(value: Any, path: tuple[str | int, ...]) -> None:
-        if isinstance(value, str):
-            found = _SURROGATE.search(value)
-            if found is not None:
-                diagnostics.append(Diagnostic(
-                    "SR112",
-                    f"{_describe_path(path)}: holds an unpaired surrogate (U+{ord(found.group()):04X}) at character "
-                    f"{found.start() + 1}, which cannot be written as UTF-8",
-                    None,
-                    "fix the export: a \\uD8xx-\\uDBxx escape must be followed by a \\uDCxx-\\uDFxx one",
-                    path=path,
-                ))
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                walk(item, path + (str(key),))
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                walk(item, path + (index,))
-
-    walk(data, ())
-    return InteractionError(diagnostics) if diagnostics else None

@@ -8,7 +8,6 @@ mapping does for exports that store local times.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -150,26 +149,10 @@ class Interaction(_Strict):
         context = {"default_timezone": _zone(default_timezone)} if default_timezone else None
         try:
             if isinstance(data, (str, bytes, bytearray)):
-                return cls.model_validate_json(data, context=context)  # rejects unpaired surrogates itself
-            model = cls.model_validate(data, context=context)
+                return cls.model_validate_json(data, context=context)
+            return cls.model_validate(data, context=context)
         except ValidationError as exc:
             raise interaction_error(exc, data) from None
-        if _MAY_HOLD_SURROGATE.search(repr(data)) is not None:  # ~1% of the validation's cost
-            _check_surrogates(model)
-        return model
-
-
-#: How ``repr`` shows a string holding an unpaired surrogate (JSON decoders such as the standard library's
-#: let the escape \\ud800 through; no output can encode the character). Paired surrogates never reach a str.
-_MAY_HOLD_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-def _check_surrogates(model: Interaction) -> None:
-    from servicerules.model._diagnostics import surrogate_error
-
-    error = surrogate_error(model.model_dump())
-    if error is not None:
-        raise error
 
 
 def _zone(zone: str | dt.tzinfo) -> dt.tzinfo:

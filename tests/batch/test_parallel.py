@@ -455,17 +455,20 @@ def test_other_start_methods(ruleset: Any, corpus_file: Path, method: str) -> No
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_an_unpaired_surrogate_rejects_its_record_and_the_run_goes_on(ruleset: Any, tmp_path: Path, jobs: int) -> None:
-    # JSON allows the escape \ud800 and the standard library decodes it, but no output can encode it: the
-    # record is rejected with the field named, instead of failing the run when its violations are written.
+    # JSON's grammar allows the escape \ud800 and the standard library decodes it, but no output can encode
+    # it: the record is rejected where it is read, instead of failing the run when its violations are written.
     records = [dict(r, id=f"S-{k}") for k, r in enumerate(corpus(600, seed=4, events=3))]
     records[7]["events"][0]["text"] = "broken \ud800 text"
+    records[8]["events"][0]["text"] = "paired \U0001F600 is fine"
+    lines = [json.dumps(r) for r in records]
     data = tmp_path / "surrogate.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="ascii")
+    data.write_text("".join(line + "\n" for line in lines), encoding="ascii")
     out, rejects = tmp_path / "v.jsonl", tmp_path / "rejects.jsonl"
     summary = check_files(ruleset, [str(data)], as_of=AS_OF, jobs=jobs, chunk_size=100,
                           sinks=[ViolationWriter.open(str(out)), RejectsWriter.open(str(rejects))])
     assert (summary.read, summary.evaluated, summary.rejected) == (600, 599, 1)
     (rejected,) = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
-    assert rejected["source"] == f"{data}:8" and rejected["code"] == "SR112"
-    assert "events[0].text: holds an unpaired surrogate (U+D800)" in rejected["reason"]
-    assert "\"S-7\"" not in out.read_text(encoding="utf-8")
+    column = lines[7].index("\\ud800") + 1
+    assert (rejected["source"], rejected["code"]) == (f"{data}:8", "SR301")
+    assert rejected["reason"] == f"malformed JSON: unpaired surrogate escape at column {column}"
+    assert '"S-7"' not in out.read_text(encoding="utf-8")  # S-8, with a paired surrogate, was evaluated
