@@ -140,4 +140,3 @@ def _interaction_model_at(path: tuple[str | int, ...]) -> type[BaseModel] | None
     from servicerules.model.interaction import Interaction
 
     return _model_at(Interaction, path)
-

@@ -94,4 +94,3 @@ def test_automation_flag_and_bot_authors_count_as_automated():
         ])
     )
     assert [e.is_automated for e in parsed.events] == [True, True, False]
-
