@@ -24,10 +24,11 @@ of any phrase (nor a keyword of the lexicon's patterns) cannot match, and that t
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Iterator, Mapping, NamedTuple
+from typing import Iterable, Iterator, Mapping
 
 import regex
 
@@ -101,16 +102,45 @@ _FOLDED_WORD = _folded_word_class()
 _FOLDED_WORD_RUN = re.compile(_FOLDED_WORD + "+")
 
 
-class _WordIndex(NamedTuple):
+#: Every whole-word key of every :class:`Keywords` built in this process (the lexicons' words: a few
+#: thousand at most), and a count of the times it grew. A text's index picks out, once, its words that are
+#: keys; each lexicon then compares that handful instead of all the text's words.
+_ALL_KEYS: frozenset[str] = frozenset()
+_ALL_KEYS_GROWN = 0
+_ALL_KEYS_LOCK = threading.Lock()
+
+
+def _register_keys(keys: Iterable[str]) -> None:
+    global _ALL_KEYS, _ALL_KEYS_GROWN
+    with _ALL_KEYS_LOCK:
+        if not _ALL_KEYS.issuperset(keys):
+            _ALL_KEYS = _ALL_KEYS.union(keys)
+            _ALL_KEYS_GROWN += 1
+
+
+class _WordIndex:
     """What the keyword prefilter looks at in one text, built once and shared by every lexicon."""
 
-    folded: str
-    """The case-folded text (substring keywords, a group's further words)."""
-    words: frozenset[str]
-    """Its whole words: maximal runs of word characters (_FOLDED_WORD)."""
-    starts: str
-    """Every whole word after a space (" hello thanks ..."): a word begins with ``p`` iff ``" " + p`` is
-    in it, which is one fast substring search per prefix."""
+    __slots__ = ("folded", "words", "starts", "_keys", "_grown")
+
+    def __init__(self, folded: str, words: frozenset[str]):
+        self.folded = folded
+        """The case-folded text (substring keywords, a group's further words)."""
+        self.words = words
+        """Its whole words: maximal runs of word characters (_FOLDED_WORD)."""
+        self.starts = " " + " ".join(words)
+        """Every whole word after a space (" hello thanks ..."): a word begins with ``p`` iff ``" " + p``
+        is in it, which is one fast substring search per prefix."""
+        self._keys: frozenset[str] = frozenset()
+        self._grown = -1
+
+    def keys(self) -> frozenset[str]:
+        """Its words that are a key of some lexicon (worked out again when lexicons were added since)."""
+        grown = _ALL_KEYS_GROWN  # read first: keys added meanwhile make the next call work it out again
+        if self._grown != grown:
+            self._keys = self.words.intersection(_ALL_KEYS)
+            self._grown = grown
+        return self._keys
 
 
 @lru_cache(maxsize=256)
@@ -121,8 +151,7 @@ def _word_index(text: str) -> _WordIndex | None:
     if not text.isascii() and _SETTLED_TEXT.fullmatch(text) is None:
         return None
     folded = _fold(text)
-    words = frozenset(_FOLDED_WORD_RUN.findall(folded))
-    return _WordIndex(folded, words, " " + " ".join(words))
+    return _WordIndex(folded, frozenset(_FOLDED_WORD_RUN.findall(folded)))
 
 
 @dataclass(frozen=True)
@@ -157,6 +186,7 @@ class Keywords:
         object.__setattr__(self, "_substrings", re.compile(_trie_pattern(substrings)) if substrings else None)
         object.__setattr__(self, "_groups", groups)
         object.__setattr__(self, "_group_keys", frozenset(groups))
+        _register_keys(groups)
         object.__setattr__(self, "_starts", tuple(" " + p for p in sorted(prefixes)))
 
     @classmethod
@@ -179,9 +209,9 @@ class Keywords:
         folded = index.folded
         if self._substrings is not None and self._substrings.search(folded) is not None:
             return True
-        words = index.words
-        if not self._group_keys.isdisjoint(words):  # rare: then find which keys are there
-            for key in self._group_keys.intersection(words):
+        keys = index.keys()  # usually none or a few words
+        if keys and not self._group_keys.isdisjoint(keys):
+            for key in self._group_keys.intersection(keys):
                 for rest in self._groups[key]:
                     if all(w in folded for w in rest):
                         return True

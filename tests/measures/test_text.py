@@ -837,3 +837,14 @@ def test_text_facts_are_catalogued_and_documented() -> None:
         spec = CATALOGUE[name]
         assert len(spec.description) > 40 and spec.example, name
         assert "|" not in spec.description + spec.example, name  # the docs render a Markdown table
+
+
+def test_a_lexicon_built_after_a_text_was_indexed_still_finds_its_words_there() -> None:
+    # A text's word index keeps only words that are some lexicon's keys; a lexicon compiled later, with
+    # new keys, must not be ruled out by an index made before it existed.
+    text = "Die Quokkafütterung war ein Zorblaxerlebnis"
+    first = lexicon("hello")
+    assert not first.matches(text)  # the text is indexed now
+    later = LexiconMatcher.build("made-up", {"de": ["zorblaxerlebnis"]})
+    assert later.matches(text)
+    assert later.matches(text.upper())
