@@ -56,6 +56,7 @@ from servicerules.report import Report
 __all__ = [
     "ChunkItem",
     "ChunkPiece",
+    "ChunkRejection",
     "ChunkResult",
     "ItemResult",
     "LineRejected",
@@ -188,15 +189,36 @@ class LineRejected(NamedTuple):
 ChunkPiece = Union[ChunkItem, JsonLines, None]
 
 
+class ChunkRejection(NamedTuple):
+    """A record of a chunk that was not evaluated."""
+
+    piece: int
+    """Its piece of the chunk."""
+    record: int
+    """Its record number within the piece (0 for a piece that is one record)."""
+    why: RejectedItem | LineRejected | None
+    """``None``: the reader rejected it (its piece is ``None``)."""
+
+
+class _Where(NamedTuple):
+    """Where an evaluated record came from, to report it if evaluation rejects it after all."""
+
+    piece: int
+    record: int
+    line: int
+    """For a record of a JSON Lines block: its line, and its bytes in the block's data; else 0."""
+    start: int
+    end: int
+
+
 class ChunkResult(NamedTuple):
     """What the merging process needs of one evaluated chunk: per chunk, not per interaction, except the
     (few) records that were rejected and, only when some sink wants them, the outcomes."""
 
     records: int
     """Records read in the chunk: evaluated plus rejected."""
-    rejected: list[tuple[int, int, RejectedItem | LineRejected | None]]
-    """``(piece, record within the piece, why)`` of every rejected record, in input order; ``None``: the
-    reader rejected it (a ``None`` piece)."""
+    rejected: list[ChunkRejection]
+    """Every rejected record, in input order."""
     blocks: dict[int, tuple[int, int]]
     """Per JSON Lines piece: (its records, the offset just after its last record in the block's data)."""
     part: SummaryPart
@@ -204,9 +226,6 @@ class ChunkResult(NamedTuple):
     """The value of each sink's :meth:`~servicerules.batch.output.BatchSink.outcome_digest` for the
     chunk's outcomes."""
     outcomes: list[InteractionOutcome] | None
-
-
-_Where = tuple[int, int, int, int, int]  # (piece, record within it; for a block's record: line, start, end)
 
 
 def evaluate_pieces(
@@ -229,7 +248,7 @@ def evaluate_pieces(
     models: list[Interaction] = []
     sources: list[str] = []
     wheres: list[_Where] = []
-    rejected: list[tuple[int, int, RejectedItem | LineRejected | None]] = []
+    rejected: list[ChunkRejection] = []
     blocks: dict[int, tuple[int, int]] = {}
     records = 0
     for index, piece in enumerate(pieces):
@@ -239,16 +258,16 @@ def evaluate_pieces(
             continue
         records += 1
         if piece is None:
-            rejected.append((index, 0, None))
+            rejected.append(ChunkRejection(index, 0, None))
             continue
         source, data = piece
         try:
             models.append(Interaction.parse(data))
         except InteractionError as exc:
-            rejected.append((index, 0, _rejected_item(exc, data)))
+            rejected.append(ChunkRejection(index, 0, _rejected_item(exc, data)))
             continue
         sources.append(source)
-        wheres.append((index, 0, 0, 0, 0))
+        wheres.append(_Where(index, 0, 0, 0, 0))
     done: list[InteractionOutcome] = []
     if models:
         contributions: list[list[Contribution]] = [[] for _ in models]
@@ -273,7 +292,7 @@ def evaluate_pieces(
             if reports is not None:
                 reports.append((model, result))
         if late:  # pragma: no cover
-            rejected.sort(key=lambda r: (r[0], r[1]))
+            rejected.sort(key=lambda r: (r.piece, r.record))
     part = SummaryPart(targets=TargetAccumulator(ruleset.targets) if ruleset.targets else None)
     for outcome in done:
         part.add(outcome)
@@ -286,7 +305,7 @@ def _read_block(
     models: list[Interaction],
     sources: list[str],
     wheres: list[_Where],
-    rejected: list[tuple[int, int, RejectedItem | LineRejected | None]],
+    rejected: list[ChunkRejection],
 ) -> tuple[int, int]:
     """Validate the records of ``block`` into ``models`` (or ``rejected``); returns (records, the offset
     after the last one)."""
@@ -303,24 +322,24 @@ def _read_block(
         if model is None:
             record = jsonl_record(block, line, row + 1)
             if record.data is None:
-                rejected.append((index, row, LineRejected(line.line, row + 1, start, end, record.code or "SR301", record.error or "", None, False)))
+                rejected.append(ChunkRejection(index, row, LineRejected(line.line, row + 1, start, end, record.code or "SR301", record.error or "", None, False)))
                 row += 1
                 continue
             try:
                 model = Interaction.parse(record.data)
             except InteractionError as exc:
                 item = _rejected_item(exc, record.data)
-                rejected.append((index, row, LineRejected.of(line.line, row + 1, start, end, item)))
+                rejected.append(ChunkRejection(index, row, LineRejected.of(line.line, row + 1, start, end, item)))
                 row += 1
                 continue
         models.append(model)
         sources.append(f"{block.file}:{line.line}")
-        wheres.append((index, row, line.line, start, end))
+        wheres.append(_Where(index, row, line.line, start, end))
         row += 1
     where = block.end_problem()
     if where is not None:
         assert block.problem is not None
-        rejected.append((index, row, LineRejected(where.line, None, end, len(block.data), "SR304", block.problem, None, False)))
+        rejected.append(ChunkRejection(index, row, LineRejected(where.line, None, end, len(block.data), "SR304", block.problem, None, False)))
         return row + 1, len(block.data)
     return row, end
 
@@ -331,11 +350,10 @@ def _rejected_item(exc: InteractionError, data: Mapping[str, Any] | bytes | str)
     return RejectedItem(exc.diagnostics[0].code, reason, raw, cut)
 
 
-def _rejection(where: _Where, item: RejectedItem) -> tuple[int, int, RejectedItem | LineRejected | None]:  # pragma: no cover
-    index, number, line, start, end = where
-    if not line:
-        return index, number, item
-    return index, number, LineRejected.of(line, number + 1, start, end, item)
+def _rejection(where: _Where, item: RejectedItem) -> ChunkRejection:  # pragma: no cover
+    if not where.line:
+        return ChunkRejection(where.piece, where.record, item)
+    return ChunkRejection(where.piece, where.record, LineRejected.of(where.line, where.record + 1, where.start, where.end, item))
 
 
 def evaluate_chunk(

@@ -455,19 +455,19 @@ class _Merger:
             every = bool(self.each) or reports is not None
             size = chunk.size
             # the pieces to look at: all of them when every outcome is wanted, else blocks and rejected records
-            pieces = range(len(chunk.entries)) if every else sorted({*result.blocks, *(r[0] for r in rejected)})
+            pieces = range(len(chunk.entries)) if every else sorted({*result.blocks, *(r.piece for r in rejected)})
             for index in pieces:
                 entry = chunk.entries[index]
                 if isinstance(entry, _Block) and entry.lines.start == 0:  # the first block of a file
                     self._rows = self._units = 0
                 records = result.blocks[index][0] if isinstance(entry, _Block) else 1
                 for number in range(records) if every else ():
-                    if rejected and rejected[0][:2] == (index, number):
-                        self._reject(entry, rejected.popleft()[2])
+                    if rejected and (rejected[0].piece, rejected[0].record) == (index, number):
+                        self._reject(entry, rejected.popleft().why)
                     else:
                         self._evaluated(next(outcomes, None), next(full, None))
-                while rejected and rejected[0][0] == index:
-                    self._reject(entry, rejected.popleft()[2])
+                while rejected and rejected[0].piece == index:
+                    self._reject(entry, rejected.popleft().why)
                 if isinstance(entry, _Block):
                     size += self._block_merged(entry, *result.blocks[index])
             if self.progress is not None:
