@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence, overload
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, NamedTuple, Sequence, TypeVar, overload
 
 from pydantic import ValidationError
 
@@ -35,7 +35,7 @@ from servicerules.measures.sla import sla_instances, worst_instance
 from servicerules.model.ruleset import SlaSpec
 from servicerules.report import REPORT_SCHEMA_VERSION, Evidence, RecommendedAction, Report, RuleOutcome, RulesetRef, SlaInstance, SlaResult, Violation, trusted
 
-__all__ = ["CompiledRuleset", "Rejection", "default_as_of", "load", "parse_ruleset", "parse_ruleset_text"]
+__all__ = ["CompiledRuleset", "Rejection", "Verdicts", "default_as_of", "load", "parse_ruleset", "parse_ruleset_text"]
 
 EXCERPT_LENGTH = 200
 
@@ -172,6 +172,10 @@ def _normalise(value: Any, type_: str) -> Any:
 
 
 _UNSEEN: Any = object()
+
+
+def _event_order(event_index: int | None) -> int:
+    return -1 if event_index is None else event_index  # the interaction's own violation first
 
 
 class _FactReader:
@@ -312,6 +316,11 @@ class _FactPlan:
         return {"kind": kind, **{key: known[key] for key in self.order if key in known}}
 
 
+#: An interaction's fact reader and the facts handed to the matching backend.
+_Prepared = tuple[_FactReader, list[Fact]]
+_Result = TypeVar("_Result")
+
+
 class Rejection:
     """An interaction that ``evaluate_many(errors="collect")`` could not evaluate, in its input position."""
 
@@ -323,6 +332,19 @@ class Rejection:
 
     def __repr__(self) -> str:
         return f"Rejection(index={self.index}, codes={self.error.codes})"
+
+
+class Verdicts(NamedTuple):
+    """What a :class:`Report` says of each rule, without the violations themselves (messages, evidence,
+    recommended actions): all a batch summary counts, at a small part of a report's cost."""
+
+    interaction_id: str
+    statuses: dict[int, str]
+    """Per rule index, for the rules that applied: ``"violated"`` or ``"compliant"`` (the others were not
+    applicable)."""
+    violations: dict[int, list[int | None]]
+    """Per violated rule index, in rule order: the event index of each violation, in event order (``None``
+    for a violation of the interaction as a whole), as the report lists them."""
 
 
 class CompiledRuleset:
@@ -455,14 +477,44 @@ class CompiledRuleset:
         valid interaction with a getter of its interaction facts (``get(name, type)``), reusing what the
         rules computed — the batch runner collects aggregate-target contributions with it.
         """
-        pending: list[tuple[int, Interaction, Any]] = []
+        return self._evaluate_many(
+            interactions, as_of, errors, batch_size, on_facts,
+            lambda model, prepared, firings: self._report(model, prepared, firings, locale),
+        )
+
+    def verdicts_many(
+        self,
+        interactions: Iterable[Any],
+        *,
+        as_of: dt.datetime | None = None,
+        errors: Literal["raise", "collect"] = "raise",
+        batch_size: int = 32,
+        on_facts: Callable[[int, Interaction, Any], None] | None = None,
+    ) -> Iterator[Verdicts | Rejection]:
+        """:meth:`evaluate_many`, yielding each interaction's :class:`Verdicts` instead of its report: the
+        same statuses and violation counts, without rendering messages, evidence and actions that nobody
+        reads (a batch run that only counts). Its cost is that of the measures and the matching alone."""
+        return self._evaluate_many(
+            interactions, as_of, errors, batch_size, on_facts,
+            lambda model, _prepared, firings: Verdicts(model.id, *self._verdicts_of(firings)),
+        )
+
+    def _evaluate_many(
+        self,
+        interactions: Iterable[Any],
+        as_of: dt.datetime | None,
+        errors: Literal["raise", "collect"],
+        batch_size: int,
+        on_facts: Callable[[int, Interaction, Any], None] | None,
+        finish: Callable[[Interaction, _Prepared, list[Firing]], _Result],
+    ) -> Iterator[_Result | Rejection]:
+        pending: list[tuple[int, Interaction, _Prepared]] = []
         rejected: list[Rejection] = []
 
-        def flush() -> Iterator[Report | Rejection]:
+        def flush() -> Iterator[_Result | Rejection]:
             results = self._match_many([p[2][1] for p in pending]) if pending else []
-            merged: list[tuple[int, Report | Rejection]] = [
-                (index, self._report(model, prepared, firings, locale))
-                for (index, model, prepared), firings in zip(pending, results)
+            merged: list[tuple[int, _Result | Rejection]] = [
+                (index, finish(model, prepared, firings)) for (index, model, prepared), firings in zip(pending, results)
             ]
             merged.extend((r.index, r) for r in rejected)
             merged.sort(key=lambda item: item[0])
@@ -490,7 +542,7 @@ class CompiledRuleset:
 
     # -- internals ---------------------------------------------------------------------------------------
 
-    def _prepare(self, model: Interaction, as_of: dt.datetime | None) -> tuple[_FactReader, list[Fact]]:
+    def _prepare(self, model: Interaction, as_of: dt.datetime | None) -> _Prepared:
         if as_of is None:
             as_of = default_as_of(model)
         elif as_of.tzinfo is None:
@@ -502,14 +554,9 @@ class CompiledRuleset:
             facts.extend(plan.fact("e", reader, index) for index in range(len(model.events)))
         return reader, facts
 
-    def _report(
-        self,
-        model: Interaction,
-        prepared: tuple[_FactReader, list[Fact]],
-        firings: Sequence[Firing],
-        locale: str | None,
-    ) -> Report:
-        reader = prepared[0]
+    def _verdicts_of(self, firings: Sequence[Firing]) -> tuple[dict[int, str], dict[int, list[int | None]]]:
+        """Each applicable rule's status, and each violated rule's violations (event indexes, ``None`` for
+        the interaction), both ordered as a report lists them."""
         verdicts = self._verdicts
         status: dict[int, str] = {}
         hits: dict[int, list[int | None]] = {}
@@ -525,6 +572,18 @@ class CompiledRuleset:
                     found.append(None if fact_index == 0 else fact_index - 1)
             elif rule_index not in status:
                 status[rule_index] = "compliant"
+        ordered = {rule_index: sorted(hits[rule_index], key=_event_order) for rule_index in sorted(hits)}
+        return status, ordered
+
+    def _report(
+        self,
+        model: Interaction,
+        prepared: _Prepared,
+        firings: Sequence[Firing],
+        locale: str | None,
+    ) -> Report:
+        reader = prepared[0]
+        status, hits = self._verdicts_of(firings)
         chosen_locale = self._locale(model, locale)
         rules = self.program.rules
         violations: list[Violation] = []
@@ -532,9 +591,9 @@ class CompiledRuleset:
         for rule_index, rule_status in status.items():
             found = hits.get(rule_index)
             outcomes[rule_index] = self._outcome(rules[rule_index], rule_status, len(found) if found else 0)
-        for rule_index in sorted(hits):  # in rule order, then event order
+        for rule_index, event_indexes in hits.items():  # in rule order, then event order
             rule = rules[rule_index]
-            for event_index in sorted(hits[rule_index], key=lambda e: -1 if e is None else e):
+            for event_index in event_indexes:
                 violations.append(self._violation(rule, model, reader, event_index, chosen_locale))
         not_applicable = self._sla_not_applicable
         slas = [

@@ -24,7 +24,7 @@ from rich.text import Text
 
 from servicerules._junit import JUnitCase, JUnitSuite, junit_xml
 from servicerules.batch.targets import format_result
-from servicerules.batch.summary import BatchSummary, InteractionOutcome, RejectedRecord, ViolationRow, severity_threshold
+from servicerules.batch.summary import BatchSummary, InteractionOutcome, RejectedRecord, RowDetail, ViolationRow, severity_threshold
 from servicerules.report import Violation
 
 __all__ = [
@@ -80,8 +80,9 @@ def violation_format(path: str | None, fmt: str | None = None) -> str:
 class BatchSink:
     """Receives the results of a batch run in input order. Every method does nothing by default."""
 
-    #: Whether :attr:`ViolationRow.json` must be filled in (it costs time in the workers: ask only if used).
-    needs_violation_json: bool = False
+    #: How much of each violation the outcomes it receives must carry (building more costs time in the
+    #: workers: ask only for what is used). The default fills every field of a row but its JSON text.
+    violation_detail: RowDetail = RowDetail.ROWS
 
     def begin(self, summary: BatchSummary) -> None:
         """Called once before the first result, with the (empty) summary naming the ruleset."""
@@ -126,7 +127,7 @@ class ViolationWriter(BatchSink):
         self.count = 0
         self.ruleset = ruleset
         self.version = version
-        self.needs_violation_json = self.fmt != "csv"
+        self.violation_detail = RowDetail.ROWS if self.fmt == "csv" else RowDetail.JSON
         self._closed = False
         self._write_utf8: Callable[[bytes], object] | None = None  # writes encoded text as it is (see open)
         if self.fmt == "json":
@@ -150,7 +151,7 @@ class ViolationWriter(BatchSink):
 
     def write(self, violation: Violation) -> None:
         """Write one violation (for callers that hold full reports)."""
-        row = ViolationRow.from_violation(violation, with_json=self.needs_violation_json)
+        row = ViolationRow.from_violation(violation, with_json=self.violation_detail >= RowDetail.JSON)
         self.ruleset = self.ruleset or violation.ruleset.name
         self.version = self.version or violation.ruleset.version
         self.add_digest(self.outcome_digest().rows([(violation.interaction_id, row)]))

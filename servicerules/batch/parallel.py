@@ -43,12 +43,12 @@ from collections import deque
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
-from typing import Any, Callable, Mapping, NamedTuple, Sequence, Union
+from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence, Union
 
 from servicerules.batch.readers import JsonLines, jsonl_record
-from servicerules.batch.summary import InteractionOutcome, SummaryPart, clip_raw, outcome_from_report
+from servicerules.batch.summary import CountedRules, InteractionOutcome, RowDetail, SummaryPart, clip_raw, outcome_from_report, outcome_from_verdicts
 from servicerules.batch.targets import Contribution, TargetAccumulator, target_contributions
-from servicerules.engine import CompiledRuleset, Rejection
+from servicerules.engine import CompiledRuleset, Rejection, Verdicts
 from servicerules.errors import Diagnostic, EvaluationError, InteractionError, RulesetError, ServiceRulesError
 from servicerules.model.interaction import Interaction
 from servicerules.report import Report
@@ -233,7 +233,7 @@ def evaluate_pieces(
     pieces: Sequence[ChunkPiece],
     *,
     as_of: dt.datetime | None = None,
-    with_json: bool = True,
+    detail: RowDetail = RowDetail.JSON,
     digests: Sequence[Callable[[Sequence[InteractionOutcome]], Any]] = (),
     outcomes: bool = False,
     reports: list[tuple[Interaction, Report]] | None = None,
@@ -241,8 +241,8 @@ def evaluate_pieces(
 ) -> ChunkResult:
     """Read (JSON Lines blocks), validate and evaluate the records of one chunk.
 
-    ``with_json`` fills :attr:`ViolationRow.json`; ``digests`` are run on the chunk's outcomes and
-    ``outcomes`` says whether the outcomes themselves are wanted. When ``reports`` is given, the full
+    ``detail`` says how much of each violation the outcomes carry; ``digests`` are run on the chunk's
+    outcomes and ``outcomes`` says whether the outcomes themselves are wanted. When ``reports`` is given, the full
     ``(interaction, report)`` of every evaluated record is appended to it (in-process callers only).
     ``batch_size`` is passed to :meth:`~servicerules.engine.CompiledRuleset.evaluate_many`."""
     models: list[Interaction] = []
@@ -278,9 +278,15 @@ def evaluate_pieces(
             def on_facts(index: int, model: Interaction, get: Any) -> None:
                 contributions[index] = target_contributions(targets, get, model)
 
-        evaluated = ruleset.evaluate_many(models, as_of=as_of, errors="collect", batch_size=batch_size, on_facts=on_facts)
+        results: Iterator[Report | Verdicts | Rejection]
+        counted = CountedRules(ruleset)
+        if detail is RowDetail.COUNTS and reports is None:  # nothing reads the violations: build none
+            results = ruleset.verdicts_many(models, as_of=as_of, errors="collect", batch_size=batch_size, on_facts=on_facts)
+        else:
+            results = ruleset.evaluate_many(models, as_of=as_of, errors="collect", batch_size=batch_size, on_facts=on_facts)
+        with_json = detail >= RowDetail.JSON
         late = False
-        for position, (model, source, result) in enumerate(zip(models, sources, evaluated)):
+        for position, (model, source, result) in enumerate(zip(models, sources, results)):
             if isinstance(result, Rejection):  # pragma: no cover - the models are validated already
                 error = result.error
                 raw, cut = clip_raw(model.model_dump_json())
@@ -288,9 +294,12 @@ def evaluate_pieces(
                 rejected.append(_rejection(wheres[position], RejectedItem(error.codes[0], reason, raw, cut)))
                 late = True
                 continue
-            done.append(outcome_from_report(model, result, source=source, with_json=with_json, targets=contributions[position]))
-            if reports is not None:
-                reports.append((model, result))
+            if isinstance(result, Report):
+                done.append(outcome_from_report(model, result, source=source, with_json=with_json, targets=contributions[position]))
+                if reports is not None:
+                    reports.append((model, result))
+            else:
+                done.append(outcome_from_verdicts(model, result, counted, source=source, targets=contributions[position]))
         if late:  # pragma: no cover
             rejected.sort(key=lambda r: (r.piece, r.record))
     part = SummaryPart(targets=TargetAccumulator(ruleset.targets) if ruleset.targets else None)
@@ -361,13 +370,13 @@ def evaluate_chunk(
     items: Sequence[ChunkItem],
     *,
     as_of: dt.datetime | None = None,
-    with_json: bool = True,
+    detail: RowDetail = RowDetail.JSON,
     reports: list[tuple[Interaction, Report]] | None = None,
     batch_size: int = EVALUATION_BATCH,
 ) -> list[ItemResult]:
     """Validate and evaluate ``items``; one result per item, in order (see :func:`evaluate_pieces`)."""
     result = evaluate_pieces(
-        ruleset, items, as_of=as_of, with_json=with_json, outcomes=True, reports=reports, batch_size=batch_size
+        ruleset, items, as_of=as_of, detail=detail, outcomes=True, reports=reports, batch_size=batch_size
     )
     assert result.outcomes is not None
     outcomes = iter(result.outcomes)
@@ -426,7 +435,7 @@ class _Job(NamedTuple):
     """What a worker needs besides the ruleset, the same for every chunk."""
 
     as_of: dt.datetime | None
-    with_json: bool
+    detail: RowDetail
     digests: tuple[Callable[[Sequence[InteractionOutcome]], Any], ...]
     outcomes: bool
 
@@ -435,7 +444,7 @@ def _evaluate_payload(ruleset: CompiledRuleset, payload: bytes, job: _Job) -> _R
     try:
         # looked up at call time, so that tests can replace it in forked workers
         result = evaluate_pieces(
-            ruleset, _unpack(payload), as_of=job.as_of, with_json=job.with_json, digests=job.digests, outcomes=job.outcomes
+            ruleset, _unpack(payload), as_of=job.as_of, detail=job.detail, digests=job.digests, outcomes=job.outcomes
         )
         return ("ok", result)
     except ServiceRulesError as exc:  # its pickled form would not rebuild: send the diagnostics
@@ -543,14 +552,14 @@ class WorkerPool:
         jobs: int,
         *,
         as_of: dt.datetime | None = None,
-        with_json: bool = True,
+        detail: RowDetail = RowDetail.JSON,
         digests: Sequence[Callable[[Sequence[InteractionOutcome]], Any]] = (),
         outcomes: bool = True,
         start_method: str | None = None,
         tune_allocator: bool = True,
         per_worker: int = 2,
     ):
-        """``as_of``, ``with_json``, ``digests`` and ``outcomes`` are passed to :func:`evaluate_pieces`
+        """``as_of``, ``detail``, ``digests`` and ``outcomes`` are passed to :func:`evaluate_pieces`
         for every chunk (``digests`` must pickle unless the workers are forked)."""
         if jobs < 1:
             raise ValueError(f"jobs must be at least 1, not {jobs}")
@@ -562,7 +571,7 @@ class WorkerPool:
         context = _context(start_method)
         forked = context.get_start_method() == "fork"
         blob = pickle.dumps(ruleset)
-        job = _Job(as_of, with_json, tuple(digests), outcomes)
+        job = _Job(as_of, detail, tuple(digests), outcomes)
         try:
             for _ in range(jobs):
                 parent_end, child_end = context.Pipe(duplex=True)

@@ -57,7 +57,7 @@ from servicerules.batch.readers import (
     read_records,
     total_size,
 )
-from servicerules.batch.summary import BatchSummary, InteractionOutcome, RejectedRecord, clip_raw
+from servicerules.batch.summary import BatchSummary, InteractionOutcome, RejectedRecord, RowDetail, clip_raw
 from servicerules.engine import CompiledRuleset
 from servicerules.model.interaction import Interaction
 from servicerules.report import Report
@@ -274,7 +274,6 @@ def _run(
         raise ValueError(problem)
     if summary is None:
         summary = BatchSummary.for_ruleset(ruleset)
-    with_json = any(sink.needs_violation_json for sink in sinks)
     pool: WorkerPool | None = None
     in_order: _InOrder | None = None
     failure: BaseException | None = None
@@ -282,6 +281,7 @@ def _run(
     for sink in sinks:
         sink.begin(summary)
     merger = _Merger(summary, sinks, progress, on_report)
+    detail = merger.detail
     try:
         chunks = _chunks(read(chunk_size), chunk_size)
         first = next(chunks, None)
@@ -291,7 +291,7 @@ def _run(
                 ruleset,
                 jobs,
                 as_of=as_of,
-                with_json=with_json,
+                detail=detail,
                 digests=merger.digests,
                 outcomes=merger.wants_outcomes,
                 start_method=start_method,
@@ -308,9 +308,9 @@ def _run(
                     in_order.send(chunk)
                 in_order.finish()
             elif first is not None:  # serial: this process evaluates
-                merger.serial(ruleset, first, as_of, with_json)
+                merger.serial(ruleset, first, as_of, detail)
                 for chunk in chunks:
-                    merger.serial(ruleset, chunk, as_of, with_json)
+                    merger.serial(ruleset, chunk, as_of, detail)
     except KeyboardInterrupt:
         summary.interrupted = True
     except WorkerCrashed as exc:
@@ -433,14 +433,16 @@ class _Merger:
             elif _takes_outcomes(sink):
                 self.each.append(sink)
         self.wants_outcomes = bool(self.each)
+        # Violations are built as far as the sinks that see them need (on_report gets full reports anyway).
+        self.detail = max((sink.violation_detail for sink in [*self.digesting, *self.each]), default=RowDetail.COUNTS)
         # the JSON Lines file being merged: its records so far, and progress units at the end of the last
         self._rows = 0
         self._units = 0
 
-    def serial(self, ruleset: CompiledRuleset, chunk: _Chunk, as_of: dt.datetime | None, with_json: bool) -> None:
+    def serial(self, ruleset: CompiledRuleset, chunk: _Chunk, as_of: dt.datetime | None, detail: RowDetail) -> None:
         reports: list[tuple[Interaction, Report]] | None = [] if self.on_report is not None else None
         result = evaluate_pieces(
-            ruleset, chunk.pieces, as_of=as_of, with_json=with_json, digests=self.digests, outcomes=self.wants_outcomes, reports=reports
+            ruleset, chunk.pieces, as_of=as_of, detail=detail, digests=self.digests, outcomes=self.wants_outcomes, reports=reports
         )
         self.merge(chunk, result, reports)
 

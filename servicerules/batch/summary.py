@@ -20,7 +20,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Sequence
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 from pydantic import TypeAdapter
 
@@ -30,17 +31,22 @@ from servicerules.model.interaction import Interaction
 from servicerules.model.ruleset import Mode, Severity
 from servicerules.report import Report, Violation
 
+if TYPE_CHECKING:
+    from servicerules.engine import CompiledRuleset, Verdicts
+
 __all__ = [
     "EXAMPLES_PER_RULE",
     "BatchSummary",
     "GroupStats",
     "InteractionOutcome",
     "RejectedRecord",
+    "RowDetail",
     "RuleStats",
     "SummaryPart",
     "ViolationRow",
     "clip_raw",
     "outcome_from_report",
+    "outcome_from_verdicts",
     "severity_threshold",
 ]
 
@@ -68,13 +74,28 @@ def severity_threshold(fail_on: str | None) -> int | None:
         raise ValueError(f"unknown severity {fail_on!r}; expected one of {choices}") from None
 
 
+class RowDetail(IntEnum):
+    """How much of each violation a batch run builds: what its sinks need, and no more. Building a full
+    violation (rendering its message, masking its evidence, its recommended actions) costs more than
+    finding it, so a run that only counts never builds one."""
+
+    COUNTS = 0
+    """Rule id, severity and mode: what the summary counts. The row's other fields are empty."""
+    ROWS = 1
+    """Every field of :class:`ViolationRow` but ``json`` (CSV, JUnit, sinks that read outcomes)."""
+    JSON = 2
+    """Every field, the full violation as JSON too (JSON Lines and JSON output)."""
+
+
 class ViolationRow(NamedTuple):
     """One violation, flattened: what the CSV, JUnit and summary sinks need, plus its JSON text."""
 
     rule_id: str
     severity: str
     mode: str
-    message: str
+    message: str | None
+    """The rendered message; this and the fields after it are empty (``None``, ``()``) when the run built
+    its violations at :attr:`RowDetail.COUNTS`, because no sink reads them."""
     event_index: int | None
     at: str | None
     """ISO 8601, formatted exactly as in the JSON output."""
@@ -82,7 +103,8 @@ class ViolationRow(NamedTuple):
     actions: tuple[str, ...]
     json: str | None
     """The full :class:`~servicerules.report.Violation` as JSON (one line of JSONL output); ``None`` when
-    no sink asked for it (it is the most expensive part to build and to ship between processes)."""
+    no sink asked for it (:attr:`RowDetail.JSON`: it is the most expensive part to build and to ship
+    between processes)."""
 
     @classmethod
     def from_violation(cls, violation: Violation, *, with_json: bool = True) -> "ViolationRow":
@@ -98,6 +120,11 @@ class ViolationRow(NamedTuple):
             tuple(a.id for a in violation.actions),
             violation.model_dump_json() if with_json else None,
         )
+
+    @classmethod
+    def counted(cls, rule_id: str, severity: str, mode: str) -> "ViolationRow":
+        """A row at :attr:`RowDetail.COUNTS`: the rule, nothing of the violation itself."""
+        return cls(rule_id, severity, mode, None, None, None, None, (), None)
 
     def fails(self, threshold: int | None) -> bool:
         """An enforced violation at or above the ``--fail-on`` rank ``threshold``."""
@@ -140,6 +167,47 @@ def outcome_from_report(
         report.compliant,
         "".join(STATUS_CODES[o.status] for o in report.outcomes),
         tuple(ViolationRow.from_violation(v, with_json=with_json) for v in report.violations),
+        tuple(targets),
+    )
+
+
+class CountedRules:
+    """Per rule of a ruleset, what :func:`outcome_from_verdicts` needs: its counted row (rows are
+    immutable, so every violation of a rule shares one) and whether it is enforced."""
+
+    __slots__ = ("rows", "enforced", "none_applied")
+
+    def __init__(self, ruleset: "CompiledRuleset"):
+        specs = [rule.spec for rule in ruleset.rules]
+        self.rows = tuple(ViolationRow.counted(s.id, s.severity.value, s.mode.value) for s in specs)
+        self.enforced = tuple(s.mode is Mode.ENFORCE for s in specs)
+        self.none_applied = [STATUS_CODES["not_applicable"]] * len(specs)
+
+
+def outcome_from_verdicts(
+    interaction: Interaction,
+    verdicts: "Verdicts",
+    rules: CountedRules,
+    *,
+    source: str = "",
+    targets: Sequence[Contribution] = (),
+) -> InteractionOutcome:
+    """The :class:`InteractionOutcome` of one evaluation at :attr:`RowDetail.COUNTS`: that of
+    :func:`outcome_from_report` but for the rows' empty fields."""
+    statuses = rules.none_applied.copy()
+    for rule_index, status in verdicts.statuses.items():
+        statuses[rule_index] = STATUS_CODES[status]
+    rows = rules.rows
+    enforced = rules.enforced
+    return InteractionOutcome(
+        source,
+        verdicts.interaction_id,
+        interaction.channel,
+        interaction.team,
+        tuple(interaction_agents(interaction)),
+        not any(enforced[rule_index] for rule_index in verdicts.violations),
+        "".join(statuses),
+        tuple(rows[rule_index] for rule_index, found in verdicts.violations.items() for _ in found),
         tuple(targets),
     )
 

@@ -28,10 +28,11 @@ import pytest
 import servicerules
 from benchmarks.corpus import corpus
 from servicerules.batch import parallel
-from servicerules.batch.output import JUnitWriter, RejectsWriter, SummaryJsonWriter, ViolationWriter, make_progress
+from servicerules.batch.output import BatchSink, JUnitWriter, RejectsWriter, SummaryJsonWriter, ViolationWriter, make_progress
 from servicerules.batch.parallel import WorkerCrashed, default_jobs
 from servicerules.batch.readers import JsonLines, RawRecord, read_records
 from servicerules.batch.runner import check_files, check_records
+from servicerules.batch.summary import InteractionOutcome, RowDetail
 from servicerules.errors import Diagnostic, EvaluationError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,6 +143,41 @@ def test_parallel_run_of_any_record_iterable_matches_serial(ruleset: Any, corpus
     assert parallel_summary.to_dict() | {"elapsed_seconds": 0, "jobs": 0} == serial.to_dict() | {"elapsed_seconds": 0, "jobs": 0}
 
 
+class _Counting(BatchSink):
+    """A sink that reads outcomes but only counts their violations."""
+
+    violation_detail = RowDetail.COUNTS
+
+    def __init__(self) -> None:
+        self.outcomes: list[Any] = []
+
+    def add_outcome(self, outcome: Any) -> None:
+        self.outcomes.append(outcome)
+
+
+def _counted(outcome: Any) -> tuple[Any, ...]:
+    """An outcome as a run that only counts must give it: its rows cut down to rule, severity and mode."""
+    rows = tuple((row.rule_id, row.severity, row.mode) for row in outcome.violations)
+    return (*outcome[:7], rows, outcome.targets)
+
+
+@pytest.mark.parametrize("name", ["starter", "charter"])
+def test_a_run_that_only_counts_builds_no_violations_and_counts_the_same(name: str, corpus_file: Path, tmp_path: Path) -> None:
+    policy = servicerules.load(ROOT / "rulesets" / f"{name}.yaml")
+    records = list(read_records(str(corpus_file)))[:600]
+    full, counting = _Collect(), _Counting()
+    csv_out = ViolationWriter.open(str(tmp_path / "v.csv"))
+    with_rows = check_records(policy, records, jobs=1, sinks=[full, csv_out], as_of=AS_OF)
+    counted = check_records(policy, records, jobs=1, sinks=[counting], as_of=AS_OF)
+    assert counted.to_dict() | {"elapsed_seconds": 0} == with_rows.to_dict() | {"elapsed_seconds": 0}
+    assert counted.violations > 0 and len(counting.outcomes) == counted.evaluated
+    assert all(row.message is None and row.json is None for o in counting.outcomes for row in o.violations)
+    outcomes = [item for item in full.items if isinstance(item, InteractionOutcome)]
+    assert len(outcomes) == counted.evaluated
+    assert [_counted(o) for o in counting.outcomes] == [_counted(o) for o in outcomes]
+    assert all(row.message and row.json for o in outcomes for row in o.violations)
+
+
 def test_input_smaller_than_one_chunk_is_evaluated_in_process(ruleset: Any, corpus_file: Path) -> None:
     records = list(read_records(str(corpus_file)))[:30]
     summary = check_records(ruleset, records, jobs=4, as_of=AS_OF)
@@ -158,7 +194,7 @@ def test_on_report_needs_this_process(ruleset: Any) -> None:
 class _Collect:
     """A sink that remembers everything it is given, in order."""
 
-    needs_violation_json = True
+    violation_detail = RowDetail.JSON
 
     def __init__(self) -> None:
         self.items: list[Any] = []

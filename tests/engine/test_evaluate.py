@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import pickle
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ import servicerules
 from servicerules import InteractionError, Rejection
 
 UTC = dt.timezone.utc
+ROOT = Path(__file__).resolve().parents[2]
 
 RULESET = """
 ruleset: demo
@@ -195,6 +197,30 @@ def test_evaluate_many_matches_evaluate_and_keeps_rejections_in_place(policy):
     assert [r for r in results if not isinstance(r, Rejection)] == expected
     with pytest.raises(InteractionError):
         list(policy.evaluate_many(items))
+
+
+@pytest.mark.parametrize("name", ["starter", "charter"])
+def test_verdicts_many_say_what_the_reports_say(name):
+    policy = servicerules.load(ROOT / "rulesets" / f"{name}.yaml")
+    items = [json.loads(line) for line in (ROOT / "examples" / "interactions.jsonl").read_text().splitlines()]
+    items.insert(5, {"id": "broken"})
+    reports = list(policy.evaluate_many(items, errors="collect", batch_size=7))
+    verdicts = list(policy.verdicts_many(items, errors="collect", batch_size=7))
+    assert isinstance(verdicts[5], Rejection) and verdicts[5].index == 5
+    assert sum(bool(r.violations) for r in reports if not isinstance(r, Rejection)) > 10
+    for report, verdict in zip(reports, verdicts):
+        if isinstance(report, Rejection):
+            assert isinstance(verdict, Rejection)
+            continue
+        assert verdict.interaction_id == report.interaction_id
+        applied = {i: o.status for i, o in enumerate(report.outcomes) if o.status != "not_applicable"}
+        assert verdict.statuses == applied
+        ids = [policy.rules[i].spec.id for i, found in verdict.violations.items() for _ in found]
+        assert ids == [v.rule_id for v in report.violations]  # in the report's order, one per violation
+        # where each was found (an SLA's evidence points at the late reply instead)
+        slas = {rule.spec.id for rule in policy.rules if rule.sla is not None}
+        found = [e for i, events in verdict.violations.items() if policy.rules[i].spec.id not in slas for e in events]
+        assert found == [v.evidence.event_index for v in report.violations if v.rule_id not in slas]
 
 
 def test_pickled_ruleset_recompiles_and_agrees(policy):
