@@ -9,7 +9,7 @@ Load a ruleset once, evaluate many interactions::
         print(violation.rule_id, violation.message)
 """
 
-from servicerules.engine import CompiledRuleset, Rejection, load
+from servicerules.engine import CompiledRuleset, Rejection, Verdicts, load
 from servicerules.errors import (
     Diagnostic,
     EvaluationError,
@@ -37,6 +37,7 @@ __all__ = [
     "RuleOutcome",
     "RulesetError",
     "ServiceRulesError",
+    "Verdicts",
     "Violation",
     "load",
 ]
