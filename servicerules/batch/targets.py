@@ -344,10 +344,9 @@ def _labels(
     key: GroupKey, zone: dt.tzinfo, interaction: Interaction, cache: dict[tuple[str, dt.tzinfo], list[str | None]]
 ) -> list[str | None]:
     """The group values of ``interaction`` for ``key`` (several for ``agent``), computed once per call."""
-    try:
-        return cache[(key, zone)]
-    except KeyError:
-        pass
+    known = cache.get((key, zone))  # not try/except: most calls are first calls, and raising is slow
+    if known is not None:
+        return known
     found: list[str | None]
     if key == "channel":
         found = [interaction.channel]
