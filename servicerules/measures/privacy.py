@@ -61,18 +61,27 @@ def _has_digit(text: str) -> bool:
     return _DIGIT.search(text) is not None
 
 
-_ASCII_DIGITS = "0123456789"
+_ASCII_DIGITS = b"0123456789"
+# Outside ASCII, `regex`'s \d is Unicode's decimal digits, and `regex` is slow to scan a non-ASCII text for
+# them (1-2 µs for a line of Hindi). The blocks most text is written in (Latin, Devanagari, punctuation,
+# currency signs) have none but Devanagari's, so `re` first looks for one of those or for a character of
+# any other block, and only then does `regex` count (tests/measures/test_privacy_fast.py checks that every
+# non-ASCII \d sends the count there).
+_MAYBE_NON_ASCII_DIGIT = re.compile(r"[\u0250-\u08ff\u0966-\u096f\u0980-\u1fff\u2070-\u209f\u20c0-\U0010ffff]")
+_NON_ASCII_DIGIT = regex.compile(r"[\d--[\x00-\x7f]]", regex.VERSION1)
 
 
 def _digit_count(text: str) -> int:
     """How many of `regex`'s \\d the text has. A detector reads only such digits, so a text with fewer than
     it needs (13 for a card number, 7 for a phone number, 3 for a CVV) is skipped: texts with an order number
     or a date are common, texts with a card number rare."""
-    if _DIGIT.search(text) is None:
-        return 0  # the usual case: one search, no count
-    if text.isascii():
-        return sum(map(text.count, _ASCII_DIGITS))  # ten scans in C, faster than collecting the matches
-    return len(_DIGIT.findall(text))
+    # An ASCII digit is a byte of its own in UTF-8 (every byte of a longer sequence is above 0x7f): the
+    # digits are the bytes translate() deletes, counted in C.
+    data = text.encode("utf-8", "surrogatepass")
+    count = len(data) - len(data.translate(None, _ASCII_DIGITS))
+    if not text.isascii() and _MAYBE_NON_ASCII_DIGIT.search(text) is not None:
+        count += len(_NON_ASCII_DIGIT.findall(text))
+    return count
 
 
 _CARD_MIN_DIGITS = 13
@@ -254,6 +263,20 @@ _IBAN_LENGTHS = {
 _IBAN_CANDIDATE = regex.compile(r"(?<![\p{L}\p{N}])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]+(?:[ ][A-Za-z0-9]+)*)?")
 
 
+# A valid IBAN is ASCII: its country and check digits are two ASCII letters, then two ASCII digits. With each
+# ASCII letter of a text's UTF-8 form made "a", each ASCII digit "0" and every other byte a space, one substring
+# search tells whether it has that shape anywhere, and spares the scan for candidates (whose digits `regex`
+# reads as any \d) in almost every text: a regular expression would try a match at every letter.
+_IBAN_SHAPE = bytes(
+    ord("a") if chr(b).isascii() and chr(b).isalpha() else ord("0") if chr(b) in "0123456789" else ord(" ")
+    for b in range(256)
+)
+
+
+def _may_hold_valid_iban(text: str) -> bool:
+    return b"aa00" in text.encode("utf-8", "surrogatepass").translate(_IBAN_SHAPE)
+
+
 def iban_valid(iban: str) -> bool:
     """Whether ``iban`` (spaces allowed) has a known country, that country's length and a valid mod-97 checksum."""
     compact = iban.replace(" ", "").upper()
@@ -293,6 +316,8 @@ def _iban_candidates(text: str) -> Iterator[tuple[int, int, bool]]:
 
 def find_ibans(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` of each valid IBAN (known country and length, mod-97 checksum)."""
+    if not _may_hold_valid_iban(text):
+        return []
     return [(s, e) for s, e, ok in _iban_candidates(text) if ok]
 
 
@@ -346,6 +371,8 @@ def find_phone_numbers(text: str, digits: int | None = None) -> list[tuple[int, 
     if (_digit_count(text) if digits is None else digits) < _PHONE_MIN_DIGITS:
         return found
     for match in _PHONE.finditer(text):
+        if match.end() - match.start() < _PHONE_MIN_DIGITS:
+            continue  # every kind of phone number below has at least 7 digits
         raw = match.group().rstrip(")")
         if raw.startswith("(") and ")" not in raw:
             raw = raw[1:]
@@ -447,7 +474,8 @@ def _negated(match: "regex.Match[str]") -> bool:
 
 def requests_in(matcher: LexiconMatcher, text: str | None) -> bool:
     """Whether ``text`` has a match of ``matcher`` that is not negated."""
-    return any(not _negated(m) for m in matcher.finditer(text))
+    # Most texts have no match at all: matches() says so without an iterator and a generator to build.
+    return matcher.matches(text) and any(not _negated(m) for m in matcher.finditer(text))
 
 
 # -- facts ----------------------------------------------------------------------------------------------
@@ -466,10 +494,13 @@ def _company_public_message(event: Event) -> bool:
     return event.type == "message" and event.public and event.role in _COMPANY_ROLES
 
 
-def _has_cvv(text: str, digits: int | None = None) -> bool:
+def _has_cvv(text: str, digits: int) -> bool:
     normalised = normalise_text(text)
-    # NFKC can make digits (superscript ² → 2): the count of the raw text holds only when nothing changed
-    return bool(find_cvv(normalised, digits if normalised is text else None))
+    if normalised is text:
+        return bool(find_cvv(text, digits))
+    # NFKC can make digits (superscript ² → 2), so the raw text's count does not hold; counting the digits
+    # of the normalised text costs more than looking for a card-security word first.
+    return _CVV_WORDS.may_match(normalised) and bool(find_cvv(normalised))
 
 
 def _has_personal_contact(text: str, digits: int | None = None) -> bool:
@@ -478,37 +509,53 @@ def _has_personal_contact(text: str, digits: int | None = None) -> bool:
     return any(not _is_role_mailbox(a) for a in emails) or any(not _is_service_number(p) for p in phones)
 
 
-def _texts(ctx: InteractionContext) -> list[str]:
-    return [e.text for e in ctx.events if e.text is not None]
+class _Texts:
+    """The event texts of one interaction as the privacy facts read them, cached on its context: the event
+    facts are asked for every message, and what they share is worked out once for all of them. Which events
+    the request and public-reply facts are about at all (the channel, the author's role) is decided once
+    too, so for every other event they cost a list look-up."""
+
+    __slots__ = ("texts", "digits", "cards", "requestable", "public_replies", "_resources", "_lexicons")
+
+    def __init__(self, ctx: InteractionContext):
+        events = ctx.events
+        self.texts = [e.text for e in events]
+        self.digits = [_digit_count(t) if t else 0 for t in self.texts]
+        """How many digits each text has, for the detectors that skip texts with too few."""
+        self.cards = [-1 if d >= _CARD_MIN_DIGITS else 0 for d in self.digits]
+        """How many card numbers each text has; -1 until counted (:meth:`count_cards`)."""
+        channel = ctx.interaction.channel
+        company = [t is not None and _company_public_message(e) for e, t in zip(events, self.texts)]
+        unasked = [False] * len(events)
+        self.requestable = company if channel in INSECURE_CHANNELS else unasked
+        """The events a request for card data or a password is looked for in."""
+        self.public_replies = company if channel == "social" else unasked
+        self._resources = ctx.resources
+        self._lexicons: dict[str, LexiconMatcher] = {}
+
+    def count_cards(self, index: int) -> int:
+        count = self.cards[index]
+        if count < 0:
+            count = self.cards[index] = len(find_card_numbers(self.texts[index] or "", self.digits[index]))
+        return count
+
+    def lexicon(self, name: str) -> LexiconMatcher:
+        # looked up once per interaction: resources.lexicon() falls back to the shipped default through an
+        # import and a cache, on each of the dozen calls an interaction makes
+        matcher = self._lexicons.get(name)
+        if matcher is None:
+            matcher = self._lexicons[name] = self._resources.lexicon(name)
+        return matcher
 
 
-def _with_text(ctx: InteractionContext) -> list[int]:
-    return [i for i, e in enumerate(ctx.events) if e.text is not None]
-
-
-def _digits(ctx: InteractionContext, index: int) -> int:
-    """How many digits the text of event ``index`` has: counted once per event for all the detectors that
-    skip texts with too few (card numbers, CVVs, phone numbers), in event and interaction facts alike."""
-    counts: list[int] = ctx.cached("privacy.digits", lambda c: [-1] * len(c.events))
-    count = counts[index]
-    if count < 0:
-        text = ctx.events[index].text
-        count = counts[index] = _digit_count(text) if text else 0
-    return count
+_TEXTS = "privacy.texts"
 
 
 def _card_counts(ctx: InteractionContext) -> list[int] | None:
     """Card numbers per event with text; None when no event has text (a call without a transcript)."""
-
-    def count(c: InteractionContext) -> list[int] | None:
-        indices = _with_text(c)
-        return [len(find_card_numbers(c.events[i].text or "", _digits(c, i))) for i in indices] if indices else None
-
-    return ctx.cached("privacy.card_counts", count)  # type: ignore[no-any-return]
-
-
-def _lexicon(ctx: InteractionContext, name: str) -> LexiconMatcher:
-    return ctx.resources.lexicon(name)  # type: ignore[no-any-return]
+    texts: _Texts = ctx.cached(_TEXTS, _Texts)
+    counts = [texts.count_cards(i) for i, text in enumerate(texts.texts) if text is not None]
+    return counts or None
 
 
 @fact(
@@ -522,8 +569,8 @@ def _lexicon(ctx: InteractionContext, name: str) -> LexiconMatcher:
     scope="event",
 )
 def _event_has_card_number(ctx: InteractionContext, index: int) -> bool | None:
-    text = ctx.events[index].text
-    return None if text is None else bool(find_card_numbers(text, _digits(ctx, index)))
+    texts: _Texts = ctx.cached(_TEXTS, _Texts)
+    return None if texts.texts[index] is None else texts.count_cards(index) > 0
 
 
 @fact(
@@ -536,8 +583,9 @@ def _event_has_card_number(ctx: InteractionContext, index: int) -> bool | None:
     scope="event",
 )
 def _event_has_cvv(ctx: InteractionContext, index: int) -> bool | None:
-    text = ctx.events[index].text
-    return None if text is None else _has_cvv(text, _digits(ctx, index))
+    texts: _Texts = ctx.cached(_TEXTS, _Texts)
+    text = texts.texts[index]
+    return None if text is None else _has_cvv(text, texts.digits[index])
 
 
 @fact(
@@ -564,8 +612,9 @@ def _event_has_iban(ctx: InteractionContext, index: int) -> bool | None:
     scope="event",
 )
 def _event_has_health_data(ctx: InteractionContext, index: int) -> bool | None:
-    text = ctx.events[index].text
-    return None if text is None else _lexicon(ctx, "health_terms").matches(text)
+    texts: _Texts = ctx.cached(_TEXTS, _Texts)
+    text = texts.texts[index]
+    return None if text is None else texts.lexicon("health_terms").matches(text)
 
 
 @fact(
@@ -580,19 +629,16 @@ def _event_has_health_data(ctx: InteractionContext, index: int) -> bool | None:
     scope="event",
 )
 def _event_personal_data_public(ctx: InteractionContext, index: int) -> bool | None:
-    event = ctx.events[index]
-    if ctx.interaction.channel != "social" or not _company_public_message(event) or event.text is None:
+    texts: _Texts = ctx.cached(_TEXTS, _Texts)
+    if not texts.public_replies[index]:
         return None
-    text = event.text
-    digits = _digits(ctx, index)
-    return _has_personal_contact(text, digits) or bool(find_card_numbers(text, digits)) or bool(find_ibans(text))
+    text = texts.texts[index] or ""
+    return texts.count_cards(index) > 0 or bool(find_ibans(text)) or _has_personal_contact(text, texts.digits[index])
 
 
 def _agent_request(ctx: InteractionContext, index: int, lexicon: str) -> bool | None:
-    event = ctx.events[index]
-    if ctx.interaction.channel not in INSECURE_CHANNELS or not _company_public_message(event) or event.text is None:
-        return None
-    return requests_in(_lexicon(ctx, lexicon), event.text)
+    texts: _Texts = ctx.cached(_TEXTS, _Texts)
+    return requests_in(texts.lexicon(lexicon), texts.texts[index]) if texts.requestable[index] else None
 
 
 @fact(
@@ -648,7 +694,10 @@ def _has_card_data(ctx: InteractionContext) -> bool | None:
     counts = _card_counts(ctx)
     if counts is None:
         return None
-    return sum(counts) > 0 or any(_has_cvv(ctx.events[i].text or "", _digits(ctx, i)) for i in _with_text(ctx))
+    texts: _Texts = ctx.cached(_TEXTS, _Texts)
+    return sum(counts) > 0 or any(
+        _has_cvv(text, texts.digits[i]) for i, text in enumerate(texts.texts) if text is not None
+    )
 
 
 @fact(
@@ -659,8 +708,9 @@ def _has_card_data(ctx: InteractionContext) -> bool | None:
     family=FAMILY,
 )
 def _has_health_data(ctx: InteractionContext) -> bool | None:
-    texts = _texts(ctx)
-    if not texts:
+    texts: _Texts = ctx.cached(_TEXTS, _Texts)
+    present = [text for text in texts.texts if text is not None]
+    if not present:
         return None
-    matcher = _lexicon(ctx, "health_terms")
-    return any(matcher.matches(t) for t in texts)
+    matcher = texts.lexicon("health_terms")
+    return any(matcher.matches(t) for t in present)
