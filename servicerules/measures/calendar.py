@@ -638,13 +638,18 @@ class BusinessCalendar:
     def add_business_seconds_us(self, start_us: int, seconds: float, start: datetime | None = None) -> datetime:
         """:meth:`add_business_seconds` from an instant in microseconds since the epoch; ``start`` is how an
         error message shows the start (default: the instant in UTC)."""
+        return self.localise_us(self.due_us(start_us, seconds, start))
+
+    def due_us(self, start_us: int, seconds: float, start: datetime | None = None) -> int:
+        """:meth:`add_business_seconds_us` as an instant in microseconds since the epoch, for an SLA clock that
+        compares the deadline with other instants before it shows it."""
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds):
             raise ValueError(f"seconds must be a finite number, got {seconds!r}")
         if seconds < 0:
             raise ValueError(f"seconds must not be negative, got {seconds!r}")
         remaining = _round_to_us(seconds)
         if remaining == 0:
-            return self._localise(start_us)
+            return start_us
         if not self._has_hours:
             raise ValueError(f"calendar {self.name!r} has no business hours; it never accrues business time")
         key, month = self._month_at(start_us)
@@ -652,7 +657,7 @@ class BusinessCalendar:
         while True:
             available = month.total - used
             if remaining <= available:
-                return self._localise(month.instant_reaching(used + remaining))
+                return month.instant_reaching(used + remaining)
             remaining -= available
             used = 0
             key = _next_month(key)
@@ -663,6 +668,11 @@ class BusinessCalendar:
                     "fall beyond the supported date range"
                 )
             month = self._month(key)
+
+    def localise_us(self, us: int) -> datetime:
+        """An instant in microseconds since the epoch as a datetime in the calendar's zone."""
+        # ``_ONE_US * us``: the same timedelta as ``timedelta(microseconds=us)``, built at half the cost.
+        return (_EPOCH + _ONE_US * us).astimezone(self._zone)
 
     def open_intervals(self, start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Maximal open periods within [start, end), clipped to it, in order, in the calendar's zone.
@@ -693,14 +703,14 @@ class BusinessCalendar:
                     pending = (pending[0], clipped[1])
                     continue
                 if pending is not None:
-                    yield self._localise(pending[0]), self._localise(pending[1])
+                    yield self.localise_us(pending[0]), self.localise_us(pending[1])
                 pending = clipped
             if month.end >= end_us:
                 break
             key = _next_month(key)
             month = self._month(key)
         if pending is not None:
-            yield self._localise(pending[0]), self._localise(pending[1])
+            yield self.localise_us(pending[0]), self.localise_us(pending[1])
 
     def _open_us_between(self, start_us: int, end_us: int) -> int:
         if end_us <= start_us:
@@ -716,10 +726,6 @@ class BusinessCalendar:
             key = _next_month(key)
         return total + end_month.open_until(end_us)
 
-    def _localise(self, us: int) -> datetime:
-        # ``_ONE_US * us``: the same timedelta as ``timedelta(microseconds=us)``, built at half the cost.
-        return (_EPOCH + _ONE_US * us).astimezone(self._zone)
-
     def _month_at(self, instant: int) -> tuple[tuple[int, int], _Month]:
         """The month table containing ``instant``; the local date is only a first guess because
         a month starts at the *earliest* instant its first midnight is reached."""
@@ -732,7 +738,7 @@ class BusinessCalendar:
             if found[1].start <= instant < found[1].end:
                 return found
         try:
-            local = self._localise(instant)
+            local = self.localise_us(instant)
         except OverflowError:
             raise ValueError(f"calendar {self.name!r}: instant outside the supported date range") from None
         key = (local.year, local.month)

@@ -103,6 +103,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
+from pydantic_core import TzInfo
+
 from servicerules.measures.calendar import BusinessCalendar
 from servicerules.measures.catalogue import FactSpec, FactType, InteractionContext
 from servicerules.model.interaction import Event, Interaction
@@ -180,7 +182,7 @@ class _StatusChange:
     status: TicketStatus
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _History:
     """What every SLA of an interaction reads at one ``as_of``: the events up to it (plus a record-level
     solve) and the status timeline, each timestamp converted to an instant once. A ruleset's SLAs share it
@@ -190,20 +192,77 @@ class _History:
     created_us: int
     steps: list[_Step]
     timeline: list[_StatusChange]
+    status_spans: list[tuple[int, int, TicketStatus]]
+    """The timeline as (from, until, status) in instants; the last status holds until :data:`_END_OF_TIME`."""
     agent_created: bool
+    """Zendesk does not run first reply time on a ticket an agent opened (an outbound contact).  Judged on the
+    events up to ``as_of``: before the opening message exists nobody knows who wrote it."""
 
     @classmethod
     def of(cls, interaction: Interaction, as_of: datetime) -> "_History":
+        # One pass over the events builds everything, since an interaction's history is built for nearly every
+        # interaction a ruleset with SLAs checks.
         as_of_us = _instant(as_of)
-        created_us = _instant(interaction.created_at)
-        steps = _steps(interaction, as_of_us)
+        created = interaction.created_at
+        created_us = _instant(created)
+        # A parsed record usually gives all its timestamps one zone object with a fixed offset.  Python
+        # subtracts two datetimes of one zone object as wall clocks, which for a fixed offset is the real time
+        # between them, and at half the cost of going through both UTC offsets as _instant does.
+        zone = created.tzinfo if type(created.tzinfo) in _FIXED_OFFSET_ZONES else None
+        steps: list[_Step] = []
+        timeline = [_StatusChange(created, created_us, None, _INITIAL_STATUS)]
+        agent_created: bool | None = None  # decided by the first message or note
+        solved = False
+        for index, event in enumerate(interaction.events):
+            at = event.at
+            us = created_us + (at - created) // _ONE_US if at.tzinfo is zone else (at - _EPOCH) // _ONE_US
+            if us > as_of_us:
+                continue
+            kind = event.type
+            if kind == "status" and event.status is not None:
+                status = event.status
+                is_solve = status in _SOLVED
+                solved = solved or is_solve
+                steps.append(_Step(at, us, index, event, status, is_solve))
+                if us >= created_us:
+                    timeline.append(_StatusChange(at, us, index, status))
+                else:
+                    timeline.append(_StatusChange(created, created_us, index, status))
+                continue
+            if agent_created is None and (kind == "message" or kind == "note"):
+                agent_created = event.role in _STAFF
+            steps.append(_Step(at, us, index, event, None, False))
+        if not solved:
+            _insert_record_solve(interaction, created_us, as_of_us, steps, timeline)
+        following = [change.us for change in timeline[1:]]
+        following.append(_END_OF_TIME)
         return cls(
             as_of_us=as_of_us,
             created_us=created_us,
             steps=steps,
-            timeline=_status_timeline(interaction, created_us, steps),
-            agent_created=_agent_created(steps),
+            timeline=timeline,
+            status_spans=[(change.us, until, change.status) for change, until in zip(timeline, following)],
+            agent_created=agent_created is True,
         )
+
+
+def _insert_record_solve(
+    interaction: Interaction, created_us: int, as_of_us: int, steps: list[_Step], timeline: list[_StatusChange]
+) -> None:
+    """The record's ``solved_at`` (else ``closed_at``) as a solve, for a record whose events never solve it."""
+    solved_at = interaction.solved_at or interaction.closed_at
+    if solved_at is None or (solved_us := _instant(solved_at)) > as_of_us:
+        return
+    # After events at the same instant: a reply posted with the solve is the more telling stop.
+    position = sum(1 for step in steps if step.us <= solved_us)
+    steps.insert(position, _Step(solved_at, solved_us, None, None, "solved", True))
+    # The timeline lists the status changes in the order of the steps, like any other status change
+    changes_before = sum(1 for step in steps[:position] if step.status is not None)
+    if solved_us >= created_us:
+        change = _StatusChange(solved_at, solved_us, None, "solved")
+    else:
+        change = _StatusChange(interaction.created_at, created_us, None, "solved")
+    timeline.insert(1 + changes_before, change)
 
 
 def measure_sla(spec: SlaSpec, interaction: Interaction, as_of: datetime, calendar: BusinessCalendar) -> list[MetricInstance]:
@@ -274,6 +333,10 @@ _NO_DEADLINE = datetime.max.replace(tzinfo=timezone.utc)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_US = timedelta(microseconds=1)
+_END_OF_TIME = 2**63
+"""An instant after every datetime (year 9999 is about 2.5e17 microseconds after the epoch)."""
+_FIXED_OFFSET_ZONES = (timezone, TzInfo)
+"""Zone classes whose UTC offset never changes (pydantic parses ``+01:00`` and ``Z`` into a ``TzInfo``)."""
 
 
 def _instant(at: datetime) -> int:
@@ -284,37 +347,6 @@ def _instant(at: datetime) -> int:
     is UTC) goes through both UTC offsets, so the difference is the real time between the instants.
     """
     return (at - _EPOCH) // _ONE_US
-
-
-def _steps(interaction: Interaction, as_of_us: int) -> list[_Step]:
-    steps: list[_Step] = []
-    solved = False
-    for index, event in enumerate(interaction.events):
-        us = _instant(event.at)
-        if us <= as_of_us:
-            status = event.status if event.type == "status" else None
-            is_solve = status in _SOLVED
-            solved = solved or is_solve
-            steps.append(_Step(event.at, us, index, event, status, is_solve))
-    if not solved:
-        solved_at = interaction.solved_at or interaction.closed_at
-        if solved_at is not None and (solved_us := _instant(solved_at)) <= as_of_us:
-            # After events at the same instant: a reply posted with the solve is the more telling stop.
-            position = sum(1 for step in steps if step.us <= solved_us)
-            steps.insert(position, _Step(solved_at, solved_us, None, None, "solved", True))
-    return steps
-
-
-def _status_timeline(interaction: Interaction, created: int, steps: Sequence[_Step]) -> list[_StatusChange]:
-    timeline = [_StatusChange(interaction.created_at, created, None, _INITIAL_STATUS)]
-    for step in steps:
-        if step.status is None:
-            continue
-        if step.us >= created:
-            timeline.append(_StatusChange(step.at, step.us, step.index, step.status))
-        else:
-            timeline.append(_StatusChange(interaction.created_at, created, step.index, step.status))
-    return timeline
 
 
 def _qualifies_as_reply(event: Event, definition: ReplyDefinition) -> bool:
@@ -331,17 +363,6 @@ def _qualifies_as_reply(event: Event, definition: ReplyDefinition) -> bool:
 
 def _is_customer_message(event: Event) -> bool:
     return event.type == "message" and event.public and event.role == "customer"
-
-
-def _agent_created(steps: Sequence[_Step]) -> bool:
-    """Zendesk does not run first reply time on a ticket an agent opened (an outbound contact).
-
-    Judged on the events up to ``as_of``: before the opening message exists nobody knows who wrote it.
-    """
-    for step in steps:
-        if step.event is not None and step.event.type in ("message", "note"):
-            return step.event.role in _STAFF
-    return False
 
 
 # ---- one clock run --------------------------------------------------------------------------------
@@ -379,16 +400,18 @@ class _Measure:
         begins: list[int] = []  # the counted stretches: where each begins, and its business seconds
         lengths: list[float] = []
         paused = 0.0
-        for begin, finish, status in self._stretches(start_us, end_us):
-            length = calendar.business_seconds_between_us(begin, finish)
-            if status in paused_in:
-                paused += length
-            else:
-                begins.append(begin)
-                lengths.append(length)
+        for since_us, until_us, status in self.history.status_spans:  # [start, end) cut where the status changes
+            begin = since_us if since_us > start_us else start_us
+            finish = until_us if until_us < end_us else end_us
+            if begin < finish:
+                length = calendar.business_seconds_between_us(begin, finish)
+                if status in paused_in:
+                    paused += length
+                else:
+                    begins.append(begin)
+                    lengths.append(length)
         elapsed = sum(lengths)
-        deadline = self._deadline(begins, lengths, end, end_us)
-        deadline_us = _instant(deadline)
+        deadline_us = self._deadline(begins, lengths, end, end_us)
         if stop_at is not None:
             state: MetricState = "achieved" if end_us <= deadline_us else "breached"
         else:
@@ -403,29 +426,17 @@ class _Measure:
             start_at=start_at,
             stop_index=stop_index,
             stop_at=stop_at,
-            deadline=deadline,
+            deadline=calendar.localise_us(deadline_us),
             paused_seconds=paused,
         )
 
-    def _stretches(self, lower: int, upper: int) -> list[tuple[int, int, TicketStatus]]:
-        """[lower, upper) cut where the status changes, each piece with the status in force (instants)."""
-        timeline = self.history.timeline
-        last = len(timeline) - 1
-        pieces: list[tuple[int, int, TicketStatus]] = []
-        for position, change in enumerate(timeline):
-            begin = max(lower, change.us)
-            finish = upper if position == last else min(upper, timeline[position + 1].us)
-            if begin < finish:
-                pieces.append((begin, finish, change.status))
-        return pieces
-
-    def _deadline(self, begins: Sequence[int], lengths: Sequence[float], end: datetime, end_us: int) -> datetime:
+    def _deadline(self, begins: Sequence[int], lengths: Sequence[float], end: datetime, end_us: int) -> int:
         used = 0.0
         for begin, length in zip(begins, lengths):
             if used + length >= self.target:
-                return self.calendar.add_business_seconds_us(begin, max(0.0, self.target - used))
+                return self.calendar.due_us(begin, max(0.0, self.target - used))
             used += length
-        return self.calendar.add_business_seconds_us(end_us, self.target - used, end)
+        return self.calendar.due_us(end_us, self.target - used, end)
 
 
 def _paused_in(spec: SlaSpec) -> frozenset[TicketStatus]:
