@@ -100,6 +100,8 @@ def _round_to_us(seconds: int | float) -> int:
     more than the rest of an SLA deadline."""
     if isinstance(seconds, int):
         return seconds * _US_PER_SECOND
+    if seconds.is_integer():  # whole seconds, as SLA targets and most elapsed times are
+        return int(seconds) * _US_PER_SECOND
     numerator, denominator = seconds.as_integer_ratio()
     quotient, remainder = divmod(numerator * _US_PER_SECOND, denominator)
     if 2 * remainder > denominator or (2 * remainder == denominator and quotient % 2):
@@ -319,7 +321,8 @@ class _Month:
         index = bisect_right(self.starts, at) - 1
         if index < 0:
             return 0
-        return self.open_before[index] + min(at, self.ends[index]) - self.starts[index]
+        end = self.ends[index]
+        return self.open_before[index] + (at if at < end else end) - self.starts[index]
 
     def instant_reaching(self, amount: int) -> int:
         """Earliest instant by which ``amount`` (0 < amount <= total) open microseconds have elapsed."""

@@ -125,6 +125,7 @@ METRICS = (
 
 _STAFF = frozenset({"agent", "manager"})
 _AUTOMATION_AUTHORS = frozenset({"bot", "system"})
+_REPLY_AUTHORS = _STAFF | _AUTOMATION_AUTHORS
 _SOLVED: frozenset[TicketStatus] = frozenset({"solved", "closed"})
 _NEVER_PAUSED = frozenset({"first_reply_time", "next_reply_time"})
 _DEFAULT_PAUSE: dict[str, frozenset[TicketStatus]] = {
@@ -320,8 +321,8 @@ def worst(instances: Sequence[MetricInstance]) -> MetricInstance | None:
         deadline = instance.deadline.astimezone(timezone.utc) if instance.deadline is not None else _NO_DEADLINE
         return (_STATE_RANK[instance.state], instance.deadline is None, deadline, position)
 
-    if not instances:
-        return None
+    if len(instances) < 2:  # most SLAs run one clock per interaction: nothing to compare
+        return instances[0] if instances else None
     return min(enumerate(instances), key=key)[1]
 
 
@@ -350,19 +351,20 @@ def _instant(at: datetime) -> int:
 
 
 def _qualifies_as_reply(event: Event, definition: ReplyDefinition) -> bool:
-    if event.type == "message":
+    kind = event.type
+    if kind == "message":
         if definition.public and not event.public:
             return False
-    elif event.type != "note" or definition.public:
+    elif kind != "note" or definition.public:
         return False
-    roles = _STAFF if definition.human else _STAFF | _AUTOMATION_AUTHORS
-    if event.role not in roles:
+    author = event.author
+    if author is None or author.role not in (_STAFF if definition.human else _REPLY_AUTHORS):
         return False
     return definition.automated or event.automated is False
 
 
 def _is_customer_message(event: Event) -> bool:
-    return event.type == "message" and event.public and event.role == "customer"
+    return event.type == "message" and event.public and event.author is not None and event.author.role == "customer"
 
 
 # ---- one clock run --------------------------------------------------------------------------------
@@ -396,7 +398,7 @@ class _Measure:
             end, end_us = stop_at, stop_us
         else:
             end, end_us = self.as_of, self.history.as_of_us
-        calendar, paused_in = self.calendar, self.paused_in
+        calendar, paused_in, target = self.calendar, self.paused_in, self.target
         begins: list[int] = []  # the counted stretches: where each begins, and its business seconds
         lengths: list[float] = []
         paused = 0.0
@@ -410,18 +412,26 @@ class _Measure:
                 else:
                     begins.append(begin)
                     lengths.append(length)
-        elapsed = sum(lengths)
-        deadline_us = self._deadline(begins, lengths, end, end_us)
+        # The deadline: walk the counted stretches until the target is used up, else project it from the end
+        used = 0.0
+        for begin, length in zip(begins, lengths):
+            if used + length >= target:
+                deadline_us = calendar.due_us(begin, max(0.0, target - used))
+                break
+            used += length
+        else:
+            deadline_us = calendar.due_us(end_us, target - used, end)
         if stop_at is not None:
             state: MetricState = "achieved" if end_us <= deadline_us else "breached"
         else:
             state = "breaching" if self.history.as_of_us > deadline_us else "pending"
+        spec = self.spec
         return MetricInstance(
-            sla_id=self.spec.id,
-            metric=self.spec.metric,
+            sla_id=spec.id,
+            metric=spec.metric,
             state=state,
-            target_seconds=self.target,
-            elapsed_seconds=elapsed,
+            target_seconds=target,
+            elapsed_seconds=sum(lengths),
             start_index=start_index,
             start_at=start_at,
             stop_index=stop_index,
@@ -429,14 +439,6 @@ class _Measure:
             deadline=calendar.localise_us(deadline_us),
             paused_seconds=paused,
         )
-
-    def _deadline(self, begins: Sequence[int], lengths: Sequence[float], end: datetime, end_us: int) -> int:
-        used = 0.0
-        for begin, length in zip(begins, lengths):
-            if used + length >= self.target:
-                return self.calendar.due_us(begin, max(0.0, self.target - used))
-            used += length
-        return self.calendar.due_us(end_us, self.target - used, end)
 
 
 def _paused_in(spec: SlaSpec) -> frozenset[TicketStatus]:
