@@ -287,6 +287,49 @@ def test_reply_definition(reply: dict[str, bool], stop_index: int, elapsed: floa
     assert (result.state, result.stop_index, result.elapsed_seconds) == ("achieved", stop_index, elapsed)
 
 
+ROLES = ("customer", "agent", "manager", "bot", "system", None)
+AUTOMATED = (False, True, "autoresponder", "macro", "trigger", "bot")
+DEFINITIONS = [{"public": p, "human": h, "automated": a} for p in (True, False) for h in (True, False) for a in (True, False)]
+
+
+def written(time: str, kind: str, public: bool, role: str | None, automated: bool | str) -> dict[str, Any]:
+    event: dict[str, Any] = {"at": time, "type": kind, "public": public, "automated": automated, "text": "x"}
+    if role is not None:
+        event["author"] = {"role": role}
+    return event
+
+
+def test_every_kind_of_message_and_note_stops_first_reply_time_as_documented() -> None:
+    """The reply rule of the module docstring, written out here, against every message and note there can be
+    (the clocks look replies up in a table built from the same rule, see ``_replies``)."""
+    for definition in DEFINITIONS:
+        spec = sla("first_reply_time", reply=definition)
+        for kind in ("message", "note"):
+            for public in (True, False):
+                for role in ROLES:
+                    for automated in AUTOMATED:
+                        visible = not definition["public"] or (kind == "message" and public)
+                        author = role in ("agent", "manager") or (not definition["human"] and role in ("bot", "system"))
+                        personal = definition["automated"] or automated is False
+                        candidate = written(at("10:00"), kind, public, role, automated)
+                        result = only(measure_sla(spec, ticket(customer(at("09:00")), candidate), when("18:00"), ALWAYS_OPEN))
+                        expected = 1 if visible and author and personal else None
+                        assert result.stop_index == expected, (definition, kind, public, role, automated)
+
+
+def test_only_public_customer_messages_start_next_reply_time() -> None:
+    spec = sla("next_reply_time")
+    for kind in ("message", "note"):
+        for public in (True, False):
+            for role in ROLES:
+                for automated in AUTOMATED:
+                    candidate = written(at("11:00"), kind, public, role, automated)
+                    interaction = ticket(customer(at("09:00")), agent(at("10:00")), candidate, agent(at("12:00")))
+                    result = only(measure_sla(spec, interaction, when("18:00"), ALWAYS_OPEN))
+                    expected = 2 if (kind, public, role) == ("message", True, "customer") else None
+                    assert result.start_index == expected, (kind, public, role, automated)
+
+
 def test_autoresponder_bot_and_internal_note_do_not_stop_first_reply_time() -> None:
     # Without the 11:00 reply the clock still runs at 12:00 (3h counted) although five non-replies came.
     interaction = ticket(
