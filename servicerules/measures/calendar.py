@@ -67,6 +67,8 @@ _ONE_DAY = timedelta(days=1)
 _MIDNIGHT = time(0, 0)
 _US_PER_SECOND = 1_000_000
 _US_PER_DAY = 86_400 * _US_PER_SECOND
+_NUMBERS = (int, float)
+"""For isinstance: a tuple, where ``int | float`` would build a union at every call."""
 
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _WEEKDAY_KEYS: dict[str, int] = {}
@@ -311,10 +313,7 @@ class _Month:
     ends: tuple[int, ...]
     open_before: tuple[int, ...]  # open time before interval i
     open_through: tuple[int, ...]  # open time up to the end of interval i
-
-    @property
-    def total(self) -> int:
-        return self.open_through[-1] if self.open_through else 0
+    total: int  # open time in the month (a field, not a property: every deadline reads it)
 
     def open_until(self, at: int) -> int:
         """Open microseconds in [start, at)."""
@@ -646,7 +645,7 @@ class BusinessCalendar:
     def due_us(self, start_us: int, seconds: float, start: datetime | None = None) -> int:
         """:meth:`add_business_seconds_us` as an instant in microseconds since the epoch, for an SLA clock that
         compares the deadline with other instants before it shows it."""
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds):
+        if isinstance(seconds, bool) or not isinstance(seconds, _NUMBERS) or not math.isfinite(seconds):
             raise ValueError(f"seconds must be a finite number, got {seconds!r}")
         if seconds < 0:
             raise ValueError(f"seconds must not be negative, got {seconds!r}")
@@ -823,4 +822,5 @@ class BusinessCalendar:
             ends=tuple(finish for _, finish in spans),
             open_before=tuple(open_before),
             open_through=tuple(open_through),
+            total=running,
         )

@@ -415,17 +415,10 @@ class _Measure:
         reply = self.spec.reply
         self.replies = _replies(reply.public, reply.human, reply.automated)
 
-    def run(
-        self,
-        start_at: datetime,
-        start_us: int,
-        start_index: int | None,
-        stop_at: datetime | None,
-        stop_us: int | None,
-        stop_index: int | None,
-    ) -> MetricInstance:
-        if stop_at is not None and stop_us is not None:
-            end, end_us = stop_at, stop_us
+    def run(self, start_at: datetime, start_us: int, start_index: int | None, stop: _Step | _StatusChange | None) -> MetricInstance:
+        """The clock run from a start to a stop step or status change (``None``: still running at ``as_of``)."""
+        if stop is not None:
+            end, end_us = stop.at, stop.us
         else:
             end, end_us = self.as_of, self.history.as_of_us
         calendar, paused_in, target = self.calendar, self.paused_in, self.target
@@ -451,7 +444,7 @@ class _Measure:
             used += length
         else:
             deadline_us = calendar.due_us(end_us, target - used, end)
-        if stop_at is not None:
+        if stop is not None:
             state: MetricState = "achieved" if end_us <= deadline_us else "breached"
         else:
             state = "breaching" if self.history.as_of_us > deadline_us else "pending"
@@ -464,8 +457,8 @@ class _Measure:
             elapsed_seconds=sum(lengths),
             start_index=start_index,
             start_at=start_at,
-            stop_index=stop_index,
-            stop_at=stop_at,
+            stop_index=None if stop is None else stop.index,
+            stop_at=None if stop is None else stop.at,
             deadline=calendar.localise_us(deadline_us),
             paused_seconds=paused,
         )
@@ -508,8 +501,8 @@ def _first_reply_time(measure: _Measure, interaction: Interaction, steps: Sequen
     created_us = measure.history.created_us
     for step in steps:
         if step.is_solve or step.writing in replies:
-            return [measure.run(interaction.created_at, created_us, None, step.at, step.us, step.index)]
-    return [measure.run(interaction.created_at, created_us, None, None, None, None)]
+            return [measure.run(interaction.created_at, created_us, None, step)]
+    return [measure.run(interaction.created_at, created_us, None, None)]
 
 
 def _next_reply_time(measure: _Measure, steps: Sequence[_Step]) -> list[MetricInstance]:
@@ -520,22 +513,15 @@ def _next_reply_time(measure: _Measure, steps: Sequence[_Step]) -> list[MetricIn
     for step in steps:
         if step.is_solve or step.writing in replies:
             if oldest_unanswered is not None:
-                instances.append(_run_between(measure, oldest_unanswered, step))
+                instances.append(measure.run(oldest_unanswered.at, oldest_unanswered.us, oldest_unanswered.index, step))
                 oldest_unanswered = None
             answered = True
         elif step.writing in _CUSTOMER_MESSAGES:
             if answered and oldest_unanswered is None:
                 oldest_unanswered = step
     if oldest_unanswered is not None:
-        instances.append(_run_between(measure, oldest_unanswered, None))
+        instances.append(measure.run(oldest_unanswered.at, oldest_unanswered.us, oldest_unanswered.index, None))
     return instances
-
-
-def _run_between(measure: _Measure, start: _Step, stop: _Step | None) -> MetricInstance:
-    """A clock run from one step to another (None: still running at as_of)."""
-    if stop is None:
-        return measure.run(start.at, start.us, start.index, None, None, None)
-    return measure.run(start.at, start.us, start.index, stop.at, stop.us, stop.index)
 
 
 def _periodic_update(measure: _Measure, steps: Sequence[_Step]) -> list[MetricInstance]:
@@ -546,18 +532,18 @@ def _periodic_update(measure: _Measure, steps: Sequence[_Step]) -> list[MetricIn
     for step in steps:
         if step.is_solve:
             if last_update is not None:
-                instances.append(_run_between(measure, last_update, step))
+                instances.append(measure.run(last_update.at, last_update.us, last_update.index, step))
                 last_update = None
             solved = True
         elif step.status is not None:
             solved = False
         elif step.writing in replies:
             if last_update is not None:
-                instances.append(_run_between(measure, last_update, step))
+                instances.append(measure.run(last_update.at, last_update.us, last_update.index, step))
             # A comment on a solved ticket keeps it solved; no update is owed until it is reopened.
             last_update = None if solved else step
     if last_update is not None:
-        instances.append(_run_between(measure, last_update, None))
+        instances.append(measure.run(last_update.at, last_update.us, last_update.index, None))
     return instances
 
 
@@ -569,10 +555,7 @@ def _status_metric(measure: _Measure, interaction: Interaction) -> MetricInstanc
         if change.status not in _SOLVED:
             break
         final_solve = change
-    created_us = measure.history.created_us
-    if final_solve is None:
-        return measure.run(interaction.created_at, created_us, None, None, None, None)
-    return measure.run(interaction.created_at, created_us, None, final_solve.at, final_solve.us, final_solve.index)
+    return measure.run(interaction.created_at, measure.history.created_us, None, final_solve)
 
 
 # -- facts for rules ------------------------------------------------------------------------------------
