@@ -5,6 +5,7 @@ code under test.  Unless a test says otherwise a ticket is created on Monday 202
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 from typing import Any
 
 import pytest
@@ -722,3 +723,60 @@ def test_a_ruleset_s_slas_share_one_history_without_changing_a_result(
         alone = measure_sla(spec, interaction, as_of, calendar)
         assert sla_instances(ctx, spec) == alone
         assert worst_instance(ctx, spec) == worst(alone)
+
+
+BERLIN_ZONE = ZoneInfo("Europe/Berlin")
+DST_START = datetime(2026, 3, 28, 20, 0, tzinfo=timezone.utc)  # Berlin springs forward the next night
+
+
+@st.composite
+def conversations(draw: st.DrawFn) -> list[tuple[datetime, dict[str, Any]]]:
+    """Events a few minutes to hours apart (seconds and microseconds too) across a change of daylight saving."""
+    instant = DST_START + timedelta(minutes=draw(st.integers(0, 24 * 60)))
+    events = []
+    for _ in range(draw(st.integers(0, 8))):
+        instant += timedelta(microseconds=draw(st.integers(0, 5 * 3600 * 10**6)))
+        kind = draw(st.sampled_from(["customer", "agent", "status"]))
+        if kind == "status":
+            event = status("", draw(st.sampled_from(STATUSES)))
+        else:
+            event = customer("") if kind == "customer" else agent("")
+        events.append((instant, event))
+    return events
+
+
+@settings(max_examples=150, deadline=None)
+@given(events=conversations(), as_of_hours=st.integers(0, 60), metric=st.sampled_from(["first_reply_time", "next_reply_time", "resolution_time"]))
+def test_results_do_not_depend_on_how_the_timestamps_are_zoned(
+    events: list[tuple[datetime, dict[str, Any]]], as_of_hours: int, metric: str
+) -> None:
+    """The same instants written in UTC (one zone object shared by every timestamp, which the clocks read
+    as wall-clock differences), with per-timestamp offsets, and as Berlin times of one ZoneInfo (whose
+    wall-clock differences are wrong across the change of daylight saving) measure the same."""
+    created = DST_START
+
+    def interaction(zone: Any, as_text: bool) -> Interaction:
+        def written(at: datetime) -> Any:
+            local = at.astimezone(zone)
+            return local.isoformat().replace("+00:00", "Z") if as_text else local
+
+        return Interaction.model_validate(
+            {"id": "T-1", "channel": "email", "created_at": written(created),
+             "events": [{**event, "at": written(at)} for at, event in events]}
+        )
+
+    as_of = created + timedelta(hours=as_of_hours)
+    spec = sla(metric, {"*": "3h"})
+    results = []
+    for zone, as_text in ((timezone.utc, True), (BERLIN_ZONE, True), (BERLIN_ZONE, False)):
+        for calendar in (ALWAYS_OPEN, BERLIN):
+            results.append([
+                (i.state, i.elapsed_seconds, i.paused_seconds, i.deadline and utc(i.deadline), i.start_index,
+                 i.stop_index, i.start_at and utc(i.start_at), i.stop_at and utc(i.stop_at))
+                for i in measure_sla(spec, interaction(zone, as_text), as_of, calendar)
+            ])
+    assert results[0:2] == results[2:4] == results[4:6]
+
+
+def utc(at: datetime) -> datetime:
+    return at.astimezone(timezone.utc)
