@@ -162,8 +162,8 @@ class MetricInstance(NamedTuple):
     paused_seconds: float = 0.0
 
 
-# _Step and _StatusChange are not frozen: a frozen dataclass costs four times as much to create, and an
-# interaction's history makes a dozen of them.
+# _Step, _StatusChange and _History are not frozen: a frozen dataclass costs four times as much to create, and
+# an interaction's history makes a dozen of them.
 @dataclass(slots=True)
 class _Step:
     """An event up to ``as_of``, or the solve taken from the record's ``solved_at`` (``index`` None)."""
@@ -181,8 +181,8 @@ class _Step:
 
 _Writing = tuple[str, bool, str | None, bool]
 """A message or note as the reply clocks see it: (event type, public, author role, not automated).  The
-clocks of an interaction ask each of its messages whether it is a reply, again for each SLA; a set look-up of
-this tuple (see :func:`_replies`) answers that for a tenth of the cost of reading the event again."""
+clocks ask each message whether it is a reply, again for each SLA; reading the event once into this tuple
+makes each answer a set look-up (see :func:`_replies`)."""
 
 
 @dataclass(slots=True)
@@ -271,7 +271,7 @@ def _insert_record_solve(
     # After events at the same instant: a reply posted with the solve is the more telling stop.
     position = sum(1 for step in steps if step.us <= solved_us)
     steps.insert(position, _Step(solved_at, solved_us, None, "solved", True, None))
-    # The timeline lists the status changes in the order of the steps, like any other status change
+    # The timeline lists the status changes in the order of the steps.
     changes_before = sum(1 for step in steps[:position] if step.status is not None)
     if solved_us >= created_us:
         change = _StatusChange(solved_at, solved_us, None, "solved")
