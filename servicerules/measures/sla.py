@@ -242,7 +242,8 @@ class _History:
                 continue
             writing: _Writing | None = None
             if kind == "message" or kind == "note":
-                role = event.author.role if event.author is not None else None
+                author = event.author
+                role = author.role if author is not None else None
                 writing = (kind, event.public, role, event.automated is False)
                 if agent_created is None:
                     agent_created = role in _STAFF
