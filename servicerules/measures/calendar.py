@@ -67,6 +67,8 @@ _ONE_DAY = timedelta(days=1)
 _MIDNIGHT = time(0, 0)
 _US_PER_SECOND = 1_000_000
 _US_PER_DAY = 86_400 * _US_PER_SECOND
+_NUMBERS = (int, float)
+"""For isinstance: a tuple, where ``int | float`` would build a union at every call."""
 
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _WEEKDAY_KEYS: dict[str, int] = {}
@@ -100,6 +102,8 @@ def _round_to_us(seconds: int | float) -> int:
     more than the rest of an SLA deadline."""
     if isinstance(seconds, int):
         return seconds * _US_PER_SECOND
+    if seconds.is_integer():  # whole seconds, as SLA targets and most elapsed times are
+        return int(seconds) * _US_PER_SECOND
     numerator, denominator = seconds.as_integer_ratio()
     quotient, remainder = divmod(numerator * _US_PER_SECOND, denominator)
     if 2 * remainder > denominator or (2 * remainder == denominator and quotient % 2):
@@ -309,17 +313,15 @@ class _Month:
     ends: tuple[int, ...]
     open_before: tuple[int, ...]  # open time before interval i
     open_through: tuple[int, ...]  # open time up to the end of interval i
-
-    @property
-    def total(self) -> int:
-        return self.open_through[-1] if self.open_through else 0
+    total: int  # open time in the month (a field, not a property: every deadline reads it)
 
     def open_until(self, at: int) -> int:
         """Open microseconds in [start, at)."""
         index = bisect_right(self.starts, at) - 1
         if index < 0:
             return 0
-        return self.open_before[index] + min(at, self.ends[index]) - self.starts[index]
+        end = self.ends[index]
+        return self.open_before[index] + (at if at < end else end) - self.starts[index]
 
     def instant_reaching(self, amount: int) -> int:
         """Earliest instant by which ``amount`` (0 < amount <= total) open microseconds have elapsed."""
@@ -638,13 +640,18 @@ class BusinessCalendar:
     def add_business_seconds_us(self, start_us: int, seconds: float, start: datetime | None = None) -> datetime:
         """:meth:`add_business_seconds` from an instant in microseconds since the epoch; ``start`` is how an
         error message shows the start (default: the instant in UTC)."""
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds):
+        return self.localise_us(self.due_us(start_us, seconds, start))
+
+    def due_us(self, start_us: int, seconds: float, start: datetime | None = None) -> int:
+        """:meth:`add_business_seconds_us` as an instant in microseconds since the epoch, for an SLA clock that
+        compares the deadline with other instants before it shows it."""
+        if isinstance(seconds, bool) or not isinstance(seconds, _NUMBERS) or not math.isfinite(seconds):
             raise ValueError(f"seconds must be a finite number, got {seconds!r}")
         if seconds < 0:
             raise ValueError(f"seconds must not be negative, got {seconds!r}")
         remaining = _round_to_us(seconds)
         if remaining == 0:
-            return self._localise(start_us)
+            return start_us
         if not self._has_hours:
             raise ValueError(f"calendar {self.name!r} has no business hours; it never accrues business time")
         key, month = self._month_at(start_us)
@@ -652,7 +659,7 @@ class BusinessCalendar:
         while True:
             available = month.total - used
             if remaining <= available:
-                return self._localise(month.instant_reaching(used + remaining))
+                return month.instant_reaching(used + remaining)
             remaining -= available
             used = 0
             key = _next_month(key)
@@ -663,6 +670,11 @@ class BusinessCalendar:
                     "fall beyond the supported date range"
                 )
             month = self._month(key)
+
+    def localise_us(self, us: int) -> datetime:
+        """An instant in microseconds since the epoch as a datetime in the calendar's zone."""
+        # ``_ONE_US * us``: the same timedelta as ``timedelta(microseconds=us)``, built at half the cost.
+        return (_EPOCH + _ONE_US * us).astimezone(self._zone)
 
     def open_intervals(self, start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Maximal open periods within [start, end), clipped to it, in order, in the calendar's zone.
@@ -693,14 +705,14 @@ class BusinessCalendar:
                     pending = (pending[0], clipped[1])
                     continue
                 if pending is not None:
-                    yield self._localise(pending[0]), self._localise(pending[1])
+                    yield self.localise_us(pending[0]), self.localise_us(pending[1])
                 pending = clipped
             if month.end >= end_us:
                 break
             key = _next_month(key)
             month = self._month(key)
         if pending is not None:
-            yield self._localise(pending[0]), self._localise(pending[1])
+            yield self.localise_us(pending[0]), self.localise_us(pending[1])
 
     def _open_us_between(self, start_us: int, end_us: int) -> int:
         if end_us <= start_us:
@@ -716,10 +728,6 @@ class BusinessCalendar:
             key = _next_month(key)
         return total + end_month.open_until(end_us)
 
-    def _localise(self, us: int) -> datetime:
-        # ``_ONE_US * us``: the same timedelta as ``timedelta(microseconds=us)``, built at half the cost.
-        return (_EPOCH + _ONE_US * us).astimezone(self._zone)
-
     def _month_at(self, instant: int) -> tuple[tuple[int, int], _Month]:
         """The month table containing ``instant``; the local date is only a first guess because
         a month starts at the *earliest* instant its first midnight is reached."""
@@ -732,7 +740,7 @@ class BusinessCalendar:
             if found[1].start <= instant < found[1].end:
                 return found
         try:
-            local = self._localise(instant)
+            local = self.localise_us(instant)
         except OverflowError:
             raise ValueError(f"calendar {self.name!r}: instant outside the supported date range") from None
         key = (local.year, local.month)
@@ -814,4 +822,5 @@ class BusinessCalendar:
             ends=tuple(finish for _, finish in spans),
             open_before=tuple(open_before),
             open_through=tuple(open_through),
+            total=running,
         )

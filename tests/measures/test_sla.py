@@ -5,6 +5,7 @@ code under test.  Unless a test says otherwise a ticket is created on Monday 202
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 from typing import Any
 
 import pytest
@@ -285,6 +286,49 @@ def test_reply_definition(reply: dict[str, bool], stop_index: int, elapsed: floa
     spec = sla("first_reply_time", reply=reply)
     result = only(measure_sla(spec, NOT_ALL_REPLIES, when("18:00"), ALWAYS_OPEN))
     assert (result.state, result.stop_index, result.elapsed_seconds) == ("achieved", stop_index, elapsed)
+
+
+ROLES = ("customer", "agent", "manager", "bot", "system", None)
+AUTOMATED = (False, True, "autoresponder", "macro", "trigger", "bot")
+DEFINITIONS = [{"public": p, "human": h, "automated": a} for p in (True, False) for h in (True, False) for a in (True, False)]
+
+
+def written(time: str, kind: str, public: bool, role: str | None, automated: bool | str) -> dict[str, Any]:
+    event: dict[str, Any] = {"at": time, "type": kind, "public": public, "automated": automated, "text": "x"}
+    if role is not None:
+        event["author"] = {"role": role}
+    return event
+
+
+def test_every_kind_of_message_and_note_stops_first_reply_time_as_documented() -> None:
+    """The reply rule of the module docstring, written out here, against every message and note there can be
+    (the clocks look replies up in a table built from the same rule, see ``_replies``)."""
+    for definition in DEFINITIONS:
+        spec = sla("first_reply_time", reply=definition)
+        for kind in ("message", "note"):
+            for public in (True, False):
+                for role in ROLES:
+                    for automated in AUTOMATED:
+                        visible = not definition["public"] or (kind == "message" and public)
+                        author = role in ("agent", "manager") or (not definition["human"] and role in ("bot", "system"))
+                        personal = definition["automated"] or automated is False
+                        candidate = written(at("10:00"), kind, public, role, automated)
+                        result = only(measure_sla(spec, ticket(customer(at("09:00")), candidate), when("18:00"), ALWAYS_OPEN))
+                        expected = 1 if visible and author and personal else None
+                        assert result.stop_index == expected, (definition, kind, public, role, automated)
+
+
+def test_only_public_customer_messages_start_next_reply_time() -> None:
+    spec = sla("next_reply_time")
+    for kind in ("message", "note"):
+        for public in (True, False):
+            for role in ROLES:
+                for automated in AUTOMATED:
+                    candidate = written(at("11:00"), kind, public, role, automated)
+                    interaction = ticket(customer(at("09:00")), agent(at("10:00")), candidate, agent(at("12:00")))
+                    result = only(measure_sla(spec, interaction, when("18:00"), ALWAYS_OPEN))
+                    expected = 2 if (kind, public, role) == ("message", True, "customer") else None
+                    assert result.start_index == expected, (kind, public, role, automated)
 
 
 def test_autoresponder_bot_and_internal_note_do_not_stop_first_reply_time() -> None:
@@ -679,3 +723,60 @@ def test_a_ruleset_s_slas_share_one_history_without_changing_a_result(
         alone = measure_sla(spec, interaction, as_of, calendar)
         assert sla_instances(ctx, spec) == alone
         assert worst_instance(ctx, spec) == worst(alone)
+
+
+BERLIN_ZONE = ZoneInfo("Europe/Berlin")
+DST_START = datetime(2026, 3, 28, 20, 0, tzinfo=timezone.utc)  # Berlin springs forward the next night
+
+
+@st.composite
+def conversations(draw: st.DrawFn) -> list[tuple[datetime, dict[str, Any]]]:
+    """Events a few minutes to hours apart (seconds and microseconds too) across a change of daylight saving."""
+    instant = DST_START + timedelta(minutes=draw(st.integers(0, 24 * 60)))
+    events = []
+    for _ in range(draw(st.integers(0, 8))):
+        instant += timedelta(microseconds=draw(st.integers(0, 5 * 3600 * 10**6)))
+        kind = draw(st.sampled_from(["customer", "agent", "status"]))
+        if kind == "status":
+            event = status("", draw(st.sampled_from(STATUSES)))
+        else:
+            event = customer("") if kind == "customer" else agent("")
+        events.append((instant, event))
+    return events
+
+
+@settings(max_examples=150, deadline=None)
+@given(events=conversations(), as_of_hours=st.integers(0, 60), metric=st.sampled_from(["first_reply_time", "next_reply_time", "resolution_time"]))
+def test_results_do_not_depend_on_how_the_timestamps_are_zoned(
+    events: list[tuple[datetime, dict[str, Any]]], as_of_hours: int, metric: str
+) -> None:
+    """The same instants written in UTC (one zone object shared by every timestamp, which the clocks read
+    as wall-clock differences), with per-timestamp offsets, and as Berlin times of one ZoneInfo (whose
+    wall-clock differences are wrong across the change of daylight saving) measure the same."""
+    created = DST_START
+
+    def interaction(zone: Any, as_text: bool) -> Interaction:
+        def written(at: datetime) -> Any:
+            local = at.astimezone(zone)
+            return local.isoformat().replace("+00:00", "Z") if as_text else local
+
+        return Interaction.model_validate(
+            {"id": "T-1", "channel": "email", "created_at": written(created),
+             "events": [{**event, "at": written(at)} for at, event in events]}
+        )
+
+    as_of = created + timedelta(hours=as_of_hours)
+    spec = sla(metric, {"*": "3h"})
+    results = []
+    for zone, as_text in ((timezone.utc, True), (BERLIN_ZONE, True), (BERLIN_ZONE, False)):
+        for calendar in (ALWAYS_OPEN, BERLIN):
+            results.append([
+                (i.state, i.elapsed_seconds, i.paused_seconds, i.deadline and utc(i.deadline), i.start_index,
+                 i.stop_index, i.start_at and utc(i.start_at), i.stop_at and utc(i.stop_at))
+                for i in measure_sla(spec, interaction(zone, as_text), as_of, calendar)
+            ])
+    assert results[0:2] == results[2:4] == results[4:6]
+
+
+def utc(at: datetime) -> datetime:
+    return at.astimezone(timezone.utc)
