@@ -244,23 +244,27 @@ class _Triggers:
         # interaction alive until the garbage collector's next full pass.
         self.resources = ctx.resources
         self.messages = [(i, e.text) for i, e in enumerate(ctx.events) if is_customer_message(e) and e.text is not None]
-        self.found: dict[tuple[int, str], bool] = {}
+        self.found: dict[str, list[bool | None]] = {kind: [None] * len(self.messages) for kind in _TRIGGERS}
+        """For each kind, whether each message carries it; None until asked."""
 
     def has(self, position: int, kind: str) -> bool:
         """Whether the ``position``-th customer message with text carries trigger ``kind``."""
-        key = (position, kind)
-        found = self.found.get(key)
-        if found is None:
+        found = self.found[kind]
+        carries = found[position]
+        if carries is None:
             text = self.messages[position][1]
             matcher: LexiconMatcher = self.resources.lexicon(kind)
-            found = self.found[key] = matcher.matches(text) or (kind == "anger" and is_shouting(text))
-        return found
+            carries = found[position] = matcher.matches(text) or (kind == "anger" and is_shouting(text))
+        return carries
 
     def anywhere(self, kind: str) -> bool | None:
         """Whether some customer message carries ``kind``; None when no customer message has text."""
         if not self.messages:
             return None
-        return any(self.has(position, kind) for position in range(len(self.messages)))
+        for position in range(len(self.messages)):
+            if self.has(position, kind):
+                return True
+        return False
 
     def first_index(self) -> int | None:
         """The event index of the first customer message carrying any trigger."""
