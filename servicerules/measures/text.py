@@ -68,7 +68,35 @@ def normalise_text(text: str) -> str:
 
 _TURKISH_I = {0x130: "i", 0x131: "i"}
 _KEYWORD_CHARS = re.compile(r"[\x21-\x7e\xa0-\u017f\u0900-\u097f]+")
-_SETTLED_TEXT = re.compile(r"[\x00-\u024f\u0900-\u097f\u2000-\u206f\u20a0-\u20bf]*")
+_SETTLED_BLOCKS = ((0, 0x24F), (0x900, 0x97F), (0x2000, 0x206F), (0x20A0, 0x20BF))
+_SETTLED_CHARS = [chr(c) for first, last in _SETTLED_BLOCKS for c in range(first, last + 1)]
+
+
+def _char_class(chars: Iterable[str]) -> str:
+    """``chars`` as a `re` character class, consecutive code points as ranges."""
+    ranges: list[list[int]] = []
+    for code in sorted(map(ord, chars)):
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "[" + "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in ranges) + "]"
+
+
+_SETTLED_TEXT = re.compile(_char_class(_SETTLED_CHARS) + "*")
+
+
+def is_settled(text: str) -> bool:
+    """Whether ``text`` is made of characters of the settled blocks only."""
+    return text.isascii() or _SETTLED_TEXT.fullmatch(text) is not None
+
+
+def settled_class(pattern: str) -> str:
+    """The characters of the settled blocks that the `regex` character class ``pattern`` matches, as a `re`
+    character class: on a settled text (:func:`is_settled`) it matches what ``pattern`` does, and `re` is
+    faster."""
+    cls = regex.compile(pattern, regex.VERSION1)
+    return _char_class(c for c in _SETTLED_CHARS if cls.match(c))
 
 
 def _fold(text: str) -> str:
@@ -79,27 +107,18 @@ def _fold(text: str) -> str:
 
 def _folded_alphabet() -> list[str]:
     """Every character a prefiltered text can hold once folded: the settled blocks and their case folds."""
-    settled = [chr(c) for r in ((0, 0x24F), (0x900, 0x97F), (0x2000, 0x206F), (0x20A0, 0x20BF)) for c in range(r[0], r[1] + 1)]
-    return sorted(set(settled) | {f for c in settled for f in _fold(c)})
+    return sorted(set(_SETTLED_CHARS) | {f for c in _SETTLED_CHARS for f in _fold(c)})
 
 
-def _folded_word_class() -> str:
-    """`regex`'s word character (_WORD) as a `re` character class, exact on the folded alphabet, where the
-    keyword prefilter looks for whole words: `re` is faster, and has no \\p{M} for the Devanagari vowel signs."""
-    is_word = regex.compile(_WORD)
-    ranges: list[list[int]] = []
-    for char in _folded_alphabet():
-        if is_word.match(char):
-            code = ord(char)
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1][1] = code
-            else:
-                ranges.append([code, code])
-    return "[" + "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in ranges) + "]"
-
-
-_FOLDED_WORD = _folded_word_class()
-_FOLDED_WORD_RUN = re.compile(_FOLDED_WORD + "+")
+# `regex`'s word characters (_WORD) of the folded alphabet: the keyword prefilter looks for whole words there.
+_FOLDED_WORD_CHARS = frozenset(c for c in _folded_alphabet() if _IS_WORD.match(c))
+_FOLDED_NON_WORD_CHARS = frozenset(_folded_alphabet()) - _FOLDED_WORD_CHARS
+# A text's words are found without a regular expression (`re`'s findall() takes about twice as long): its
+# non-word characters become spaces, the ASCII ones through bytes.translate() on its UTF-8 form (a non-ASCII
+# character's bytes are all above 127; str.translate() is slow), the others, rarer, through `re`;
+# str.split() then cuts the words out.
+_SPACE_FOR_ASCII_NON_WORD = bytes(0x20 if b < 128 and chr(b) in _FOLDED_NON_WORD_CHARS else b for b in range(256))
+_NON_ASCII_NON_WORD = re.compile(_char_class(c for c in _FOLDED_NON_WORD_CHARS if not c.isascii()))
 
 
 #: Every whole-word key of every :class:`Keywords` built in this process (the lexicons' words: a few
@@ -121,16 +140,17 @@ def _register_keys(keys: Iterable[str]) -> None:
 class _WordIndex:
     """What the keyword prefilter looks at in one text, built once and shared by every lexicon."""
 
-    __slots__ = ("folded", "words", "starts", "_keys", "_grown")
+    __slots__ = ("folded", "spaced", "_keys", "_grown")
 
-    def __init__(self, folded: str, words: frozenset[str]):
+    def __init__(self, folded: str):
         self.folded = folded
         """The case-folded text (substring keywords, a group's further words)."""
-        self.words = words
-        """Its whole words: maximal runs of word characters (_FOLDED_WORD)."""
-        self.starts = " " + " ".join(words)
-        """Every whole word after a space (" hello thanks ..."): a word begins with ``p`` iff ``" " + p``
-        is in it, which is one fast substring search per prefix."""
+        if not folded.isascii():
+            folded = _NON_ASCII_NON_WORD.sub(" ", folded)
+        self.spaced = " " + folded.encode().translate(_SPACE_FOR_ASCII_NON_WORD).decode()
+        """Its whole words (maximal runs of word characters, _FOLDED_WORD_CHARS) with each other character a
+        space, and a space before all: a word begins with ``p`` iff ``" " + p`` is in it, which is one fast
+        substring search per prefix."""
         self._keys: frozenset[str] = frozenset()
         self._grown = -1
 
@@ -138,7 +158,7 @@ class _WordIndex:
         """Its words that are a key of some lexicon (worked out again when lexicons were added since)."""
         grown = _ALL_KEYS_GROWN  # read first: keys added meanwhile make the next call work it out again
         if self._grown != grown:
-            self._keys = self.words.intersection(_ALL_KEYS)
+            self._keys = _ALL_KEYS.intersection(self.spaced.split())
             self._grown = grown
         return self._keys
 
@@ -148,10 +168,7 @@ def _word_index(text: str) -> _WordIndex | None:
     """The prefilter's view of ``text``, or None when the text may not be prefiltered. Cached: the facts of
     one interaction run one after the other, each checking the same texts against other lexicons (a few
     hundred entries cover an interaction; each holds several times its text)."""
-    if not text.isascii() and _SETTLED_TEXT.fullmatch(text) is None:
-        return None
-    folded = _fold(text)
-    return _WordIndex(folded, frozenset(_FOLDED_WORD_RUN.findall(folded)))
+    return _WordIndex(_fold(text)) if is_settled(text) else None
 
 
 @dataclass(frozen=True)
@@ -172,7 +189,7 @@ class Keywords:
     _groups: dict[str, list[tuple[str, ...]]] = field(init=False, repr=False, compare=False)
     _group_keys: frozenset[str] = field(init=False, repr=False, compare=False)
     _starts: tuple[str, ...] = field(init=False, repr=False, compare=False)
-    """``" " + prefix`` for each word start, searched in :attr:`_WordIndex.starts`."""
+    """``" " + prefix`` for each word start, searched in :attr:`_WordIndex.spaced`."""
 
     def __post_init__(self) -> None:
         substrings = _without_longer(sorted({_fold(w) for w in self.words}, key=len))
@@ -215,9 +232,9 @@ class Keywords:
                 for rest in self._groups[key]:
                     if all(w in folded for w in rest):
                         return True
-        starts = index.starts
-        for prefix in self._starts:
-            if prefix in starts:
+        spaced = index.spaced
+        for start in self._starts:
+            if start in spaced:
                 return True
         return False
 
@@ -367,7 +384,9 @@ class LexiconMatcher:
         return iter(()) if normalised is None else self._compiled.finditer(normalised)
 
     def matches(self, text: str | None) -> bool:
-        return self.search(text) is not None
+        # not through search(): one call less, for each of the dozen lexicons that ask about each text
+        normalised = self._normalised(text)
+        return normalised is not None and self._compiled.search(normalised) is not None
 
 
 _HONORIFICS = frozenset(
@@ -387,13 +406,12 @@ _HONORIFICS = frozenset(
 # and end on whole characters of the text, as the regex's do, even where folding lengthens one ("ß" → "ss").
 # Elsewhere the regex is compiled after all (once per name, and only when such a text comes along).
 
-_FOLDED_WORD_CHARS = frozenset(c for c in _folded_alphabet() if regex.match(_WORD, c))
 _TURKISH_I_CHARS = re.compile("[\u0130\u0131]")
 
 
 def _foldable(text: str) -> bool:
     """Whether a name can be found in ``text`` (normalised) by case folding: see above."""
-    return (text.isascii() or _SETTLED_TEXT.fullmatch(text) is not None) and _TURKISH_I_CHARS.search(text) is None
+    return is_settled(text) and _TURKISH_I_CHARS.search(text) is None
 
 
 class NameMatcher:

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import servicerules
-from servicerules.measures import CATALOGUE, text as text_module
+from servicerules.measures import CATALOGUE, text as text_module, text_facts
 from servicerules.measures.catalogue import NO_RESOURCES, InteractionContext, RulesetResources
 from servicerules.measures.lexicons import DEFAULT_LEXICONS, default_lexicon
 from servicerules.measures.text import LexiconMatcher, name_matcher
@@ -274,16 +274,37 @@ def test_scoped_letter_classes_are_closed_under_case(cls: str) -> None:
 
 
 def test_folding_keeps_word_characters_apart_from_the_others() -> None:
-    # The whole-word prefilter looks for word boundaries in the case-folded text with `re`: there, on every
-    # character a prefiltered text can hold, its class must be `regex`'s word class, and folding must turn a
-    # word character into word characters only, anything else into no word character.
+    # The whole-word prefilter tells word characters from the others in the case-folded text by a set of its
+    # own: there, on every character a prefiltered text can hold, it must agree with `regex`'s word class, and
+    # folding must turn a word character into word characters only, anything else into no word character.
     is_word = regex.compile(r"[\p{L}\p{M}\p{N}_]")
-    folded_word = regex.compile(text_module._FOLDED_WORD)
     for char in text_module._folded_alphabet():
-        assert (folded_word.match(char) is None) == (is_word.match(char) is None), hex(ord(char))
+        assert (char in text_module._FOLDED_WORD_CHARS) == (is_word.match(char) is not None), hex(ord(char))
         if text_module._word_index(char) is not None:
             word = is_word.match(char) is not None
             assert all((is_word.match(f) is not None) == word for f in text_module._fold(char)), hex(ord(char))
+
+
+# Texts of the settled blocks (the ones the prefilter reads), with the characters where words may split wrongly:
+# non-ASCII punctuation (danda, euro, dashes, no-break space), Devanagari signs, letters that fold to two.
+SETTLED = st.one_of(
+    st.characters(max_codepoint=0x24F),
+    st.characters(min_codepoint=0x900, max_codepoint=0x97F),
+    st.characters(min_codepoint=0x2000, max_codepoint=0x206F),
+    st.characters(min_codepoint=0x20A0, max_codepoint=0x20BF),
+    st.sampled_from(["İ", "ı", "ß", "ŉ", "ǅ", "।", "€", "–", "\xa0", "\u200d", "\u093c", "\x1c", "\x85", "\u2028", "‿"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(SETTLED, max_size=30))
+def test_word_index_finds_the_words_of_the_regular_expression(text: str) -> None:
+    # The index cuts a text into words by turning every other character into a space; its words must be the
+    # maximal runs of `regex`'s word characters in the folded text, in order.
+    index = text_module._word_index(text)
+    assert index is not None
+    assert index.spaced.split() == regex.findall(r"[\p{L}\p{M}\p{N}_]+", index.folded)
+    assert index.spaced.startswith(" ")
 
 
 def test_a_lexicon_with_patterns_but_no_keywords_is_never_prefiltered() -> None:
@@ -748,6 +769,33 @@ def test_customer_facts_are_null_without_customer_text() -> None:
 )
 def test_is_shouting(text: str, expected: bool) -> None:
     assert is_shouting(text) is expected
+
+
+def shouting_without_prefilter(text: str) -> bool:
+    text = text_module.normalise_text(text)
+    if regex.search("!{3,}", text):
+        return True
+    runs = text_facts._SHOUT.finditer(text)
+    return any(any(len(word) >= 4 for word in text_facts._LETTERS.findall(run.group())) for run in runs)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(["THIS", "IS", "UNACCEPTABLE", "I'M", "ÆRGERLIGT", "GRÜẞE", "STRAßE", "A", "OK", "Ǆ", "ǅ",
+                             "ΣΟΣ", "А", "É", "E\u0301", "this", "Is", "Ok", "नमस्ते", "1234", "😀", "ǅAVOLA"]),
+            st.sampled_from([" ", ", ", "-", " - ", ".", "!", "!!", "\n", "\x85", "\u2028", "\x1c", "\xa0", "_", "'", "।"]),
+            st.text(SETTLED, max_size=3),
+        ),
+        max_size=10,
+    )
+)
+def test_shouting_prefilter_agrees_with_the_regular_expression(parts: list[str]) -> None:
+    # is_shouting rules most texts out with a `re` scan for three capitalised words in a row, exact on texts
+    # of the settled blocks; it must answer what the `regex` scan alone answers.
+    text = "".join(parts)
+    assert is_shouting(text) is shouting_without_prefilter(text)
 
 
 # -- event facts ---------------------------------------------------------------------------------------------------
