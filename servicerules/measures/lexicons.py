@@ -207,9 +207,9 @@ _CARD_NOUN_DA = (
 )
 _CARD_NOUN_HI = r"(?:कार्ड\s+(?:नंबर|नम्बर|संख्या|का\s+विवरण|विवरण|डिटेल्स|डिटेल)|सीवीवी|cvv|एक्सपायरी\s+डेट|समाप्ति\s+तिथि)"
 # Every card noun above contains one of these as a whole word (whitespace before a noun, a word boundary
-# after it: "card" in "card's details") …
+# after it: "card" in "card's details"; "code" in "security code", rarer in a reply than "security") …
 _CARD_NOUN_WORDS = (
-    "card", "cvv", "cvv2", "cvc", "cvc2", "security", "expiry", "expiration",
+    "card", "cvv", "cvv2", "cvc", "cvc2", "code", "expiry", "expiration",
     "sicherheitscode", "ablaufdatum",
     "kontrolcifre",
     "कार्ड", "सीवीवी", "एक्सपायरी", "समाप्ति",
@@ -229,17 +229,18 @@ _PASSWORD_NOUN_DA = (
     r"|engangskode(?:n)?|mitid-kode(?:n)?|nemid-kode(?:n)?)"
 )
 _PASSWORD_NOUN_HI = r"(?:पासवर्ड|पिन|ओटीपी|otp|लॉगिन\s+विवरण|गुप्त\s+कोड)"
-# Every password noun above contains one of these as a whole word ("time": one-time code; "pin": pin-code,
-# pin-kode; "login": login-daten) …
+# Every password noun above contains one of these as a whole word: its last word where it has several, as
+# everyday words such as "time" (one-time code), "pass" (pass code) and "login" ("I've reset the login")
+# would send many replies to the patterns; "pin" in pin-code, pin-kode …
 _PASSWORD_NOUN_WORDS = (
-    "password", "passcode", "pass", "pin", "login", "credentials", "time", "otp", "2fa",
+    "password", "passcode", "code", "pin", "details", "data", "info", "credentials", "otp", "2fa",
     "zugangsdaten", "anmeldedaten", "logindaten", "tan",
     "loginoplysninger", "mitid", "nemid",
     "पासवर्ड", "पिन", "ओटीपी", "लॉगिन", "गुप्त",
 )  # fmt: skip
 # … or one of these inside a word ("passwort": Einmalpasswort; "password": passwordet; "kode": adgangskode,
-# kodeord, pinkode, engangskode).
-_PASSWORD_NOUN_PARTS = ("passwort", "kennwort", "password", "kode")
+# kodeord, pinkode, engangskode; "login-daten", where "daten" alone would be any data).
+_PASSWORD_NOUN_PARTS = ("passwort", "kennwort", "password", "kode", "login-daten")
 
 
 def _verb_then_noun(verbs: str, noun: str) -> str:
