@@ -41,6 +41,7 @@ __all__ = [
     "MANAGER_ACTIONS",
     "ProcedureCheck",
     "escalation_trigger_index",
+    "first_action_index",
     "is_manager_involvement",
     "procedure_checks",
     "procedures",
@@ -67,6 +68,21 @@ def procedures(ctx: InteractionContext) -> tuple[ProcedureSpec, ...]:
 
 def _is_action(event: Event) -> bool:
     return event.type == "action" and bool(event.action)
+
+
+def _first_actions(ctx: InteractionContext) -> dict[str, int]:
+    firsts: dict[str, int] = {}
+    for index, event in enumerate(ctx.events):
+        if event.type == "action" and event.action and event.action not in firsts:
+            firsts[event.action] = index
+    return firsts
+
+
+def first_action_index(ctx: InteractionContext, action: str) -> int | None:
+    """The index of the first ``action`` event, or None; the actions are indexed once per interaction, as
+    several facts ask about the refund, the escalation and other actions of the same events."""
+    firsts: dict[str, int] = ctx.cached("procedure.first_actions", _first_actions)
+    return firsts.get(action)
 
 
 def is_manager_involvement(event: Event) -> bool:
@@ -235,7 +251,7 @@ def _text_trigger_index(ctx: InteractionContext) -> int | None:
 
 
 def _find_trigger(ctx: InteractionContext) -> int | None:
-    escalated = next((i for i, e in enumerate(ctx.events) if _is_action(e) and e.action == "escalated"), None)
+    escalated = first_action_index(ctx, "escalated")
     flagged = _text_trigger_index(ctx)
     found = [i for i in (escalated, flagged) if i is not None]
     return min(found) if found else None

@@ -58,8 +58,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from servicerules.measures.catalogue import InteractionContext, fact
 from servicerules.measures.conversation import first_customer_index
-from servicerules.measures.procedure import is_manager_involvement
-from servicerules.model.interaction import Event
+from servicerules.measures.procedure import first_action_index, is_manager_involvement
 from servicerules.model.ruleset import RefundPolicySpec
 
 __all__ = ["order_moment", "refund_policy", "refund_request_time", "tier_window"]
@@ -199,16 +198,8 @@ def _window(ctx: InteractionContext) -> float | str | None:
     return tier_window(policy, customer.tier if customer is not None else None)
 
 
-def _is_action(event: Event, name: str) -> bool:
-    return event.type == "action" and event.action == name
-
-
-def _first_action(ctx: InteractionContext, name: str) -> int | None:
-    return next((i for i, e in enumerate(ctx.events) if _is_action(e, name)), None)
-
-
 def _refund_amount(ctx: InteractionContext) -> float | None:
-    issued = _first_action(ctx, "refund_issued")
+    issued = first_action_index(ctx, "refund_issued")
     if issued is not None:
         partial = _number(ctx.events[issued].attributes.get("amount"))
         if partial is not None:
@@ -380,16 +371,16 @@ def _eligible_fact(ctx: InteractionContext) -> bool | None:
 
 @fact("refund.issued", "bool", "a refund_issued action was taken", "true", family=FAMILY)
 def _issued(ctx: InteractionContext) -> bool:
-    return _first_action(ctx, "refund_issued") is not None
+    return first_action_index(ctx, "refund_issued") is not None
 
 
 @fact("refund.denied", "bool", "a refund_denied action was taken", "false", family=FAMILY)
 def _denied(ctx: InteractionContext) -> bool:
-    return _first_action(ctx, "refund_denied") is not None
+    return first_action_index(ctx, "refund_denied") is not None
 
 
 def _approved(ctx: InteractionContext) -> bool:
-    issued = _first_action(ctx, "refund_issued")
+    issued = first_action_index(ctx, "refund_issued")
     if issued is not None and ctx.events[issued].role == "manager":
         return True  # the manager issued it personally
     end = issued if issued is not None else len(ctx.events)
@@ -446,4 +437,7 @@ def _denied_while_eligible(ctx: InteractionContext) -> bool | None:
 def _issued_without_approval(ctx: InteractionContext) -> bool | None:
     if not _issued(ctx):
         return False  # as _and gives, without working out the amount and approvals
-    return _and(True, _needs_manager_approval(ctx), not _approved(ctx))
+    needs_approval = _needs_manager_approval(ctx)
+    if needs_approval is False:
+        return False  # as _and gives, without looking for a manager
+    return _and(True, needs_approval, not _approved(ctx))
