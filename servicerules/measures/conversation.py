@@ -22,12 +22,21 @@ def is_message(event: Event) -> bool:
     return event.type == "message"
 
 
+# These two ask about every event of an interaction for many facts: they read the fields directly rather
+# than through Event.role and Event.is_automated (a staff author is never the bot or system that would
+# make a message automated).
+
+
 def is_customer_message(event: Event) -> bool:
-    return event.type == "message" and event.role == "customer"
+    author = event.author
+    return event.type == "message" and author is not None and author.role == "customer"
 
 
 def is_personal_reply(event: Event) -> bool:
-    return event.type == "message" and event.public and event.role in _STAFF and not event.is_automated
+    if event.type != "message" or not event.public or event.automated is not False:
+        return False
+    author = event.author
+    return author is not None and author.role in _STAFF
 
 
 def _first_index(ctx: InteractionContext, key: str, predicate: Any) -> int | None:
@@ -341,8 +350,24 @@ RESOLUTION_ACTIONS = frozenset(
 """Action names that record how a complaint was resolved (credit, coupon, refund, replacement, explanation…)."""
 
 
+def _actions(ctx: InteractionContext) -> dict[str, list[int]]:
+    indices: dict[str, list[int]] = {}
+    for index, event in enumerate(ctx.events):
+        if event.type == "action" and event.action:
+            indices.setdefault(event.action, []).append(index)
+    return indices
+
+
+def action_indices(ctx: InteractionContext) -> dict[str, list[int]]:
+    """Action name -> the indices of its events, in order; found once per interaction, as facts of several
+    families (refunds, procedures, escalation, outcomes) ask about the actions of the same events."""
+    return ctx.cached("conversation.actions", _actions)  # type: ignore[no-any-return]
+
+
 def _action_indices(ctx: InteractionContext, names: frozenset[str] | set[str]) -> list[int]:
-    return [i for i, e in enumerate(ctx.events) if e.type == "action" and e.action in names and e.at <= ctx.as_of]
+    actions = action_indices(ctx)
+    found = [i for name in names for i in actions.get(name, ()) if ctx.events[i].at <= ctx.as_of]
+    return sorted(found)
 
 
 def _solve_index(ctx: InteractionContext) -> int | None:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from servicerules.measures.catalogue import CATALOGUE, InteractionContext, fact
-from servicerules.measures.conversation import first_reply_index
+from servicerules.measures.conversation import action_indices, first_reply_index
 from servicerules.model.interaction import Event
 from servicerules.model.ruleset import ProcedureSpec
 
@@ -70,19 +70,10 @@ def _is_action(event: Event) -> bool:
     return event.type == "action" and bool(event.action)
 
 
-def _first_actions(ctx: InteractionContext) -> dict[str, int]:
-    firsts: dict[str, int] = {}
-    for index, event in enumerate(ctx.events):
-        if event.type == "action" and event.action and event.action not in firsts:
-            firsts[event.action] = index
-    return firsts
-
-
 def first_action_index(ctx: InteractionContext, action: str) -> int | None:
-    """The index of the first ``action`` event, or None; the actions are indexed once per interaction, as
-    several facts ask about the refund, the escalation and other actions of the same events."""
-    firsts: dict[str, int] = ctx.cached("procedure.first_actions", _first_actions)
-    return firsts.get(action)
+    """The index of the first ``action`` event, or None."""
+    indices = action_indices(ctx).get(action)
+    return indices[0] if indices else None
 
 
 def is_manager_involvement(event: Event) -> bool:
@@ -111,12 +102,13 @@ def _check_all(ctx: InteractionContext) -> dict[int, ProcedureCheck]:
     by_action: dict[str, list[ProcedureSpec]] = {}
     for spec in procedures(ctx):
         by_action.setdefault(spec.action, []).append(spec)
+    actions = action_indices(ctx)
+    if by_action.keys().isdisjoint(actions):
+        return {}  # no action that a procedure constrains, nothing to check
     last_seen: dict[str, dt.datetime] = {}
     checks: dict[int, ProcedureCheck] = {}
-    for index, event in enumerate(ctx.events):
-        if not _is_action(event):
-            continue
-        action = str(event.action)
+    for index, action in sorted((i, name) for name, indices in actions.items() for i in indices):
+        event = ctx.events[index]
         specs = by_action.get(action)
         if specs:
             missing = next((r for s in specs for r in s.requires if r not in last_seen), None)
@@ -204,7 +196,8 @@ def _agent_actions(events: Iterable[Event]) -> list[tuple[int, Event]]:
 
 
 def _first_lookup_index(ctx: InteractionContext) -> int | None:
-    return next((i for i, e in enumerate(ctx.events) if _is_action(e) and e.action in ACCOUNT_LOOKUP_ACTIONS), None)
+    found = [i for action in ACCOUNT_LOOKUP_ACTIONS if (i := first_action_index(ctx, action)) is not None]
+    return min(found) if found else None
 
 
 @fact(
