@@ -350,18 +350,34 @@ RESOLUTION_ACTIONS = frozenset(
 """Action names that record how a complaint was resolved (credit, coupon, refund, replacement, explanation…)."""
 
 
-def _actions(ctx: InteractionContext) -> dict[str, list[int]]:
-    indices: dict[str, list[int]] = {}
-    for index, event in enumerate(ctx.events):
-        if event.type == "action" and event.action:
-            indices.setdefault(event.action, []).append(index)
-    return indices
+class _Outcomes:
+    """The actions and the first solving status event, found in one pass: facts of several families
+    (refunds, procedures, escalation, outcomes) ask about them, and reading each event's fields again for
+    each costs more than the comparisons."""
+
+    __slots__ = ("actions", "solve_index")
+
+    def __init__(self, ctx: InteractionContext):
+        self.actions: dict[str, list[int]] = {}
+        """Action name -> the indices of its events, in order."""
+        self.solve_index: int | None = None
+        """The first status event that solved or closed the interaction."""
+        for index, event in enumerate(ctx.events):
+            kind = event.type
+            if kind == "action":
+                if event.action:
+                    self.actions.setdefault(event.action, []).append(index)
+            elif kind == "status" and self.solve_index is None and event.status in ("solved", "closed"):
+                self.solve_index = index
+
+
+def _outcomes(ctx: InteractionContext) -> _Outcomes:
+    return ctx.cached("conversation.outcomes", _Outcomes)  # type: ignore[no-any-return]
 
 
 def action_indices(ctx: InteractionContext) -> dict[str, list[int]]:
-    """Action name -> the indices of its events, in order; found once per interaction, as facts of several
-    families (refunds, procedures, escalation, outcomes) ask about the actions of the same events."""
-    return ctx.cached("conversation.actions", _actions)  # type: ignore[no-any-return]
+    """Action name -> the indices of its events, in order (found once per interaction)."""
+    return _outcomes(ctx).actions
 
 
 def _action_indices(ctx: InteractionContext, names: frozenset[str] | set[str]) -> list[int]:
@@ -371,7 +387,7 @@ def _action_indices(ctx: InteractionContext, names: frozenset[str] | set[str]) -
 
 
 def _solve_index(ctx: InteractionContext) -> int | None:
-    return next((i for i, e in enumerate(ctx.events) if e.type == "status" and e.status in ("solved", "closed")), None)
+    return _outcomes(ctx).solve_index
 
 
 @fact(

@@ -64,6 +64,10 @@ def _seconds(start: dt.datetime, end: dt.datetime) -> float:
     return max(0.0, (end - start).total_seconds())
 
 
+_CONVERSATION_EVENTS = frozenset({"message", "note", "status", "action"})
+"""The event types that play no part in a call's timeline."""
+
+
 def _build(ctx: InteractionContext) -> CallTimeline:
     waits: list[QueueWait] = []
     holds: list[tuple[dt.datetime, dt.datetime]] = []
@@ -87,7 +91,10 @@ def _build(ctx: InteractionContext) -> CallTimeline:
             connected_at = None
 
     for event in ctx.events:
-        kind, at = event.type, event.at
+        kind = event.type
+        if kind in _CONVERSATION_EVENTS:
+            continue  # most events of most interactions: not even their time is read
+        at = event.at
         if kind.startswith("call."):
             is_call = True
         if kind == "call.queued":
