@@ -8,7 +8,6 @@ note (as in Zendesk's and Freshdesk's first-reply semantics).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import regex
 
@@ -39,19 +38,29 @@ def is_personal_reply(event: Event) -> bool:
     return author is not None and author.role in _STAFF
 
 
-def _first_index(ctx: InteractionContext, key: str, predicate: Any) -> int | None:
-    def find(c: InteractionContext) -> int | None:
-        return next((i for i, e in enumerate(c.events) if predicate(e)), None)
+# Found once per interaction, by functions defined once: many facts of every family ask for these.
 
-    return ctx.cached(key, find)  # type: ignore[no-any-return]
+
+def _find_first_reply(ctx: InteractionContext) -> int | None:
+    for index, event in enumerate(ctx.events):
+        if is_personal_reply(event):
+            return index
+    return None
+
+
+def _find_first_customer_message(ctx: InteractionContext) -> int | None:
+    for index, event in enumerate(ctx.events):
+        if is_customer_message(event):
+            return index
+    return None
 
 
 def first_reply_index(ctx: InteractionContext) -> int | None:
-    return _first_index(ctx, "first_reply_index", is_personal_reply)
+    return ctx.cached("first_reply_index", _find_first_reply)  # type: ignore[no-any-return]
 
 
 def first_customer_index(ctx: InteractionContext) -> int | None:
-    return _first_index(ctx, "first_customer_index", is_customer_message)
+    return ctx.cached("first_customer_index", _find_first_customer_message)  # type: ignore[no-any-return]
 
 
 def _event_at(ctx: InteractionContext, index: int | None) -> dt.datetime | None:
@@ -240,11 +249,16 @@ def _first_customer_at(ctx: InteractionContext) -> dt.datetime | None:
     return _event_at(ctx, first_customer_index(ctx))
 
 
-def _last_reply_index(ctx: InteractionContext) -> int | None:
-    def find(c: InteractionContext) -> int | None:
-        return next((i for i in range(len(c.events) - 1, -1, -1) if is_personal_reply(c.events[i])), None)
+def _find_last_reply(ctx: InteractionContext) -> int | None:
+    events = ctx.events
+    for index in range(len(events) - 1, -1, -1):
+        if is_personal_reply(events[index]):
+            return index
+    return None
 
-    return ctx.cached("last_reply_index", find)  # type: ignore[no-any-return]
+
+def _last_reply_index(ctx: InteractionContext) -> int | None:
+    return ctx.cached("last_reply_index", _find_last_reply)  # type: ignore[no-any-return]
 
 
 @fact("last_reply.text", "string", "text of the last personal reply", '"Anything else I can help with?"', family=FAMILY)
