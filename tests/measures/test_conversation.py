@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 
 from servicerules.measures import CATALOGUE
 from servicerules.measures.catalogue import InteractionContext
-from servicerules.model.interaction import Interaction
+from servicerules.measures.conversation import is_customer_message, is_personal_reply
+from servicerules.model.interaction import AUTOMATION_KINDS, EVENT_TYPES, Event, Interaction
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 
@@ -67,6 +69,28 @@ def test_survey_before_the_solve_does_not_count_and_unsolved_is_unknown():
     assert fact("resolution.recorded", early) is False
     open_ = ctx(msg(0, "customer"), action(5, "survey_sent"))
     assert fact("survey.sent_after_resolution", open_) is None
+
+
+def test_the_survey_is_compared_with_the_first_solve():
+    # solved, reopened, surveyed, closed: the survey came after the first solve
+    c = ctx(msg(0, "customer"), status(10, "solved"), status(11, "open"), action(12, "survey_sent"),
+            status(40, "closed"))
+    assert fact("survey.sent_after_resolution", c) is True
+
+
+@pytest.mark.parametrize(
+    ("kind", "public", "automated", "role"),
+    list(itertools.product(EVENT_TYPES, (True, False), (False, True, *AUTOMATION_KINDS),
+                           (None, "customer", "agent", "bot", "system", "manager"))),
+)
+def test_reply_and_customer_tests_agree_with_the_event_properties(kind, public, automated, role):
+    # is_personal_reply and is_customer_message read the fields directly, for speed
+    author = None if role is None else {"role": role}
+    event = Event(at=T0, type=kind, public=public, automated=automated, author=author)
+    assert is_customer_message(event) == (event.type == "message" and event.role == "customer")
+    assert is_personal_reply(event) == (
+        event.type == "message" and event.public and event.role in ("agent", "manager") and not event.is_automated
+    )
 
 
 def test_actions_after_as_of_are_ignored():

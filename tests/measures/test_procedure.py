@@ -173,6 +173,12 @@ def test_account_pulled_up_after_greeting_before_other_actions() -> None:
     assert fact("account.pulled_up_before_first_reply", ctx) is False
 
 
+def test_the_earlier_of_both_lookup_actions_counts() -> None:
+    ctx = context(message(0, "customer"), action(10, "account_lookup"), message(30, "agent", "Hello Jana"),
+                  action(40, "account_pulled_up"))
+    assert fact("account.pulled_up_before_first_reply", ctx) is True
+
+
 def test_account_lookup_before_the_first_reply() -> None:
     ctx = context(message(0, "customer"), action(10, "account_lookup"), message(30, "agent", "Hello Jana"))
     assert fact("account.pulled_up_first", ctx) is True
