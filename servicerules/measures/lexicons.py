@@ -229,9 +229,9 @@ _PASSWORD_NOUN_DA = (
     r"|engangskode(?:n)?|mitid-kode(?:n)?|nemid-kode(?:n)?)"
 )
 _PASSWORD_NOUN_HI = r"(?:पासवर्ड|पिन|ओटीपी|otp|लॉगिन\s+विवरण|गुप्त\s+कोड)"
-# Every password noun above contains one of these as a whole word: its last word where it has several, as
-# everyday words such as "time" (one-time code), "pass" (pass code) and "login" ("I've reset the login")
-# would send many replies to the patterns; "pin" in pin-code, pin-kode …
+# Every password noun above contains one of these as a whole word ("pin" in pin-code, pin-kode). Of "one-time
+# code", "pass code" and "login details" it is the last word: "time", "pass" and "login" ("I've reset the
+# login") are everyday words that would send many replies to the patterns …
 _PASSWORD_NOUN_WORDS = (
     "password", "passcode", "code", "pin", "details", "data", "info", "credentials", "otp", "2fa",
     "zugangsdaten", "anmeldedaten", "logindaten", "tan",
