@@ -617,8 +617,9 @@ class DurableBackend:
                 texts.append(f"{{{tag}{head}{encoded}}}")
                 base_of[tag] = index * n
                 seq += 1
+            batch = "[" + ",".join(texts) + "]"
             for handle in self._kinds[kind]:
-                self._run_session(handle, sid, items, texts, first, head, base_of, hits)
+                self._run_session(handle, sid, items, batch, first, head, base_of, hits)
         self._sid_uses += 1
         if self._sid_uses >= SESSION_INTERACTIONS:
             self._rotate_session()
@@ -646,7 +647,7 @@ class DurableBackend:
         h: _Handle,
         sid: str,
         items: list[tuple[int, str]],
-        texts: list[str],
+        batch: str,
         first: int,
         head: str,
         base_of: dict[str, int],
@@ -663,8 +664,7 @@ class DurableBackend:
         single = items[0][0] * n if count == 1 else -1
         append = hits.append
         extra: dict[int, int] = {}  # sequence numbers of re-asserted facts -> position in items
-        batch = "[" + ",".join(texts) + "]"
-        pending_positions = list(range(count))
+        pending_positions: Sequence[int] = range(count)
         pending = count
         action = "assert_facts"
         try:
