@@ -123,7 +123,9 @@ _NAME_WIDTH = 3
 """Every engine rule name of a handle has 3 characters (``r00``..``r62`` and the catch-all ``all``), so
 the rule of an action message is ``message[2:5]`` and its fact's sequence number starts at a fixed offset."""
 _SEQ = "q"
-_SEQ_AT = 2 + _NAME_WIDTH + len('":{"m":{"q":')
+_SEQ_TAG_AT = 2 + _NAME_WIDTH + len('":{"m":{')
+"""Where an action message's fact begins with its sequence field (``"q":17``)."""
+_SEQ_AT = _SEQ_TAG_AT + len(f'"{_SEQ}":')
 
 _handle_names = itertools.count(1)
 _ERROR_CODE = re.compile(r"error code:?\s*(-?\d+)")
@@ -419,8 +421,9 @@ class DurableBackend:
         self._closed = False
         self._handles: list[_Handle] = []
         self._n_rules = len(program.engine_rules)
-        self._rows: list[list[Firing]] = []
-        self._rows_lock = threading.Lock()
+        self._firings: list[Firing] = []
+        """``Firing(rule, fact_index)`` at ``fact_index * len(engine_rules) + rule``, for the first facts."""
+        self._firings_lock = threading.Lock()
         self._seq = 1
         self._sessions = itertools.count(1)
         self._sid = str(next(self._sessions))
@@ -498,28 +501,26 @@ class DurableBackend:
 
     def _encode(self, fact: Fact) -> str:
         """The fact's fields as JSON text (``,"k0":3,"k4":17``), without sequence, sid and kind."""
+        # Booleans are tested first: most derived values are. A fact has a handful of fields, so
+        # concatenating (in place, as CPython does for a local) is cheaper than joining a list.
         fields = self._fields
-        parts: list[str] = []
-        append = parts.append
+        encoded = ""
         for key, value in fact.items():
             table = fields.get(key)
             if table is None:
                 continue
             t = type(value)
-            if t is str:
+            if t is bool:
+                encoded += table.true if value else table.false
+            elif t is str:
                 piece = table.str_exact.get(value)
-                if piece is None:
-                    piece = table.str_gap[bisect.bisect_left(table.str_sorted, value)]
+                encoded += table.str_gap[bisect.bisect_left(table.str_sorted, value)] if piece is None else piece
             elif t is int or (t is float and math.isfinite(value)):  # type: ignore[arg-type]
                 piece = table.num_exact.get(value)
-                if piece is None:
-                    piece = table.num_gap[bisect.bisect_left(table.num_sorted, value)]
-            elif t is bool:
-                piece = table.true if value else table.false
+                encoded += table.num_gap[bisect.bisect_left(table.num_sorted, value)] if piece is None else piece
             else:
-                piece = table.prefix + str(self._codecs[key].encode(value))
-            append(piece)
-        return "".join(parts)
+                encoded += table.prefix + str(self._codecs[key].encode(value))
+        return encoded
 
     def _route(self, facts: Sequence[Fact]) -> dict[str, list[tuple[int, str]]]:
         """Facts by kind (only kinds some engine rule matches), each as (fact index, encoded fields)."""
@@ -571,31 +572,26 @@ class DurableBackend:
             results.extend(self._firings_of(hits) for hits in hit_sets)
         return results
 
-    def _row(self, fact_index: int) -> list[Firing]:
-        """``Firing(rule, fact_index)`` for every engine rule (immutable: shared between results)."""
-        rows = self._rows
-        if fact_index < len(rows):
-            return rows[fact_index]
-        if fact_index >= _CACHED_FACTS:
-            return [Firing(rule, fact_index) for rule in range(self._n_rules)]
-        with self._rows_lock:  # called outside the engine lock: two threads may extend the cache
-            while len(rows) <= fact_index:
-                rows.append([Firing(rule, len(rows)) for rule in range(self._n_rules)])
-        return rows[fact_index]
-
     def _firings_of(self, hits: list[int]) -> list[Firing]:
         if not hits:
             return []
-        n = self._n_rules
         keys = sorted(set(hits))
-        if keys[-1] < n:
-            row = self._row(0)
-            return [row[key] for key in keys]
-        out: list[Firing] = []
-        for key in keys:
-            fact_index, rule = divmod(key, n)
-            out.append(self._row(fact_index)[rule])
-        return out
+        firings = self._firings
+        if keys[-1] >= len(firings):
+            self._cache_firings(keys[-1] // self._n_rules)
+            if keys[-1] >= len(firings):
+                n = self._n_rules
+                return [firings[key] if key < len(firings) else Firing(key % n, key // n) for key in keys]
+        return [firings[key] for key in keys]
+
+    def _cache_firings(self, fact_index: int) -> None:
+        """Extend the (immutable, shared) Firing objects up to ``fact_index``, at most to _CACHED_FACTS."""
+        n = self._n_rules
+        firings = self._firings
+        with self._firings_lock:  # called outside the engine lock: two threads may extend the cache
+            while len(firings) // n <= min(fact_index, _CACHED_FACTS - 1):
+                row = len(firings) // n
+                firings.extend(Firing(rule, row) for rule in range(n))
 
     def _match_routed(self, routed: dict[str, list[tuple[int, str]]]) -> list[int]:
         """Match one interaction in every handle. The lock is held.
@@ -606,13 +602,24 @@ class DurableBackend:
         if not routed:
             return hits
         sid = self._sid
+        n = self._n_rules
         for kind, items in routed.items():
             first = self._seq
             self._seq = first + len(items)
             head = f',"sid":"{sid}"{self._kind_prefix[kind]}'
-            texts = [f'{{"{_SEQ}":{first + i}{head}{encoded}}}' for i, (_, encoded) in enumerate(items)]
+            texts: list[str] = []
+            # A fact's sequence field as text (``"q":17``) -> fact index * len(engine_rules): the drain
+            # loop looks up the field of an action message instead of parsing and checking the number.
+            base_of: dict[str, int] = {}
+            seq = first
+            for index, encoded in items:
+                tag = f'"{_SEQ}":{seq}'
+                texts.append(f"{{{tag}{head}{encoded}}}")
+                base_of[tag] = index * n
+                seq += 1
+            batch = "[" + ",".join(texts) + "]"
             for handle in self._kinds[kind]:
-                self._run_session(handle, sid, items, texts, first, head, hits)
+                self._run_session(handle, sid, items, batch, first, head, base_of, hits)
         self._sid_uses += 1
         if self._sid_uses >= SESSION_INTERACTIONS:
             self._rotate_session()
@@ -640,9 +647,10 @@ class DurableBackend:
         h: _Handle,
         sid: str,
         items: list[tuple[int, str]],
-        texts: list[str],
+        batch: str,
         first: int,
         head: str,
+        base_of: dict[str, int],
         hits: list[int],
     ) -> None:
         """Assert one interaction's facts into one handle, drain every action, retract the facts."""
@@ -656,8 +664,7 @@ class DurableBackend:
         single = items[0][0] * n if count == 1 else -1
         append = hits.append
         extra: dict[int, int] = {}  # sequence numbers of re-asserted facts -> position in items
-        batch = "[" + ",".join(texts) + "]"
-        pending_positions = list(range(count))
+        pending_positions: Sequence[int] = range(count)
         pending = count
         action = "assert_facts"
         try:
@@ -686,10 +693,10 @@ class DurableBackend:
                         if rule < 0:
                             caught.append(message)
                         else:
-                            position = int(message[_SEQ_AT : message.index(",", _SEQ_AT)]) - first
-                            if not 0 <= position < count or message[_SEQ_AT - 4 : _SEQ_AT] != '"q":':
-                                position = self._position(message, first, count, extra)
-                            append(items[position][0] * n + rule)
+                            base = base_of.get(message[_SEQ_TAG_AT : message.index(",", _SEQ_AT)])
+                            if base is None:  # a re-asserted fact, or a message of an unexpected form
+                                base = items[self._position(message, first, count, extra)][0] * n
+                            append(base + rule)
                         message = complete(handle, state)
                 if len(caught) == pending:
                     break
@@ -732,7 +739,7 @@ class DurableBackend:
     @staticmethod
     def _position(message: str, first: int, count: int, extra: dict[int, int]) -> int:
         """Position (in the session's fact list) of the fact an action message names, by its sequence."""
-        if message[_SEQ_AT - 4 : _SEQ_AT] != '"q":':
+        if message[_SEQ_TAG_AT:_SEQ_AT] != f'"{_SEQ}":':
             raise EngineError(f"unexpected action message {message[:200]!r}")
         seq = int(message[_SEQ_AT : message.index(",", _SEQ_AT)])
         if first <= seq < first + count:

@@ -557,6 +557,20 @@ def test_dropped_duplicate_fact_is_reasserted(backends: list[DurableBackend], mo
     assert backend.match(facts) == [Firing(0, 1), Firing(0, 2), Firing(1, 3)]
 
 
+def test_firings_past_the_cached_facts(backends: list[DurableBackend]) -> None:
+    """Firing objects are cached for the first facts of an interaction only; later facts still fire,
+    both before and after the cache has grown, and cached firings are shared, not mutated."""
+    prog = program((Compare("a", "==", 1), E), (Present("a", False), E), (ALWAYS, I))
+    backend = durable(backends, prog)
+    n = _durable._CACHED_FACTS + 40
+    facts: list[Fact] = [{"kind": "i"}, *({"kind": "e", "a": i % 3} if i % 5 else {"kind": "e"} for i in range(n))]
+    expected = ReferenceBackend(prog).match(facts)
+    assert backend.match(facts[:3]) == ReferenceBackend(prog).match(facts[:3])
+    assert backend.match(facts) == expected
+    assert backend.match_many([facts, facts[:3], facts]) == [expected, ReferenceBackend(prog).match(facts[:3]), expected]
+    assert Firing(0, n - 3) in expected and Firing(1, n) in expected  # past the cache
+
+
 def test_match_many_matches_match(backends: list[DurableBackend]) -> None:
     prog = _thread_program()
     backend = durable(backends, prog)
