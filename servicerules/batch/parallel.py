@@ -241,10 +241,11 @@ def evaluate_pieces(
 ) -> ChunkResult:
     """Read (JSON Lines blocks), validate and evaluate the records of one chunk.
 
-    ``detail`` says how much of each violation the outcomes carry; ``digests`` are run on the chunk's
-    outcomes and ``outcomes`` says whether the outcomes themselves are wanted. When ``reports`` is given, the full
-    ``(interaction, report)`` of every evaluated record is appended to it (in-process callers only).
-    ``batch_size`` is passed to :meth:`~servicerules.engine.CompiledRuleset.evaluate_many`."""
+    ``detail`` says how much of each violation the outcomes carry (at :attr:`RowDetail.COUNTS` no violation
+    is built); ``digests`` are run on the chunk's outcomes and ``outcomes`` says whether the outcomes
+    themselves are wanted. When ``reports`` is given, the full ``(interaction, report)`` of every evaluated
+    record is appended to it (in-process callers only). ``batch_size`` is passed to
+    :meth:`~servicerules.engine.CompiledRuleset.evaluate_many`."""
     models: list[Interaction] = []
     sources: list[str] = []
     wheres: list[_Where] = []
