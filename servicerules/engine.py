@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from servicerules._durations import format_duration
 from servicerules.compiler import CompiledProgram, CompiledRule, DerivedColumn, FactColumn, compile_program, placeholder_facts
 from servicerules.compiler.backends import Backend, create_backend
-from servicerules.compiler.ir import AllOf, Compare, Condition, EngineRule, Fact, Firing, Present, Scope, Verdict
+from servicerules.compiler.ir import KIND_KEY, AllOf, Compare, Condition, EngineRule, Fact, Firing, Present, Scope, Verdict
 from servicerules.compiler.reference import compile_condition
 from servicerules.errors import Diagnostic, EvaluationError, InteractionError, RulesetError
 from servicerules.loader import SourceDocument, load_yaml, read_source
@@ -225,10 +225,19 @@ class _FactReader:
 
 @dataclass(frozen=True)
 class _Column:
-    """One engine fact key and how to fill it: ``read(reader, event_index)`` → normalised value or None."""
+    """One engine fact key and how to fill it: ``read(reader, event_index)`` → normalised value or None.
+
+    A column of a catalogue fact also carries what the plan's inlined read needs (``name``, ``compute``,
+    whether it is an event fact and its normaliser): a fact is read a hundred times per interaction, and
+    three Python calls per read were a tenth of an evaluation's cost."""
 
     key: str
     read: Callable[[_FactReader, int | None], Any]
+    name: str = ""
+    compute: Callable[..., Any] | None = None
+    """None for a derived column (computed from other facts)."""
+    per_event: bool = False
+    normalise: Callable[[Any], Any] = _identity
 
     @classmethod
     def of_fact(cls, column: FactColumn) -> "_Column":
@@ -238,7 +247,7 @@ class _Column:
             value = reader.value(spec, index)
             return None if value is None else normalise(value)
 
-        return cls(column.key, read)
+        return cls(column.key, read, spec.name, spec.compute, spec.scope == "event", normalise)
 
     @classmethod
     def of_derived(cls, column: DerivedColumn) -> "_Column":
@@ -256,6 +265,39 @@ def _keys(condition: Condition) -> set[str]:
     return set().union(*(_keys(item) for item in condition.items))
 
 
+_ANY_KEYS: frozenset[str] = frozenset()
+"""Required keys of a condition that can be TRUE whatever keys a fact has (see :func:`_required`)."""
+
+
+def _required(condition: Condition) -> frozenset[str] | None:
+    """Keys a fact must hold for ``condition`` to be TRUE on it; None when it is never TRUE.
+
+    A comparison is only TRUE on a present key (an absent value is unknown), ``exists`` needs its key, a
+    conjunction every key of its items, a disjunction the keys all of its branches need."""
+    if isinstance(condition, Compare):
+        return frozenset((condition.key,))
+    if isinstance(condition, Present):
+        return frozenset((condition.key,)) if condition.present else _ANY_KEYS
+    parts = [_required(item) for item in condition.items]
+    if isinstance(condition, AllOf):
+        if any(part is None for part in parts):
+            return None
+        return frozenset().union(*parts)  # type: ignore[arg-type]
+    possible = [part for part in parts if part is not None]
+    if not possible:
+        return None  # an empty AnyOf, or one of branches that are never TRUE
+    return frozenset.intersection(*possible)
+
+
+_NO_RULE_KIND = "-"
+"""The kind of the placeholder of an event fact on which no rule can fire: no engine rule matches it, so no
+backend looks at it, and the facts keep their positions (a firing's fact index is an event's index + 1)."""
+_NOTHING_WANTED: tuple[tuple["_Column", ...], bool] = ((), False)
+
+_GUARD_MEMO_LIMIT = 4096
+"""Entries kept in a plan's memo of guard outcomes before it is emptied (the values are the data's)."""
+
+
 class _FactPlan:
     """Which engine fact keys of one scope to compute for a fact, and in which order.
 
@@ -265,6 +307,12 @@ class _FactPlan:
     TRUE guard: a chat SLA's clock is never run for an e-mail, a card check never for a status event. The
     keys guards read (and those of rules without a guard) are computed first, for every fact. A key left
     out is simply absent, as an unknown value is; every rule that reads it is not applicable there anyway.
+
+    An event fact on which no rule can fire at all (no guard is TRUE, and each rule without a guard needs a
+    key the fact lacks) is not handed to the backend: a placeholder of kind :data:`_NO_RULE_KIND` takes its
+    place. The guards'
+    outcome depends only on the values of the keys they read, so it is worked out once per distinct tuple of
+    those values (a status event, a message, an action...), not once per fact.
     """
 
     def __init__(self, scope: Scope, rules: Sequence[EngineRule], columns: Sequence[_Column]):
@@ -276,44 +324,99 @@ class _FactPlan:
                 pairs.setdefault(rule.rule_index, []).append(rule)
         first: set[str] = set()
         guarded: dict[Condition, set[str]] = {}
+        guard_keys: set[str] = set()
+        # per rule without a usable guard: the keys a fact needs for one of its engine rules to fire there
+        unguarded: list[frozenset[str] | None] = []
         for pair in pairs.values():
             shared = set(_conjuncts(pair[0].condition))
             for rule in pair[1:]:
                 shared &= set(_conjuncts(rule.condition))
             guard = AllOf(tuple(c for c in _conjuncts(pair[0].condition) if c in shared))
             needed = set().union(*(_keys(rule.condition) for rule in pair))
-            guard_keys = _keys(guard)
-            if not guard.items or not guard_keys <= available:
+            keys_of_guard = _keys(guard)
+            if not guard.items or not keys_of_guard <= available:
                 first |= needed  # no guard (or one that cannot be read first): always needed
+                halves = [_required(rule.condition) for rule in pair]
+                possible = [half for half in halves if half is not None]
+                unguarded.append(frozenset.intersection(*possible) if possible else None)
                 continue
-            first |= guard_keys
-            guarded.setdefault(guard, set()).update(needed - guard_keys)
+            first |= keys_of_guard
+            guard_keys |= keys_of_guard
+            guarded.setdefault(guard, set()).update(needed - keys_of_guard)
         self.first = tuple(c for c in self.columns if c.key in first)
         self.order = tuple(c.key for c in self.columns)
         # Guards are evaluated with the reference backend's predicates: the executable definition of the IR.
-        self.guarded = tuple(
-            (compile_condition(guard), frozenset(keys - first)) for guard, keys in guarded.items() if keys - first
-        )
+        self.guards = tuple((compile_condition(guard), frozenset(keys - first)) for guard, keys in guarded.items())
+        self.guard_keys = tuple(sorted(guard_keys))
+        # Only event facts are left out (the interaction's fact keeps index 0), and only if every rule without
+        # a guard needs some key: one that may fire on any fact makes every fact worth matching.
+        needs = [keys for keys in unguarded if keys is not None]
+        self.skippable = scope is Scope.EVENT and _ANY_KEYS not in needs
+        self.unguarded_needs = tuple(needs)
+        self._memo: dict[tuple[Any, ...], tuple[tuple[_Column, ...], bool]] = {}
 
-    def fact(self, kind: str, reader: _FactReader, index: int | None) -> dict[str, Any]:
+    def _guard_outcome(self, known: dict[str, Any]) -> tuple[tuple[_Column, ...], bool]:
+        """The columns wanted besides the first ones, and whether any guard is TRUE, for these guard values."""
+        # Types are part of the key: True == 1 == 1.0, but a guard comparing with a number is never TRUE on a
+        # bool. Absent keys are None (a fact never holds None).
+        memo_key = tuple((type(value), value) for value in map(known.get, self.guard_keys))
+        outcome = self._memo.get(memo_key)
+        if outcome is None:
+            wanted: set[str] = set()
+            any_true = False
+            for guard, keys in self.guards:
+                if guard(known):
+                    any_true = True
+                    wanted |= keys
+            if len(self._memo) >= _GUARD_MEMO_LIMIT:
+                self._memo.clear()
+            outcome = self._memo[memo_key] = (tuple(c for c in self.columns if c.key in wanted), any_true)
+        return outcome
+
+    def fact(self, kind: str, reader: _FactReader, index: int | None) -> Fact:
         known: dict[str, Any] = {"kind": kind}  # as the fact holds them: unknown values are left out
-        for column in self.first:
-            value = column.read(reader, index)
-            if value is not None:
-                known[column.key] = value
-        wanted: set[str] = set()
-        for guard, keys in self.guarded:
-            if guard(known):
-                wanted |= keys
+        _read_into(known, self.first, reader, index)
+        wanted, any_true = self._guard_outcome(known) if self.guards else _NOTHING_WANTED
         if not wanted:
+            if self.skippable and not any_true:
+                present = known.keys()
+                if not any(needs <= present for needs in self.unguarded_needs):
+                    return {KIND_KEY: _NO_RULE_KIND}
             return known  # the first keys, in column order
-        for column in self.columns:
-            if column.key in wanted:
-                value = column.read(reader, index)
-                if value is not None:
-                    known[column.key] = value
+        _read_into(known, wanted, reader, index)
         # in column order, as the engine has always been given them
         return {"kind": kind, **{key: known[key] for key in self.order if key in known}}
+
+
+def _read_into(known: dict[str, Any], columns: tuple[_Column, ...], reader: _FactReader, index: int | None) -> None:
+    """Read ``columns`` for event ``index`` (None: the interaction) into ``known``, leaving unknown values out.
+
+    :meth:`_FactReader.value` inlined for catalogue facts (see :class:`_Column`)."""
+    ctx = reader.ctx
+    interaction_cache = reader.interaction
+    event_cache: dict[str, Any] | None = None
+    for column in columns:
+        compute = column.compute
+        if compute is None:  # a derived column
+            value = column.read(reader, index)
+        else:
+            name = column.name
+            if column.per_event:
+                if event_cache is None:
+                    event_cache = reader.events.get(index)
+                    if event_cache is None:
+                        event_cache = reader.events[index] = {}
+                value = event_cache.get(name, _UNSEEN)
+                if value is _UNSEEN:
+                    value = event_cache[name] = compute(ctx, index)
+            else:
+                value = interaction_cache.get(name, _UNSEEN)
+                if value is _UNSEEN:
+                    value = interaction_cache[name] = compute(ctx)
+            if value is not None:
+                value = column.normalise(value)
+        if value is not None:
+            known[column.key] = value
 
 
 #: An interaction's fact reader and the facts handed to the matching backend.
@@ -377,6 +480,7 @@ class CompiledRuleset:
         self._event_plan = _FactPlan(
             Scope.EVENT, rules, [*map(_Column.of_fact, program.event_columns), *map(_Column.of_derived, program.event_derived)]
         )
+        self._needs_events = program.needs_events  # a property that looks through every rule
 
     # -- identity ----------------------------------------------------------------------------------------
 
@@ -549,7 +653,7 @@ class CompiledRuleset:
             raise ValueError("as_of must be timezone-aware")
         reader = _FactReader(InteractionContext(model, as_of, self.program.resources), self.program.local_facts)
         facts: list[Fact] = [self._interaction_plan.fact("i", reader, None)]
-        if self.program.needs_events:
+        if self._needs_events:
             plan = self._event_plan
             facts.extend(plan.fact("e", reader, index) for index in range(len(model.events)))
         return reader, facts

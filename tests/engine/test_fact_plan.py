@@ -83,9 +83,13 @@ def test_planned_facts_give_the_verdicts_of_every_fact(ruleset: str) -> None:
             planned = policy._prepare(model, as_of)[1]
             complete = every_fact(policy, model, moment)
             assert matcher.match(planned) == matcher.match(complete), (ruleset, model.id, as_of)
-            # what the plan computes, it computes alike; it only ever leaves keys out
-            for kept, full in zip(planned, complete):
-                assert kept.items() <= full.items()
+            # what the plan computes, it computes alike; it only ever leaves keys out, or a whole event fact on
+            # which no rule fires (a placeholder that no engine rule matches keeps the facts' positions)
+            for position, (kept, full) in enumerate(zip(planned, complete)):
+                if kept == {"kind": "-"}:
+                    assert position > 0 and not [f for f in matcher.match(complete) if f.fact_index == position]
+                else:
+                    assert kept.items() <= full.items()
 
 
 def test_a_guarded_fact_is_not_computed_where_its_when_is_false() -> None:
@@ -120,3 +124,56 @@ def test_facts_left_out_are_still_read_for_targets_and_reports() -> None:
         for name in ("sla.email_first_reply.state", "sla.email_first_reply.elapsed", "call.queue_wait", "reference.given"):
             spec = reader.spec(name)
             assert get(name, spec.type) == fresh.getter(None)(name, spec.type)
+
+
+def test_event_facts_no_rule_can_fire_on_are_left_out() -> None:
+    policy = servicerules.load(ROOT / "rulesets" / "charter.yaml", backend="reference")
+    chat = crafted()[0]
+    _reader, facts = policy._prepare(chat, None)
+    kinds = {event.type: facts[index + 1]["kind"] for index, event in enumerate(chat.events)}
+    # no charter rule reads a status event: only rules guarded by a type of message, note or action, and the
+    # public-reply rule, whose fact is unknown outside social channels
+    assert kinds["status"] == "-"
+    assert kinds["message"] == "e" and kinds["action"] == "e"
+    # on the social channel the public-reply rule reads the company's messages, but still no status event
+    social = crafted()[1]
+    _reader, facts = policy._prepare(social, None)
+    assert {facts[i + 1]["kind"] for i, e in enumerate(social.events) if e.type == "status"} == {"-"}
+
+
+RULESET_WITH_AN_ALWAYS_APPLICABLE_EVENT_RULE = """
+ruleset: every-event
+version: "1"
+rules:
+  - id: typed
+    title: every event is of a known type
+    severity: info
+    scope: event
+    violated_if: not exists(event.type) or event.type == "note"
+    message: {en: "untyped"}
+"""
+
+
+def test_no_event_fact_is_left_out_when_a_rule_may_fire_on_any_event() -> None:
+    # the rule's violated half fires where event.type is absent: no key is needed, so every event is matched
+    policy = servicerules.load(RULESET_WITH_AN_ALWAYS_APPLICABLE_EVENT_RULE, backend="reference")
+    for model in interactions():
+        _reader, facts = policy._prepare(model, None)
+        assert all(fact["kind"] == "e" for fact in facts[1:])
+
+
+def test_keys_a_condition_needs_to_be_true() -> None:
+    from servicerules.compiler.ir import ALWAYS, NEVER, AllOf, AnyOf, Compare, Present
+    from servicerules.engine import _required
+
+    a, b = Compare("a", "==", 1), Compare("b", ">", 2.5)
+    assert _required(a) == {"a"}
+    assert _required(Present("a", True)) == {"a"}
+    assert _required(Present("a", False)) == set()  # TRUE exactly where the key is absent
+    assert _required(AllOf((a, b))) == {"a", "b"}
+    assert _required(AnyOf((a, b))) == set()  # either key alone may do
+    assert _required(AnyOf((AllOf((a, b)), a))) == {"a"}
+    assert _required(ALWAYS) == set()
+    assert _required(NEVER) is None
+    assert _required(AllOf((a, NEVER))) is None
+    assert _required(AnyOf((NEVER, b))) == {"b"}
