@@ -25,10 +25,16 @@ sent either) are present but equal to nothing, as in the reference backend.
 *Conditions are expanded to DNF.* The engine expands ``$or`` into one activation per matching branch
 and fails with error 303 when more than 64 activations hit one fact. The backend therefore expands each
 condition into its disjunctive normal form itself, merges the constraints of a branch per key into an
-interval (dropping contradictory branches), and registers every branch as its own engine rule. A
-program is split into several engine rulesets ("handles") of at most ``rules_per_handle`` branches
-(default and maximum 63) plus a catch-all rule, so even a fact that matches every rule of a handle
-stays within the activation limit, and no ruleset comes near the ~512-rule hang. ``ALWAYS`` becomes a
+interval (dropping contradictory branches), merges the branches of a rule that differ in one key only
+(``channel in ["email", "web", "chat"]`` expands to one branch per value; their codes become one interval
+with a few ``$neq``), and registers every branch as its own engine rule. A program is split into
+several engine rulesets ("handles") of at most ``rules_per_handle`` branches (default and maximum 63)
+plus a catch-all rule, so even a fact that matches every rule of a handle stays within the activation
+limit, and no ruleset comes near the ~512-rule hang. (The engine's limit is a stack of 64 alpha nodes
+pending for one fact; nodes pending at once are never ancestors of one another, so each leads to a rule
+of its own: 64 rules can never exceed it.) Fewer engine rules mean fewer handles, and every fact is
+asserted, drained and retracted once per handle of its kind: the charter's interaction rules went from
+two handles to one. ``ALWAYS`` becomes a
 rule that only tests the fact kind; ``NEVER`` (no branch) is omitted. A rule whose branches overlap
 fires once per matching branch; the backend de-duplicates.
 
@@ -337,7 +343,8 @@ def _constraint_expr(field: str, c: _KeyConstraint) -> list[dict[str, Any]] | No
     return tests
 
 
-def _branch_expr(branch: _Branch, codecs: dict[str, _KeyCodec]) -> list[dict[str, Any]] | None:
+def _branch_constraints(branch: _Branch, codecs: dict[str, _KeyCodec]) -> dict[str, _KeyConstraint] | None:
+    """A branch's literals as one constraint per key; None if two presence literals contradict."""
     per_key: dict[str, _KeyConstraint] = {}
     for literal in branch:
         key = literal[1]
@@ -369,9 +376,120 @@ def _branch_expr(branch: _Branch, codecs: dict[str, _KeyCodec]) -> list[dict[str
         c.lo = max(c.lo, lo)
         c.hi = min(c.hi, hi)
         c.ranged = True
+    return per_key
+
+
+def _branch_expr(branch: _Branch, codecs: dict[str, _KeyCodec]) -> list[dict[str, Any]] | None:
+    per_key = _branch_constraints(branch, codecs)
+    return None if per_key is None else _terms_expr(_terms(per_key), codecs)
+
+
+# A branch's constraint on one key as a value that can be compared and merged: ("absent",), ("present",) or
+# ("codes", allowed), the non-empty set of codes the key's value may have (always within one type class).
+_Term = tuple[Any, ...]
+_ABSENT: _Term = ("absent",)
+_PRESENT: _Term = ("present",)
+
+_MAX_MERGED_EXCLUSIONS = 8
+"""Branches are merged into one engine rule only while its interval needs at most this many ``$neq`` tests."""
+
+_MAX_MERGED_BRANCHES = 64
+"""Rules with more DNF branches are registered branch by branch (merging compares every pair)."""
+
+
+def _terms(per_key: dict[str, _KeyConstraint]) -> dict[str, _Term] | None:
+    """Each key's constraint as a term; None when one can never hold (an empty interval, ranged and absent)."""
+    terms: dict[str, _Term] = {}
+    for key, c in per_key.items():
+        if not c.ranged:
+            terms[key] = _ABSENT if c.present is False else _PRESENT
+            continue
+        if c.present is False or c.lo > c.hi:
+            return None
+        allowed = frozenset(range(c.lo, c.hi + 1)) - (c.excluded or set())
+        if not allowed:
+            return None
+        terms[key] = ("codes", allowed)
+    return terms
+
+
+def _union(a: _Term, b: _Term) -> _Term | None:
+    """The term TRUE where ``a`` or ``b`` is; None for no term (any value or none), if expressible."""
+    if a == b:
+        return a
+    if {a[0], b[0]} == {"absent", "present"}:
+        return None
+    if a[0] == "absent" or b[0] == "absent":
+        raise _NotMergeable
+    if a[0] == "present" or b[0] == "present":
+        return _PRESENT  # a present key holds some value: "present or one of these values" is "present"
+    allowed = a[1] | b[1]
+    if max(allowed) - min(allowed) + 1 - len(allowed) > _MAX_MERGED_EXCLUSIONS:
+        raise _NotMergeable
+    return ("codes", allowed)
+
+
+class _NotMergeable(Exception):
+    pass
+
+
+def _merged(a: dict[str, _Term], b: dict[str, _Term]) -> dict[str, _Term] | None:
+    """One branch TRUE exactly where ``a`` or ``b`` is, when they differ in the term of one key only."""
+    if a.keys() != b.keys():
+        return None
+    differing = [key for key in a if a[key] != b[key]]
+    if len(differing) != 1:
+        return None
+    (key,) = differing
+    try:
+        term = _union(a[key], b[key])
+    except _NotMergeable:
+        return None
+    merged = dict(a)
+    if term is None:
+        del merged[key]
+    else:
+        merged[key] = term
+    return merged
+
+
+def _merge_branches(branches: list[dict[str, _Term]]) -> list[dict[str, _Term]]:
+    """Merge branches that differ in one key's constraint (``channel in ["email", "web"]`` expands to two
+    branches, one per value; their codes then form one interval with a few ``$neq``): fewer engine rules,
+    so a program needs fewer engine rulesets, and each fact is asserted into fewer of them."""
+    if len(branches) > _MAX_MERGED_BRANCHES:
+        return branches
+    out = list(branches)
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                merged = _merged(out[i], out[j])
+                if merged is not None:
+                    out[i] = merged
+                    del out[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    return out
+
+
+def _terms_expr(terms: dict[str, _Term] | None, codecs: dict[str, _KeyCodec]) -> list[dict[str, Any]] | None:
+    """Engine tests for a branch given as terms, keys in sorted order; None if it can never be TRUE."""
+    if terms is None:
+        return None
     tests: list[dict[str, Any]] = []
-    for key in sorted(per_key):
-        key_tests = _constraint_expr(codecs[key].field, per_key[key])
+    for key in sorted(terms):
+        term = terms[key]
+        if term[0] == "codes":
+            allowed = term[1]
+            lo, hi = min(allowed), max(allowed)
+            c = _KeyConstraint(lo, hi, set(range(lo, hi + 1)) - allowed, None, True)
+        else:
+            c = _KeyConstraint(present=term == _PRESENT)
+        key_tests = _constraint_expr(codecs[key].field, c)
         if key_tests is None:
             return None
         tests.extend(key_tests)
@@ -454,8 +572,9 @@ class DurableBackend:
         for index, (rule, branches) in enumerate(zip(program.engine_rules, dnfs)):
             kind = Scope(rule.scope).kind
             seen: set[str] = set()
-            for branch in branches:
-                tests = _branch_expr(branch, self._codecs)
+            terms = [t for t in (_terms(c) for c in map(self._constraints, branches) if c is not None) if t is not None]
+            for branch_terms in _merge_branches(terms):
+                tests = _terms_expr(branch_terms, self._codecs)
                 if tests is None:
                     continue
                 canonical = json.dumps(tests, sort_keys=True)
@@ -477,6 +596,9 @@ class DurableBackend:
         self._kind_prefix = {kind: f',"{KIND_KEY}":{json.dumps(kind)}' for kind in self._kinds}
 
     # -- construction ------------------------------------------------------------------------------
+
+    def _constraints(self, branch: _Branch) -> dict[str, _KeyConstraint] | None:
+        return _branch_constraints(branch, self._codecs)
 
     def _create_handle(self, kind: str, entries: list[tuple[int, list[dict[str, Any]]]]) -> _Handle:
         assert _engine is not None

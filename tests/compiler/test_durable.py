@@ -379,6 +379,39 @@ def test_contradictions_and_absorption(backends: list[DurableBackend]) -> None:
         assert backend.match([{"kind": "i", "a": value}]) == [Firing(4, 0)]
 
 
+def test_branches_differing_in_one_key_become_one_engine_rule(backends: list[DurableBackend]) -> None:
+    channels = ("chat", "email", "phone", "social", "sms", "web")
+    listed = AnyOf(tuple(Compare("channel", "==", c) for c in ("email", "web", "chat", "social", "sms")))
+    guarded = AllOf((listed, Compare("answered", "==", False)))
+    either = AnyOf((AllOf((Present("a", True), Compare("b", ">", 2))), AllOf((Present("a", False), Compare("b", ">", 2)))))
+    prog = program(guarded, either)
+    backend = durable(backends, prog)
+    # five equalities on "channel" are one interval with the value "phone" excluded; "a" present or absent
+    # is no test on "a" at all
+    assert backend.engine_rule_count == 2
+    reference = ReferenceBackend(prog)
+    values: list[Any] = [*channels, "in_person", "", "zzz", 1, True, None]
+    for channel in values:
+        for answered in (False, True, 0, None):
+            for a in (1, None):
+                fact: dict[str, Any] = {"kind": "i", "b": 3}
+                for key, value in (("channel", channel), ("answered", answered), ("a", a)):
+                    if value is not None:
+                        fact[key] = value
+                assert backend.match([fact]) == reference.match([fact]), fact
+
+
+def test_branches_far_apart_stay_separate_engine_rules(backends: list[DurableBackend]) -> None:
+    # the first and the last of 20 values: one interval would need 37 exclusions
+    values = [f"v{i:02d}" for i in range(20)]
+    prog = program(AnyOf((Compare("a", "==", values[0]), Compare("a", "==", values[-1]))), *[Compare("a", "==", v) for v in values[1:-1]])
+    backend = durable(backends, prog)
+    reference = ReferenceBackend(prog)
+    assert backend.engine_rule_count == 2 + 18
+    for value in [*values, "v", "v99", 3]:
+        assert backend.match([{"kind": "i", "a": value}]) == reference.match([{"kind": "i", "a": value}])
+
+
 def test_condition_too_complex() -> None:
     big = AllOf(tuple(AnyOf(tuple(Compare(f"k{i}", "==", j) for j in range(5))) for i in range(6)))
     with pytest.raises(ValueError, match="too complex"):
