@@ -359,7 +359,11 @@ class _FactPlan:
         """The columns wanted besides the first ones, and whether any guard is TRUE, for these guard values."""
         # Types are part of the key: True == 1 == 1.0, but a guard comparing with a number is never TRUE on a
         # bool. Absent keys are None (a fact never holds None).
-        memo_key = tuple((type(value), value) for value in map(known.get, self.guard_keys))
+        if len(self.guard_keys) == 1:  # event plans usually: event.type alone
+            value = known.get(self.guard_keys[0])
+            memo_key: tuple[Any, ...] = (type(value), value)
+        else:
+            memo_key = tuple([(type(value), value) for value in map(known.get, self.guard_keys)])
         outcome = self._memo.get(memo_key)
         if outcome is None:
             wanted: set[str] = set()
