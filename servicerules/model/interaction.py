@@ -131,18 +131,17 @@ class Interaction(_Strict):
 
     @model_validator(mode="after")
     def _events_in_time_order(self) -> "Interaction":
-        for index in range(1, len(self.events)):
-            if self.events[index].at < self.events[index - 1].at:
+        # one attribute read and one comparison per event: this runs for every interaction parsed
+        previous: dt.datetime | None = None
+        for index, event in enumerate(self.events):
+            at = event.at
+            if previous is not None and at < previous:
                 raise PydanticCustomError(
                     "events_order",
                     "event {index} at {at} is earlier than event {prev} at {prev_at}; events must be in time order",
-                    {
-                        "index": index,
-                        "at": self.events[index].at.isoformat(),
-                        "prev": index - 1,
-                        "prev_at": self.events[index - 1].at.isoformat(),
-                    },
+                    {"index": index, "at": at.isoformat(), "prev": index - 1, "prev_at": previous.isoformat()},
                 )
+            previous = at
         return self
 
     @classmethod
