@@ -294,3 +294,22 @@ def test_events_out_of_order_from_json_name_the_first_such_pair_on_both_paths(va
     data["events"][2]["at"] = "2026-03-02T09:00:00Z"  # 10:00+01:00 as well: equal times are in order
     data["events"][3]["at"] = "2026-03-02T10:00:00+01:00"
     assert [e.at.utcoffset() for e in Interaction.parse(json.dumps(data)).events] == [dt.timedelta(hours=1)] * 2 + [dt.timedelta(0), dt.timedelta(hours=1)]
+
+
+def test_the_native_path_has_no_python_callback_per_timestamp():
+    from servicerules.model import interaction
+
+    def nodes(schema):
+        if isinstance(schema, dict):
+            yield schema
+            for value in schema.values():
+                yield from nodes(value)
+        elif isinstance(schema, list):
+            for value in schema:
+                yield from nodes(value)
+
+    native = list(nodes(interaction._natively_aware(Interaction.__pydantic_core_schema__)))
+    own = list(nodes(Interaction.__pydantic_core_schema__))
+    assert sum(n.get("function") is interaction._aware for n in own) == 4
+    assert not any(n.get("function") is interaction._aware for n in native)
+    assert [n for n in native if n.get("type") == "datetime"] == [{"type": "datetime", "microseconds_precision": "truncate", "tz_constraint": "aware"}] * 4
