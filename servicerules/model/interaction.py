@@ -1,8 +1,8 @@
 """The interaction model: one ticket, chat, call, e-mail thread or social conversation.
 
 Timestamps must carry a time zone. A naive timestamp is an error (SR311) unless the caller passes a default
-zone in the validation context (``Interaction.parse(data, default_timezone="Europe/Berlin")``), as a batch
-mapping does for exports that store local times.
+zone in the validation context (``Interaction.parse(data, default_timezone="Europe/Berlin")``). (Batch
+mappings do not pass one: they localise an export's local times themselves, with the mapping's ``timezone``.)
 
 Without a default zone, :meth:`Interaction.parse` first validates with a copy of the schema in which
 pydantic-core checks the zones itself (no Python call per timestamp); only data that copy rejects goes through
