@@ -1,10 +1,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 
 from servicerules import Interaction, InteractionError
+from servicerules.model._diagnostics import interaction_error
+from servicerules.model.interaction import Agent, Author, Customer
 
 
 def base(**changes):
@@ -22,8 +27,6 @@ def base(**changes):
 
 
 def test_valid_interaction_parses_from_dict_and_json():
-    import json
-
     a = Interaction.parse(base())
     b = Interaction.parse(json.dumps(base()))
     assert a == b
@@ -94,3 +97,219 @@ def test_automation_flag_and_bot_authors_count_as_automated():
         ])
     )
     assert [e.is_automated for e in parsed.events] == [True, True, False]
+
+
+# --- Interaction.parse without a default zone validates with a copy of the schema in which pydantic-core
+# checks the zones (interaction._AWARE_ONLY); what that copy rejects goes to the models' own validator. The
+# tests below run on both paths ("reference": the copy switched off) and compare with the models' validator.
+
+
+@pytest.fixture(params=["native", "reference"])
+def validation_path(request, monkeypatch):
+    from servicerules.model import interaction
+
+    assert interaction._AWARE_ONLY is not None  # no pydantic plugin wraps the validator here
+    if request.param == "reference":
+        monkeypatch.setattr(interaction, "_AWARE_ONLY", None)
+    return request.param
+
+
+def reference(data):
+    """What ``Interaction.parse`` did with the models' own validator only."""
+    try:
+        if isinstance(data, (str, bytes)):
+            return Interaction.model_validate_json(data)
+        return Interaction.model_validate(data)
+    except ValidationError as exc:
+        raise interaction_error(exc, data) from None
+
+
+def outcome(parse, data, **kwargs):
+    """What parsing ``data`` gives, in a comparable form: the model with each object's class and each
+    timestamp's zone, or the diagnostics, or the exception."""
+    try:
+        model = parse(data, **kwargs)
+    except InteractionError as exc:
+        return "rejected", [(d.code, d.message, d.path, d.hint) for d in exc.diagnostics]
+    except Exception as exc:  # an odd tzinfo may fail either way: it must fail the same way
+        return "raised", type(exc), str(exc)
+    objects = [model, model.customer, *model.agents, *model.events, *(e.author for e in model.events)]
+    times = [model.created_at, model.solved_at, model.closed_at, *(e.at for e in model.events)]
+    return (
+        "parsed",
+        model,
+        [(type(o), o.model_fields_set) for o in objects if o is not None],
+        [(type(t), type(t.tzinfo), t.tzinfo.utcoffset(t)) for t in times if t is not None],
+    )
+
+
+def full():
+    data = base(
+        solved_at="2026-03-02T11:00:00Z",
+        closed_at=1772449200,  # epoch seconds: UTC
+        priority="high",
+        customer={"id": "c1", "tier": "gold", "attributes": {"vip": True}},
+        agents=[{"id": "a1", "name": "Maria"}, {"id": "a2"}],
+        attributes={"order": {"amount": 900}},
+    )
+    data["events"].append(
+        {"at": "2026-03-02T10:30:00.1234567+05:30", "type": "note", "public": False, "automated": "macro", "attributes": {"k": 1}}
+    )
+    data["events"][2]["at"] = "2026-03-02T15:30:00.1234567+05:30"
+    return data
+
+
+def test_both_paths_build_the_same_objects_from_dict_and_json(validation_path):
+    data = full()
+    for given in (data, json.dumps(data), json.dumps(data).encode()):
+        parsed = outcome(Interaction.parse, given)
+        assert parsed[0] == "parsed"
+        assert parsed == outcome(reference, given)
+        assert parsed == outcome(Interaction.parse, given, default_timezone="Asia/Kolkata")  # aware: zone unused
+    model = Interaction.parse(data)
+    assert type(model.events[0].author) is Author and type(model.agents[1]) is Agent and type(model.customer) is Customer
+    assert model.closed_at == dt.datetime(2026, 3, 2, 11, 0, tzinfo=dt.timezone.utc)
+    assert model.events[2].at.microsecond == 123456
+    assert model.model_fields_set == {"id", "channel", "created_at", "events", "solved_at", "closed_at", "priority", "customer", "agents", "attributes"}
+
+
+def test_python_datetimes_keep_their_zone_on_both_paths(validation_path):
+    berlin = dt.datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    data = base(created_at=berlin, solved_at=dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.timezone.utc))
+    parsed = Interaction.parse(data)
+    assert parsed.created_at is berlin
+    assert outcome(Interaction.parse, data) == outcome(reference, data)
+
+
+NAIVE_MESSAGE = (
+    "timestamp '2026-03-02T09:00:00' has no time zone; write it with an offset (2026-03-02T09:15:00+01:00) or give a default time zone"
+)
+
+
+@pytest.mark.parametrize("json_text", [False, True], ids=["dict", "json"])
+@pytest.mark.parametrize(
+    "where", [("created_at",), ("solved_at",), ("closed_at",), ("events", 1, "at")], ids=lambda w: ".".join(map(str, w))
+)
+def test_a_naive_timestamp_is_sr311_at_its_field_on_both_paths(validation_path, where, json_text):
+    data = base(solved_at="2026-03-02T11:00:00+01:00", closed_at="2026-03-02T11:00:00+01:00")
+    data["events"][1]["at"] = "2026-03-02T09:00:00+01:00"
+    target = data
+    for part in where[:-1]:
+        target = target[part]
+    target[where[-1]] = "2026-03-02T09:00:00"
+    given = json.dumps(data) if json_text else data
+    with pytest.raises(InteractionError) as info:
+        Interaction.parse(given)
+    (diag,) = info.value.diagnostics
+    shown = "events[1].at" if where[0] == "events" else where[0]
+    assert (diag.code, diag.message, diag.path) == ("SR311", f"{shown}: {NAIVE_MESSAGE}", where)
+    localised = Interaction.parse(given, default_timezone="Europe/Berlin")
+    value = localised.events[1].at if where[0] == "events" else getattr(localised, where[0])
+    assert value == dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.timezone.utc) and str(value.tzinfo) == "Europe/Berlin"
+
+
+class _NoOffset(dt.tzinfo):
+    """A tzinfo without an offset: the timestamp counts as naive."""
+
+    def utcoffset(self, when):
+        return None
+
+
+class _IntOffset(dt.tzinfo):
+    """An offset that is not a timedelta: pydantic-core's own zone check refuses it, the models accept it."""
+
+    def utcoffset(self, when):
+        return 3600
+
+
+class _Failing(dt.tzinfo):
+    def utcoffset(self, when):
+        raise RuntimeError("no offset today")
+
+
+def test_a_tzinfo_without_an_offset_counts_as_naive_on_both_paths(validation_path):
+    data = base(created_at=dt.datetime(2026, 3, 2, 9, 0, tzinfo=_NoOffset()))
+    with pytest.raises(InteractionError) as info:
+        Interaction.parse(data)
+    assert [(d.code, d.message, d.path) for d in info.value.diagnostics] == [("SR311", f"created_at: {NAIVE_MESSAGE}", ("created_at",))]
+    localised = Interaction.parse(data, default_timezone="UTC")
+    assert localised.created_at.utcoffset() == dt.timedelta(0)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-03-02T09:00:00Z",
+        "2026-03-02T09:00:00-00:00",
+        "2026-03-02 09:00:00+0100",
+        "2026-03-02",
+        "1772442900",
+        1772442900.5,
+        1772442900123,
+        "09:00",
+        None,
+        True,
+        dt.date(2026, 3, 2),
+        dt.datetime(2026, 3, 2, 9, 0, tzinfo=_IntOffset()),
+        dt.datetime(2026, 3, 2, 9, 0, tzinfo=_Failing()),
+    ],
+    ids=lambda v: type(v.tzinfo).__name__ if isinstance(v, dt.datetime) else repr(v),
+)
+@pytest.mark.parametrize("field", ["created_at", "solved_at", "event"])
+def test_any_timestamp_value_is_parsed_as_the_models_validator_does(validation_path, value, field):
+    data = base()
+    if field == "event":
+        data["events"][1]["at"] = value
+    else:
+        data[field] = value
+    expected = outcome(reference, data)
+    assert outcome(Interaction.parse, data) == expected
+    if not isinstance(value, (dt.date, dt.datetime)):
+        assert outcome(Interaction.parse, json.dumps(data)) == outcome(reference, json.dumps(data))
+
+
+def test_every_error_is_reported_when_a_naive_timestamp_comes_with_others(validation_path):
+    data = base(created_at="2026-03-02T09:00:00", priority="asap", colour="red")
+    data["events"][0]["at"] = "2026-03-02T08:00:00"
+    data["events"].reverse()  # out of order too, but the model is not built: no SR312
+    for given in (data, json.dumps(data)):
+        with pytest.raises(InteractionError) as info:
+            Interaction.parse(given)
+        assert sorted(info.value.codes) == ["SR110", "SR112", "SR311", "SR311"]
+        assert outcome(Interaction.parse, given) == outcome(reference, given)
+
+
+def test_events_out_of_order_from_json_name_the_first_such_pair_on_both_paths(validation_path):
+    data = base()
+    data["events"].append({"at": "2026-03-02T09:30:00+01:00", "type": "note"})
+    data["events"].append({"at": "2026-03-02T09:15:00+01:00", "type": "note"})  # earlier again: not reported
+    with pytest.raises(InteractionError) as info:
+        Interaction.parse(json.dumps(data))
+    (diag,) = info.value.diagnostics
+    assert (diag.code, diag.path) == ("SR312", ())
+    assert diag.message == (
+        "event 2 at 2026-03-02T09:30:00+01:00 is earlier than event 1 at 2026-03-02T10:00:00+01:00; events must be in time order"
+    )
+    assert diag.hint == "sort the events by 'at' before checking"
+    data["events"][2]["at"] = "2026-03-02T09:00:00Z"  # 10:00+01:00 as well: equal times are in order
+    data["events"][3]["at"] = "2026-03-02T10:00:00+01:00"
+    assert [e.at.utcoffset() for e in Interaction.parse(json.dumps(data)).events] == [dt.timedelta(hours=1)] * 2 + [dt.timedelta(0), dt.timedelta(hours=1)]
+
+
+def test_the_native_path_has_no_python_callback_per_timestamp():
+    from servicerules.model import interaction
+
+    def nodes(schema):
+        if isinstance(schema, dict):
+            yield schema
+            for value in schema.values():
+                yield from nodes(value)
+        elif isinstance(schema, list):
+            for value in schema:
+                yield from nodes(value)
+
+    native = list(nodes(interaction._natively_aware(Interaction.__pydantic_core_schema__)))
+    own = list(nodes(Interaction.__pydantic_core_schema__))
+    assert sum(n.get("function") is interaction._aware for n in own) == 4
+    assert not any(n.get("function") is interaction._aware for n in native)
+    assert [n for n in native if n.get("type") == "datetime"] == [{"type": "datetime", "microseconds_precision": "truncate", "tz_constraint": "aware"}] * 4
