@@ -96,6 +96,19 @@ def run_check(
     return elapsed, cpu, peak, summary
 
 
+def reference_loop_ms(repeat: int = 7) -> float:
+    """Milliseconds a fixed pure-Python loop takes here, best of ``repeat``: the speed of this interpreter on
+    this machine. The development machines are virtual and differ by up to 2x from one day to the next (the
+    same code and corpus took 95 s on one day and 188 s on another), so a figure is only comparable with
+    another day's once divided by that day's reference."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        sum(i * i for i in range(200_000))
+        best = min(best, time.perf_counter() - start)
+    return best * 1e3
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="benchmarks batch")
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -110,7 +123,9 @@ def main(argv: list[str] | None = None) -> None:
         size = write_corpus(data, args.n)
         print(f"batch benchmark: wrote {args.n:,} interactions ({size:,.0f} MB) in {time.perf_counter() - start:.0f}s")
     output = Path(tempfile.mkdtemp()) / "violations.jsonl" if args.violations else None
+    reference = reference_loop_ms()
     elapsed, cpu, peak, summary = run_check(Path(args.ruleset), data, args.jobs, "2026-03-12T00:00:00Z", output)
+    reference = min(reference, reference_loop_ms())
     read = summary["read"]
     written = f", written to JSONL ({output.stat().st_size / 1e6:,.0f} MB)" if output is not None else ""
     print(f"  ruleset {Path(args.ruleset).name}, --jobs {args.jobs}: {read:,} read, {summary['evaluated']:,} evaluated, "
@@ -119,5 +134,6 @@ def main(argv: list[str] | None = None) -> None:
         output.unlink()
     print(f"  {elapsed:,.1f} s wall, {read / elapsed:,.0f} interactions/s, peak memory {peak / 2**20:,.0f} MiB (all processes)")
     print(f"  {cpu:,.1f} CPU s in all processes = {cpu / max(read, 1) * 1e6:,.0f} µs of CPU per interaction")
+    print(f"  machine: reference loop {reference:.2f} ms (best of 14, before and after; compare days by the ratio)")
     if not args.keep:
         data.unlink()
