@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import servicerules
 from servicerules.compiler.backends import durable_available
+from servicerules.compiler._durable import DurableBackend
 from servicerules.model.interaction import Interaction
 
 from benchmarks.corpus import corpus
@@ -126,6 +127,16 @@ def run(n: int) -> list[tuple[str, float]]:
 
         figures.append((f"{backend}: match, one interaction per call", _best(one_by_one)))
         figures.append((f"{backend}: match_many, 256 per call", _best(batched)))
+        if backend == "durable_rules":
+            # what one more engine ruleset costs: each fact is asserted, drained and retracted once per ruleset
+            with DurableBackend(policy.program.ir, rules_per_handle=20) as split:
+
+                def split_batched(engine: Any = split) -> int:
+                    for start in range(0, n, 256):
+                        engine.match_many(facts[start:start + 256])
+                    return n
+
+                figures.append((f"{backend}: match_many, split into {split.handle_count} engine rulesets", _best(split_batched)))
 
     def plain() -> int:
         for values in named:

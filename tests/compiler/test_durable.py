@@ -613,7 +613,7 @@ def test_match_many_matches_match(backends: list[DurableBackend]) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Speed and memory (slow: ./dev test-slow, or pytest -m slow -s tests/compiler/test_durable.py)
+# A random program; memory over a million matches (slow: ./dev test-slow). Speed is a benchmark figure.
 # --------------------------------------------------------------------------------------------------
 
 _NEG = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
@@ -666,42 +666,20 @@ def benchmark_interactions(n: int, n_keys: int = 15, seed: int = 1) -> list[list
     return out
 
 
-def _rate(fn: Any, n: int, repeat: int = 5) -> float:
-    """Best interactions per CPU second (process time: other processes on the machine do not count)."""
-    best = 0.0
-    for _ in range(repeat):
-        start = time.process_time()
-        fn()
-        best = max(best, n / (time.process_time() - start))
-    return best
-
-
-@pytest.mark.slow
-def test_throughput() -> None:
+def test_agreement_on_a_random_twenty_rule_program() -> None:
+    """The program the soak test runs (its throughput is a benchmark figure: ``./dev bench engine``), matched
+    in one engine ruleset and split into several."""
     prog = benchmark_program()
     assert len(prog.engine_rules) == 40
     data = benchmark_interactions(2000)
     reference = ReferenceBackend(prog)
-    n = 40_000
+    expected = [reference.match(d) for d in data]
     with DurableBackend(prog) as backend:
-        assert [backend.match(d) for d in data] == [reference.match(d) for d in data]
-        match = _rate(lambda: [backend.match(data[i % 2000]) for i in range(n)], n)
-        many = _rate(lambda: backend.match_many([data[i % 2000] for i in range(n)]), n)
-        handles, rules = backend.handle_count, backend.engine_rule_count
-    with DurableBackend(prog, rules_per_handle=32) as split:
-        split_match = _rate(lambda: [split.match(data[i % 2000]) for i in range(n)], n)
-    ref = _rate(lambda: [reference.match(data[i % 2000]) for i in range(n)], n)
-    firings = sum(len(reference.match(d)) for d in data) / len(data)
-    print(
-        f"\n20 source rules / 40 engine rules ({rules} engine branches in {handles} ruleset(s)), 15-key fact, "
-        f"{firings:.1f} firings per interaction:\n"
-        f"  durable match       {match:>10,.0f} interactions/s\n"
-        f"  durable match_many  {many:>10,.0f} interactions/s\n"
-        f"  durable match, 2 rulesets (rules_per_handle=32) {split_match:>10,.0f} interactions/s\n"
-        f"  reference match     {ref:>10,.0f} interactions/s"
-    )
-    assert match >= 20_000
-    assert many >= 20_000
+        assert [backend.match(d) for d in data] == expected
+        assert backend.match_many(data) == expected
+    with DurableBackend(prog, rules_per_handle=8) as split:
+        assert split.handle_count > 1
+        assert split.match_many(data) == expected
 
 
 def _rss() -> int:
