@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
+
 from benchmarks import engine
 
 
@@ -31,3 +35,40 @@ def test_batch_benchmark_runs_end_to_end(tmp_path, capsys):
     assert "written to JSONL" in out
     assert "µs of CPU per interaction" in out
     assert len(corpus.read_text(encoding="utf-8").splitlines()) == 300
+
+
+def test_instructions_benchmark_skips_cleanly_without_valgrind(monkeypatch, capsys):
+    from benchmarks import instructions
+
+    monkeypatch.setattr(instructions.shutil, "which", lambda name: None)
+    instructions.main(["--n", "5"])
+    assert "skipped, valgrind is not installed" in capsys.readouterr().out
+
+
+def test_instructions_benchmark_child_evaluates_the_corpus(tmp_path):
+    # the part callgrind runs, without callgrind: it must load, warm up and evaluate on its own
+    import subprocess
+    import sys
+
+    from benchmarks import instructions
+
+    data = tmp_path / "corpus.jsonl"
+    instructions.write_corpus(data, 5)
+    assert len(data.read_text(encoding="utf-8").splitlines()) == 5 + instructions.WARM_UP
+    done = subprocess.run([sys.executable, "-m", "benchmarks.instructions", "--child", "rulesets/starter.yaml",
+                           str(data), "5"], cwd=instructions.ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind")
+def test_instruction_counts_grow_with_the_ruleset_and_repeat(tmp_path):
+    from benchmarks import instructions
+
+    data = tmp_path / "corpus.jsonl"
+    instructions.write_corpus(data, 20)
+    starter = instructions.per_interaction("rulesets/starter.yaml", data, 20)
+    charter = instructions.per_interaction("rulesets/charter.yaml", data, 20)
+    again = instructions.per_interaction("rulesets/charter.yaml", data, 20)
+    assert 0 < starter < charter  # the charter computes many more facts per interaction
+    assert abs(again - charter) < 0.01 * charter
