@@ -310,9 +310,8 @@ class _FactPlan:
 
     An event fact on which no rule can fire at all (no guard is TRUE, and each rule without a guard needs a
     key the fact lacks) is not handed to the backend: a placeholder of kind :data:`_NO_RULE_KIND` takes its
-    place. The guards'
-    outcome depends only on the values of the keys they read, so it is worked out once per distinct tuple of
-    those values (a status event, a message, an action...), not once per fact.
+    place. The guards' outcome depends only on the values of the keys they read, so it is worked out once per
+    distinct tuple of those values (a status event, a message, an action...), not once per fact.
     """
 
     def __init__(self, scope: Scope, rules: Sequence[EngineRule], columns: Sequence[_Column]):
