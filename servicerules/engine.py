@@ -363,18 +363,24 @@ class _FactPlan:
             memo_key: tuple[Any, ...] = (type(value), value)
         else:
             memo_key = tuple([(type(value), value) for value in map(known.get, self.guard_keys)])
-        outcome = self._memo.get(memo_key)
+        try:
+            outcome = self._memo.get(memo_key)
+        except TypeError:  # a free attribute holding a list or a dict: not hashable, so not memoised
+            return self._evaluate_guards(known)
         if outcome is None:
-            wanted: set[str] = set()
-            any_true = False
-            for guard, keys in self.guards:
-                if guard(known):
-                    any_true = True
-                    wanted |= keys
             if len(self._memo) >= _GUARD_MEMO_LIMIT:
                 self._memo.clear()
-            outcome = self._memo[memo_key] = (tuple(c for c in self.columns if c.key in wanted), any_true)
+            outcome = self._memo[memo_key] = self._evaluate_guards(known)
         return outcome
+
+    def _evaluate_guards(self, known: dict[str, Any]) -> tuple[tuple[_Column, ...], bool]:
+        wanted: set[str] = set()
+        any_true = False
+        for guard, keys in self.guards:
+            if guard(known):
+                any_true = True
+                wanted |= keys
+        return tuple(c for c in self.columns if c.key in wanted), any_true
 
     def fact(self, kind: str, reader: _FactReader, index: int | None) -> Fact:
         known: dict[str, Any] = {"kind": kind}  # as the fact holds them: unknown values are left out

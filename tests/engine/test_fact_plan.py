@@ -177,3 +177,44 @@ def test_keys_a_condition_needs_to_be_true() -> None:
     assert _required(NEVER) is None
     assert _required(AllOf((a, NEVER))) is None
     assert _required(AnyOf((NEVER, b))) == {"b"}
+
+
+RULESET_GUARDED_BY_FREE_ATTRIBUTES = """
+ruleset: free-attributes
+version: "1"
+rules:
+  - id: orders-need-a-subject
+    title: an interaction about an order has a subject
+    severity: info
+    when: interaction.attributes.order != null
+    violated_if: interaction.subject == null
+    message: {en: "no subject"}
+  - id: tagged-events-are-notes
+    title: only notes carry tags
+    severity: info
+    scope: event
+    when: exists(event.attributes.tags)
+    violated_if: event.type != "note"
+    message: {en: "tags on a non-note"}
+"""
+
+
+@pytest.mark.parametrize("order", [{"amount": 900}, [1, 2], "A-1"])
+def test_a_guard_on_a_free_attribute_holding_a_list_or_dict_is_evaluated(backend: str, order: Any) -> None:
+    # free attributes may hold lists and dicts, which cannot key the memo of guard outcomes
+    policy = servicerules.load(RULESET_GUARDED_BY_FREE_ATTRIBUTES, backend=backend)
+    events = [
+        {"at": "2026-03-02T09:00:00Z", "type": "message", "author": {"role": "customer"}, "text": "hi",
+         "attributes": {"tags": ["vip", "order"]}},
+        {"at": "2026-03-02T09:01:00Z", "type": "note", "author": {"role": "agent"}, "text": "ok",
+         "attributes": {"tags": {"kind": "internal"}}},
+        {"at": "2026-03-02T09:02:00Z", "type": "status", "status": "open"},
+    ]
+    record = {"id": "x", "channel": "email", "created_at": "2026-03-02T09:00:00Z", "attributes": {"order": order},
+              "events": events}
+    for _ in range(2):  # the second time through, outcomes of hashable guard values come from the memo
+        report = policy.evaluate(record, as_of=dt.datetime(2026, 3, 3, tzinfo=UTC))
+        outcomes = {o.rule_id: o.status for o in report.outcomes}
+        assert outcomes["orders-need-a-subject"] == "violated"
+        assert outcomes["tagged-events-are-notes"] == "violated"
+        assert [v.evidence.event_index for v in report.violations if v.rule_id == "tagged-events-are-notes"] == [0]
