@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from benchmarks.corpus import corpus
 
@@ -61,7 +62,7 @@ def _tree_rss(root: int) -> int:
 
 def run_check(
     ruleset: Path, data: Path, jobs: int, as_of: str, output: Path | None = None
-) -> tuple[float, float, int, dict]:
+) -> tuple[float, float, int, dict[str, Any]]:
     """Run the CLI; returns (wall seconds, CPU seconds of the whole process tree, peak tree RSS in bytes,
     summary)."""
     summary_file = Path(tempfile.mkstemp(suffix=".json")[1])

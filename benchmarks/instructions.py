@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
-import json
 import os
 import re
 import shutil
@@ -23,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.corpus import corpus
+from benchmarks import batch
 
 ROOT = Path(__file__).resolve().parent.parent
 WARM_UP = 50
@@ -58,9 +57,7 @@ def _instructions(ruleset: str, data: Path, n: int) -> int:
 
 def write_corpus(path: Path, n: int) -> None:
     """The first ``n`` generated interactions and the warm-up ones after them, as JSON Lines."""
-    with path.open("w", encoding="utf-8") as out:
-        for record in corpus(n + WARM_UP):
-            out.write(json.dumps(record, separators=(",", ":")) + "\n")
+    batch.write_corpus(path, n + WARM_UP)
 
 
 def per_interaction(ruleset: str, data: Path, n: int) -> float:

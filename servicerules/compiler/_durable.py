@@ -379,16 +379,13 @@ def _branch_constraints(branch: _Branch, codecs: dict[str, _KeyCodec]) -> dict[s
     return per_key
 
 
-def _branch_expr(branch: _Branch, codecs: dict[str, _KeyCodec]) -> list[dict[str, Any]] | None:
-    per_key = _branch_constraints(branch, codecs)
-    return None if per_key is None else _terms_expr(_terms(per_key), codecs)
-
-
 # A branch's constraint on one key as a value that can be compared and merged: ("absent",), ("present",) or
 # ("codes", allowed), the non-empty set of codes the key's value may have (always within one type class).
 _Term = tuple[Any, ...]
 _ABSENT: _Term = ("absent",)
 _PRESENT: _Term = ("present",)
+_ANY: _Term = ("any",)
+"""Only as a union: any value or none, i.e. no constraint on the key."""
 
 _MAX_MERGED_EXCLUSIONS = 8
 """Branches are merged into one engine rule only while its interval needs at most this many ``$neq`` tests."""
@@ -414,23 +411,19 @@ def _terms(per_key: dict[str, _KeyConstraint]) -> dict[str, _Term] | None:
 
 
 def _union(a: _Term, b: _Term) -> _Term | None:
-    """The term TRUE where ``a`` or ``b`` is; None for no term (any value or none), if expressible."""
+    """The term TRUE where ``a`` or ``b`` is (:data:`_ANY` for no constraint); None if not expressible."""
     if a == b:
         return a
     if {a[0], b[0]} == {"absent", "present"}:
-        return None
+        return _ANY
     if a[0] == "absent" or b[0] == "absent":
-        raise _NotMergeable
+        return None
     if a[0] == "present" or b[0] == "present":
         return _PRESENT  # a present key holds some value: "present or one of these values" is "present"
     allowed = a[1] | b[1]
     if max(allowed) - min(allowed) + 1 - len(allowed) > _MAX_MERGED_EXCLUSIONS:
-        raise _NotMergeable
+        return None
     return ("codes", allowed)
-
-
-class _NotMergeable(Exception):
-    pass
 
 
 def _merged(a: dict[str, _Term], b: dict[str, _Term]) -> dict[str, _Term] | None:
@@ -441,12 +434,11 @@ def _merged(a: dict[str, _Term], b: dict[str, _Term]) -> dict[str, _Term] | None
     if len(differing) != 1:
         return None
     (key,) = differing
-    try:
-        term = _union(a[key], b[key])
-    except _NotMergeable:
+    term = _union(a[key], b[key])
+    if term is None:
         return None
     merged = dict(a)
-    if term is None:
+    if term == _ANY:
         del merged[key]
     else:
         merged[key] = term
@@ -476,10 +468,8 @@ def _merge_branches(branches: list[dict[str, _Term]]) -> list[dict[str, _Term]]:
     return out
 
 
-def _terms_expr(terms: dict[str, _Term] | None, codecs: dict[str, _KeyCodec]) -> list[dict[str, Any]] | None:
+def _terms_expr(terms: dict[str, _Term], codecs: dict[str, _KeyCodec]) -> list[dict[str, Any]] | None:
     """Engine tests for a branch given as terms, keys in sorted order; None if it can never be TRUE."""
-    if terms is None:
-        return None
     tests: list[dict[str, Any]] = []
     for key in sorted(terms):
         term = terms[key]
@@ -572,7 +562,12 @@ class DurableBackend:
         for index, (rule, branches) in enumerate(zip(program.engine_rules, dnfs)):
             kind = Scope(rule.scope).kind
             seen: set[str] = set()
-            terms = [t for t in (_terms(c) for c in map(self._constraints, branches) if c is not None) if t is not None]
+            terms: list[dict[str, _Term]] = []
+            for branch in branches:
+                per_key = _branch_constraints(branch, self._codecs)
+                found = None if per_key is None else _terms(per_key)
+                if found is not None:  # None: the branch can never be TRUE
+                    terms.append(found)
             for branch_terms in _merge_branches(terms):
                 tests = _terms_expr(branch_terms, self._codecs)
                 if tests is None:
@@ -596,9 +591,6 @@ class DurableBackend:
         self._kind_prefix = {kind: f',"{KIND_KEY}":{json.dumps(kind)}' for kind in self._kinds}
 
     # -- construction ------------------------------------------------------------------------------
-
-    def _constraints(self, branch: _Branch) -> dict[str, _KeyConstraint] | None:
-        return _branch_constraints(branch, self._codecs)
 
     def _create_handle(self, kind: str, entries: list[tuple[int, list[dict[str, Any]]]]) -> _Handle:
         assert _engine is not None

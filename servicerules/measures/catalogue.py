@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Literal, Mapping
 
+from servicerules.measures.lexicons import default_lexicon
 from servicerules.model.interaction import Event, Interaction
 
 __all__ = ["CATALOGUE", "DYNAMIC_PREFIXES", "NO_RESOURCES", "FactSpec", "FactType", "InteractionContext", "RulesetResources", "fact", "lookup"]
@@ -40,16 +41,11 @@ class RulesetResources:
         found = self.lexicons.get(name)
         if found is not None:
             return found
-        # Measures ask for a lexicon a few dozen times per interaction: the shipped defaults are kept here once
-        # looked up, rather than reached through a function-level import (about a microsecond) on every call.
-        default = _DEFAULT_LEXICONS.get(name)
+        # Measures ask for a lexicon a few dozen times per interaction: default_lexicon is imported with the
+        # module (a function-level import costs about a microsecond per call) and keeps each one compiled.
+        default = default_lexicon(name)
         if default is None:
-            from servicerules.measures.lexicons import default_lexicon
-
-            default = default_lexicon(name)
-            if default is None:
-                raise KeyError(f"no lexicon named {name!r}")
-            _DEFAULT_LEXICONS[name] = default
+            raise KeyError(f"no lexicon named {name!r}")
         return default
 
     def calendar(self, name: str | None) -> Any:
@@ -57,10 +53,6 @@ class RulesetResources:
         if name is None:
             return _always_open()
         return self.calendars[name]
-
-
-_DEFAULT_LEXICONS: dict[str, Any] = {}
-"""The shipped default lexicons looked up so far, by name (each compiled once per process anyway)."""
 
 
 @lru_cache(maxsize=1)
