@@ -876,7 +876,7 @@ def _walk(data: Any, dotted: str) -> Any:
     for part in dotted.split("."):
         if isinstance(node, dict) and part in node:
             node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        elif isinstance(node, list) and part.isdecimal() and int(part) < len(node):  # not isdigit(): int("¹") fails
             node = node[int(part)]
         else:
             return _ABSENT

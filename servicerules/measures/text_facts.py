@@ -282,14 +282,15 @@ def _any_signal(ctx: InteractionContext, kind: str) -> bool | None:
     return _triggers(ctx).anywhere(kind)
 
 
-def _previous_contacts(ctx: InteractionContext) -> float | None:
+def _previous_contacts(ctx: InteractionContext) -> int | float | None:
+    """The ``previous_contacts`` attribute as a number (also written as decimal digits), else None."""
     value: Any = ctx.interaction.attributes.get("previous_contacts")
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return float(value.strip())
+    if isinstance(value, str):
+        text = value.strip()
+        # isdecimal(), not isdigit(): "¹" is a digit that float() cannot read. Not int(): it refuses 4,300 digits.
+        return float(text) if text.isdecimal() else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value  # not float(value): an integer beyond 1e308 would overflow
     return None
 
 

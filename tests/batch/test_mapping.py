@@ -444,6 +444,11 @@ def test_nested_json_records_and_dotted_columns() -> None:
     assert good(out)[0]["attributes"] == {"literal": "key with a dot wins"}
 
 
+def test_a_dotted_column_with_a_digit_that_is_no_index_is_a_missing_column() -> None:
+    out = map_rows("customer.id: {column: requester.ids.\u00b9}\n", [{"id": "1", "requester": {"ids": [5, 6]}}])
+    assert bad(out) == [(2, "SR310", "no column 'requester.ids.\u00b9' in this record (it has 'id', 'requester')")]
+
+
 def test_value_maps() -> None:
     data = [{"id": "1", "s": "O"}, {"id": "2", "s": "X"}, {"id": "3", "s": "gone"}]
     out = map_rows("  attributes.s: {column: s, map: {O: open, X: ~, gone: closed}}\n", data)

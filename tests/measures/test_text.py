@@ -717,6 +717,22 @@ def test_repeated_contact_from_the_previous_contacts_attribute() -> None:
     assert fact("repeated_contact", context()) is None
 
 
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        pytest.param("\u0967", True, id="devanagari-one"),  # a decimal digit
+        pytest.param("\uff10", False, id="full-width-zero"),
+        pytest.param("\u00b9", None, id="superscript-one"),  # a digit, but not one counts are written with
+        pytest.param("1.5", None, id="fraction"),
+        pytest.param("9" * 5000, True, id="5000-digits"),  # beyond what int() reads from text
+        pytest.param(10**400, True, id="huge"),  # beyond what a float holds
+        pytest.param(-(10**400), False, id="huge-negative"),
+    ],
+)
+def test_previous_contacts_written_oddly(count: object, expected: bool | None) -> None:
+    assert fact("repeated_contact", context(attributes={"previous_contacts": count})) is expected
+
+
 def test_escalation_trigger_and_its_index() -> None:
     ctx = context(
         ASK,
