@@ -805,13 +805,19 @@ class CompiledRuleset:
                     description=a.description,
                     owner=a.owner,
                     due_in=a.due_in,
-                    due_at=as_of + dt.timedelta(seconds=a.due_in) if a.due_in is not None else None,
+                    due_at=_after(as_of, a.due_in) if a.due_in is not None else None,
                     escalation_tier=a.escalation_tier,
                     params=dict(a.params),
                 )
                 for a in rule.actions
             ]
         return actions
+
+
+def _after(moment: dt.datetime, seconds: float) -> dt.datetime:
+    """``seconds`` of real time after ``moment``, in its zone. Not ``moment + timedelta``: in a zone with
+    daylight saving time that adds wall-clock time, an hour off across a change of offset."""
+    return (moment.astimezone(dt.timezone.utc) + dt.timedelta(seconds=seconds)).astimezone(moment.tzinfo)
 
 
 def _sla_evidence_index(reader: _FactReader, sla: SlaSpec) -> int | None:

@@ -8,6 +8,7 @@ import json
 import pickle
 import threading
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -305,6 +306,18 @@ def test_recommended_actions_are_due_in_the_zone_of_each_interactions_as_of(poli
     due = [r.violations[0].actions[0].due_at for r in (first, second)]
     assert [d.isoformat() for d in due] == ["2026-03-04T10:00:00+01:00", "2026-03-04T14:30:00+05:30"]
     assert json.loads(second.to_json())["violations"][0]["actions"][0]["due_at"] == "2026-03-04T14:30:00+05:30"
+
+
+def test_recommended_actions_are_due_in_real_time_across_a_change_of_daylight_saving_time(policy):
+    # Berlin moves its clocks from 02:00 to 03:00 on 2026-03-29: two days (the coach action's due_in) after
+    # noon on the 28th is 13:00 on the 30th by the clock, not 12:00.
+    data = interaction()
+    data["events"][2]["text"] = "It ships today."
+    berlin = ZoneInfo("Europe/Berlin")
+    (action,) = policy.evaluate(data, as_of=dt.datetime(2026, 3, 28, 12, tzinfo=berlin)).violations[0].actions
+    assert action.due_in == 2 * 86400
+    assert action.due_at.isoformat() == "2026-03-30T13:00:00+02:00"
+    assert action.due_at.tzinfo is berlin
 
 
 def test_report_caches_stay_bounded_whatever_the_locales_and_times(policy):
