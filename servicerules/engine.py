@@ -11,6 +11,7 @@ import copy
 import datetime as dt
 import math
 import re
+import traceback
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -586,7 +587,8 @@ class CompiledRuleset:
         """Evaluate interactions in input order, matching them in batches (faster than one by one).
 
         With ``errors="collect"`` an invalid interaction yields a :class:`Rejection` in its place instead of
-        raising, so nothing is dropped silently. ``on_facts(index, interaction, get)`` is called for each
+        raising, so nothing is dropped silently; so does one whose evaluation raised an unexpected exception
+        (SR402: a bug, which then costs one record instead of a whole batch run). ``on_facts(index, interaction, get)`` is called for each
         valid interaction with a getter of its interaction facts (``get(name, type)``), reusing what the
         rules computed — the batch runner collects aggregate-target contributions with it.
         """
@@ -621,14 +623,23 @@ class CompiledRuleset:
         on_facts: Callable[[int, Interaction, Any], None] | None,
         finish: Callable[[Interaction, _Prepared, list[Firing]], _Result],
     ) -> Iterator[_Result | Rejection]:
+        if as_of is not None and as_of.tzinfo is None:  # the caller's mistake, not each record's
+            raise ValueError("as_of must be timezone-aware")
         pending: list[tuple[int, Interaction, _Prepared]] = []
         rejected: list[Rejection] = []
 
         def flush() -> Iterator[_Result | Rejection]:
             results = self._match_many([p[2][1] for p in pending]) if pending else []
-            merged: list[tuple[int, _Result | Rejection]] = [
-                (index, finish(model, prepared, firings)) for (index, model, prepared), firings in zip(pending, results)
-            ]
+            merged: list[tuple[int, _Result | Rejection]] = []
+            for (index, model, prepared), firings in zip(pending, results):
+                try:
+                    merged.append((index, finish(model, prepared, firings)))
+                except MemoryError:
+                    raise
+                except Exception as exc:
+                    if errors == "raise":
+                        raise
+                    merged.append((index, Rejection(index, _not_evaluated(exc))))
             merged.extend((r.index, r) for r in rejected)
             merged.sort(key=lambda item: item[0])
             pending.clear()
@@ -645,9 +656,17 @@ class CompiledRuleset:
                     raise
                 rejected.append(Rejection(index, exc))
                 continue
-            prepared = self._prepare(model, as_of)
-            if on_facts is not None:
-                on_facts(index, model, prepared[0].getter(None))
+            try:
+                prepared = self._prepare(model, as_of)
+                if on_facts is not None:
+                    on_facts(index, model, prepared[0].getter(None))
+            except MemoryError:
+                raise
+            except Exception as exc:
+                if errors == "raise":
+                    raise
+                rejected.append(Rejection(index, _not_evaluated(exc)))
+                continue
             pending.append((index, model, prepared))
             if len(pending) >= batch_size:
                 yield from flush()
@@ -812,6 +831,17 @@ class CompiledRuleset:
                 for a in rule.actions
             ]
         return actions
+
+
+def _not_evaluated(exc: Exception) -> InteractionError:
+    """SR402 for an interaction whose evaluation raised ``exc``, naming where it was raised."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
+    return InteractionError([Diagnostic(
+        "SR402",
+        f"this interaction could not be evaluated: {type(exc).__name__}: {exc}{where}",
+        hint="this is a bug in servicerules, not in the record: please report it with the record",
+    )])
 
 
 def _after(moment: dt.datetime, seconds: float) -> dt.datetime:

@@ -399,6 +399,31 @@ def test_an_evaluation_error_in_a_worker_is_raised_as_in_a_serial_run(ruleset: A
     assert sink.closed is not None and "engine error 307" in sink.closed.error
 
 
+def test_a_record_whose_evaluation_raises_is_rejected_and_the_run_goes_on(
+    ruleset: Any, corpus_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from servicerules.measures import privacy
+
+    real = privacy._Texts
+
+    def texts(ctx: Any) -> Any:  # a measure with a bug that one record's data reaches
+        if ctx.interaction.id == "B-300":
+            raise ZeroDivisionError("a bug")
+        return real(ctx)
+
+    monkeypatch.setattr(privacy, "_Texts", texts)  # forked workers inherit it
+    (line,) = [n for n, text in enumerate(corpus_file.read_text(encoding="utf-8").splitlines(), 1) if '"id": "B-300"' in text]
+    runs = [_run(ruleset, tmp_path / str(jobs), [str(corpus_file)], jobs, start_method="fork") for jobs in (1, 2)]
+    for summary, outputs in runs:
+        assert (summary.read, summary.evaluated, summary.rejected) == (N_GOOD + 40, N_GOOD - 1, 41)
+        assert summary.rejections_by_code["SR402"] == 1 and summary.error is None
+        (rejected,) = [r for r in map(json.loads, outputs["rejects.jsonl"].splitlines()) if r["code"] == "SR402"]
+        assert rejected["source"] == f"{corpus_file}:{line}"
+        assert rejected["reason"].startswith("this interaction could not be evaluated: ZeroDivisionError: a bug (at ")
+        assert '"B-300"' in rejected["raw"] and '"B-300"' not in outputs["v.jsonl"]
+    assert _comparable(runs[1][1]) == _comparable(runs[0][1])
+
+
 # -------------------------------------------------------------------------------------------- progress
 
 

@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 import json
 import pickle
+import re
 import threading
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -198,6 +199,62 @@ def test_evaluate_many_matches_evaluate_and_keeps_rejections_in_place(policy):
     assert [r for r in results if not isinstance(r, Rejection)] == expected
     with pytest.raises(InteractionError):
         list(policy.evaluate_many(items))
+
+
+def _failing_for(interaction_id, real):
+    """``real``, raising for the interaction ``interaction_id``: a bug that only some data reaches."""
+
+    def wrapper(ctx_or_placeholder, *args):
+        ctx = args[0].ctx if args else ctx_or_placeholder  # measures get the context; _display_first a reader
+        if ctx.interaction.id == interaction_id:
+            raise ZeroDivisionError("a bug")
+        return real(ctx_or_placeholder, *args)
+
+    return wrapper
+
+
+def test_an_interaction_whose_measures_raise_is_rejected_alone(policy, monkeypatch):
+    from servicerules.measures import privacy
+
+    monkeypatch.setattr(privacy, "_Texts", _failing_for("boom", privacy._Texts))
+    items = [interaction(id="A"), interaction(id="boom"), interaction(id="C", events=[])]
+    expected = [policy.evaluate(items[0]), policy.evaluate(items[2])]
+    for many in (policy.evaluate_many, policy.verdicts_many):
+        results = list(many(items, errors="collect", batch_size=2))
+        assert [r.index for r in results if isinstance(r, Rejection)] == [1]
+        (diagnostic,) = results[1].error.diagnostics
+        assert diagnostic.code == "SR402"
+        assert re.fullmatch(
+            r"this interaction could not be evaluated: ZeroDivisionError: a bug \(at test_evaluate\.py:\d+ in wrapper\)",
+            diagnostic.message,
+        )
+        assert "report it" in diagnostic.hint
+        assert [r.interaction_id for r in (results[0], results[2])] == ["A", "C"]
+    assert [results[0].statuses, results[2].statuses] == [
+        {i: o.status for i, o in enumerate(r.outcomes) if o.status != "not_applicable"} for r in expected
+    ]
+    with pytest.raises(ZeroDivisionError):
+        list(policy.evaluate_many(items))
+    with pytest.raises(ZeroDivisionError):
+        policy.evaluate(items[1])
+
+
+def test_an_interaction_whose_report_cannot_be_built_is_rejected_alone(policy, monkeypatch):
+    from servicerules import engine
+
+    monkeypatch.setattr(engine, "_display_first", _failing_for("boom", engine._display_first))
+    ungreeted = interaction()
+    ungreeted["events"][2]["text"] = "It ships today."  # the greet rule's message names the customer
+    items = [dict(ungreeted, id="A"), dict(ungreeted, id="boom")]
+    results = list(policy.evaluate_many(items, errors="collect"))
+    assert results[0] == policy.evaluate(items[0]) and results[0].violations
+    assert isinstance(results[1], Rejection) and results[1].error.codes == ["SR402"]
+    assert "in wrapper" in results[1].error.diagnostics[0].message
+
+
+def test_a_naive_as_of_is_the_callers_error_not_each_records(policy):
+    with pytest.raises(ValueError, match="as_of must be timezone-aware"):
+        list(policy.evaluate_many([interaction()] * 3, as_of=dt.datetime(2026, 3, 3), errors="collect"))
 
 
 @pytest.mark.parametrize("name", ["starter", "charter"])
