@@ -22,7 +22,8 @@ position; reader errors pass through unchanged.
 Memory: ``per_interaction`` and ``grouping: contiguous`` hold one interaction at a time (plus the set of
 finished group keys, to report a key whose rows are not adjacent); ``grouping: buffered`` holds every
 group until the input ends; ``thread`` holds the open reply trees (with a ``replies`` column a tree is
-emitted as soon as every tweet it references has been read). Joined files are read fully into memory,
+emitted as soon as every tweet it references has been read; the tweet ids of rejected trees that came out
+are kept, so that a late reply to one is rejected too). Joined files are read fully into memory,
 keeping only the columns the mapping uses.
 """
 
@@ -1695,7 +1696,8 @@ class _Tree:
     seen: set[str] = field(default_factory=set)
     pending: set[str] = field(default_factory=set)
     parent_of: dict[str, str | None] = field(default_factory=dict)
-    failed: bool = False
+    failed: int = 0
+    """The line of the row that made the thread fail (not checked), 0 while it has not."""
 
 
 class _Applier:
@@ -1879,6 +1881,9 @@ class _Applier:
         thread = self.plan.thread
         assert thread is not None
         trees: dict[str, _Tree] = state.setdefault("trees", {})
+        # The posts of failed threads that came out already (with replies): a later post linked to one is in a
+        # thread that is not checked, and must not be checked as a thread of its own. Grows with the failures.
+        rejected: dict[str, int] = state.setdefault("rejected", {})
         if record is None:
             remaining = {id(t): t for t in trees.values()}
             for tree in sorted(remaining.values(), key=lambda t: t.seq):
@@ -1921,16 +1926,30 @@ class _Applier:
         tree.seen.add(own)
         tree.pending.discard(own)
         tree.parent_of[own] = parent or None
-        _, result = self.mapped(record)
-        if isinstance(result, list):
-            tree.failed = True
+        linked = next((x for x in (own, parent, *replies) if x in rejected), None) if rejected and not tree.failed else None
+        if linked is not None:
+            tree.failed = rejected[linked]
             tree.rows.clear()
-            yield self.bad(record.position, "; ".join(result) + f"; the thread of {thread.id} {_show(own)} is not checked", CODE_VALUE)
-        elif not tree.failed:
-            tree.rows.append(result)
+            tree.pending = {x for x in tree.pending if x not in rejected}  # those will not make it any better
+            if linked == own:
+                why = f"{thread.id} {_show(own)} appears again after its thread was rejected (line {tree.failed})"
+            else:
+                why = f"{thread.id} {_show(own)} is in the thread of {thread.id} {_show(linked)}, which is not checked (line {tree.failed})"
+            yield self.bad(record.position, f"{why}; the thread of {thread.id} {_show(own)} is not checked either", CODE_GROUPING)
+        else:
+            _, result = self.mapped(record)
+            if isinstance(result, list):
+                if not tree.failed:
+                    tree.failed = record.position.line
+                tree.rows.clear()
+                yield self.bad(record.position, "; ".join(result) + f"; the thread of {thread.id} {_show(own)} is not checked", CODE_VALUE)
+            elif not tree.failed:
+                tree.rows.append(result)
         if thread.replies is not None and not tree.pending:
             for x in tree.ids:
                 trees.pop(x, None)
+                if tree.failed:
+                    rejected[x] = tree.failed
             yield from self.emit_tree(tree)
 
     @staticmethod
@@ -1942,7 +1961,7 @@ class _Applier:
         big.seen |= small.seen
         big.pending = (big.pending | small.pending) - big.seen
         big.parent_of.update(small.parent_of)
-        big.failed = big.failed or small.failed
+        big.failed = min(line for line in (big.failed, small.failed) if line) if big.failed or small.failed else 0
         big.rows = [] if big.failed else big.rows + small.rows
         if small.seq < big.seq:
             big.seq, big.position = small.seq, small.position

@@ -975,6 +975,27 @@ def test_a_bad_tweet_rejects_its_thread() -> None:
     ]
 
 
+def test_a_post_linked_to_a_thread_that_came_out_rejected_is_not_checked() -> None:
+    # With replies, a thread comes out (here: rejected) as soon as the posts it names are read; a reply its
+    # parent did not list, read later, must not be checked as a thread of its own without that parent.
+    m = load_mapping(TWEETS.format(replies=", replies: replies"))
+    data = [
+        {**tweet("1", "", 0), "t": "later"},
+        tweet("2", "1", 1),  # a reply to the rejected post, not in its replies
+        tweet("3", "2", 2),  # and a reply to that one
+        tweet("9", "", 9),
+        tweet("1", "", 10),  # the rejected post again
+    ]
+    out = list(apply_mapping(m, rows_of(data)))
+    assert [(r.position.line, r.data["id"] if r.data else r.error) for r in out] == [
+        (2, "column 't': 'later' does not match format iso; the thread of id '1' is not checked"),
+        (3, "id '2' is in the thread of id '1', which is not checked (line 2); the thread of id '2' is not checked either"),
+        (4, "id '3' is in the thread of id '2', which is not checked (line 2); the thread of id '3' is not checked either"),
+        (5, "9"),
+        (6, "id '1' appears again after its thread was rejected (line 2); the thread of id '1' is not checked either"),
+    ]
+
+
 # ------------------------------------------------------------------------------------- synthesised events
 
 CALLS = """\
@@ -1539,6 +1560,46 @@ def test_threads_group_exactly_the_reply_trees(forest: tuple[list[int | None], l
     for i in range(len(parents)):
         expected.setdefault(f"p{root(i)}", []).append(f"tweet {i}")
     assert got == {k: sorted(v) for k, v in expected.items()}
+
+
+@settings(max_examples=150, deadline=None)
+@given(forests(), st.data())
+def test_no_post_of_a_rejected_thread_is_checked_whatever_the_order(forest: tuple[list[int | None], list[int]], data: Any) -> None:
+    """Some posts are bad, and some parents do not list all their replies (so threads come out early, and a
+    reply can arrive after its thread): a post that replies, directly or not, to a bad post is never
+    checked, and every other post is checked exactly once or is in a thread an error names."""
+    parents, order = forest
+    n = len(parents)
+    bad = set(data.draw(st.lists(st.integers(0, n - 1), max_size=3)))
+    listed = {i for i in range(n) if parents[i] is not None and data.draw(st.booleans(), label=f"p{parents[i]} lists p{i}")}
+
+    def ancestors(i: int) -> set[int]:
+        found = set()
+        while (p := parents[i]) is not None:
+            found.add(p)
+            i = p
+        return found
+
+    rows = [
+        {
+            "id": f"p{i}",
+            "reply_to": "" if parents[i] is None else f"p{parents[i]}",
+            "replies": ",".join(f"p{c}" for c in range(n) if parents[c] == i and c in listed),
+            "t": "later" if i in bad else f"2026-03-02T09:00:{i:02d}",
+            "text": f"tweet {i}",
+        }
+        for i in order
+    ]
+    out = list(apply_mapping(load_mapping(TWEETS.format(replies=", replies: replies")), rows_of(rows)))
+    checked = [int(e["text"][6:]) for r in out if r.data for e in r.data["events"]]
+    assert len(checked) == len(set(checked))
+    for i in checked:
+        assert i not in bad and not ancestors(i) & bad
+    errors = [r for r in out if r.error]
+    assert {r.position.line for r in errors} >= {order.index(i) + 2 for i in bad}  # each bad post is named
+    for i in set(range(n)) - set(checked):  # not checked: in the thread of a bad post
+        tree = {j for j in range(n) if (ancestors(j) | {j}) & (ancestors(i) | {i})}
+        assert tree & bad
 
 
 def test_numbers_become_text_in_text_fields_only() -> None:
