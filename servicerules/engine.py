@@ -588,9 +588,11 @@ class CompiledRuleset:
 
         With ``errors="collect"`` an invalid interaction yields a :class:`Rejection` in its place instead of
         raising, so nothing is dropped silently; so does one whose evaluation raised an unexpected exception
-        (SR402: a bug, which then costs one record instead of a whole batch run). ``on_facts(index, interaction, get)`` is called for each
-        valid interaction with a getter of its interaction facts (``get(name, type)``), reusing what the
-        rules computed — the batch runner collects aggregate-target contributions with it.
+        (SR402: a bug, which then costs one record instead of a whole batch run).
+
+        ``on_facts(index, interaction, get)`` is called for each valid interaction with a getter of its
+        interaction facts (``get(name, type)``), reusing what the rules computed — the batch runner collects
+        aggregate-target contributions with it.
         """
         return self._evaluate_many(
             interactions, as_of, errors, batch_size, on_facts,
@@ -837,11 +839,12 @@ def _not_evaluated(exc: Exception) -> InteractionError:
     """SR402 for an interaction whose evaluation raised ``exc``, naming where it was raised."""
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
-    return InteractionError([Diagnostic(
-        "SR402",
-        f"this interaction could not be evaluated: {type(exc).__name__}: {exc}{where}",
-        hint="this is a bug in servicerules, not in the record: please report it with the record",
-    )])
+    text = str(exc)
+    if len(text) > 300:  # an exception may quote a whole text of the record
+        text = text[:300] + "…"
+    message = f"this interaction could not be evaluated: {type(exc).__name__}: {text}{where}"
+    hint = "this is a bug in servicerules, not in the record: please report it with the record"
+    return InteractionError([Diagnostic("SR402", message, hint=hint)])
 
 
 def _after(moment: dt.datetime, seconds: float) -> dt.datetime:
