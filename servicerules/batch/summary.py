@@ -258,6 +258,11 @@ class RejectedRecord:
     or stdin input that could not even be parsed)."""
     raw_truncated: bool = field(default=False, compare=False)
 
+    def __post_init__(self) -> None:
+        # A reason quotes the value it rejects ("invalid value '4111 1111 1111 1111' for 'priority'"), and
+        # every output that lists rejections (rejects file, summaries, JUnit) gets it from here.
+        object.__setattr__(self, "reason", mask_text(self.reason))
+
 
 def clip_raw(text: str) -> tuple[str, bool]:
     """``text`` masked (card numbers, IBANs, e-mail addresses, phone numbers) and cut to at most

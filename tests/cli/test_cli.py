@@ -170,6 +170,26 @@ def test_rejected_records_alone_make_check_exit_1(tmp_path):
     assert "2 read, 1 evaluated, 1 rejected" in out
 
 
+def test_a_card_number_in_a_rejected_value_is_masked_in_every_output(tmp_path):
+    # The reasons quote the rejected value; the rejects file, the summaries and JUnit must not repeat it.
+    card = "4111 1111 1111 1111"  # a published test number
+    data, export, mapping = tmp_path / "in.jsonl", tmp_path / "in.csv", tmp_path / "map.yaml"
+    _write_jsonl(data, [dict(_email(1, 30), priority=card), dict(_email(2, 30), created_at=card)])
+    export.write_text(f"id,channel,created_at\nz,email,{card}\n", encoding="utf-8")
+    mapping.write_text("layout: per_interaction\ntimezone: UTC\nfields: {id: id, channel: channel, created_at: created_at}\n")
+    for inputs in ([str(data)], [str(export), "--mapping", str(mapping)]):
+        outputs = {name: tmp_path / name for name in ("rejects.jsonl", "summary.json", "junit.xml")}
+        code, out, err = call(
+            "check", str(ROOT / "rulesets" / "starter.yaml"), *inputs, "--rejects", str(outputs["rejects.jsonl"]),
+            "--summary-json", str(outputs["summary.json"]), "--junit", str(outputs["junit.xml"]),
+        )
+        assert code == 1
+        reasons = [json.loads(line)["reason"] for line in outputs["rejects.jsonl"].read_text(encoding="utf-8").splitlines()]
+        assert any("411111••••••1111" in reason for reason in reasons), reasons
+        for text in [out, err, *(path.read_text(encoding="utf-8") for path in outputs.values())]:
+            assert card not in text and card.replace(" ", "") not in text
+
+
 def test_summary_lists_every_rule_with_its_severity_even_without_violations(tmp_path):
     data = tmp_path / "in.jsonl"
     _write_jsonl(data, [_email(1, 30)])
