@@ -18,6 +18,7 @@ import os
 from typing import IO, Any, Callable, Iterable, Protocol, Sequence, TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
@@ -487,7 +488,7 @@ class SummaryPrinter:
     def print(self, summary: BatchSummary) -> None:
         c = self.console
         c.print(
-            f"[bold]{summary.ruleset}[/bold] {summary.version} (backend {summary.backend}): "
+            f"[bold]{escape(summary.ruleset)}[/bold] {escape(summary.version)} (backend {summary.backend}): "
             f"{summary.read} read, {summary.evaluated} evaluated, {summary.rejected} rejected; "
             f"{summary.compliant} compliant, {summary.violations} violations"
             + (f" in {summary.elapsed:.2f}s" if summary.elapsed else "")
@@ -501,7 +502,7 @@ class SummaryPrinter:
             for column, justify in (("rule", "left"), ("severity", "left"), ("violated", "right"), ("compliant", "right"), ("n/a", "right"), ("compliance", "right")):
                 table.add_column(column, justify=justify)  # type: ignore[arg-type]
             for stats in sorted(summary.rules.values(), key=lambda s: (-s.violated, s.rule_id)):
-                table.add_row(stats.rule_id, stats.severity or "", str(stats.violated), str(stats.compliant), str(stats.not_applicable), _percent(stats.compliance))
+                table.add_row(*_cells(stats.rule_id, stats.severity or "", stats.violated, stats.compliant, stats.not_applicable, _percent(stats.compliance)))
             c.print(table)
         top = summary.top_violations(self.top)
         if top:
@@ -514,7 +515,7 @@ class SummaryPrinter:
             table.add_column("examples")
             for stats in top:
                 share = stats.violated / summary.evaluated if summary.evaluated else None
-                table.add_row(stats.rule_id, stats.severity or "", str(stats.violations), str(stats.violated), _percent(share), ", ".join(stats.examples))
+                table.add_row(*_cells(stats.rule_id, stats.severity or "", stats.violations, stats.violated, _percent(share), ", ".join(stats.examples)))
             c.print(table)
         if summary.targets is not None:
             c.print("[bold]Aggregate targets[/bold]")
@@ -528,7 +529,7 @@ class SummaryPrinter:
             table.add_column("interactions", justify="right")
             table.add_column("compliant", justify="right")
             for key, group in sorted(groups.items()):
-                table.add_row(key, str(group.interactions), _percent(group.compliance))
+                table.add_row(*_cells(key, group.interactions, _percent(group.compliance)))
             c.print(table)
         if summary.rejected:
             c.print(f"[bold]Rejected records[/bold] ({summary.rejected}):")
@@ -537,6 +538,11 @@ class SummaryPrinter:
             if summary.rejected > 20:
                 codes = ", ".join(f"{code} × {n}" for code, n in sorted(summary.rejections_by_code.items()))
                 c.print(f"  … and {summary.rejected - 20} more (see --rejects); by code: {codes}", markup=False)
+
+
+def _cells(*values: object) -> list[Text]:
+    """Table cells as plain text: ids, teams and agents come from the data, and "[/]" in one is not markup."""
+    return [Text(str(value)) for value in values]
 
 
 def dump_json(obj: object) -> str:

@@ -262,6 +262,19 @@ def test_terminal_summary_shows_top_violations_and_rejections(ruleset: Any, data
     assert "… and 12 more (see --rejects); by code: SR111 × 1, SR301 × 31" in out.getvalue()
 
 
+def test_terminal_summary_prints_ids_teams_and_agents_as_written_not_as_markup(ruleset: Any, tmp_path: Path) -> None:
+    # "[/]" closes nothing: read as Rich markup it raised MarkupError at the end of the run
+    record = dict(_email(1, 30, "Sorted."), id="[/]", team="[bold red]billing[/]", agents=[{"id": "[/x]"}])
+    record["events"][1]["author"]["id"] = "[/x]"
+    summary = check_files(ruleset, [_write_jsonl(tmp_path / "in.jsonl", [record])], as_of=AS_OF)
+    out = io.StringIO()
+    SummaryPrinter(out, width=160).print(summary)
+    text = out.getvalue()
+    assert "[bold red]billing[/]" in text and "[/x]" in text
+    top = text[text.index("Top violations") : text.index("Compliance per channel")]
+    assert "[/]" in top  # the example interaction's id
+
+
 # -------------------------------------------------------------------------------------------- progress
 
 
