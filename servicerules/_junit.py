@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Sequence
 
 __all__ = ["JUnitCase", "JUnitSuite", "junit_xml"]
+
+# What XML 1.0 cannot hold, even escaped: control characters but tab, newline and carriage return;
+# surrogates; U+FFFE and U+FFFF. Ids and texts from the data may have them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
 
 
 @dataclass(frozen=True)
@@ -36,7 +45,7 @@ def junit_xml(suites: Sequence[JUnitSuite]) -> str:
         node = ET.SubElement(
             root,
             "testsuite",
-            name=suite.name,
+            name=_xml(suite.name),
             tests=str(len(suite.cases)),
             failures=str(sum(c.failure is not None for c in suite.cases)),
             errors=str(sum(c.error is not None for c in suite.cases)),
@@ -44,12 +53,12 @@ def junit_xml(suites: Sequence[JUnitSuite]) -> str:
             time=f"{suite.time:.3f}",
         )
         for case in suite.cases:
-            element = ET.SubElement(node, "testcase", name=case.name, classname=case.classname, time=f"{case.time:.3f}")
+            element = ET.SubElement(node, "testcase", name=_xml(case.name), classname=_xml(case.classname), time=f"{case.time:.3f}")
             if case.failure is not None:
-                ET.SubElement(element, "failure", message=case.failure).text = case.failure_text or case.failure
+                ET.SubElement(element, "failure", message=_xml(case.failure)).text = _xml(case.failure_text or case.failure)
             if case.error is not None:
-                ET.SubElement(element, "error", message=case.error).text = case.error
+                ET.SubElement(element, "error", message=_xml(case.error)).text = _xml(case.error)
             if case.skipped is not None:
-                ET.SubElement(element, "skipped", message=case.skipped)
+                ET.SubElement(element, "skipped", message=_xml(case.skipped))
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
