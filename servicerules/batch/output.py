@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import os
+import re
 from typing import IO, Any, Callable, Iterable, Protocol, Sequence, TextIO
 
 from rich.console import Console
@@ -488,7 +489,7 @@ class SummaryPrinter:
     def print(self, summary: BatchSummary) -> None:
         c = self.console
         c.print(
-            f"[bold]{escape(summary.ruleset)}[/bold] {escape(summary.version)} (backend {summary.backend}): "
+            f"[bold]{escape(_printable(summary.ruleset))}[/bold] {escape(_printable(summary.version))} (backend {summary.backend}): "
             f"{summary.read} read, {summary.evaluated} evaluated, {summary.rejected} rejected; "
             f"{summary.compliant} compliant, {summary.violations} violations"
             + (f" in {summary.elapsed:.2f}s" if summary.elapsed else "")
@@ -496,7 +497,7 @@ class SummaryPrinter:
         if summary.interrupted:
             c.print(f"[bold yellow]Interrupted[/bold yellow]: results cover the first {summary.read} records.")
         if summary.error:
-            c.print(f"[bold red]Stopped[/bold red]: {summary.error}", markup=False)
+            c.print(f"Stopped: {_printable(summary.error)}", style="bold red", markup=False)
         if summary.rules:
             table = Table(title="Compliance per rule", title_justify="left")
             for column, justify in (("rule", "left"), ("severity", "left"), ("violated", "right"), ("compliant", "right"), ("n/a", "right"), ("compliance", "right")):
@@ -520,7 +521,7 @@ class SummaryPrinter:
         if summary.targets is not None:
             c.print("[bold]Aggregate targets[/bold]")
             for result in summary.targets.results():
-                c.print(f"  {format_result(result)}", markup=False)
+                c.print(f"  {_printable(format_result(result))}", markup=False)
         for title, groups in (("channel", summary.by_channel), ("team", summary.by_team), ("agent", summary.by_agent)):
             if not groups:
                 continue
@@ -534,7 +535,7 @@ class SummaryPrinter:
         if summary.rejected:
             c.print(f"[bold]Rejected records[/bold] ({summary.rejected}):")
             for rejected in summary.rejections[:20]:
-                c.print(f"  {rejected.source}: {rejected.code} {rejected.reason}", markup=False)
+                c.print(_printable(f"  {rejected.source}: {rejected.code} {rejected.reason}"), markup=False)
             if summary.rejected > 20:
                 codes = ", ".join(f"{code} × {n}" for code, n in sorted(summary.rejections_by_code.items()))
                 c.print(f"  … and {summary.rejected - 20} more (see --rejects); by code: {codes}", markup=False)
@@ -542,7 +543,16 @@ class SummaryPrinter:
 
 def _cells(*values: object) -> list[Text]:
     """Table cells as plain text: ids, teams and agents come from the data, and "[/]" in one is not markup."""
-    return [Text(str(value)) for value in values]
+    return [Text(_printable(str(value))) for value in values]
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters but tab and newline shown as ``\\x1b`` escapes: an escape sequence in
+    an id or a quoted value from the data must not reach the terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def dump_json(obj: object) -> str:

@@ -266,11 +266,14 @@ def test_terminal_summary_prints_ids_teams_and_agents_as_written_not_as_markup(r
     # "[/]" closes nothing: read as Rich markup it raised MarkupError at the end of the run
     record = dict(_email(1, 30, "Sorted."), id="[/]", team="[bold red]billing[/]", agents=[{"id": "[/x]"}])
     record["events"][1]["author"]["id"] = "[/x]"
-    summary = check_files(ruleset, [_write_jsonl(tmp_path / "in.jsonl", [record])], as_of=AS_OF)
+    # nor do escape sequences reach the terminal (this one would clear the screen)
+    rejected = {"id": "bad", "channel": "email", "created_at": "2026-03-02T09:00:00Z", "priority": "\x1b[2J"}
+    summary = check_files(ruleset, [_write_jsonl(tmp_path / "in.jsonl", [record, rejected, dict(_email(2, 30), team="t\x1b[2J")])], as_of=AS_OF)
     out = io.StringIO()
     SummaryPrinter(out, width=160).print(summary)
     text = out.getvalue()
     assert "[bold red]billing[/]" in text and "[/x]" in text
+    assert "\x1b" not in text and text.count("\\x1b[2J") == 2  # the team, and the value the rejection quotes
     top = text[text.index("Top violations") : text.index("Compliance per channel")]
     assert "[/]" in top  # the example interaction's id
 
