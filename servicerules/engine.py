@@ -625,10 +625,16 @@ class CompiledRuleset:
         on_facts: Callable[[int, Interaction, Any], None] | None,
         finish: Callable[[Interaction, _Prepared, list[Firing]], _Result],
     ) -> Iterator[_Result | Rejection]:
-        if as_of is not None and as_of.tzinfo is None:  # the caller's mistake, not each record's
-            raise ValueError("as_of must be timezone-aware")
+        if as_of is not None:
+            _check_as_of(as_of)  # here, once: the caller's mistake, not each record's
         pending: list[tuple[int, Interaction, _Prepared]] = []
         rejected: list[Rejection] = []
+
+        def failed(index: int, exc: Exception) -> Rejection:
+            """The rejection of an interaction whose evaluation raised ``exc``, or ``exc`` raised again."""
+            if errors == "raise" or isinstance(exc, MemoryError):
+                raise exc
+            return Rejection(index, _not_evaluated(exc))
 
         def flush() -> Iterator[_Result | Rejection]:
             results = self._match_many([p[2][1] for p in pending]) if pending else []
@@ -636,12 +642,8 @@ class CompiledRuleset:
             for (index, model, prepared), firings in zip(pending, results):
                 try:
                     merged.append((index, finish(model, prepared, firings)))
-                except MemoryError:
-                    raise
                 except Exception as exc:
-                    if errors == "raise":
-                        raise
-                    merged.append((index, Rejection(index, _not_evaluated(exc))))
+                    merged.append((index, failed(index, exc)))
             merged.extend((r.index, r) for r in rejected)
             merged.sort(key=lambda item: item[0])
             pending.clear()
@@ -662,12 +664,8 @@ class CompiledRuleset:
                 prepared = self._prepare(model, as_of)
                 if on_facts is not None:
                     on_facts(index, model, prepared[0].getter(None))
-            except MemoryError:
-                raise
             except Exception as exc:
-                if errors == "raise":
-                    raise
-                rejected.append(Rejection(index, _not_evaluated(exc)))
+                rejected.append(failed(index, exc))
                 continue
             pending.append((index, model, prepared))
             if len(pending) >= batch_size:
@@ -679,8 +677,8 @@ class CompiledRuleset:
     def _prepare(self, model: Interaction, as_of: dt.datetime | None) -> _Prepared:
         if as_of is None:
             as_of = default_as_of(model)
-        elif as_of.tzinfo is None:
-            raise ValueError("as_of must be timezone-aware")
+        else:
+            _check_as_of(as_of)
         reader = _FactReader(InteractionContext(model, as_of, self.program.resources), self.program.local_facts)
         facts: list[Fact] = [self._interaction_plan.fact("i", reader, None)]
         if self._needs_events:
@@ -833,6 +831,11 @@ class CompiledRuleset:
                 for a in rule.actions
             ]
         return actions
+
+
+def _check_as_of(as_of: dt.datetime) -> None:
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware")
 
 
 def _not_evaluated(exc: Exception) -> InteractionError:
