@@ -1961,7 +1961,7 @@ class _Applier:
         big.seen |= small.seen
         big.pending = (big.pending | small.pending) - big.seen
         big.parent_of.update(small.parent_of)
-        big.failed = min(line for line in (big.failed, small.failed) if line) if big.failed or small.failed else 0
+        big.failed = min(filter(None, (big.failed, small.failed)), default=0)  # the first failing line, if any
         big.rows = [] if big.failed else big.rows + small.rows
         if small.seq < big.seq:
             big.seq, big.position = small.seq, small.position
