@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import math
 import re
 import traceback
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from servicerules.compiler import CompiledProgram, CompiledRule, DerivedColumn, 
 from servicerules.compiler.backends import Backend, create_backend
 from servicerules.compiler.ir import KIND_KEY, AllOf, Compare, Condition, EngineRule, Fact, Firing, Present, Scope, Verdict
 from servicerules.compiler.reference import compile_condition
+from servicerules.compiler.values import identity as _identity, normalise as _normalise, normaliser as _normaliser
 from servicerules.errors import Diagnostic, EvaluationError, InteractionError, RulesetError
 from servicerules.loader import SourceDocument, load_yaml, read_source
 from servicerules.measures import InteractionContext
@@ -130,46 +130,6 @@ def load(path_or_text: str | Path, *, backend: str = "auto") -> "CompiledRuleset
 @lru_cache(maxsize=4096)
 def _catalogue_spec(name: str) -> FactSpec | None:
     return lookup(name)
-
-
-def _timestamp(value: Any) -> float | None:
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.timestamp()
-    return None
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return value
-
-
-#: A fact value as the engine sees it, by fact type: None when unknown or of the wrong type.
-_NORMALISERS: dict[str, Callable[[Any], Any]] = {
-    "timestamp": _timestamp,
-    "number": _number,
-    "duration": _number,
-    "string": lambda value: value if isinstance(value, str) else None,
-    "bool": lambda value: value if isinstance(value, bool) else None,
-}
-
-
-def _identity(value: Any) -> Any:
-    return value
-
-
-def _normaliser(type_: str) -> Callable[[Any], Any]:
-    return _NORMALISERS.get(type_, _identity)
-
-
-def _normalise(value: Any, type_: str) -> Any:
-    """A fact value as the engine sees it, or None when unknown or of the wrong type."""
-    return None if value is None else _normaliser(type_)(value)
 
 
 _UNSEEN: Any = object()

@@ -48,6 +48,7 @@ CODES: dict[str, str] = {
     "SR207": "unknown function or wrong arguments",
     "SR208": "invalid message template",
     "SR209": "event fact used outside an event-scoped rule",
+    "SR210": "an SLA's 'when' depends on its own facts",
     # input records
     "SR301": "malformed JSON",
     "SR302": "record is not a JSON object",

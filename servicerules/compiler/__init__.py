@@ -13,11 +13,12 @@ from typing import Any, Callable, Mapping, Sequence
 
 from servicerules.compiler import expr as ast
 from servicerules.compiler.checker import CheckError, Checker, Evaluator, KeyAllocator, all_of
+from servicerules.compiler.values import normalise
 from servicerules.compiler.ir import ALWAYS, AllOf, AnyOf, Compare, Condition, EngineRule, Present, IRProgram, Scope, Verdict
 from servicerules.errors import Diagnostic, RulesetError, did_you_mean
 from servicerules.loader import SourceDocument
 from servicerules.measures.calendar import BusinessCalendar
-from servicerules.measures.catalogue import CATALOGUE, FactSpec, RulesetResources, lookup
+from servicerules.measures.catalogue import CATALOGUE, FactSpec, InteractionContext, RulesetResources, lookup
 from servicerules.measures.lexicons import DEFAULT_LEXICONS, default_lexicon
 from servicerules.measures.sla import sla_fact_prefix, sla_facts
 from servicerules.measures.text import LexiconMatcher, check_pattern
@@ -144,6 +145,7 @@ class _State:
     index_map: Mapping[str, Sequence[int]] = field(default_factory=dict)
     local_facts: dict[str, FactSpec] = field(default_factory=dict)
     sla_when: dict[int, Condition] = field(default_factory=dict)
+    sla_gates: dict[int, "_SlaGate"] = field(default_factory=dict)
     sla_templates: dict[int, dict[str, Template]] = field(default_factory=dict)
     sla_actions: dict[int, tuple[CompiledAction, ...]] = field(default_factory=dict)
     targets: tuple[Any, ...] = ()
@@ -260,6 +262,7 @@ def _pass_parse(state: _State) -> None:
 
 def _pass_typecheck(state: _State) -> None:
     """SR201-SR203, SR206, SR207, SR209: facts, types, lexicons; lower rules to (TRUE, FALSE) conditions."""
+    sla_reads: dict[int, frozenset[str]] = {}
     for path, _text, scope in _expression_fields(state):
         if path[0] in ("rules", "targets"):
             continue  # rules below, targets in _pass_targets
@@ -272,11 +275,14 @@ def _pass_typecheck(state: _State) -> None:
             if path[-1] == "value":
                 checker.check(node)
             else:
-                when_true = checker.lower(node)[0]
+                when_true, _when_false, typed = checker.lower(node)
                 if is_sla:
                     state.sla_when[int(path[1])] = when_true
+                    state.sla_gates[int(path[1])].when = typed.fn
+                    sla_reads[int(path[1])] = typed.facts
         except CheckError as exc:
             state.error(exc.code, exc.message, path, offset=exc.start, hint=exc.hint)
+    _check_sla_cycles(state, sla_reads)
     for i, rule in enumerate(state.spec.rules):
         when_node = state.parsed.get((("rules", i, "when"))) if rule.when is not None else None
         cond_node = state.parsed.get((("rules", i, "violated_if")))
@@ -302,6 +308,31 @@ def _pass_typecheck(state: _State) -> None:
         state.conditions[i] = (all_of(when_true, true), all_of(when_true, false), tuple(dict.fromkeys(facts)))
     for key, scope, _fn, _type in state.keys.derived:
         state.derived_scope[key] = scope
+
+
+def _check_sla_cycles(state: _State, reads: Mapping[int, frozenset[str]]) -> None:
+    """SR210: an SLA's ``when`` may read other SLAs' facts, but not its own, directly or through others: its
+    facts are unknown where its ``when`` is not true, so they cannot decide it."""
+    prefixes = [sla_fact_prefix(sla) for sla in state.spec.slas]
+    needs = {j: [k for k, p in enumerate(prefixes) if any(f.startswith(p) for f in facts)] for j, facts in reads.items()}
+    for start in sorted(needs):
+        path, seen, stack = [start], {start}, [iter(needs[start])]
+        while stack:  # depth first from start, looking for a way back to it
+            k = next(stack[-1], None)
+            if k is None:
+                stack.pop()
+                path.pop()
+            elif k == start:
+                chain = " → ".join(state.spec.slas[i].id for i in [*path, start])
+                state.error(
+                    "SR210", f"the 'when' of SLA '{state.spec.slas[start].id}' depends on its own facts ({chain})",
+                    ("slas", start, "when"), hint="an SLA's facts are unknown where its 'when' is not true; test the underlying facts instead",
+                )
+                break
+            elif k not in seen:
+                seen.add(k)
+                path.append(k)
+                stack.append(iter(needs.get(k, ())))
 
 
 def _parse_template(text: str) -> tuple[list[tuple[bool, str]], list[tuple[int, str]]]:
@@ -363,10 +394,37 @@ def _default_sla_messages(prefix: str) -> dict[str, str]:
     }
 
 
+class _SlaGate:
+    """Whether an SLA's ``when`` is true for an interaction. Where it is not, the SLA's ``sla.<id>.*`` facts are
+    unknown, as the SLA's own outcome is not applicable there: a rule or target reading them does not count
+    an interaction the SLA does not cover. The typecheck pass gives it the ``when``'s evaluator."""
+
+    __slots__ = ("key", "when", "lookup")
+
+    def __init__(self, sla_id: str, lookup: Callable[[str], FactSpec | None]):
+        self.key = "sla.applies:" + sla_id
+        self.when: Evaluator | None = None
+        self.lookup = lookup
+
+    def __call__(self, ctx: InteractionContext) -> bool:
+        when = self.when
+        if when is None:
+            return True
+
+        def get(name: str, type_: str) -> Any:
+            spec = self.lookup(name)
+            assert spec is not None and spec.scope == "interaction", name  # checked when the ruleset compiled
+            # cached on the context: the gates of several SLAs often read the same facts (the channel)
+            return normalise(ctx.cached("fact:" + name, spec.compute), type_)
+
+        return when(get) is True
+
+
 def _pass_sla_facts(state: _State) -> None:
     """Each SLA contributes ruleset-local facts ``sla.<id>.state|breached|elapsed|target|deadline|count``."""
-    for sla in state.spec.slas:
-        state.local_facts.update(sla_facts(sla))
+    for j, sla in enumerate(state.spec.slas):
+        gate = state.sla_gates[j] = _SlaGate(sla.id, state.lookup)
+        state.local_facts.update(sla_facts(sla, gate if sla.when is not None else None))
 
 
 def _resolve_actions(state: _State, refs: Sequence[Any]) -> tuple[CompiledAction, ...]:

@@ -582,7 +582,11 @@ def worst_instance(ctx: InteractionContext, spec: SlaSpec) -> MetricInstance | N
     return result
 
 
-def _worst_applicable(ctx: InteractionContext, spec: SlaSpec) -> MetricInstance | None:
+def _worst_applicable(
+    ctx: InteractionContext, spec: SlaSpec, applies: Callable[[InteractionContext], bool] | None
+) -> MetricInstance | None:
+    if applies is not None and not ctx.cached("sla.applies:" + spec.id, applies):
+        return None
     found = worst_instance(ctx, spec)
     return None if found is None or found.state == "not_applicable" else found
 
@@ -592,21 +596,24 @@ def sla_fact_prefix(spec: SlaSpec) -> str:
     return "sla." + re.sub(r"[^A-Za-z0-9_]", "_", spec.id) + "."
 
 
-def sla_facts(spec: SlaSpec) -> dict[str, FactSpec]:
+def sla_facts(spec: SlaSpec, applies: Callable[[InteractionContext], bool] | None = None) -> dict[str, FactSpec]:
     """Ruleset-local facts ``sla.<id>.*`` describing the SLA's worst metric instance.
 
-    They are unknown (null) when the SLA does not apply, so a rule using them is "not applicable".
+    They are unknown (null) when the SLA does not apply, so a rule using them is "not applicable": where no
+    clock applies, and where ``applies`` (the SLA's ``when``; None: every interaction) is false.
     """
     prefix = sla_fact_prefix(spec)
 
     def field_of(getter: Callable[[MetricInstance], Any]) -> Callable[[InteractionContext], Any]:
         def compute(ctx: InteractionContext) -> Any:
-            instance = _worst_applicable(ctx, spec)
+            instance = _worst_applicable(ctx, spec, applies)
             return None if instance is None else getter(instance)
 
         return compute
 
     def count(ctx: InteractionContext) -> int | None:
+        if applies is not None and not ctx.cached("sla.applies:" + spec.id, applies):
+            return None
         return sum(1 for i in sla_instances(ctx, spec) if i.state != "not_applicable") or None
 
     rows: list[tuple[str, FactType, str, str, Callable[[InteractionContext], Any]]] = [

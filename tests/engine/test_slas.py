@@ -105,3 +105,60 @@ def test_sla_errors_point_into_the_slas_section():
         ("SR201", "unknown fact 'interaction.chanel'", "did you mean 'interaction.channel'?", 18),
         ("SR205", "unknown calendar 'berlinn'", "did you mean 'berlin'?", 19),
     ]
+
+
+def test_sla_facts_are_unknown_where_its_when_is_false(policy):
+    # The gold customer's chat would be 3 business hours into the e-mail clock (> 2h), but the e-mail SLA
+    # does not cover chats: its facts are unknown there, so the rule reading them does not apply either.
+    report = policy.evaluate(ticket("2026-03-09T11:00:00+01:00", channel="chat"))
+    assert "gold-waited" in report.not_applicable_rules()
+    assert report.violations == []
+
+
+SLA_CHAIN = """
+ruleset: chain
+version: "1"
+slas:
+  - id: first
+    title: First reply within 1h
+    metric: first_reply_time
+    when: interaction.channel == "email"
+    targets: {"*": 1h}
+  - id: next
+    title: Next replies within 1h, once the first reply was on time
+    metric: next_reply_time
+    when: sla.first.state == "achieved"
+    targets: {"*": 1h}
+"""
+
+
+def test_an_sla_when_may_read_another_sla_s_facts(backend):
+    policy = servicerules.load(SLA_CHAIN, backend=backend)
+    as_of = dt.datetime(2026, 3, 9, tzinfo=dt.timezone.utc)
+    # customer 09:00, agent 09:30 (first reply on time), customer 10:00, agent 12:00 (next reply 2h late)
+    times = ["09:00", "09:30", "10:00", "12:00"]
+    events = [
+        {"at": f"2026-03-06T{t}:00Z", "type": "message", "author": {"role": "customer" if i % 2 == 0 else "agent"}, "text": "x"}
+        for i, t in enumerate(times)
+    ]
+    record = {"id": "E", "channel": "email", "created_at": "2026-03-06T09:00:00Z", "events": events}
+    email = policy.evaluate(record, as_of=as_of)
+    assert {s.sla_id: s.state for s in email.slas} == {"first": "achieved", "next": "breached"}
+    chat = policy.evaluate({**record, "channel": "chat"}, as_of=as_of)
+    assert {s.sla_id: s.state for s in chat.slas} == {"first": "not_applicable", "next": "not_applicable"}
+
+
+@pytest.mark.parametrize(
+    ("whens", "cycles"),
+    [
+        ({"first": 'sla.first.count > 0'}, ["first → first"]),
+        ({"first": 'sla.next.state == "achieved"'}, ["first → next → first"]),  # with next's own when
+    ],
+)
+def test_an_sla_when_cannot_depend_on_its_own_facts(whens: dict[str, str], cycles: list[str]):
+    text = SLA_CHAIN.replace('when: interaction.channel == "email"', f"when: {whens['first']}")
+    with pytest.raises(RulesetError) as info:
+        servicerules.load(text)
+    found = [(d.code, d.location.line) for d in info.value.diagnostics]
+    assert [d.message.rsplit("(", 1)[1].rstrip(")") for d in info.value.diagnostics if d.code == "SR210"][: len(cycles)] == cycles
+    assert ("SR210", 8) in found  # first's 'when'
