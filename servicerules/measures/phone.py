@@ -18,7 +18,10 @@ The facts are read from the call events of one interaction (``call.queued``, ``c
   ``call.ended``, or to ``as_of`` while the call goes on. A second ``hold.started`` during a hold
   continues the same hold; a ``hold.ended`` without a hold is ignored.
 
-Interactions without any ``call.*`` event are not calls: every fact is null there (so phone rules are
+Events after ``as_of`` are ignored: the facts describe the call as it stood at ``as_of`` (a call answered
+after it is still waiting, one queued after it is not a call yet).
+
+Interactions without any ``call.*`` event (up to ``as_of``) are not calls: every fact is null there (so phone rules are
 "not applicable" to e-mails), except that hold and transfer facts count ``hold.*``/``transfer`` events
 wherever they occur (a chat can be transferred).
 """
@@ -90,11 +93,14 @@ def _build(ctx: InteractionContext) -> CallTimeline:
             connected.append((connected_at, max(at, connected_at)))
             connected_at = None
 
+    as_of = ctx.as_of
     for event in ctx.events:
         kind = event.type
         if kind in _CONVERSATION_EVENTS:
             continue  # most events of most interactions: not even their time is read
         at = event.at
+        if at > as_of:
+            break  # events are in time order: the call as it stood at as_of
         if kind.startswith("call."):
             is_call = True
         if kind == "call.queued":
@@ -125,7 +131,6 @@ def _build(ctx: InteractionContext) -> CallTimeline:
                 hold_at = None
         elif kind == "transfer":
             transfers += 1
-    as_of = ctx.as_of
     close_wait(as_of, "waiting")
     close_connection(as_of)
     if hold_at is not None:
@@ -184,7 +189,8 @@ def _total_queue_wait(ctx: InteractionContext) -> float | None:
 @fact(
     "call.answered",
     "bool",
-    "the caller reached an agent (a call.answered event exists); null for interactions without call events",
+    "the caller reached an agent (a call.answered event by as_of); null for interactions without call events "
+    "(events after as_of are ignored by every call.* fact)",
     "true",
     family=FAMILY,
 )

@@ -211,6 +211,16 @@ def test_still_queued_at_as_of() -> None:
     assert got["call.handle_time"] is None
 
 
+def test_events_after_as_of_are_not_seen_yet() -> None:
+    # At as_of = 30 s the caller is still waiting; the answer at 40 s and the hold after it have not happened.
+    later = [(0.0, "call.queued"), (40.0, "call.answered"), (50.0, "hold.started"), (60.0, "hold.ended"), (90.0, "call.ended")]
+    got = facts(*later, as_of=30)
+    assert got == facts((0, "call.queued"), as_of=30)
+    assert got["call.queue_wait"] == 30.0 and got["call.answered"] is False
+    # Before the call was queued it is no call at all: every fact is unknown, as for an e-mail.
+    assert set(facts(*[(s + 100, kind) for s, kind in later], as_of=30).values()) == {None}
+
+
 def test_dropped_line_is_not_an_abandon() -> None:
     got = facts((0, "call.queued"), (25, "call.ended"))
     assert got["call.queue_wait"] == 25.0
