@@ -26,6 +26,7 @@ import datetime as dt
 import itertools
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, NamedTuple, Sequence
 from zoneinfo import ZoneInfo
 
@@ -376,34 +377,24 @@ class _Tally:
     """share/rate: denominator; average: number of values."""
     hits: int = 0
     unknown: int = 0
-    partials: list[float] = field(default_factory=list)
-    """Exact running sum of the values (Shewchuk's non-overlapping partials, as ``math.fsum`` keeps): the
-    mean is the same however the batch was split across workers and merged."""
+    exact: Fraction = Fraction(0)
+    """The sum of the values, exactly, each value taken as the decimal number it prints as (``0.1`` is one
+    tenth, not the binary fraction nearest to it): the mean is the same however the batch was split across
+    workers and merged, and an average of values equal to the objective is the objective, so it is met."""
 
     def add_value(self, x: float) -> None:
-        partials = self.partials
-        i = 0
-        for y in partials:
-            if abs(x) < abs(y):
-                x, y = y, x
-            hi = x + y
-            lo = y - (hi - x)
-            if lo:
-                partials[i] = lo
-                i += 1
-            x = hi
-        partials[i:] = [x]
+        self.exact += _decimal(x)
 
     def merge(self, other: "_Tally") -> None:
         self.count += other.count
         self.hits += other.hits
         self.unknown += other.unknown
-        for y in other.partials:
-            self.add_value(y)
+        self.exact += other.exact
 
-    @property
-    def total(self) -> float:
-        return math.fsum(self.partials)
+
+def _decimal(x: float) -> Fraction:
+    """``x`` as the decimal number its shortest representation writes (``repr(3.3)`` is ``3.3``)."""
+    return Fraction(x) if isinstance(x, int) else Fraction(repr(x))
 
 
 @dataclass(frozen=True)
@@ -541,11 +532,16 @@ def _result(info: _TargetInfo, group: dict[str, str | None], tally: _Tally) -> T
     spec = info.spec
     average = spec.kind == "average"
     achieved: float | None = None
+    met = False
     if tally.count:
-        achieved = tally.total / tally.count if average else tally.hits / tally.count
+        # compared exactly, as decimal numbers: an average of 3.3, 3.3 and 3.3 meets an objective of 3.3
+        exact = tally.exact / tally.count if average else Fraction(tally.hits, tally.count)
+        achieved = float(exact)
+        objective = _decimal(spec.objective)
+        met = exact >= objective if spec.comparison == ">=" else exact <= objective
     if achieved is None:
         status: TargetStatus = "no_data"
-    elif (achieved >= spec.objective) if spec.comparison == ">=" else (achieved <= spec.objective):
+    elif met:
         status = "met"
     else:
         status = "missed"
@@ -560,7 +556,7 @@ def _result(info: _TargetInfo, group: dict[str, str | None], tally: _Tally) -> T
         comparison=spec.comparison,
         numerator=None if average else tally.hits,
         denominator=None if average else tally.count,
-        sum=tally.total if average else None,
+        sum=float(tally.exact) if average else None,
         count=tally.count if average else None,
         unknown=tally.unknown,
         unit=info.unit,
@@ -575,8 +571,20 @@ def _figure(value: float, unit: Unit) -> str:
     if unit == "ratio":
         return f"{value * 100:.1f}%"
     if unit == "seconds":
-        return format_duration(value)
+        return format_duration(value) if abs(value) >= 1 or value == 0 else f"{value:.2g}s"
     return f"{value:.4g}"
+
+
+def _figures(achieved: float, objective: float, unit: Unit) -> tuple[str, str]:
+    """The achieved figure and the objective as printed: with more digits where rounding would print them
+    alike though they differ (``30.14s`` against ``30s``, not ``30s`` against ``30s`` and "missed")."""
+    shown = _figure(achieved, unit), _figure(objective, unit)
+    digits = 3
+    while shown[0] == shown[1] and achieved != objective and digits <= 17:
+        scale, suffix = {"ratio": (100, "%"), "seconds": (1, "s")}.get(unit, (1, ""))
+        shown = f"{achieved * scale:.{digits}g}{suffix}", f"{objective * scale:.{digits}g}{suffix}"
+        digits += 1
+    return shown
 
 
 def format_result(result: TargetResult) -> str:
@@ -584,13 +592,17 @@ def format_result(result: TargetResult) -> str:
     ``phone.service-level [channel=phone]: 70.0% (7/10), objective >= 80.0%: missed``."""
     group = ", ".join(f"{k}={'(none)' if v is None else v}" for k, v in result.group.items())
     head = result.target_id + (f" [{group}]" if group else "")
-    objective = f"objective {result.comparison} {_figure(result.objective, result.unit)}"
     if result.achieved is None:
-        figure = "no data"
-    elif result.kind == "average":
-        figure = f"{_figure(result.achieved, result.unit)} (mean of {result.count})"
+        achieved, objective = "no data", _figure(result.objective, result.unit)
     else:
-        figure = f"{_figure(result.achieved, result.unit)} ({result.numerator}/{result.denominator})"
+        achieved, objective = _figures(result.achieved, result.objective, result.unit)
+    if result.achieved is None:
+        figure = achieved
+    elif result.kind == "average":
+        figure = f"{achieved} (mean of {result.count})"
+    else:
+        figure = f"{achieved} ({result.numerator}/{result.denominator})"
+    objective = f"objective {result.comparison} {objective}"
     unknown = f", {result.unknown} unknown" if result.unknown else ""
     status = result.status.replace("_", " ")
     return f"{head}: {figure}{unknown}, {objective}: {status}"

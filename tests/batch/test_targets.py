@@ -29,6 +29,7 @@ left out of the numerator only: 1/10; out of both: 1/9.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 import math
 import pickle
@@ -532,7 +533,51 @@ def test_averages_are_identical_however_the_batch_is_split(values: list[float], 
         merged.merge(part)
     assert merged.results() == whole.results()
     if values:
-        assert whole.results()[0].sum == math.fsum(values)
+        # the sum of the values as the decimals they print as, rounded once
+        with decimal.localcontext(decimal.Context(prec=200)):
+            assert whole.results()[0].sum == float(sum(decimal.Decimal(repr(v)) for v in values))
+
+
+@pytest.mark.parametrize(
+    ("values", "objective", "comparison"),
+    [
+        ([3.3, 3.3, 3.3], 3.3, ">="),  # 3 x 3.3 is 9.899999999999999 in binary floating point, /3 < 3.3
+        ([3.3, 3.3, 3.3], 3.3, "<="),
+        ([0.1, 0.2, 0.3], 0.2, ">="),  # 0.1 + 0.2 + 0.3 is 0.6000000000000001
+        ([0.1, 0.2, 0.3], 0.2, "<="),
+        ([29.7, 30.3], 30, "<="),
+    ],
+)
+def test_an_average_equal_to_the_objective_is_met(values: list[float], objective: float, comparison: str) -> None:
+    spec = RulesetSpec(ruleset="x", version="1", targets=[TargetSpec(
+        id="avg", title="avg", kind="average", value="call.queue_wait", objective=objective, comparison=comparison,
+    )])
+    accumulator = TargetAccumulator(compile_targets(spec, lookup, {}))
+    accumulator.add(Contribution(0, (), None, v) for v in values)
+    (result,) = accumulator.results()
+    assert (result.status, result.achieved) == ("met", objective)
+
+
+@pytest.mark.parametrize(
+    ("hits", "count", "objective", "comparison", "status"),
+    [
+        (4, 5, 0.8, ">=", "met"),
+        (7, 10, 0.7, ">=", "met"),
+        (7, 10, 0.7, "<=", "met"),
+        (1, 20, 0.05, "<=", "met"),
+        (799_999, 1_000_000, 0.8, ">=", "missed"),
+        (800_001, 1_000_000, 0.8, "<=", "missed"),
+        (1, 3, 0.3333333333333333, ">=", "met"),  # one third is above the decimal 0.3333333333333333
+        (1, 3, 0.3333333333333333, "<=", "missed"),
+    ],
+)
+def test_a_share_is_compared_exactly(hits: int, count: int, objective: float, comparison: str, status: str) -> None:
+    spec = RulesetSpec(ruleset="x", version="1", targets=[TargetSpec(
+        id="sl", title="sl", kind="share", condition="call.answered", objective=objective, comparison=comparison,
+    )])
+    accumulator = TargetAccumulator(compile_targets(spec, lookup, {}))
+    accumulator.add([Contribution(0, (), True, None)] * hits + [Contribution(0, (), False, None)] * (count - hits))
+    assert accumulator.results()[0].status == status
 
 
 def test_results_are_json_serialisable(grouped: CompiledRuleset) -> None:
@@ -634,6 +679,35 @@ targets:
         ]
         results = by_id(accumulate(ruleset, mails, as_of=as_of).results())
         assert figures(results["email-first-reply-95"]) == ("missed", 1, 3, None, None, 0)
+    finally:
+        ruleset.close()
+
+
+def test_the_charter_s_one_business_day_target() -> None:
+    """Counted: e-mails answered, and e-mails unanswered for more than one business day (10 open hours,
+    Mon-Fri 08-18 Berlin), whatever the SLA target of their priority."""
+    ruleset = servicerules.load(Path(__file__).parents[2] / "rulesets" / "charter.yaml", backend="reference")
+    try:
+        berlin = dt.timezone(dt.timedelta(hours=1))
+        as_of = dt.datetime(2026, 3, 11, 12, 0, tzinfo=berlin)  # Wednesday noon
+
+        def mail(ident: str, created: dt.datetime, reply_after: float | None, priority: str, channel: str = "email") -> dict[str, Any]:
+            return {**email(ident, created, reply_after, channel=channel), "priority": priority}
+
+        mails = [
+            # Wednesday 09:00, 3 open hours unanswered: past the urgent 2h target, but not yet one business day
+            mail("U1", dt.datetime(2026, 3, 11, 9, 0, tzinfo=berlin), None, "urgent"),
+            # Monday 16:00, unanswered: 2 + 10 + 4 = 16 open hours, within the low 20h target but a miss here
+            mail("L1", dt.datetime(2026, 3, 9, 16, 0, tzinfo=berlin), None, "low"),
+            # Tuesday 08:00, answered at 13:00: 5 open hours, a hit
+            mail("N1", dt.datetime(2026, 3, 10, 8, 0, tzinfo=berlin), 5 * 3600, "normal"),
+            # Monday 08:00, answered Tuesday 09:00: 10 + 1 = 11 open hours, a miss
+            mail("H1", dt.datetime(2026, 3, 9, 8, 0, tzinfo=berlin), 25 * 3600, "high"),
+            # a chat is not an e-mail: the e-mail SLA's facts are unknown there
+            mail("C1", dt.datetime(2026, 3, 10, 8, 0, tzinfo=berlin), 60, "normal", channel="chat"),
+        ]
+        results = by_id(accumulate(ruleset, mails, as_of=as_of).results())
+        assert figures(results["email-first-reply-one-day"]) == ("missed", 1, 3, None, None, 0)
     finally:
         ruleset.close()
 
@@ -755,3 +829,24 @@ def test_batch_runs_accumulate_targets_identically_in_worker_processes(tmp_path:
     assert (level["numerator"], level["denominator"], level["status"]) == (8, 16, "missed")
     abandonment = next(t for t in serial.to_dict()["targets"] if t["target_id"] == "phone-abandonment")
     assert (abandonment["numerator"], abandonment["denominator"]) == (4, 16)
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "objective", "line"),
+    [
+        # rounding to whole seconds would print "30s ... objective <= 30s: missed"
+        ("average", [30.1, 30.178], 30, "t: 30.1s (mean of 2), objective <= 30s: missed"),
+        ("average", [0.1, 0.3], 0.2, "t: 0.2s (mean of 2), objective <= 0.2s: met"),
+        ("average", [0.25], 0.2, "t: 0.25s (mean of 1), objective <= 0.2s: missed"),
+        ("share", [True] * 99_999 + [False], 1.0, "t: 99.999% (99999/100000), objective <= 100%: met"),
+    ],
+)
+def test_printed_figures_never_look_equal_when_they_are_not(kind: str, values: list[Any], objective: float, line: str) -> None:
+    average = kind == "average"
+    spec = RulesetSpec(ruleset="x", version="1", targets=[TargetSpec(
+        id="t", title="t", kind=kind, objective=objective, comparison="<=",
+        **({"value": "call.queue_wait"} if average else {"condition": "call.answered"}),
+    )])
+    accumulator = TargetAccumulator(compile_targets(spec, lookup, {}))
+    accumulator.add(Contribution(0, (), None if average else v, v if average else None) for v in values)
+    assert format_result(accumulator.results()[0]) == line
