@@ -62,7 +62,7 @@ def _build_parser() -> _Parser:
     lint.add_argument("--format", choices=("text", "json"), default="text")
 
     schema = sub.add_parser("schema", help="print a JSON Schema")
-    schema.add_argument("which", choices=("ruleset", "interaction", "report", "policy-test", "mapping"))
+    schema.add_argument("which", choices=("ruleset", "interaction", "report", "policy-test", "mapping", "summary"))
 
     check = sub.add_parser("check", help="batch-check interaction files against a ruleset")
     check.add_argument("ruleset", metavar="RULESET")

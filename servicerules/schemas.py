@@ -1,4 +1,5 @@
-"""Published JSON Schemas: rulesets (for editors via yaml-language-server), interactions and reports."""
+"""Published JSON Schemas: rulesets (for editors via yaml-language-server), interactions, reports, policy tests,
+mappings and batch summaries."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ __all__ = ["json_schema"]
 _BASE = "https://servicerules.dev/schemas/"
 
 
-def json_schema(which: Literal["ruleset", "interaction", "report", "policy-test", "mapping"]) -> dict[str, Any]:
+def json_schema(which: Literal["ruleset", "interaction", "report", "policy-test", "mapping", "summary"]) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a ruleset file, an interaction record, a report, a policy-test
-    file or a mapping file."""
+    file, a mapping file or a batch summary (``check --summary-json``)."""
     if which == "mapping":
         from servicerules.batch.mapping import mapping_json_schema
 
         return mapping_json_schema()
+    if which == "summary":
+        from servicerules.batch.summary_schema import summary_json_schema
+
+        return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"{_BASE}summary.schema.json", **summary_json_schema()}
     if which == "policy-test":
         from servicerules.testing import policy_test_schema
 

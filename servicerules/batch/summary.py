@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 from pydantic import TypeAdapter
 
+from servicerules.batch.summary_schema import GroupJson, SummaryJson
 from servicerules.batch.targets import Contribution, TargetAccumulator, interaction_agents
 from servicerules.measures.privacy import mask_text
 from servicerules.model.interaction import Interaction
@@ -458,7 +459,7 @@ class BatchSummary:
         violated.sort(key=lambda s: (-s.violations, -rank.get(s.severity, -1), s.rule_id))
         return violated[:limit]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> SummaryJson:
         return {
             "ruleset": {"name": self.ruleset, "version": self.version, "backend": self.backend},
             "read": self.read,
@@ -495,7 +496,7 @@ class BatchSummary:
         }
 
 
-def _groups(groups: dict[str, GroupStats]) -> dict[str, dict[str, Any]]:
+def _groups(groups: dict[str, GroupStats]) -> dict[str, GroupJson]:
     return {
         key: {"interactions": g.interactions, "compliance": g.compliance}
         for key, g in sorted(groups.items())

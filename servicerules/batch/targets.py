@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, Nam
 from zoneinfo import ZoneInfo
 
 from servicerules._durations import format_duration
+from servicerules.batch.summary_schema import TargetJson
 from servicerules.compiler import expr as ast
 from servicerules.compiler.checker import CheckError, Checker, Evaluator, Getter, KeyAllocator, Typed
 from servicerules.errors import Diagnostic, RulesetError, did_you_mean
@@ -430,7 +431,7 @@ class TargetResult:
     unit: Unit
     severity: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> TargetJson:
         return {
             "target_id": self.target_id,
             "title": self.title,

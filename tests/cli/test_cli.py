@@ -55,7 +55,7 @@ def test_empty_ruleset_file(tmp_path):
     assert "SR102 a ruleset must be a YAML mapping, this document is empty" in out
 
 
-@pytest.mark.parametrize("which", ["ruleset", "interaction", "report", "policy-test", "mapping"])
+@pytest.mark.parametrize("which", ["ruleset", "interaction", "report", "policy-test", "mapping", "summary"])
 def test_published_schemas_are_up_to_date(which):
     code, out, _ = call("schema", which)
     assert code == 0
@@ -198,6 +198,27 @@ def test_summary_lists_every_rule_with_its_severity_even_without_violations(tmp_
     rules = json.loads(summary_file.read_text())["rules"]
     assert [r["rule_id"] for r in rules][:2] == ["reply.email-first-reply", "reply.chat-first-reply"]
     assert len(rules) == 7
+
+
+def test_summary_json_fits_its_published_schema(tmp_path):
+    # Every part filled: targets (grouped and not), rejections, groups per channel, team and agent.
+    from pydantic import ValidationError
+
+    from servicerules.batch.summary_schema import SUMMARY_ADAPTER
+
+    data = tmp_path / "in.jsonl"
+    _write_jsonl(data, [_email(1, 30), _email(2, None), "{broken", {**_email(3, 45), "channel": "chat"}])
+    summary_file = tmp_path / "s.json"
+    code, _out, _ = call("check", str(ROOT / "rulesets" / "charter.yaml"), str(data), "--as-of", "2026-03-05T09:00:00Z",
+                         "--summary-json", str(summary_file), "-q")
+    assert code == 1
+    summary = json.loads(summary_file.read_text())
+    assert summary["targets"] and summary["rejections"] and summary["by_agent"] and summary["rules"]
+    assert SUMMARY_ADAPTER.validate_python(summary) == summary
+    schema = json.loads((ROOT / "schemas" / "summary.schema.json").read_text())
+    assert list(schema["properties"]) == list(summary)  # documented in the order written
+    with pytest.raises(ValidationError):  # the schema is strict: no key it does not know
+        SUMMARY_ADAPTER.validate_python({**summary, "extra": 1})
 
 
 def test_fact_catalogue_page_is_up_to_date():
