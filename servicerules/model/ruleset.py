@@ -48,6 +48,14 @@ Duration = Annotated[
 ]
 """A length of time; YAML may write ``4h``, ``30m``, ``2d`` or a number of seconds."""
 
+def _expression(value: Any) -> Any:
+    # YAML reads a bare true or false as a boolean; as an expression it is the same word.
+    return ("true" if value else "false") if isinstance(value, bool) else value
+
+
+Expression = Annotated[str, BeforeValidator(_expression, json_schema_input_type=Union[str, bool])]
+"""An expression (``when``, ``violated_if``...): text, or a bare YAML ``true``/``false``."""
+
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]*$", max_length=128)]
 LexiconName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
 """Lexicon names appear in expressions (``text mentions card_request``): letters, digits and ``_`` only."""
@@ -143,7 +151,7 @@ class SlaSpec(_Strict):
         "agent_work_time",
         "resolution_time",
     ]
-    when: str | None = Field(default=None, description="expression: which interactions the SLA applies to")
+    when: Expression | None = Field(default=None, description="expression: which interactions the SLA applies to")
     calendar: str | None = Field(default=None, description="name of a calendar (business time); omit for calendar time")
     targets: dict[Literal["low", "normal", "high", "urgent", "*"], Duration]
     reply: ReplyDefinition = Field(default_factory=ReplyDefinition)
@@ -200,8 +208,8 @@ class RuleSpec(_Strict):
     severity: Severity
     tags: list[str] = Field(default_factory=list)
     scope: Literal["interaction", "event"] = "interaction"
-    when: str | None = Field(default=None, description="expression: where the rule applies (default: always)")
-    violated_if: str = Field(description="expression that is true when the policy is breached")
+    when: Expression | None = Field(default=None, description="expression: where the rule applies (default: always)")
+    violated_if: Expression = Field(description="expression that is true when the policy is breached")
     message: Messages = Field(
         default_factory=dict, description="template, or locale -> template; {fact.name} inserts a value"
     )
@@ -217,9 +225,9 @@ class TargetSpec(_Strict):
     id: Identifier
     title: str
     kind: Literal["share", "average", "rate"]
-    when: str | None = Field(default=None, description="expression: which interactions count (denominator)")
-    condition: str | None = Field(default=None, description="share/rate: expression counted in the numerator")
-    value: str | None = Field(default=None, description="average: expression whose mean is taken")
+    when: Expression | None = Field(default=None, description="expression: which interactions count (denominator)")
+    condition: Expression | None = Field(default=None, description="share/rate: expression counted in the numerator")
+    value: Expression | None = Field(default=None, description="average: expression whose mean is taken")
     objective: float = Field(description="share/rate as a fraction (0.8), average in the value's unit")
     comparison: Literal[">=", "<="] = ">="
     group_by: list[Literal["day", "channel", "team", "agent", "interval_30m"]] = Field(default_factory=list)

@@ -850,3 +850,32 @@ def test_printed_figures_never_look_equal_when_they_are_not(kind: str, values: l
     accumulator = TargetAccumulator(compile_targets(spec, lookup, {}))
     accumulator.add(Contribution(0, (), None if average else v, v if average else None) for v in values)
     assert format_result(accumulator.results()[0]) == line
+
+
+def test_bare_yaml_booleans_are_expressions(backend: str) -> None:
+    # `condition: true` is a YAML boolean, not text: it means the expression true (count every e-mail)
+    text = """
+ruleset: booleans
+version: "1"
+rules:
+  - id: never
+    title: Never violated
+    severity: info
+    when: true
+    violated_if: false
+targets:
+  - id: every-email
+    title: Every e-mail
+    kind: share
+    when: interaction.channel == "email"
+    condition: true
+    objective: 1
+"""
+    ruleset = servicerules.load(text, backend=backend)
+    try:
+        created = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+        mails = [email("E1", created, 60), email("E2", created, None), email("C1", created, 60, channel="chat")]
+        assert figures(by_id(accumulate(ruleset, mails).results())["every-email"]) == ("met", 2, 2, None, None, 0)
+        assert ruleset.evaluate(mails[0]).outcomes[0].status == "compliant"
+    finally:
+        ruleset.close()
