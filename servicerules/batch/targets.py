@@ -227,7 +227,7 @@ def _compile_one(
         else:
             zone = ZoneInfo(calendar.timezone)
 
-    checker = Checker("interaction", lexicons, KeyAllocator(), lookup)
+    checker = Checker("interaction", lexicons, KeyAllocator(), lookup, "target")
     facts: list[str] = []
     failed = False
 

@@ -270,7 +270,7 @@ def _pass_typecheck(state: _State) -> None:
         if node is None:
             continue
         is_sla = path[0] == "slas"
-        checker = Checker(scope, state.lexicons, state.keys if is_sla else KeyAllocator(), state.lookup)
+        checker = Checker(scope, state.lexicons, state.keys if is_sla else KeyAllocator(), state.lookup, "SLA" if is_sla else "rule")
         try:
             if path[-1] == "value":
                 checker.check(node)

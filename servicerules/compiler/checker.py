@@ -103,11 +103,14 @@ class Checker:
         lexicons: Mapping[str, LexiconMatcher],
         keys: KeyAllocator,
         facts: Callable[[str], FactSpec | None] = lookup,
+        owner: str = "rule",
     ):
         self.scope = scope
         self.lexicons = lexicons
         self.keys = keys
         self.facts = facts
+        self.owner = owner
+        """What the expressions belong to, for messages: ``rule``, ``SLA`` or ``target``."""
 
     # -- typing ---------------------------------------------------------------------------------------
 
@@ -139,11 +142,18 @@ class Checker:
                 raise CheckError("SR202", f"'{name}' is a lexicon, not a fact", node.start, f"write: <text fact> mentions {name}")
             raise CheckError("SR201", f"unknown fact '{name}'", node.start, did_you_mean(name, CATALOGUE))
         if spec.scope == "event" and self.scope != "event":
+            if self.owner == "rule":
+                raise CheckError(
+                    "SR209",
+                    f"'{name}' is an event fact, but this rule has scope: interaction",
+                    node.start,
+                    "add 'scope: event' to the rule to check each event",
+                )
             raise CheckError(
                 "SR209",
-                f"'{name}' is an event fact, but this rule has scope: interaction",
+                f"'{name}' is an event fact, but {self.owner}s read the interaction as a whole",
                 node.start,
-                "add 'scope: event' to the rule to check each event",
+                "use an interaction fact instead (privacy.has_card_data rather than event.has_card_number)",
             )
         type_ = spec.type
 

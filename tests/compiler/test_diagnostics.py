@@ -84,6 +84,25 @@ def test_event_fact_in_interaction_rule():
     assert diag.hint == "add 'scope: event' to the rule to check each event"
 
 
+def test_event_fact_in_an_sla_or_a_target_names_them_not_a_rule():
+    text = """
+ruleset: demo
+version: "1"
+slas:
+  - {id: s, title: S, metric: first_reply_time, when: event.has_card_number, targets: {"*": 1h}}
+targets:
+  - {id: t, title: T, kind: share, condition: event.has_cvv, objective: 0.5}
+"""
+    with pytest.raises(RulesetError) as info:
+        servicerules.load(text, backend="reference")
+    err = info.value
+    assert [(d.code, d.location.line, d.message) for d in err.diagnostics] == [
+        ("SR209", 5, "'event.has_card_number' is an event fact, but SLAs read the interaction as a whole"),
+        ("SR209", 7, "'event.has_cvv' is an event fact, but targets read the interaction as a whole"),
+    ]
+    assert all("interaction fact" in (d.hint or "") for d in err.diagnostics)
+
+
 def test_unknown_action_and_bad_template_and_unknown_field_are_all_reported_sorted():
     err = errors_of(
         rule(
