@@ -1683,7 +1683,9 @@ class _Group:
     position: SourcePosition
     rows: list[_RowResult] = field(default_factory=list)
     failed: bool = False
-    late: int | None = None  # contiguous grouping: line where the key's earlier rows started
+    late: tuple[int, bool] | None = None
+    """Contiguous grouping, rows of a key that came back: where the key's earlier rows started, and
+    whether that interaction was checked (or rejected)."""
     count: int = 0
 
 
@@ -1818,11 +1820,24 @@ class _Applier:
 
     def emit(self, group: _Group) -> Iterator[RawRecord]:
         if group.late is not None:
-            rows = "row" if group.count == 1 else f"{group.count} rows"
+            column = self.plan.key_column
+            line, checked = group.late
+            if group.count == 1:
+                rows, are, them, these = "1 row", "is", "it", "this row is"
+            else:
+                rows, are, them, these = f"{group.count} rows", "are", "them", "these rows are"
+            # A streaming reader cannot take back what it has emitted: the earlier part is out already.
+            if checked:
+                consequence = (
+                    f"interaction {_show(group.key)} was already checked without {them}, so its results are incomplete "
+                    f"and may be wrong, and {these} not checked"
+                )
+            else:
+                consequence = f"interaction {_show(group.key)} was rejected there, and {these} not checked either"
             message = (
-                f"{self.plan.key_column} {_show(group.key)}: {rows} from line {group.position.line} are not next to the "
-                f"interaction's earlier rows (from line {group.late}), so they are not checked; grouping: contiguous needs "
-                f"the rows of one interaction together (sort the export by {self.plan.key_column} or use grouping: buffered)"
+                f"{column} {_show(group.key)}: {rows} from line {group.position.line} {are} not next to the interaction's "
+                f"earlier rows (from line {line}); {consequence}; grouping: contiguous needs the rows of one interaction "
+                f"together (sort the export by {column} or use grouping: buffered)"
             )
             yield self.bad(group.position, message, CODE_GROUPING)
         elif not group.failed and group.rows:
@@ -1843,7 +1858,7 @@ class _Applier:
 
     def group_contiguous(self, record: RawRecord | None, state: dict[str, Any]) -> Iterator[RawRecord]:
         current: _Group | None = state.get("current")
-        finished: dict[str, int] = state.setdefault("finished", {})
+        finished: dict[str, tuple[int, bool]] = state.setdefault("finished", {})
         if record is None:
             if current is not None:
                 yield from self.emit(current)
@@ -1856,7 +1871,7 @@ class _Applier:
         if current is None or key != current.key:
             if current is not None:
                 if current.late is None:
-                    finished[current.key] = current.position.line
+                    finished[current.key] = (current.position.line, not current.failed and bool(current.rows))
                 yield from self.emit(current)
             current = _Group(key, record.position, late=finished.get(key))
             state["current"] = current

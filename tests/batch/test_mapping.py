@@ -778,13 +778,46 @@ def test_contiguous_grouping_reports_rows_that_are_not_adjacent(tmp_path: Path) 
         (3, "c2"),
         (
             4,
-            "conversation 'c1': 2 rows from line 4 are not next to the interaction's earlier rows (from line 2), so they "
-            "are not checked; grouping: contiguous needs the rows of one interaction together (sort the export by "
-            "conversation or use grouping: buffered)",
+            "conversation 'c1': 2 rows from line 4 are not next to the interaction's earlier rows (from line 2); "
+            "interaction 'c1' was already checked without them, so its results are incomplete and may be wrong, and "
+            "these rows are not checked; grouping: contiguous needs the rows of one interaction together (sort the "
+            "export by conversation or use grouping: buffered)",
         ),
         (6, "c3"),
     ]
     assert [r.code for r in out] == [None, None, "SR310", None]
+    # a stream cannot take back what it emitted: c1 came out with its first row only, before its agent replied
+    assert summary(out[0].data) == ("c1", ["09:00 customer: a"])
+
+
+def test_contiguous_grouping_names_one_returning_row_and_an_earlier_part_that_was_rejected(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "chats.csv",
+        CHAT_HEADER,
+        [
+            ["c1", "09:00", "customer", "Ada", "a"],
+            ["c2", "9h", "customer", "Cy", "b"],
+            ["c1", "09:05", "agent", "bob", "c"],
+            ["c2", "10:05", "agent", "eve", "d"],
+        ],
+    )
+    out = run(chat_mapping(), path)
+    tail = "; grouping: contiguous needs the rows of one interaction together (sort the export by conversation or use grouping: buffered)"
+    assert [(r.position.line, r.data["id"] if r.data else r.error) for r in out] == [
+        (2, "c1"),
+        (3, "column 'sent': '9h' does not match format %H:%M; interaction 'c2' is not checked"),
+        (
+            4,
+            "conversation 'c1': 1 row from line 4 is not next to the interaction's earlier rows (from line 2); interaction "
+            "'c1' was already checked without it, so its results are incomplete and may be wrong, and this row is not checked"
+            + tail,
+        ),
+        (
+            5,
+            "conversation 'c2': 1 row from line 5 is not next to the interaction's earlier rows (from line 3); interaction "
+            "'c2' was rejected there, and this row is not checked either" + tail,
+        ),
+    ]
 
 
 def test_buffered_groups_collect_rows_from_anywhere(tmp_path: Path) -> None:
