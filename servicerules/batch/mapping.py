@@ -23,7 +23,8 @@ Memory: ``per_interaction`` and ``grouping: contiguous`` hold one interaction at
 finished group keys, to report a key whose rows are not adjacent); ``grouping: buffered`` holds every
 group until the input ends; ``thread`` holds the open reply trees (with a ``replies`` column a tree is
 emitted as soon as every tweet it references has been read; the tweet ids of rejected trees that came out
-are kept, so that a late reply to one is rejected too). Joined files are read fully into memory,
+are kept, so that a late reply to one is rejected too) and the id and line of every post read, to reject a
+post id that appears again. Joined files are read fully into memory,
 keeping only the columns the mapping uses.
 """
 
@@ -1899,6 +1900,9 @@ class _Applier:
         # The posts of failed threads that came out already (with replies): a later post linked to one is in a
         # thread that is not checked, and must not be checked as a thread of its own. Grows with the failures.
         rejected: dict[str, int] = state.setdefault("rejected", {})
+        # The line of every post read, to reject a post id that appears again wherever its thread is (open, out,
+        # rejected). Grows with the input: one id and one number per post.
+        first_lines: dict[str, int] = state.setdefault("first_lines", {})
         if record is None:
             remaining = {id(t): t for t in trees.values()}
             for tree in sorted(remaining.values(), key=lambda t: t.seq):
@@ -1911,6 +1915,10 @@ class _Applier:
         if isinstance(own, list):
             yield self.bad(record.position, "; ".join(own), CODE_GROUPING)
             return
+        first = first_lines.get(own)
+        if first is not None:
+            yield self.bad(record.position, f"{thread.id} {_show(own)} appears again (first at line {first}); only the first row with this id is used", CODE_GROUPING)
+            return
         try:
             parent_raw = row.cell(thread.parent)
             replies_raw = row.cell(thread.replies) if thread.replies is not None else MISSING
@@ -1922,6 +1930,7 @@ class _Applier:
         if replies_raw is not MISSING and replies_raw is not None:
             items = replies_raw if isinstance(replies_raw, list) else _key_text(replies_raw).split(thread.separator)
             replies = [r for r in (_key_text(i).strip() for i in items) if r]
+        first_lines[own] = record.position.line
         known = trees.get(own)
         if known is None:
             tree = _Tree(record.position, self.seq + 1)
@@ -1946,10 +1955,8 @@ class _Applier:
             tree.failed = rejected[linked]
             tree.rows.clear()
             tree.pending = {x for x in tree.pending if x not in rejected}  # those will not make it any better
-            if linked == own:
-                why = f"{thread.id} {_show(own)} appears again after its thread was rejected (line {tree.failed})"
-            else:
-                why = f"{thread.id} {_show(own)} is in the thread of {thread.id} {_show(linked)}, which is not checked (line {tree.failed})"
+            # not ``own``: the posts of a thread that came out were all read, and a post read again is rejected above
+            why = f"{thread.id} {_show(own)} is in the thread of {thread.id} {_show(linked)}, which is not checked (line {tree.failed})"
             yield self.bad(record.position, f"{why}; the thread of {thread.id} {_show(own)} is not checked either", CODE_GROUPING)
         else:
             _, result = self.mapped(record)

@@ -1025,8 +1025,30 @@ def test_a_post_linked_to_a_thread_that_came_out_rejected_is_not_checked() -> No
         (3, "id '2' is in the thread of id '1', which is not checked (line 2); the thread of id '2' is not checked either"),
         (4, "id '3' is in the thread of id '2', which is not checked (line 2); the thread of id '3' is not checked either"),
         (5, "9"),
-        (6, "id '1' appears again after its thread was rejected (line 2); the thread of id '1' is not checked either"),
+        (6, "id '1' appears again (first at line 2); only the first row with this id is used"),
     ]
+
+
+@pytest.mark.parametrize("replies", ["", ", replies: replies"])
+def test_a_post_id_that_appears_again_is_rejected_and_the_first_post_is_used(replies: str) -> None:
+    m = load_mapping(TWEETS.format(replies=replies))
+    data = [
+        tweet("1", "", 0, replies="2"),
+        {**tweet("1", "", 1), "text": "the same id while its thread is open"},
+        tweet("2", "1", 2),
+        tweet("5", "", 5),
+        {**tweet("5", "", 5), "text": "the same id again"},
+        tweet("9", "", 9),
+        {**tweet("2", "1", 10), "text": "a reply id again, its thread may be out"},
+    ]
+    out = list(apply_mapping(m, rows_of(data)))
+    assert sorted(bad(out)) == [
+        (3, "SR310", "id '1' appears again (first at line 2); only the first row with this id is used"),
+        (6, "SR310", "id '5' appears again (first at line 5); only the first row with this id is used"),
+        (8, "SR310", "id '2' appears again (first at line 4); only the first row with this id is used"),
+    ]
+    threads = sorted((d["id"], [e["text"] for e in d["events"]]) for d in good(out))
+    assert threads == [("1", ["tweet 1", "tweet 2"]), ("5", ["tweet 5"]), ("9", ["tweet 9"])]
 
 
 # ------------------------------------------------------------------------------------- synthesised events
