@@ -849,7 +849,18 @@ MISSING = _Missing()
 
 
 class _CellError(Exception):
-    """A value that cannot be mapped; the message names the column and the value."""
+    """Values that cannot be mapped; each message names the column and the value."""
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__("; ".join(messages))
+        self.messages = messages
+
+
+def _raise_all(errors: Sequence[_CellError | None]) -> None:
+    """Raise one error with the messages of all ``errors`` (a row's report names every bad value)."""
+    found = [e for e in errors if e is not None]
+    if found:
+        raise _CellError(*(m for e in found for m in e.messages))
 
 
 def _show(value: Any) -> str:
@@ -1070,6 +1081,9 @@ def _duration_seconds(value: Any, unit: str, column: str) -> float:
             numbers = [float(p) for p in parts]
         except ValueError:
             raise _CellError(f"column {column!r}: {_show(value)} is not a duration [H:]MM:SS") from None
+        # the first part counts whole hours (or minutes, in MM:SS) and may be large: 90:00 is 90 minutes
+        if not all(math.isfinite(n) and n >= 0 for n in numbers) or any(n >= 60 for n in numbers[1:]):
+            raise _CellError(f"column {column!r}: {_show(value)} is not a duration [H:]MM:SS (minutes and seconds after a ':' are 0 to 59)")
         seconds = 0.0
         for number in numbers:
             seconds = seconds * 60 + number
@@ -1194,13 +1208,24 @@ class _Compiler:
             raw = read(row)
             if raw is MISSING:
                 return default if has_default else MISSING
-            result = convert(raw)
-            if offsets is not None and isinstance(result, dt.datetime):
+            if offsets is None:
+                return convert(raw)
+            # both are read, so that the row's report names each bad value, not only the first
+            converted: _CellError | None = None
+            added: _CellError | None = None
+            seconds: float | None = None
+            try:
+                result = convert(raw)
+            except _CellError as exc:
+                converted, result = exc, MISSING
+            try:
                 seconds = offsets(row)
-                if seconds is None:
-                    return MISSING
-                result = _shift(result, seconds)
-            return result
+            except _CellError as exc:
+                added = exc
+            _raise_all([converted, added])
+            if not isinstance(result, dt.datetime):
+                return result
+            return MISSING if seconds is None else _shift(result, seconds)
 
         return get, describe
 
@@ -1241,16 +1266,23 @@ class _Compiler:
 
         def total(row: _Row) -> float | None:
             seconds = 0.0
+            missing = False
+            errors: list[_CellError | None] = []
             for o in offsets:
                 if o.const is not None:
                     seconds += o.const * _UNIT_SECONDS[o.unit]
                     continue
                 assert o.column is not None
-                raw = clean(row.cell(o.column))
-                if raw is MISSING:
-                    return None
-                seconds += _duration_seconds(raw, o.unit, o.column)
-            return seconds
+                try:
+                    raw = clean(row.cell(o.column))
+                    if raw is MISSING:
+                        missing = True
+                    else:
+                        seconds += _duration_seconds(raw, o.unit, o.column)
+                except _CellError as exc:
+                    errors.append(exc)
+            _raise_all(errors)
+            return None if missing else seconds
 
         return total
 
@@ -1293,23 +1325,43 @@ class _Compiler:
             time_raw = clean(row.cell(time_column)) if time_column else None
             if date_raw is MISSING or time_raw is MISSING:
                 return default if has_default else MISSING
-            day = _parse_date(date_raw, date_fmt, date_column)
-            if time_column is None:
+            # every part is read, so that the row's report names each bad value, not only the first
+            errors: list[_CellError | None] = []
+            day = clock = start = None
+            try:
+                day = _parse_date(date_raw, date_fmt, date_column)
+            except _CellError as exc:
+                errors.append(exc)
+            if time_column is not None:
+                try:
+                    clock = _parse_time(time_raw, time_fmt, time_column)
+                except _CellError as exc:
+                    errors.append(exc)
+                try:
+                    after_raw = clean(row.cell(after_column)) if after_column is not None else MISSING
+                    if after_raw is not MISSING:
+                        assert after_column is not None
+                        start = _parse_time(after_raw, time_fmt, after_column)
+                except _CellError as exc:
+                    errors.append(exc)
+            seconds = None
+            if offsets is not None:
+                try:
+                    seconds = offsets(row)
+                except _CellError as exc:
+                    errors.append(exc)
+            _raise_all(errors)
+            assert day is not None
+            if clock is None:
                 moment = dt.datetime.combine(day, dt.time())
                 shown = _show(date_raw)
             else:
-                clock = _parse_time(time_raw, time_fmt, time_column)
                 moment = dt.datetime.combine(day, clock)
                 shown = _show(f"{_key_text(date_raw)} {_key_text(time_raw)}")
-                if after_column is not None:
-                    after_raw = clean(row.cell(after_column))
-                    if after_raw is not MISSING:
-                        start = _parse_time(after_raw, time_fmt, after_column)
-                        if clock.replace(tzinfo=None) < start.replace(tzinfo=None):
-                            moment += dt.timedelta(days=1)
+                if start is not None and clock.replace(tzinfo=None) < start.replace(tzinfo=None):
+                    moment += dt.timedelta(days=1)
             result = self.finish(moment, zone, describe, shown)
             if offsets is not None:
-                seconds = offsets(row)
                 if seconds is None:
                     return MISSING
                 result = _shift(result, seconds)
@@ -1470,7 +1522,7 @@ def _map_row(plan: _Plan, row: _Row, seq: int, position: SourcePosition) -> _Row
         try:
             value = s.get(row)
         except _CellError as exc:
-            errors.append(str(exc))
+            errors.extend(exc.messages)
             continue
         if value is MISSING:
             if s.required:
@@ -1486,7 +1538,7 @@ def _map_row(plan: _Plan, row: _Row, seq: int, position: SourcePosition) -> _Row
             try:
                 value = p.get(row)
             except _CellError as exc:
-                errors.append(str(exc))
+                errors.extend(exc.messages)
                 found = True
                 continue
             if value is MISSING:
@@ -1510,7 +1562,7 @@ def _map_row(plan: _Plan, row: _Row, seq: int, position: SourcePosition) -> _Row
                 continue
             at = synth.at(row)
         except _CellError as exc:
-            errors.append(str(exc))
+            errors.extend(exc.messages)
             continue
         if at is MISSING:
             errors.append(f"no value in {synth.at_describe}; event {synth.type!r} needs a time ('at')")
@@ -1520,7 +1572,7 @@ def _map_row(plan: _Plan, row: _Row, seq: int, position: SourcePosition) -> _Row
             try:
                 value = p.get(row)
             except _CellError as exc:
-                errors.append(str(exc))
+                errors.extend(exc.messages)
                 continue
             if value is MISSING:
                 if p.required:
@@ -1529,7 +1581,7 @@ def _map_row(plan: _Plan, row: _Row, seq: int, position: SourcePosition) -> _Row
             _set(event, p.path, value)
         events.append(event)
     if errors:
-        return errors
+        return list(dict.fromkeys(errors))  # a column used by several targets is reported once
     return _RowResult(seq, position, scalars, elements, events)
 
 

@@ -708,6 +708,45 @@ def test_offset_errors() -> None:
     assert created(extra, [{"id": "1", "d": "2026-03-02", "t": "09:00", "talk": "02:03"}], head) == ["2026-03-02T09:02:03+00:00"]
 
 
+def test_hms_durations_take_minutes_and_seconds_below_60_after_a_colon() -> None:
+    head = ts_head("timezone: UTC\n")
+    extra = "  created_at: {column: t, add: {column: talk, unit: hms}}\n"
+    ok = {"90:00": "2026-03-02T10:30:00+00:00", "25:59:59": "2026-03-03T10:59:59+00:00", "0:00:00.5": "2026-03-02T09:00:00.500000+00:00"}
+    for talk, expected in ok.items():
+        assert created(extra, [{"id": "1", "t": "2026-03-02T09:00", "talk": talk}], head) == [expected], talk
+    for talk in ["1:99", "0:60", "1:60:00", "1:00:60", "-1:30", "0:-5", "nan:00"]:
+        assert created(extra, [{"id": "1", "t": "2026-03-02T09:00", "talk": talk}], head) == [
+            f"column 'talk': '{talk}' is not a duration [H:]MM:SS (minutes and seconds after a ':' are 0 to 59)"
+        ], talk
+
+
+def test_a_row_reports_every_bad_column_once() -> None:
+    m = mapping("""\
+    layout: per_interaction
+    fields:
+      id: id
+      channel: {const: phone}
+      created_at: {column: ts, format: epoch}
+    events:
+      - type: call.answered
+        at: {column: ts, format: epoch, add: {column: wait, unit: hms}}
+      - type: call.ended
+        at: {column: ts, format: epoch, add: [{column: wait, unit: hms}, {column: talk, unit: hms}]}
+      - type: call.queued
+        at: {date: day, time: clock, time_format: "%H:%M", after: start, add: {column: talk, unit: minutes}}
+    """)
+    row = {"id": "B", "ts": "abc", "wait": "x", "talk": "5", "day": "2026-13-01", "clock": "9h", "start": "late"}
+    [record] = list(apply_mapping(m, rows_of([row])))
+    assert record.error == (
+        "column 'ts': 'abc' does not match format epoch; "
+        "column 'wait': 'x' is not a duration [H:]MM:SS; "
+        "column 'talk': '5' is not a duration [H:]MM:SS; "
+        "column 'day': '2026-13-01' does not match format iso (month must be in 1..12); "
+        "column 'clock': '9h' does not match format %H:%M; "
+        "column 'start': 'late' does not match format %H:%M"
+    )
+
+
 # ------------------------------------------------------------------------------------ grouping messages
 
 CHAT = """\
