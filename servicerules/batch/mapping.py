@@ -745,7 +745,7 @@ def _schema_diagnostics(exc: ValidationError, doc: SourceDocument, data: Any, ke
         kind = error["type"]
         name = str(loc[-1]) if loc and isinstance(loc[-1], str) else ""
         if kind == "extra_forbidden":
-            hint = did_you_mean(name, _model_fields_at(loc[:-1]))
+            hint = _misplaced_target(name, loc[:-1]) or did_you_mean(name, _model_fields_at(loc[:-1]))
             out.append(_diagnostic(doc, keys, "SR110", f"unknown field '{name}'", loc, hint=hint, key=True))
             continue
         if kind == "missing":
@@ -768,6 +768,21 @@ def _schema_diagnostics(exc: ValidationError, doc: SourceDocument, data: Any, ke
     for diagnostic in out:
         unique.setdefault((diagnostic.code, diagnostic.location, diagnostic.message), diagnostic)
     return list(unique.values())
+
+
+def _misplaced_target(name: str, parent: DocPath) -> str | None:
+    """A hint for a target written beside ``fields:`` instead of under it (``created_at:`` at the top level,
+    ``text:`` in a synthesised event)."""
+    if parent == ():
+        root: type[BaseModel] = Interaction
+    elif len(parent) == 2 and parent[0] == "events" and isinstance(parent[1], int):
+        root = Event
+    else:
+        return None
+    if isinstance(_parse_target(name, root), _Problem):
+        return None
+    where = "the mapping's" if root is Interaction else "the event's"
+    return f"did you mean 'fields.{name}'? Targets go under {where} 'fields:'"
 
 
 def _describe_path(path: Sequence[str | int]) -> str:

@@ -169,6 +169,14 @@ def test_unknown_top_level_field() -> None:
     assert diagnostics(MINIMAL + "timezon: UTC\n") == ["<string>:6:1: SR110 unknown field 'timezon' [did you mean 'timezone'?]"]
 
 
+def test_a_target_beside_fields_is_unknown_with_a_hint_to_move_it_under_fields() -> None:
+    text = MINIMAL.replace("  created_at: opened\n", "") + "created_at: opened\nevents:\n  - {type: note, at: opened, text: body}\n"
+    assert diagnostics(text) == [
+        "<string>:5:1: SR110 unknown field 'created_at' [did you mean 'fields.created_at'? Targets go under the mapping's 'fields:']",
+        "<string>:7:30: SR110 unknown field 'text' [did you mean 'fields.text'? Targets go under the event's 'fields:']",
+    ]
+
+
 def test_unknown_target_field_with_hint() -> None:
     text = MINIMAL + "  custmer.name: name\n  events[].auther.role: {const: agent}\n"
     assert diagnostics(text) == [
