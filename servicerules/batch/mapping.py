@@ -944,9 +944,16 @@ class _Row:
             if value is not _ABSENT:
                 return value
         if self.plan.missing_error:
-            names = ", ".join(repr(k) for k in list(data)[:12]) + (", ..." if len(data) > 12 else "")
-            raise _CellError(f"no column {column!r} in this record (it has {names or 'no columns'})")
+            raise _CellError(_no_column(column, tuple(data)))
         return MISSING
+
+
+@functools.lru_cache(maxsize=256)
+def _no_column(column: str, names: tuple[str, ...]) -> str:
+    """The message for a column a record lacks; remembered, since a misspelt column fails on every row."""
+    hint = did_you_mean(column, [str(n) for n in names])
+    shown = ", ".join(repr(k) for k in names[:12]) + (", ..." if len(names) > 12 else "")
+    return f"no column {column!r} in this record ({hint + ' ' if hint else ''}it has {shown or 'no columns'})"
 
 
 Getter = Callable[[_Row], Any]

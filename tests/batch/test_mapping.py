@@ -454,7 +454,7 @@ def test_nested_json_records_and_dotted_columns() -> None:
 
 def test_a_dotted_column_with_a_digit_that_is_no_index_is_a_missing_column() -> None:
     out = map_rows("customer.id: {column: requester.ids.\u00b9}\n", [{"id": "1", "requester": {"ids": [5, 6]}}])
-    assert bad(out) == [(2, "SR310", "no column 'requester.ids.\u00b9' in this record (it has 'id', 'requester')")]
+    assert bad(out) == [(2, "SR310", "no column 'requester.ids.\u00b9' in this record (did you mean 'requester'? it has 'id', 'requester')")]
 
 
 def test_value_maps() -> None:
@@ -582,9 +582,14 @@ def test_conditions() -> None:
 
 def test_missing_columns_are_errors_or_empty() -> None:
     out = map_rows("  customer.name: nmae\n", [{"id": "1", "name": "Ada"}])
-    assert bad(out) == [(2, "SR310", "no column 'nmae' in this record (it has 'id', 'name')")]
+    assert bad(out) == [(2, "SR310", "no column 'nmae' in this record (did you mean 'name'? it has 'id', 'name')")]
     out = map_rows("  customer.name: {column: x, when: {column: flag}}\n", [{"id": "1"}])
     assert bad(out) == [(2, "SR310", "no column 'flag' in this record (it has 'id')")]
+    # the hint names a column that the cut list leaves out
+    wide = {"id": "1", **{f"c{i:02d}": "" for i in range(20)}, "product": "x"}
+    out = map_rows("  subject: prodcut\n", [wide])
+    shown = ", ".join(repr(k) for k in list(wide)[:12])
+    assert bad(out) == [(2, "SR310", f"no column 'prodcut' in this record (did you mean 'product'? it has {shown}, ...)")]
     head = PER_ROW.replace("timezone: UTC\n", "timezone: UTC\nmissing_columns: empty\n")
     out = map_rows("  customer.name: nmae\n", [{"id": "1", "name": "Ada"}], head)
     assert good(out)[0].get("customer") is None
