@@ -1,7 +1,7 @@
 """The ``servicerules`` command. Thin: it parses arguments and prints; all behaviour lives in the library.
 
 Exit codes: 0 clean; 1 violations at or above ``--fail-on``, or rejected input records (``check``); 2 usage
-errors, ruleset errors (``lint``, or any command given a bad ruleset) and unreadable inputs; 130 interrupted.
+errors, ruleset and mapping errors (``lint``, or any command given a bad one) and unreadable inputs; 130 interrupted.
 """
 
 from __future__ import annotations

@@ -400,7 +400,11 @@ class Mapping(_Spec):
     def _semantics(self, info: ValidationInfo) -> "Mapping":
         if (info.context or {}).get("_checked_by_loader"):
             return self  # load_mapping reports these with file positions
-        problems = _target_problems(self.fields, (e.fields for e in self.events)) + _structure_problems(self)
+        view = {
+            "layout": self.layout, "group_by": self.group_by, "grouping": self.grouping, "thread": self.thread,
+            "fields": self.fields, "joins": {name: {"on": join.on} for name, join in self.joins.items()},
+        }
+        problems = _target_problems(self.fields, (e.fields for e in self.events)) + _structure_problems(view)
         if problems:
             raise ValueError("; ".join(p.message for p in problems))
         return self
@@ -536,30 +540,44 @@ def _target_problems(fields: AbcMapping[str, Any], event_fields: Iterable[AbcMap
     return problems
 
 
-def _structure_problems(m: Mapping) -> list[_Problem]:
+def _structure_problems(data: AbcMapping[str, Any]) -> list[_Problem]:
+    """Checks across fields, on the document as read (so they run beside the schema's checks, even when
+    those fail): whatever has the wrong type here is left to the schema to report."""
     problems: list[_Problem] = []
-    if m.layout == "per_message":
-        if m.group_by is None and m.thread is None:
+
+    def given(name: str) -> bool:
+        return data.get(name) is not None
+
+    layout = data.get("layout")
+    fields = data.get("fields")
+    if layout == "per_message":
+        if not given("group_by") and not given("thread"):
             problems.append(_Problem(("layout",), "SR111", "layout per_message needs 'group_by' (a column) or 'thread' to group rows into interactions"))
-        if m.group_by is not None and m.thread is not None:
+        if given("group_by") and given("thread"):
             problems.append(_Problem(("thread",), "SR112", "give either 'group_by' or 'thread', not both"))
-        if m.grouping is not None and m.group_by is None:
+        if given("grouping") and not given("group_by"):
             problems.append(_Problem(("grouping",), "SR112", "'grouping' goes with 'group_by' (a thread is held until it is complete)"))
-    else:
+    elif layout == "per_interaction":
         for name in ("group_by", "grouping", "thread"):
-            if getattr(m, name) is not None:
+            if given(name):
                 problems.append(_Problem((name,), "SR112", f"'{name}' needs layout per_message; with per_interaction every row is one interaction", key=True))
-        if "id" not in m.fields:
-            problems.append(_Problem(("fields",), "SR111", "missing required field 'id' in fields", "with one row per interaction, map the interaction id from a column"))
-    if "channel" not in m.fields:
-        problems.append(_Problem(("fields",), "SR111", "missing required field 'channel' in fields", "map it from a column or set a constant: channel: {const: email}"))
-    names = list(m.joins)
-    for index, (name, join) in enumerate(m.joins.items()):
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", name):
+        if isinstance(fields, AbcMapping) and "id" not in fields:
+            problems.append(_Problem(("fields",), "SR111", "missing required field 'id' in fields", "with one row per interaction, map the interaction id from a column", key=True))
+    if isinstance(fields, AbcMapping) and "channel" not in fields:
+        problems.append(_Problem(("fields",), "SR111", "missing required field 'channel' in fields", "map it from a column or set a constant: channel: {const: email}", key=True))
+    joins = data.get("joins")
+    if not isinstance(joins, AbcMapping):
+        return problems
+    names = list(joins)
+    for index, (name, join) in enumerate(joins.items()):
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", str(name)):
             problems.append(_Problem(("joins", name), "SR112", f"join name {name!r}: use letters, digits, '_' and '-' (columns are read as {name}.column)", key=True))
-        head, dot, _ = join.on.partition(".")
-        if dot and head in m.joins and names.index(head) >= index:
-            problems.append(_Problem(("joins", name, "on"), "SR112", f"join {name!r} looks up {join.on!r}, but join {head!r} is not declared before it"))
+        on = join.get("on") if isinstance(join, AbcMapping) else None
+        if not isinstance(on, str):
+            continue
+        head, dot, _ = on.partition(".")
+        if dot and head in joins and names.index(head) >= index:
+            problems.append(_Problem(("joins", name, "on"), "SR112", f"join {name!r} looks up {on!r}, but join {head!r} is not declared before it"))
     return problems
 
 
@@ -818,14 +836,12 @@ def load_mapping(path_or_text: str | Path) -> Mapping:
     event_fields: list[dict[str, Any]] = [
         e["fields"] if isinstance(e, dict) and isinstance(e.get("fields"), dict) else {} for e in events
     ]
-    for problem in _target_problems(fields, event_fields):
+    for problem in _target_problems(fields, event_fields) + _structure_problems(data):
         diagnostics.append(_diagnostic(doc, keys, problem.code, problem.message, problem.path, hint=problem.hint, key=problem.key))
     try:
         mapping = Mapping.model_validate(data, context={"_checked_by_loader": True})
     except ValidationError as exc:
         raise MappingError(diagnostics + _schema_diagnostics(exc, doc, data, keys)) from None
-    for problem in _structure_problems(mapping):
-        diagnostics.append(_diagnostic(doc, keys, problem.code, problem.message, problem.path, hint=problem.hint, key=problem.key))
     if diagnostics:
         raise MappingError(diagnostics)
     mapping._doc = doc

@@ -267,7 +267,7 @@ def test_value_problems_point_at_the_value() -> None:
 def test_structure_problems() -> None:
     assert diagnostics("layout: per_message\nfields:\n  events[].at: t\n") == [
         "<string>:1:9: SR111 layout per_message needs 'group_by' (a column) or 'thread' to group rows into interactions",
-        "<string>:3:3: SR111 missing required field 'channel' in fields [map it from a column or set a constant: channel: {const: email}]",
+        "<string>:2:1: SR111 missing required field 'channel' in fields [map it from a column or set a constant: channel: {const: email}]",
     ]
     text = """\
     layout: per_message
@@ -291,7 +291,22 @@ def test_structure_problems() -> None:
     """
     assert diagnostics(text) == [
         "<string>:2:1: SR112 'group_by' needs layout per_message; with per_interaction every row is one interaction",
-        "<string>:3:9: SR111 missing required field 'id' in fields [with one row per interaction, map the interaction id from a column]",
+        "<string>:3:1: SR111 missing required field 'id' in fields [with one row per interaction, map the interaction id from a column]",
+    ]
+
+
+def test_checks_across_fields_are_reported_with_the_schema_problems() -> None:
+    text = """\
+    layout: per_interaction
+    group_by: ticket
+    fields:
+      subject: {colum: title}
+    """
+    assert diagnostics(text) == [
+        "<string>:2:1: SR112 'group_by' needs layout per_message; with per_interaction every row is one interaction",
+        "<string>:3:1: SR111 missing required field 'id' in fields [with one row per interaction, map the interaction id from a column]",
+        "<string>:3:1: SR111 missing required field 'channel' in fields [map it from a column or set a constant: channel: {const: email}]",
+        "<string>:4:13: SR110 unknown field 'colum' [did you mean 'column'?]",
     ]
 
 
@@ -301,7 +316,10 @@ joins:
   users: {file: u.csv, key: id, on: tickets.requester}
   tickets: {file: t.csv, key: id, on: ticket, extra: 1}
 """
-    assert diagnostics(text) == ["<string>:8:47: SR110 unknown field 'extra'"]
+    assert diagnostics(text) == [
+        "<string>:7:37: SR112 join 'users' looks up 'tickets.requester', but join 'tickets' is not declared before it",
+        "<string>:8:47: SR110 unknown field 'extra'",
+    ]
     text = MINIMAL + """\
 joins:
   users: {file: u.csv, key: id, on: tickets.requester}
