@@ -148,7 +148,7 @@ def _is_mapping_file(path: str) -> bool:
 
     try:
         with open(path, encoding="utf-8") as handle:
-            node = yaml.compose(handle)
+            node = yaml.compose(handle, Loader=yaml.SafeLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return False
     if not isinstance(node, yaml.MappingNode):
