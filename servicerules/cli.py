@@ -1,7 +1,7 @@
 """The ``servicerules`` command. Thin: it parses arguments and prints; all behaviour lives in the library.
 
 Exit codes: 0 clean; 1 violations at or above ``--fail-on``, or rejected input records (``check``); 2 usage
-errors, ruleset errors (``lint``, or any command given a bad ruleset) and unreadable inputs; 130 interrupted.
+errors, ruleset and mapping errors (``lint``, or any command given a bad one) and unreadable inputs; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import functools
 import json
 import platform
 import sys
+from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 from servicerules._argtypes import aware_timestamp
@@ -57,8 +58,8 @@ def _build_parser() -> _Parser:
     parser.add_argument("--version", action="store_true", help="print version and matching backend")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
-    lint = sub.add_parser("lint", help="check rulesets for errors (exit 2 when any)")
-    lint.add_argument("rulesets", nargs="+", metavar="RULESET")
+    lint = sub.add_parser("lint", help="check rulesets and mapping files for errors (exit 2 when any)")
+    lint.add_argument("rulesets", nargs="+", metavar="FILE", help="a ruleset, or a mapping file (one with 'layout:' and 'fields:')")
     lint.add_argument("--format", choices=("text", "json"), default="text")
 
     schema = sub.add_parser("schema", help="print a JSON Schema")
@@ -135,11 +136,43 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
         return EXIT_ERROR
 
 
+_MAPPING_KEYS = frozenset({"layout", "fields", "group_by", "grouping", "thread", "joins"})
+_RULESET_KEYS = frozenset({"ruleset", "rules"})
+
+
+def _is_mapping_file(path: str) -> bool:
+    """Whether ``path`` holds a mapping rather than a ruleset: a YAML mapping with a key only mappings
+    have (``layout``, ``fields``, …) and neither ``ruleset`` nor ``rules``. Unreadable or broken files
+    are not: linting them as a ruleset reports the problem."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            node = yaml.compose(handle, Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    if not isinstance(node, yaml.MappingNode):
+        return False
+    keys = {k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+    return bool(keys & _MAPPING_KEYS) and not keys & _RULESET_KEYS
+
+
 def _lint(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from servicerules.batch.mapping import load_mapping
     from servicerules.engine import load
 
     problems: list[Any] = []
     for path in args.rulesets:
+        if _is_mapping_file(path):
+            try:
+                mapping = load_mapping(Path(path))
+            except RulesetError as exc:
+                problems.extend(exc.diagnostics)
+                continue
+            if args.format == "text":
+                targets = len(mapping.fields) + sum(len(e.fields) for e in mapping.events)
+                print(f"{path}: ok (mapping: {targets} targets, {len(mapping.events)} synthesised events)", file=stdout)
+            continue
         try:
             ruleset = load(path, backend="reference")
         except RulesetError as exc:
@@ -239,7 +272,8 @@ def _mapping_options(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     mapping = load_mapping(args.mapping)
     unknown = sorted(set(joins) - set(mapping.joins))
     if unknown:
-        raise _UsageError(f"servicerules check: error: the mapping has no join named {', '.join(unknown)}")
+        known = ", ".join(mapping.joins) or "none"
+        raise _UsageError(f"servicerules check: error: the mapping has no join named {', '.join(unknown)} (its joins: {known})")
     options = {"format": mapping.input.format, "encoding": mapping.input.encoding}
     return functools.partial(apply_mapping, mapping, join_files=joins), options
 

@@ -23,7 +23,8 @@ Memory: ``per_interaction`` and ``grouping: contiguous`` hold one interaction at
 finished group keys, to report a key whose rows are not adjacent); ``grouping: buffered`` holds every
 group until the input ends; ``thread`` holds the open reply trees (with a ``replies`` column a tree is
 emitted as soon as every tweet it references has been read; the tweet ids of rejected trees that came out
-are kept, so that a late reply to one is rejected too). Joined files are read fully into memory,
+are kept, so that a late reply to one is rejected too) and the id and line of every post read, to reject a
+post id that appears again. Joined files are read fully into memory,
 keeping only the columns the mapping uses.
 """
 
@@ -399,7 +400,11 @@ class Mapping(_Spec):
     def _semantics(self, info: ValidationInfo) -> "Mapping":
         if (info.context or {}).get("_checked_by_loader"):
             return self  # load_mapping reports these with file positions
-        problems = _target_problems(self.fields, (e.fields for e in self.events)) + _structure_problems(self)
+        view = {
+            "layout": self.layout, "group_by": self.group_by, "grouping": self.grouping, "thread": self.thread,
+            "fields": self.fields, "joins": {name: {"on": join.on} for name, join in self.joins.items()},
+        }
+        problems = _target_problems(self.fields, (e.fields for e in self.events)) + _structure_problems(view)
         if problems:
             raise ValueError("; ".join(p.message for p in problems))
         return self
@@ -535,30 +540,44 @@ def _target_problems(fields: AbcMapping[str, Any], event_fields: Iterable[AbcMap
     return problems
 
 
-def _structure_problems(m: Mapping) -> list[_Problem]:
+def _structure_problems(data: AbcMapping[str, Any]) -> list[_Problem]:
+    """Checks across fields, on the document as read (so they run beside the schema's checks, even when
+    those fail): whatever has the wrong type here is left to the schema to report."""
     problems: list[_Problem] = []
-    if m.layout == "per_message":
-        if m.group_by is None and m.thread is None:
+
+    def given(name: str) -> bool:
+        return data.get(name) is not None
+
+    layout = data.get("layout")
+    fields = data.get("fields")
+    if layout == "per_message":
+        if not given("group_by") and not given("thread"):
             problems.append(_Problem(("layout",), "SR111", "layout per_message needs 'group_by' (a column) or 'thread' to group rows into interactions"))
-        if m.group_by is not None and m.thread is not None:
+        if given("group_by") and given("thread"):
             problems.append(_Problem(("thread",), "SR112", "give either 'group_by' or 'thread', not both"))
-        if m.grouping is not None and m.group_by is None:
+        if given("grouping") and not given("group_by"):
             problems.append(_Problem(("grouping",), "SR112", "'grouping' goes with 'group_by' (a thread is held until it is complete)"))
-    else:
+    elif layout == "per_interaction":
         for name in ("group_by", "grouping", "thread"):
-            if getattr(m, name) is not None:
+            if given(name):
                 problems.append(_Problem((name,), "SR112", f"'{name}' needs layout per_message; with per_interaction every row is one interaction", key=True))
-        if "id" not in m.fields:
-            problems.append(_Problem(("fields",), "SR111", "missing required field 'id' in fields", "with one row per interaction, map the interaction id from a column"))
-    if "channel" not in m.fields:
-        problems.append(_Problem(("fields",), "SR111", "missing required field 'channel' in fields", "map it from a column or set a constant: channel: {const: email}"))
-    names = list(m.joins)
-    for index, (name, join) in enumerate(m.joins.items()):
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", name):
+        if isinstance(fields, AbcMapping) and "id" not in fields:
+            problems.append(_Problem(("fields",), "SR111", "missing required field 'id' in fields", "with one row per interaction, map the interaction id from a column", key=True))
+    if isinstance(fields, AbcMapping) and "channel" not in fields:
+        problems.append(_Problem(("fields",), "SR111", "missing required field 'channel' in fields", "map it from a column or set a constant: channel: {const: email}", key=True))
+    joins = data.get("joins")
+    if not isinstance(joins, AbcMapping):
+        return problems
+    names = list(joins)
+    for index, (name, join) in enumerate(joins.items()):
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", str(name)):
             problems.append(_Problem(("joins", name), "SR112", f"join name {name!r}: use letters, digits, '_' and '-' (columns are read as {name}.column)", key=True))
-        head, dot, _ = join.on.partition(".")
-        if dot and head in m.joins and names.index(head) >= index:
-            problems.append(_Problem(("joins", name, "on"), "SR112", f"join {name!r} looks up {join.on!r}, but join {head!r} is not declared before it"))
+        on = join.get("on") if isinstance(join, AbcMapping) else None
+        if not isinstance(on, str):
+            continue
+        head, dot, _ = on.partition(".")
+        if dot and head in joins and names.index(head) >= index:
+            problems.append(_Problem(("joins", name, "on"), "SR112", f"join {name!r} looks up {on!r}, but join {head!r} is not declared before it"))
     return problems
 
 
@@ -744,7 +763,7 @@ def _schema_diagnostics(exc: ValidationError, doc: SourceDocument, data: Any, ke
         kind = error["type"]
         name = str(loc[-1]) if loc and isinstance(loc[-1], str) else ""
         if kind == "extra_forbidden":
-            hint = did_you_mean(name, _model_fields_at(loc[:-1]))
+            hint = _misplaced_target(name, loc[:-1]) or did_you_mean(name, _model_fields_at(loc[:-1]))
             out.append(_diagnostic(doc, keys, "SR110", f"unknown field '{name}'", loc, hint=hint, key=True))
             continue
         if kind == "missing":
@@ -767,6 +786,21 @@ def _schema_diagnostics(exc: ValidationError, doc: SourceDocument, data: Any, ke
     for diagnostic in out:
         unique.setdefault((diagnostic.code, diagnostic.location, diagnostic.message), diagnostic)
     return list(unique.values())
+
+
+def _misplaced_target(name: str, parent: DocPath) -> str | None:
+    """A hint for a target written beside ``fields:`` instead of under it (``created_at:`` at the top level,
+    ``text:`` in a synthesised event)."""
+    if parent == ():
+        root: type[BaseModel] = Interaction
+    elif len(parent) == 2 and parent[0] == "events" and isinstance(parent[1], int):
+        root = Event
+    else:
+        return None
+    if isinstance(_parse_target(name, root), _Problem):
+        return None
+    where = "the mapping's" if root is Interaction else "the event's"
+    return f"did you mean 'fields.{name}'? Targets go under {where} 'fields:'"
 
 
 def _describe_path(path: Sequence[str | int]) -> str:
@@ -802,14 +836,12 @@ def load_mapping(path_or_text: str | Path) -> Mapping:
     event_fields: list[dict[str, Any]] = [
         e["fields"] if isinstance(e, dict) and isinstance(e.get("fields"), dict) else {} for e in events
     ]
-    for problem in _target_problems(fields, event_fields):
+    for problem in _target_problems(fields, event_fields) + _structure_problems(data):
         diagnostics.append(_diagnostic(doc, keys, problem.code, problem.message, problem.path, hint=problem.hint, key=problem.key))
     try:
         mapping = Mapping.model_validate(data, context={"_checked_by_loader": True})
     except ValidationError as exc:
         raise MappingError(diagnostics + _schema_diagnostics(exc, doc, data, keys)) from None
-    for problem in _structure_problems(mapping):
-        diagnostics.append(_diagnostic(doc, keys, problem.code, problem.message, problem.path, hint=problem.hint, key=problem.key))
     if diagnostics:
         raise MappingError(diagnostics)
     mapping._doc = doc
@@ -848,7 +880,18 @@ MISSING = _Missing()
 
 
 class _CellError(Exception):
-    """A value that cannot be mapped; the message names the column and the value."""
+    """Values that cannot be mapped; each message names the column and the value."""
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__("; ".join(messages))
+        self.messages = messages
+
+
+def _raise_all(errors: Sequence[_CellError | None]) -> None:
+    """Raise one error with the messages of all ``errors`` (a row's report names every bad value)."""
+    found = [e for e in errors if e is not None]
+    if found:
+        raise _CellError(*(m for e in found for m in e.messages))
 
 
 def _show(value: Any) -> str:
@@ -917,9 +960,16 @@ class _Row:
             if value is not _ABSENT:
                 return value
         if self.plan.missing_error:
-            names = ", ".join(repr(k) for k in list(data)[:12]) + (", ..." if len(data) > 12 else "")
-            raise _CellError(f"no column {column!r} in this record (it has {names or 'no columns'})")
+            raise _CellError(_no_column(column, tuple(data)))
         return MISSING
+
+
+@functools.lru_cache(maxsize=256)
+def _no_column(column: str, names: tuple[str, ...]) -> str:
+    """The message for a column a record lacks; remembered, since a misspelt column fails on every row."""
+    hint = did_you_mean(column, [str(n) for n in names])
+    shown = ", ".join(repr(k) for k in names[:12]) + (", ..." if len(names) > 12 else "")
+    return f"no column {column!r} in this record ({hint + ' ' if hint else ''}it has {shown or 'no columns'})"
 
 
 Getter = Callable[[_Row], Any]
@@ -1069,6 +1119,9 @@ def _duration_seconds(value: Any, unit: str, column: str) -> float:
             numbers = [float(p) for p in parts]
         except ValueError:
             raise _CellError(f"column {column!r}: {_show(value)} is not a duration [H:]MM:SS") from None
+        # the first part counts whole hours (or minutes, in MM:SS) and may be large: 90:00 is 90 minutes
+        if not all(math.isfinite(n) and n >= 0 for n in numbers) or any(n >= 60 for n in numbers[1:]):
+            raise _CellError(f"column {column!r}: {_show(value)} is not a duration [H:]MM:SS (minutes and seconds after a ':' are 0 to 59)")
         seconds = 0.0
         for number in numbers:
             seconds = seconds * 60 + number
@@ -1193,13 +1246,24 @@ class _Compiler:
             raw = read(row)
             if raw is MISSING:
                 return default if has_default else MISSING
-            result = convert(raw)
-            if offsets is not None and isinstance(result, dt.datetime):
+            if offsets is None:
+                return convert(raw)
+            # both are read, so that the row's report names each bad value, not only the first
+            converted: _CellError | None = None
+            added: _CellError | None = None
+            seconds: float | None = None
+            try:
+                result = convert(raw)
+            except _CellError as exc:
+                converted, result = exc, MISSING
+            try:
                 seconds = offsets(row)
-                if seconds is None:
-                    return MISSING
-                result = _shift(result, seconds)
-            return result
+            except _CellError as exc:
+                added = exc
+            _raise_all([converted, added])
+            if not isinstance(result, dt.datetime):
+                return result
+            return MISSING if seconds is None else _shift(result, seconds)
 
         return get, describe
 
@@ -1240,16 +1304,23 @@ class _Compiler:
 
         def total(row: _Row) -> float | None:
             seconds = 0.0
+            missing = False
+            errors: list[_CellError | None] = []
             for o in offsets:
                 if o.const is not None:
                     seconds += o.const * _UNIT_SECONDS[o.unit]
                     continue
                 assert o.column is not None
-                raw = clean(row.cell(o.column))
-                if raw is MISSING:
-                    return None
-                seconds += _duration_seconds(raw, o.unit, o.column)
-            return seconds
+                try:
+                    raw = clean(row.cell(o.column))
+                    if raw is MISSING:
+                        missing = True
+                    else:
+                        seconds += _duration_seconds(raw, o.unit, o.column)
+                except _CellError as exc:
+                    errors.append(exc)
+            _raise_all(errors)
+            return None if missing else seconds
 
         return total
 
@@ -1292,23 +1363,43 @@ class _Compiler:
             time_raw = clean(row.cell(time_column)) if time_column else None
             if date_raw is MISSING or time_raw is MISSING:
                 return default if has_default else MISSING
-            day = _parse_date(date_raw, date_fmt, date_column)
-            if time_column is None:
+            # every part is read, so that the row's report names each bad value, not only the first
+            errors: list[_CellError | None] = []
+            day = clock = start = None
+            try:
+                day = _parse_date(date_raw, date_fmt, date_column)
+            except _CellError as exc:
+                errors.append(exc)
+            if time_column is not None:
+                try:
+                    clock = _parse_time(time_raw, time_fmt, time_column)
+                except _CellError as exc:
+                    errors.append(exc)
+                try:
+                    after_raw = clean(row.cell(after_column)) if after_column is not None else MISSING
+                    if after_raw is not MISSING:
+                        assert after_column is not None
+                        start = _parse_time(after_raw, time_fmt, after_column)
+                except _CellError as exc:
+                    errors.append(exc)
+            seconds = None
+            if offsets is not None:
+                try:
+                    seconds = offsets(row)
+                except _CellError as exc:
+                    errors.append(exc)
+            _raise_all(errors)
+            assert day is not None
+            if clock is None:
                 moment = dt.datetime.combine(day, dt.time())
                 shown = _show(date_raw)
             else:
-                clock = _parse_time(time_raw, time_fmt, time_column)
                 moment = dt.datetime.combine(day, clock)
                 shown = _show(f"{_key_text(date_raw)} {_key_text(time_raw)}")
-                if after_column is not None:
-                    after_raw = clean(row.cell(after_column))
-                    if after_raw is not MISSING:
-                        start = _parse_time(after_raw, time_fmt, after_column)
-                        if clock.replace(tzinfo=None) < start.replace(tzinfo=None):
-                            moment += dt.timedelta(days=1)
+                if start is not None and clock.replace(tzinfo=None) < start.replace(tzinfo=None):
+                    moment += dt.timedelta(days=1)
             result = self.finish(moment, zone, describe, shown)
             if offsets is not None:
-                seconds = offsets(row)
                 if seconds is None:
                     return MISSING
                 result = _shift(result, seconds)
@@ -1469,7 +1560,7 @@ def _map_row(plan: _Plan, row: _Row, seq: int, position: SourcePosition) -> _Row
         try:
             value = s.get(row)
         except _CellError as exc:
-            errors.append(str(exc))
+            errors.extend(exc.messages)
             continue
         if value is MISSING:
             if s.required:
@@ -1485,7 +1576,7 @@ def _map_row(plan: _Plan, row: _Row, seq: int, position: SourcePosition) -> _Row
             try:
                 value = p.get(row)
             except _CellError as exc:
-                errors.append(str(exc))
+                errors.extend(exc.messages)
                 found = True
                 continue
             if value is MISSING:
@@ -1509,7 +1600,7 @@ def _map_row(plan: _Plan, row: _Row, seq: int, position: SourcePosition) -> _Row
                 continue
             at = synth.at(row)
         except _CellError as exc:
-            errors.append(str(exc))
+            errors.extend(exc.messages)
             continue
         if at is MISSING:
             errors.append(f"no value in {synth.at_describe}; event {synth.type!r} needs a time ('at')")
@@ -1519,7 +1610,7 @@ def _map_row(plan: _Plan, row: _Row, seq: int, position: SourcePosition) -> _Row
             try:
                 value = p.get(row)
             except _CellError as exc:
-                errors.append(str(exc))
+                errors.extend(exc.messages)
                 continue
             if value is MISSING:
                 if p.required:
@@ -1528,7 +1619,7 @@ def _map_row(plan: _Plan, row: _Row, seq: int, position: SourcePosition) -> _Row
             _set(event, p.path, value)
         events.append(event)
     if errors:
-        return errors
+        return list(dict.fromkeys(errors))  # a column used by several targets is reported once
     return _RowResult(seq, position, scalars, elements, events)
 
 
@@ -1683,7 +1774,9 @@ class _Group:
     position: SourcePosition
     rows: list[_RowResult] = field(default_factory=list)
     failed: bool = False
-    late: int | None = None  # contiguous grouping: line where the key's earlier rows started
+    late: tuple[int, bool] | None = None
+    """Contiguous grouping, rows of a key that came back: where the key's earlier rows started, and
+    whether that interaction was checked (or rejected)."""
     count: int = 0
 
 
@@ -1818,11 +1911,24 @@ class _Applier:
 
     def emit(self, group: _Group) -> Iterator[RawRecord]:
         if group.late is not None:
-            rows = "row" if group.count == 1 else f"{group.count} rows"
+            column = self.plan.key_column
+            line, checked = group.late
+            if group.count == 1:
+                rows, are, them, these = "1 row", "is", "it", "this row is"
+            else:
+                rows, are, them, these = f"{group.count} rows", "are", "them", "these rows are"
+            # A streaming reader cannot take back what it has emitted: the earlier part is out already.
+            if checked:
+                consequence = (
+                    f"interaction {_show(group.key)} was already checked without {them}, so its results are incomplete "
+                    f"and may be wrong, and {these} not checked"
+                )
+            else:
+                consequence = f"interaction {_show(group.key)} was rejected there, and {these} not checked either"
             message = (
-                f"{self.plan.key_column} {_show(group.key)}: {rows} from line {group.position.line} are not next to the "
-                f"interaction's earlier rows (from line {group.late}), so they are not checked; grouping: contiguous needs "
-                f"the rows of one interaction together (sort the export by {self.plan.key_column} or use grouping: buffered)"
+                f"{column} {_show(group.key)}: {rows} from line {group.position.line} {are} not next to the interaction's "
+                f"earlier rows (from line {line}); {consequence}; grouping: contiguous needs the rows of one interaction "
+                f"together (sort the export by {column} or use grouping: buffered)"
             )
             yield self.bad(group.position, message, CODE_GROUPING)
         elif not group.failed and group.rows:
@@ -1843,7 +1949,7 @@ class _Applier:
 
     def group_contiguous(self, record: RawRecord | None, state: dict[str, Any]) -> Iterator[RawRecord]:
         current: _Group | None = state.get("current")
-        finished: dict[str, int] = state.setdefault("finished", {})
+        finished: dict[str, tuple[int, bool]] = state.setdefault("finished", {})
         if record is None:
             if current is not None:
                 yield from self.emit(current)
@@ -1856,7 +1962,7 @@ class _Applier:
         if current is None or key != current.key:
             if current is not None:
                 if current.late is None:
-                    finished[current.key] = current.position.line
+                    finished[current.key] = (current.position.line, not current.failed and bool(current.rows))
                 yield from self.emit(current)
             current = _Group(key, record.position, late=finished.get(key))
             state["current"] = current
@@ -1884,6 +1990,9 @@ class _Applier:
         # The posts of failed threads that came out already (with replies): a later post linked to one is in a
         # thread that is not checked, and must not be checked as a thread of its own. Grows with the failures.
         rejected: dict[str, int] = state.setdefault("rejected", {})
+        # The line of every post read, to reject a post id that appears again wherever its thread is (open, out,
+        # rejected). Grows with the input: one id and one number per post.
+        first_lines: dict[str, int] = state.setdefault("first_lines", {})
         if record is None:
             remaining = {id(t): t for t in trees.values()}
             for tree in sorted(remaining.values(), key=lambda t: t.seq):
@@ -1896,6 +2005,10 @@ class _Applier:
         if isinstance(own, list):
             yield self.bad(record.position, "; ".join(own), CODE_GROUPING)
             return
+        first = first_lines.get(own)
+        if first is not None:
+            yield self.bad(record.position, f"{thread.id} {_show(own)} appears again (first at line {first}); only the first row with this id is used", CODE_GROUPING)
+            return
         try:
             parent_raw = row.cell(thread.parent)
             replies_raw = row.cell(thread.replies) if thread.replies is not None else MISSING
@@ -1907,6 +2020,7 @@ class _Applier:
         if replies_raw is not MISSING and replies_raw is not None:
             items = replies_raw if isinstance(replies_raw, list) else _key_text(replies_raw).split(thread.separator)
             replies = [r for r in (_key_text(i).strip() for i in items) if r]
+        first_lines[own] = record.position.line
         known = trees.get(own)
         if known is None:
             tree = _Tree(record.position, self.seq + 1)
@@ -1931,10 +2045,8 @@ class _Applier:
             tree.failed = rejected[linked]
             tree.rows.clear()
             tree.pending = {x for x in tree.pending if x not in rejected}  # those will not make it any better
-            if linked == own:
-                why = f"{thread.id} {_show(own)} appears again after its thread was rejected (line {tree.failed})"
-            else:
-                why = f"{thread.id} {_show(own)} is in the thread of {thread.id} {_show(linked)}, which is not checked (line {tree.failed})"
+            # not ``own``: the posts of a thread that came out were all read, and a post read again is rejected above
+            why = f"{thread.id} {_show(own)} is in the thread of {thread.id} {_show(linked)}, which is not checked (line {tree.failed})"
             yield self.bad(record.position, f"{why}; the thread of {thread.id} {_show(own)} is not checked either", CODE_GROUPING)
         else:
             _, result = self.mapped(record)

@@ -241,7 +241,8 @@ class _ViolationText:
 class RejectsWriter(BatchSink):
     """Writes every rejected record as one JSON line: ``source`` (``file:line``), ``file``, ``line``,
     ``row``, ``code``, ``reason``, ``raw`` (the record's text, masked and cut to 1 KB, or null when not
-    available) and ``raw_truncated``."""
+    available; for an interaction a mapping made, the interaction as JSON; see
+    :func:`~servicerules.batch.runner.check_files`) and ``raw_truncated``."""
 
     def __init__(self, handle: IO[str]):
         self.handle = handle

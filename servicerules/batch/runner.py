@@ -32,7 +32,7 @@ import stat
 import sys
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from types import FrameType
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
@@ -73,6 +73,7 @@ DEFAULT_CHUNK_SIZE = 512
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _RAW_WINDOW = 4096  # bytes read back from the input for a rejected record's text
+_RECENT_ROWS = 1024  # rows of a transformed input whose spans are remembered, to read a rejected row back
 
 
 class _Span(NamedTuple):
@@ -211,8 +212,10 @@ def check_files(
     terminal (sized by :func:`~servicerules.batch.readers.total_size`). ``format`` and ``encoding`` are
     passed to :func:`~servicerules.batch.readers.read_records`. ``transform`` is applied to each file's
     stream of records, e.g. ``functools.partial(apply_mapping, mapping)`` for a help-desk export.
-    Rejected records carry their original text, read back from the file (for gzip input, stdin and
-    transformed records: the parsed record as JSON when there is one).
+    Rejected records carry their original text, read back from the file (for gzip input and stdin: the
+    parsed record as JSON when there is one). With a ``transform``, a row it rejects carries the row's text
+    (read back from a plain file, as long as the transform reports it within 1,024 rows of reading it),
+    and an interaction it made that fails validation carries that interaction as JSON.
     Other arguments as for :func:`check_records`. Inputs that do not exist raise
     :class:`FileNotFoundError` before anything is read.
     """
@@ -559,8 +562,10 @@ def _tracked(
     """The inputs' records with their spans, JSON Lines (without a transform) as blocks of lines."""
     for path in paths:
         if transform is not None:
-            for record in transform(read_records(path, format=format, encoding=encoding)):
-                yield record, None
+            records: Iterable[RawRecord] = read_records(path, format=format, encoding=encoding)
+            recent = _RecentSpans(path) if _is_plain_file(path) else None
+            for record in transform(records if recent is None else recent.track(records)):
+                yield record, None if recent is None else recent.span(record)
             continue
         plain = _is_plain_file(path)
         offset = 0
@@ -573,6 +578,35 @@ def _tracked(
                 offset = end
             else:
                 yield item, None
+
+
+class _RecentSpans:
+    """The spans of the last rows read from a plain file, for a transform (a mapping) between the reader and
+    the run: a row it rejects (``data`` None, at the row's position) is read back from the file like any
+    other rejected record. A mapping reports a bad row as soon as it has read it, so a short window covers
+    nearly all of them; a row older than the window gets no text. Records the transform makes (an
+    interaction of several rows) are not rows of the file and get no span."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.offset = 0
+        self.spans: OrderedDict[tuple[str, int, int | None], _Span] = OrderedDict()
+
+    def track(self, records: Iterable[RawRecord]) -> Iterator[RawRecord]:
+        for record in records:
+            end = self.offset + record.size
+            position = record.position
+            self.spans[(position.file, position.line, position.row)] = _Span(self.path, self.offset, end)
+            if len(self.spans) > _RECENT_ROWS:
+                self.spans.popitem(last=False)
+            self.offset = end
+            yield record
+
+    def span(self, record: RawRecord) -> _Span | None:
+        if record.data is not None:
+            return None
+        position = record.position
+        return self.spans.get((position.file, position.line, position.row))
 
 
 class _SourceTexts:

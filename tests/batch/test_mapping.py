@@ -169,6 +169,14 @@ def test_unknown_top_level_field() -> None:
     assert diagnostics(MINIMAL + "timezon: UTC\n") == ["<string>:6:1: SR110 unknown field 'timezon' [did you mean 'timezone'?]"]
 
 
+def test_a_target_beside_fields_is_unknown_with_a_hint_to_move_it_under_fields() -> None:
+    text = MINIMAL.replace("  created_at: opened\n", "") + "created_at: opened\nevents:\n  - {type: note, at: opened, text: body}\n"
+    assert diagnostics(text) == [
+        "<string>:5:1: SR110 unknown field 'created_at' [did you mean 'fields.created_at'? Targets go under the mapping's 'fields:']",
+        "<string>:7:30: SR110 unknown field 'text' [did you mean 'fields.text'? Targets go under the event's 'fields:']",
+    ]
+
+
 def test_unknown_target_field_with_hint() -> None:
     text = MINIMAL + "  custmer.name: name\n  events[].auther.role: {const: agent}\n"
     assert diagnostics(text) == [
@@ -259,7 +267,7 @@ def test_value_problems_point_at_the_value() -> None:
 def test_structure_problems() -> None:
     assert diagnostics("layout: per_message\nfields:\n  events[].at: t\n") == [
         "<string>:1:9: SR111 layout per_message needs 'group_by' (a column) or 'thread' to group rows into interactions",
-        "<string>:3:3: SR111 missing required field 'channel' in fields [map it from a column or set a constant: channel: {const: email}]",
+        "<string>:2:1: SR111 missing required field 'channel' in fields [map it from a column or set a constant: channel: {const: email}]",
     ]
     text = """\
     layout: per_message
@@ -283,7 +291,22 @@ def test_structure_problems() -> None:
     """
     assert diagnostics(text) == [
         "<string>:2:1: SR112 'group_by' needs layout per_message; with per_interaction every row is one interaction",
-        "<string>:3:9: SR111 missing required field 'id' in fields [with one row per interaction, map the interaction id from a column]",
+        "<string>:3:1: SR111 missing required field 'id' in fields [with one row per interaction, map the interaction id from a column]",
+    ]
+
+
+def test_checks_across_fields_are_reported_with_the_schema_problems() -> None:
+    text = """\
+    layout: per_interaction
+    group_by: ticket
+    fields:
+      subject: {colum: title}
+    """
+    assert diagnostics(text) == [
+        "<string>:2:1: SR112 'group_by' needs layout per_message; with per_interaction every row is one interaction",
+        "<string>:3:1: SR111 missing required field 'id' in fields [with one row per interaction, map the interaction id from a column]",
+        "<string>:3:1: SR111 missing required field 'channel' in fields [map it from a column or set a constant: channel: {const: email}]",
+        "<string>:4:13: SR110 unknown field 'colum' [did you mean 'column'?]",
     ]
 
 
@@ -293,7 +316,10 @@ joins:
   users: {file: u.csv, key: id, on: tickets.requester}
   tickets: {file: t.csv, key: id, on: ticket, extra: 1}
 """
-    assert diagnostics(text) == ["<string>:8:47: SR110 unknown field 'extra'"]
+    assert diagnostics(text) == [
+        "<string>:7:37: SR112 join 'users' looks up 'tickets.requester', but join 'tickets' is not declared before it",
+        "<string>:8:47: SR110 unknown field 'extra'",
+    ]
     text = MINIMAL + """\
 joins:
   users: {file: u.csv, key: id, on: tickets.requester}
@@ -446,7 +472,7 @@ def test_nested_json_records_and_dotted_columns() -> None:
 
 def test_a_dotted_column_with_a_digit_that_is_no_index_is_a_missing_column() -> None:
     out = map_rows("customer.id: {column: requester.ids.\u00b9}\n", [{"id": "1", "requester": {"ids": [5, 6]}}])
-    assert bad(out) == [(2, "SR310", "no column 'requester.ids.\u00b9' in this record (it has 'id', 'requester')")]
+    assert bad(out) == [(2, "SR310", "no column 'requester.ids.\u00b9' in this record (did you mean 'requester'? it has 'id', 'requester')")]
 
 
 def test_value_maps() -> None:
@@ -574,9 +600,14 @@ def test_conditions() -> None:
 
 def test_missing_columns_are_errors_or_empty() -> None:
     out = map_rows("  customer.name: nmae\n", [{"id": "1", "name": "Ada"}])
-    assert bad(out) == [(2, "SR310", "no column 'nmae' in this record (it has 'id', 'name')")]
+    assert bad(out) == [(2, "SR310", "no column 'nmae' in this record (did you mean 'name'? it has 'id', 'name')")]
     out = map_rows("  customer.name: {column: x, when: {column: flag}}\n", [{"id": "1"}])
     assert bad(out) == [(2, "SR310", "no column 'flag' in this record (it has 'id')")]
+    # the hint names a column that the cut list leaves out
+    wide = {"id": "1", **{f"c{i:02d}": "" for i in range(20)}, "product": "x"}
+    out = map_rows("  subject: prodcut\n", [wide])
+    shown = ", ".join(repr(k) for k in list(wide)[:12])
+    assert bad(out) == [(2, "SR310", f"no column 'prodcut' in this record (did you mean 'product'? it has {shown}, ...)")]
     head = PER_ROW.replace("timezone: UTC\n", "timezone: UTC\nmissing_columns: empty\n")
     out = map_rows("  customer.name: nmae\n", [{"id": "1", "name": "Ada"}], head)
     assert good(out)[0].get("customer") is None
@@ -708,6 +739,45 @@ def test_offset_errors() -> None:
     assert created(extra, [{"id": "1", "d": "2026-03-02", "t": "09:00", "talk": "02:03"}], head) == ["2026-03-02T09:02:03+00:00"]
 
 
+def test_hms_durations_take_minutes_and_seconds_below_60_after_a_colon() -> None:
+    head = ts_head("timezone: UTC\n")
+    extra = "  created_at: {column: t, add: {column: talk, unit: hms}}\n"
+    ok = {"90:00": "2026-03-02T10:30:00+00:00", "25:59:59": "2026-03-03T10:59:59+00:00", "0:00:00.5": "2026-03-02T09:00:00.500000+00:00"}
+    for talk, expected in ok.items():
+        assert created(extra, [{"id": "1", "t": "2026-03-02T09:00", "talk": talk}], head) == [expected], talk
+    for talk in ["1:99", "0:60", "1:60:00", "1:00:60", "-1:30", "0:-5", "nan:00"]:
+        assert created(extra, [{"id": "1", "t": "2026-03-02T09:00", "talk": talk}], head) == [
+            f"column 'talk': '{talk}' is not a duration [H:]MM:SS (minutes and seconds after a ':' are 0 to 59)"
+        ], talk
+
+
+def test_a_row_reports_every_bad_column_once() -> None:
+    m = mapping("""\
+    layout: per_interaction
+    fields:
+      id: id
+      channel: {const: phone}
+      created_at: {column: ts, format: epoch}
+    events:
+      - type: call.answered
+        at: {column: ts, format: epoch, add: {column: wait, unit: hms}}
+      - type: call.ended
+        at: {column: ts, format: epoch, add: [{column: wait, unit: hms}, {column: talk, unit: hms}]}
+      - type: call.queued
+        at: {date: day, time: clock, time_format: "%H:%M", after: start, add: {column: talk, unit: minutes}}
+    """)
+    row = {"id": "B", "ts": "abc", "wait": "x", "talk": "5", "day": "2026-13-01", "clock": "9h", "start": "late"}
+    [record] = list(apply_mapping(m, rows_of([row])))
+    assert record.error == (
+        "column 'ts': 'abc' does not match format epoch; "
+        "column 'wait': 'x' is not a duration [H:]MM:SS; "
+        "column 'talk': '5' is not a duration [H:]MM:SS; "
+        "column 'day': '2026-13-01' does not match format iso (month must be in 1..12); "
+        "column 'clock': '9h' does not match format %H:%M; "
+        "column 'start': 'late' does not match format %H:%M"
+    )
+
+
 # ------------------------------------------------------------------------------------ grouping messages
 
 CHAT = """\
@@ -778,13 +848,46 @@ def test_contiguous_grouping_reports_rows_that_are_not_adjacent(tmp_path: Path) 
         (3, "c2"),
         (
             4,
-            "conversation 'c1': 2 rows from line 4 are not next to the interaction's earlier rows (from line 2), so they "
-            "are not checked; grouping: contiguous needs the rows of one interaction together (sort the export by "
-            "conversation or use grouping: buffered)",
+            "conversation 'c1': 2 rows from line 4 are not next to the interaction's earlier rows (from line 2); "
+            "interaction 'c1' was already checked without them, so its results are incomplete and may be wrong, and "
+            "these rows are not checked; grouping: contiguous needs the rows of one interaction together (sort the "
+            "export by conversation or use grouping: buffered)",
         ),
         (6, "c3"),
     ]
     assert [r.code for r in out] == [None, None, "SR310", None]
+    # a stream cannot take back what it emitted: c1 came out with its first row only, before its agent replied
+    assert summary(out[0].data) == ("c1", ["09:00 customer: a"])
+
+
+def test_contiguous_grouping_names_one_returning_row_and_an_earlier_part_that_was_rejected(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "chats.csv",
+        CHAT_HEADER,
+        [
+            ["c1", "09:00", "customer", "Ada", "a"],
+            ["c2", "9h", "customer", "Cy", "b"],
+            ["c1", "09:05", "agent", "bob", "c"],
+            ["c2", "10:05", "agent", "eve", "d"],
+        ],
+    )
+    out = run(chat_mapping(), path)
+    tail = "; grouping: contiguous needs the rows of one interaction together (sort the export by conversation or use grouping: buffered)"
+    assert [(r.position.line, r.data["id"] if r.data else r.error) for r in out] == [
+        (2, "c1"),
+        (3, "column 'sent': '9h' does not match format %H:%M; interaction 'c2' is not checked"),
+        (
+            4,
+            "conversation 'c1': 1 row from line 4 is not next to the interaction's earlier rows (from line 2); interaction "
+            "'c1' was already checked without it, so its results are incomplete and may be wrong, and this row is not checked"
+            + tail,
+        ),
+        (
+            5,
+            "conversation 'c2': 1 row from line 5 is not next to the interaction's earlier rows (from line 3); interaction "
+            "'c2' was rejected there, and this row is not checked either" + tail,
+        ),
+    ]
 
 
 def test_buffered_groups_collect_rows_from_anywhere(tmp_path: Path) -> None:
@@ -992,8 +1095,30 @@ def test_a_post_linked_to_a_thread_that_came_out_rejected_is_not_checked() -> No
         (3, "id '2' is in the thread of id '1', which is not checked (line 2); the thread of id '2' is not checked either"),
         (4, "id '3' is in the thread of id '2', which is not checked (line 2); the thread of id '3' is not checked either"),
         (5, "9"),
-        (6, "id '1' appears again after its thread was rejected (line 2); the thread of id '1' is not checked either"),
+        (6, "id '1' appears again (first at line 2); only the first row with this id is used"),
     ]
+
+
+@pytest.mark.parametrize("replies", ["", ", replies: replies"])
+def test_a_post_id_that_appears_again_is_rejected_and_the_first_post_is_used(replies: str) -> None:
+    m = load_mapping(TWEETS.format(replies=replies))
+    data = [
+        tweet("1", "", 0, replies="2"),
+        {**tweet("1", "", 1), "text": "the same id while its thread is open"},
+        tweet("2", "1", 2),
+        tweet("5", "", 5),
+        {**tweet("5", "", 5), "text": "the same id again"},
+        tweet("9", "", 9),
+        {**tweet("2", "1", 10), "text": "a reply id again, its thread may be out"},
+    ]
+    out = list(apply_mapping(m, rows_of(data)))
+    assert sorted(bad(out)) == [
+        (3, "SR310", "id '1' appears again (first at line 2); only the first row with this id is used"),
+        (6, "SR310", "id '5' appears again (first at line 5); only the first row with this id is used"),
+        (8, "SR310", "id '2' appears again (first at line 4); only the first row with this id is used"),
+    ]
+    threads = sorted((d["id"], [e["text"] for e in d["events"]]) for d in good(out))
+    assert threads == [("1", ["tweet 1", "tweet 2"]), ("5", ["tweet 5"]), ("9", ["tweet 9"])]
 
 
 # ------------------------------------------------------------------------------------- synthesised events

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import gzip
 import io
 import json
@@ -25,6 +26,8 @@ from servicerules.batch.output import (
     make_progress,
     violation_format,
 )
+from servicerules.batch import runner
+from servicerules.batch.mapping import apply_mapping, load_mapping
 from servicerules.batch.runner import check_files
 from servicerules.batch.summary import BatchSummary, RejectedRecord
 from servicerules.report import Violation
@@ -165,6 +168,52 @@ def test_rejects_file_has_position_code_reason_and_masked_raw_text(ruleset: Any,
     assert lines[2]["raw_truncated"] is True and len(lines[2]["raw"].encode()) <= 1024
     assert lines[2]["raw"].startswith('{"id": "L", "note": "card 411111••••••1111", "padding": "xxx')
     assert [r.source for r in summary.rejections] == [r["source"] for r in lines]
+
+
+MAPPED_CHATS = """\
+layout: per_message
+group_by: chat
+timezone: UTC
+fields:
+  channel: {const: chat}
+  events[].at: {column: at, format: "%H:%M"}
+  events[].public: {column: public}
+  events[].text: text
+"""
+
+
+@pytest.mark.parametrize("window", [1024, 1])
+def test_rejected_raw_text_of_mapped_rows_is_the_row_and_of_mapped_interactions_their_json(
+    ruleset: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, window: int
+) -> None:
+    monkeypatch.setattr(runner, "_RECENT_ROWS", window)
+    mapping = load_mapping(MAPPED_CHATS)
+    (tmp_path / "chats.csv").write_text(
+        "chat,at,public,text\n"
+        "c1,09:00,yes,hello\n"
+        "c1,9h,yes,a bad time\n"
+        "c2,09:00,maybe,hi\n"
+        "c3,09:00,yes,hey\n"
+        "c3,09:05\n"
+        "c1,10:00,yes,back again\n"
+        "c1,10:01,yes,and again\n"
+        "c4,10:00,yes,last\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "rejects.jsonl"
+    check_files(ruleset, [str(tmp_path / "chats.csv")], sinks=[RejectsWriter.open(str(out))], as_of=AS_OF,
+                transform=functools.partial(apply_mapping, mapping))
+    raw = [(r["line"], r["code"], r["raw"]) for r in _rejects(out)]
+    if window == 1:  # the row that starts the run of returning rows is reported after the next row is read
+        assert raw[-1] == (7, "SR310", None)
+        raw[-1] = (7, "SR310", "c1,10:00,yes,back again")
+    assert raw == [
+        (3, "SR310", "c1,9h,yes,a bad time"),
+        (4, "SR112", '{"channel": "chat", "events": [{"at": "1900-01-01T09:00:00+00:00", "public": "maybe", '
+                     '"text": "hi", "type": "message"}], "created_at": "1900-01-01T09:00:00+00:00", "id": "c2"}'),
+        (6, "SR305", "c3,09:05"),
+        (7, "SR310", "c1,10:00,yes,back again"),
+    ]
 
 
 def test_rejected_raw_text_of_csv_rows_json_elements_and_gzip(ruleset: Any, tmp_path: Path) -> None:

@@ -228,3 +228,33 @@ def test_fact_catalogue_page_is_up_to_date():
         "docs/reference/facts.md is stale: servicerules facts --format markdown > docs/reference/facts.md"
     )
     assert "| `first_reply_time` | duration |" in out
+
+
+# ------------------------------------------------------------------------------------------ mapping files
+
+MAPPING = "layout: per_interaction\ntimezone: UTC\nfields:\n  id: id\n  channel: {const: email}\n  created_at: opened\n"
+
+
+def test_lint_recognises_a_mapping_file_and_checks_it_as_one(tmp_path):
+    good, bad = tmp_path / "map.yaml", tmp_path / "bad-map.yaml"
+    good.write_text(MAPPING + "events:\n  - {type: note, at: opened, fields: {text: body}}\n", encoding="utf-8")
+    bad.write_text(MAPPING.replace("timezone", "timezon") + "subject: title\n", encoding="utf-8")
+    code, out, _ = call("lint", str(good), str(ROOT / "rulesets" / "starter.yaml"))
+    assert (code, out) == (0, f"{good}: ok (mapping: 4 targets, 1 synthesised events)\n{ROOT / 'rulesets' / 'starter.yaml'}: ok (7 rules)\n")
+    code, out, _ = call("lint", "--format", "json", str(bad))
+    assert code == 2
+    assert [(d["code"], d["line"], d["message"], d["hint"]) for d in json.loads(out)] == [
+        ("SR110", 2, "unknown field 'timezon'", "did you mean 'timezone'?"),
+        ("SR110", 7, "unknown field 'subject'", "did you mean 'fields.subject'? Targets go under the mapping's 'fields:'"),
+    ]
+
+
+def test_a_bad_mapping_or_an_unknown_join_name_stops_check_with_status_2(tmp_path):
+    export, mapping = tmp_path / "in.csv", tmp_path / "map.yaml"
+    export.write_text("id,opened\n1,2026-03-02T09:00:00Z\n", encoding="utf-8")
+    mapping.write_text(MAPPING + "joins:\n  users: {file: u.csv, key: id, on: id}\n  teams: {file: t.csv, key: id, on: id}\n", encoding="utf-8")
+    code, _, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(export), "--mapping", str(mapping), "--join", "user=u.csv")
+    assert (code, err) == (2, "servicerules check: error: the mapping has no join named user (its joins: users, teams)\n")
+    mapping.write_text(MAPPING.replace("layout", "layot"), encoding="utf-8")
+    code, _, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(export), "--mapping", str(mapping))
+    assert code == 2 and f"{mapping}:1:1: SR110 unknown field 'layot'" in err
