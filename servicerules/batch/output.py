@@ -224,7 +224,7 @@ class _ViolationText:
                         row.rule_id,
                         row.severity,
                         row.mode,
-                        _csv_text(row.message),
+                        _csv_text(row.message or ""),
                         "" if row.event_index is None else row.event_index,
                         row.at or "",
                         _csv_text(row.excerpt or ""),

@@ -399,12 +399,12 @@ class _SlaGate:
     unknown, as the SLA's own outcome is not applicable there: a rule or target reading them does not count
     an interaction the SLA does not cover. The typecheck pass gives it the ``when``'s evaluator."""
 
-    __slots__ = ("key", "when", "lookup")
+    __slots__ = ("when", "local_facts")
 
-    def __init__(self, sla_id: str, lookup: Callable[[str], FactSpec | None]):
-        self.key = "sla.applies:" + sla_id
+    def __init__(self, local_facts: Mapping[str, FactSpec]):
         self.when: Evaluator | None = None
-        self.lookup = lookup
+        self.local_facts = local_facts
+        """The ruleset's own facts (other SLAs' facts), besides the catalogue's."""
 
     def __call__(self, ctx: InteractionContext) -> bool:
         when = self.when
@@ -412,7 +412,7 @@ class _SlaGate:
             return True
 
         def get(name: str, type_: str) -> Any:
-            spec = self.lookup(name)
+            spec = self.local_facts.get(name) or lookup(name)
             assert spec is not None and spec.scope == "interaction", name  # checked when the ruleset compiled
             # cached on the context: the gates of several SLAs often read the same facts (the channel)
             return normalise(ctx.cached("fact:" + name, spec.compute), type_)
@@ -423,7 +423,7 @@ class _SlaGate:
 def _pass_sla_facts(state: _State) -> None:
     """Each SLA contributes ruleset-local facts ``sla.<id>.state|breached|elapsed|target|deadline|count``."""
     for j, sla in enumerate(state.spec.slas):
-        gate = state.sla_gates[j] = _SlaGate(sla.id, state.lookup)
+        gate = state.sla_gates[j] = _SlaGate(state.local_facts)
         state.local_facts.update(sla_facts(sla, gate if sla.when is not None else None))
 
 
