@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, NamedTuple, Sequence
 from zoneinfo import ZoneInfo
@@ -578,7 +578,7 @@ def _figure(value: float, unit: Unit) -> str:
 
 def _figures(achieved: float, objective: float, unit: Unit) -> tuple[str, str]:
     """The achieved figure and the objective as printed: with more digits where rounding would print them
-    alike though they differ (``30.14s`` against ``30s``, not ``30s`` against ``30s`` and "missed")."""
+    alike though they differ (``30.1s`` against ``30s``, not ``30s`` against ``30s`` and "missed")."""
     shown = _figure(achieved, unit), _figure(objective, unit)
     digits = 3
     while shown[0] == shown[1] and achieved != objective and digits <= 17:
@@ -594,15 +594,13 @@ def format_result(result: TargetResult) -> str:
     group = ", ".join(f"{k}={'(none)' if v is None else v}" for k, v in result.group.items())
     head = result.target_id + (f" [{group}]" if group else "")
     if result.achieved is None:
-        achieved, objective = "no data", _figure(result.objective, result.unit)
+        figure, objective = "no data", _figure(result.objective, result.unit)
     else:
         achieved, objective = _figures(result.achieved, result.objective, result.unit)
-    if result.achieved is None:
-        figure = achieved
-    elif result.kind == "average":
-        figure = f"{achieved} (mean of {result.count})"
-    else:
-        figure = f"{achieved} ({result.numerator}/{result.denominator})"
+        if result.kind == "average":
+            figure = f"{achieved} (mean of {result.count})"
+        else:
+            figure = f"{achieved} ({result.numerator}/{result.denominator})"
     objective = f"objective {result.comparison} {objective}"
     unknown = f", {result.unknown} unknown" if result.unknown else ""
     status = result.status.replace("_", " ")
