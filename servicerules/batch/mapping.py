@@ -250,7 +250,7 @@ class Value(_Spec):
     date_format: TimeFormat | None = Field(default=None, description="format of the ``date`` column (iso or strptime)")
     time_format: TimeFormat | None = Field(default=None, description="format of the ``time`` column (iso or strptime)")
     timezone: ZoneName | None = Field(default=None, description="IANA time zone of naive times (overrides the mapping's)")
-    after: str | None = Field(default=None, description="a time column: when ``time`` is earlier than it, the timestamp is on the next day")
+    after: str | None = Field(default=None, description="a time column: when ``time`` is more than 12 hours earlier in the day than it, the timestamp is on the next day")
     add: Annotated[list[Offset], BeforeValidator(_as_list, json_schema_input_type=Union[Offset, list[Offset]])] = Field(
         default_factory=list, description="durations added to the timestamp"
     )
@@ -879,6 +879,15 @@ class _Missing:
 MISSING = _Missing()
 
 
+_ROLL_OVER_SECONDS = 12 * 3600
+"""``after``: a time this much earlier in the day than its reference is on the next day (a call that ran
+past midnight); one less earlier is on the same day (two systems' clocks a few minutes apart)."""
+
+
+def _day_seconds(clock: dt.time) -> float:
+    return clock.hour * 3600 + clock.minute * 60 + clock.second + clock.microsecond / 1e6
+
+
 class _CellError(Exception):
     """Values that cannot be mapped; each message names the column and the value."""
 
@@ -1396,7 +1405,7 @@ class _Compiler:
             else:
                 moment = dt.datetime.combine(day, clock)
                 shown = _show(f"{_key_text(date_raw)} {_key_text(time_raw)}")
-                if start is not None and clock.replace(tzinfo=None) < start.replace(tzinfo=None):
+                if start is not None and _day_seconds(start) - _day_seconds(clock) > _ROLL_OVER_SECONDS:
                     moment += dt.timedelta(days=1)
             result = self.finish(moment, zone, describe, shown)
             if offsets is not None:

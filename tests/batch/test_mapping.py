@@ -34,6 +34,7 @@ from servicerules.batch.mapping import (
 from servicerules.batch.readers import RawRecord, SourcePosition, read_records
 from servicerules.batch.runner import check_records
 from servicerules.errors import RulesetError
+from servicerules.measures.catalogue import CATALOGUE, InteractionContext
 from servicerules.model.interaction import EVENT_TYPES, Interaction
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -716,6 +717,11 @@ def test_time_after_midnight_rolls_over_to_the_next_day() -> None:
     extra = "  created_at: {date: d, time: t, after: start}\n"
     data = [{"id": "1", "d": "2026-03-02", "t": "00:01:28", "start": "23:59:32"}, {"id": "2", "d": "2026-03-02", "t": "23:59:40", "start": "23:59:32"}, {"id": "3", "d": "2026-03-02", "t": "00:01", "start": ""}]
     assert created(extra, data, head) == ["2026-03-03T00:01:28+00:00", "2026-03-02T23:59:40+00:00", "2026-03-02T00:01:00+00:00"]
+    # A few minutes before the reference is clock skew between two systems, not the next day: only a time
+    # more than 12 hours earlier in the day is after midnight.
+    data = [{"id": "1", "d": "1999-02-24", "t": "15:53:04", "start": "15:56:16"}, {"id": "2", "d": "1999-02-24", "t": "03:56:15", "start": "15:56:16"},
+            {"id": "3", "d": "1999-02-24", "t": "03:56:17", "start": "15:56:16"}]
+    assert created(extra, data, head) == ["1999-02-24T15:53:04+00:00", "1999-02-25T03:56:15+00:00", "1999-02-24T03:56:17+00:00"]
 
 
 def test_offsets_are_added_as_elapsed_time() -> None:
@@ -1566,12 +1572,21 @@ def test_bank_calls_mapping(tmp_path: Path) -> None:
         ["AA0102", "1", "0", "1", "NW", "260302", "23:59:32", "23:59:44", "12", "23:59:44", "0:00:30", "46", "AGENT", "0:00:30", "0:02:00", "90", "OREN"],
         ["AA0102", "2", "0", "0", "NW", "260302", "9:00:00", "9:00:08", "8", "0:00:00", "0:00:00", "0", "HANG", "0:00:00", "0:00:00", "0", "NO_SERVER"],
         ["AA0102", "3", "0", "0", "NW", "260302", "9:10:00", "9:10:08", "8", "9:10:08", "9:10:20", "12", "AGENT", "0:00:00", "0:00:00", "0", "DANA"],
+        # the service starts a second before the queue does (the clocks of two systems)
+        ["AA0103", "1", "0", "0", "PS", "260302", "8:26:40", "8:26:55", "15", "8:26:55", "8:27:03", "8", "AGENT", "8:26:54", "8:31:51", "297", "DANA"],
+        # the queue starts minutes before the voice menu is entered: the same day, not the next
+        ["AA0103", "2", "0", "0", "PS", "260302", "15:56:16", "15:53:04", "0", "15:53:04", "15:57:10", "246", "AGENT", "15:57:11", "15:59:00", "109", "OREN"],
+        ["AA0103", "3", "0", "0", "PS", "260302", "10:00:00", "10:00:05", "5", "10:00:05", "10:00:10", "5", "PHANTOM", "0:00:00", "0:00:00", "0", "NO_SERVER"],
+        # a hang-up whose row has a service end before it left the queue
+        ["AA0103", "4", "0", "0", "PS", "260302", "21:30:00", "21:38:20", "500", "21:38:20", "21:45:05", "405", "HANG", "0:00:00", "21:39:46", "0", "NO_SERVER"],
+        # answered, but neither a queue exit nor a service start says when
+        ["AA0103", "5", "0", "0", "PS", "260302", "11:00:00", "11:00:05", "5", "0:00:00", "0:00:00", "0", "AGENT", "0:00:00", "0:00:00", "0", "DANA"],
     ]
     path.write_bytes(("\r\n".join("\t".join(r) for r in [BANK_HEADER, *rows]) + "\r\n").encode())
     out = run(load_mapping("bank-calls"), path)
-    assert bad(out) == [(6, "SR310", "no value in columns 'date', 'ser_start'; event 'call.answered' needs a time ('at')")]
+    assert bad(out) == [(11, "SR310", "no value in columns 'date', 'q_exit' / columns 'date', 'ser_start'; event 'call.answered' needs a time ('at')")]
     calls = {d["id"]: d for d in good(out)}
-    assert list(calls) == ["AA0101-1", "AA0101-2", "AA0102-1", "AA0102-2"]
+    assert list(calls) == ["AA0101-1", "AA0101-2", "AA0102-1", "AA0102-2", "AA0102-3", "AA0103-1", "AA0103-2", "AA0103-3", "AA0103-4"]
     assert calls["AA0101-1"] == {
         "id": "AA0101-1",
         "channel": "phone",
@@ -1594,9 +1609,25 @@ def test_bank_calls_mapping(tmp_path: Path) -> None:
         "2026-03-03T00:02:00+02:00",
     ]
     assert calls["AA0102-2"]["events"] == [{"type": "call.ended", "at": "2026-03-02T09:00:08+02:00"}]  # hung up in the voice menu
+
+    def events(ident: str) -> list[tuple[str, str]]:
+        return [(e["type"], e["at"][11:19]) for e in calls[ident]["events"]]
+
+    # answered when the caller left the queue (q_exit), which the log's q_time counts from q_start
+    assert events("AA0102-3") == [("call.queued", "09:10:08"), ("call.answered", "09:10:20"), ("call.ended", "09:10:20")]
+    assert events("AA0103-1") == [("call.queued", "08:26:55"), ("call.answered", "08:27:03"), ("call.ended", "08:31:51")]
+    assert events("AA0103-2") == [("call.queued", "15:53:04"), ("call.answered", "15:57:10"), ("call.ended", "15:59:00")]
+    assert calls["AA0103-2"]["events"][0]["at"].startswith("2026-03-02")
+    assert events("AA0103-3") == [("call.ended", "10:00:10")]  # a phantom call never queues
+    assert events("AA0103-4") == [("call.queued", "21:38:20"), ("call.abandoned", "21:45:05"), ("call.ended", "21:45:05")]
     ruleset = servicerules.load(ROOT / "rulesets" / "starter.yaml", backend="reference")
     summary = check_records(ruleset, out)
-    assert (summary.read, summary.evaluated, summary.rejected) == (5, 4, 1)
+    assert (summary.read, summary.evaluated, summary.rejected) == (10, 9, 1)
+    # the queue waits are the log's q_time
+    queue_wait = CATALOGUE["call.queue_wait"].compute
+    waits = {d["id"]: queue_wait(InteractionContext(Interaction.parse(d), dt.datetime(2026, 3, 4, tzinfo=dt.timezone.utc))) for d in good(out)}
+    q_time = {f"{r[0]}-{r[1]}": float(r[11]) for r in rows if r[9] != "0:00:00" and r[12] != "PHANTOM"}
+    assert {i: w for i, w in waits.items() if w is not None} == q_time
 
 
 def test_shipped_mappings_reference_their_own_schema() -> None:
