@@ -401,8 +401,15 @@ def _is_role_mailbox(address: str) -> bool:
     return re.sub(r"[._+\-]", "", local) in _ROLE_MAILBOXES or local.startswith(("noreply", "no-reply", "no.reply"))
 
 
+_UK_SERVICE = ("3", "80", "84", "87")
+"""UK non-geographic numbers for organisations: 03 (charged as a geographic call), 080 (free), 084/087
+(service). Only recognised in international form (+44 3…): a national 033… or 034… is a German area code
+too (Brandenburg, Saxony-Anhalt), where it is anybody's number."""
+
+
 def _is_service_number(raw: str) -> bool:
-    """Toll-free and shared-cost service numbers (0800, 1-800, +45 80…): a company's line, not a person's."""
+    """Toll-free and shared-cost service numbers (0800, 1-800, +45 80…, +44 3…): a company's line, not a
+    person's."""
     digits = _ascii_digits(raw)
     international = raw.startswith("+") or digits.startswith("00")
     national = digits[2:] if digits.startswith("00") else digits
@@ -414,6 +421,8 @@ def _is_service_number(raw: str) -> bool:
                 break
     national = national.lstrip("0")
     if national.startswith(("800", "808", "888", "877", "866", "855", "844", "833", "180")):
+        return True
+    if country == "44" and national.startswith(_UK_SERVICE):
         return True
     danish = country == "45" or (not international and len(digits) == 8)
     return danish and national.startswith(("80", "70"))
@@ -622,8 +631,9 @@ def _event_has_health_data(ctx: InteractionContext, index: int) -> bool | None:
     "bool",
     "a public message by the company side (agent, manager, bot or system) on a social channel contains "
     "personal data: an e-mail address (not a role mailbox such as support@ or info@), a phone number (not a "
-    "toll-free or service number such as 0800 or 1-800), a card number or an IBAN. Null for any other event "
-    "or channel, and for a message without text",
+    "toll-free or service number such as 0800, 1-800, Danish 70/80 or UK +44 3/80/84/87; a UK 03 number written "
+    "nationally is also a German area code, so it counts as personal), a card number or an IBAN. Null for any "
+    "other event or channel, and for a message without text",
     "true",
     family=FAMILY,
     scope="event",

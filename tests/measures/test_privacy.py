@@ -428,6 +428,11 @@ def test_event_has_health_data(text: str, expected: bool) -> None:
         ("@jana please DM us or write to support@kestrel.example", False),  # a role mailbox
         ("@jana call our hotline 0800 123 4567", False),  # toll-free: the company's line
         ("@jana call us on +45 70 20 30 40", False),  # Danish shared-cost service number
+        ("@jana contact +44 333 103 1031 option 1, 4, 3", False),  # UK 03: an organisation's number
+        ("@jana ring +44 345 600 0145", False),
+        ("@jana we will ring you on +44 7700 900123", True),  # a UK mobile
+        # national 03331 is also a German area code (Angermünde): a person's number there
+        ("@jana call 03331 031 031", True),
         ("@jana your card 4111 1111 1111 1111 was refunded", True),
         ("@jana refunded to DE89 3704 0044 0532 0130 00", True),
         ("@jana it ships today", False),
