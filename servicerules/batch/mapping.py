@@ -338,6 +338,11 @@ class ThreadSpec(_Spec):
         default=None, description="column listing the ids of the replies; lets a finished tree be checked before the input ends"
     )
     separator: str = Field(default=",", min_length=1, description="separator of the ids in ``replies``")
+    incomplete: Literal["reject", "check"] = Field(
+        default="reject",
+        description="a tree that refers to posts the export lacks (the post its first post answers, a listed reply): "
+        "reject it (SR310), or check it with the posts there are",
+    )
 
 
 class InputSpec(_Spec):
@@ -2005,7 +2010,10 @@ class _Applier:
         if record is None:
             remaining = {id(t): t for t in trees.values()}
             for tree in sorted(remaining.values(), key=lambda t: t.seq):
-                yield from self.emit_tree(tree)
+                if tree.pending and tree.rows and not tree.failed and thread.incomplete == "reject":
+                    yield self.bad(tree.position, self.incomplete(tree), CODE_GROUPING)
+                else:
+                    yield from self.emit_tree(tree)
             trees.clear()
             return
         assert record.data is not None
@@ -2087,6 +2095,20 @@ class _Applier:
         if small.seq < big.seq:
             big.seq, big.position = small.seq, small.position
         return big
+
+    def incomplete(self, tree: _Tree) -> str:
+        """Why a tree that refers to posts the input lacks is not checked."""
+        thread = self.plan.thread
+        assert thread is not None
+        missing = sorted(tree.pending)
+        shown = ", ".join(_show(x) for x in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        posts = len(tree.rows)
+        return (
+            f"the thread from line {tree.position.line} ({posts} post{'s' if posts != 1 else ''}) refers to {thread.id} "
+            f"{shown}, which the export does not have (a post it answers, or a reply it lists), so it is not checked: "
+            f"it would be judged without {'them' if len(missing) > 1 else 'it'} (thread: {{incomplete: check}} checks such "
+            f"threads with the posts there are)"
+        )
 
     def emit_tree(self, tree: _Tree) -> Iterator[RawRecord]:
         if tree.failed or not tree.rows:

@@ -1043,9 +1043,17 @@ def test_reply_trees_become_one_interaction_with_the_root_id() -> None:
 
 
 def test_thread_whose_root_is_not_in_the_export() -> None:
-    m = load_mapping(TWEETS.format(replies=""))
-    out = list(apply_mapping(m, rows_of([tweet("5", "4", 1), tweet("6", "4", 2), tweet("7", "5", 3)])))
-    assert threads(out) == [(2, "4", ["5", "6", "7"])]
+    rows = [tweet("5", "4", 1), tweet("6", "4", 2), tweet("7", "5", 3), tweet("8", "", 4)]
+    # checked with the posts there are only when the mapping says so: its id is the post they answer
+    m = load_mapping(TWEETS.format(replies=", incomplete: check"))
+    assert threads(list(apply_mapping(m, rows_of(rows)))) == [(2, "4", ["5", "6", "7"]), (5, "8", ["8"])]
+    out = list(apply_mapping(load_mapping(TWEETS.format(replies="")), rows_of(rows)))
+    assert threads(out) == [(5, "8", ["8"])]
+    assert [(r.position.line, r.code, r.error) for r in out if r.error] == [(2, "SR310", (
+        "the thread from line 2 (3 posts) refers to id '4', which the export does not have (a post it answers, or a "
+        "reply it lists), so it is not checked: it would be judged without it (thread: {incomplete: check} checks "
+        "such threads with the posts there are)"
+    ))]
 
 
 def test_replies_column_lets_finished_threads_go_early() -> None:
@@ -1070,7 +1078,7 @@ def test_replies_column_lets_finished_threads_go_early() -> None:
     first = next(stream)
     assert first.data["id"] == "1" and seen == ["1", "2", "3", "4"]  # emitted as soon as 4 was read
     rest = list(stream)
-    assert [(r.position.line, r.data["id"]) for r in rest] == [(7, "20"), (6, "9")]
+    assert [(r.position.line, r.data["id"] if r.data else r.code) for r in rest] == [(7, "20"), (6, "SR310")]  # 99 is missing
 
 
 def test_a_bad_tweet_rejects_its_thread() -> None:
@@ -1473,8 +1481,14 @@ def test_twcs_mapping(tmp_path: Path) -> None:
         ],
     )
     out = run(load_mapping("twcs"), path)
-    assert bad(out) == [(8, "SR310", "column 'inbound': 'maybe' is not in the value map ('True', 'False'); the thread of tweet_id '40' is not checked")]
-    first, second = good(out)
+    assert bad(out) == [
+        (8, "SR310", "column 'inbound': 'maybe' is not in the value map ('True', 'False'); the thread of tweet_id '40' is not checked"),
+        (7, "SR310", "the thread from line 7 (1 post) refers to tweet_id '30', which the export does not have (a post it answers, "
+                     "or a reply it lists), so it is not checked: it would be judged without it (thread: {incomplete: check} "
+                     "checks such threads with the posts there are)"),
+    ]
+    (first,) = good(out)
+    second = next(r.data for r in run(load_mapping("twcs").model_copy(update={"thread": load_mapping("twcs").thread.model_copy(update={"incomplete": "check"})}), path) if r.data and r.data["id"] == "30")
     assert first == {
         "id": "10",
         "channel": "social",
@@ -1491,12 +1505,12 @@ def test_twcs_mapping(tmp_path: Path) -> None:
         "created_at": "2026-03-02T09:00:00+00:00",
     }
     assert (second["id"], [e["attributes"]["tweet_id"] for e in second["events"]]) == ("30", ["31"])
-    assert [r.position.line for r in out if r.ok] == [2, 7]
+    assert [r.position.line for r in out if r.ok] == [2]
     ruleset = servicerules.load(ROOT / "rulesets" / "starter.yaml", backend="reference")
     summary = check_records(ruleset, out)
-    assert (summary.read, summary.evaluated, summary.rejected) == (3, 2, 1)
+    assert (summary.read, summary.evaluated, summary.rejected) == (3, 1, 2)
     social = next(r for r in summary.to_dict()["rules"] if r["rule_id"] == "reply.social-first-reply")
-    assert (social["violated"], social["compliant"]) == (0, 2)  # 20 minutes to the first reply, within the hour
+    assert (social["violated"], social["compliant"]) == (0, 1)  # 20 minutes to the first reply, within the hour
 
 
 def zendesk_export(tmp_path: Path) -> Path:
@@ -1718,6 +1732,47 @@ def test_threads_group_exactly_the_reply_trees(forest: tuple[list[int | None], l
     assert got == {k: sorted(v) for k, v in expected.items()}
 
 
+@settings(max_examples=120, deadline=None)
+@given(forests(), st.data(), st.booleans())
+def test_a_thread_missing_posts_is_never_checked(forest: tuple[list[int | None], list[int]], data: Any, with_replies: bool) -> None:
+    """Posts missing from the export: a thread is checked, whole, exactly when none of its posts refers to a
+    missing one (the post it answers, or with `replies` a reply it lists); each other thread is one error."""
+    parents, order = forest
+    n = len(parents)
+    missing = set(data.draw(st.lists(st.integers(0, n - 1), max_size=3)))
+    children: dict[int, list[int]] = {}
+    for i, p in enumerate(parents):
+        if p is not None:
+            children.setdefault(p, []).append(i)
+    rows = [
+        {"id": f"p{i}", "reply_to": "" if parents[i] is None else f"p{parents[i]}",
+         "replies": ",".join(f"p{c}" for c in children.get(i, [])), "t": f"2026-03-02T09:00:{i:02d}", "text": f"tweet {i}"}
+        for i in order if i not in missing
+    ]
+    out = list(apply_mapping(load_mapping(TWEETS.format(replies=", replies: replies" if with_replies else "")), rows_of(rows)))
+    # the groups: posts linked by the references of the posts present (a missing post links those that name it)
+    link: dict[int, set[int]] = {i: set() for i in range(n)}
+    for i in set(range(n)) - missing:
+        for j in ([parents[i]] if parents[i] is not None else []) + (children.get(i, []) if with_replies else []):
+            link[i].add(j)
+            link[j].add(i)
+    groups: list[set[int]] = []
+    for i in sorted(set(range(n)) - missing):
+        if any(i in g for g in groups):
+            continue
+        group, todo = set(), [i]
+        while todo:
+            j = todo.pop()
+            if j not in group:
+                group.add(j)
+                todo.extend(link[j])
+        groups.append(group)
+    complete = [g - missing for g in groups if not g & missing]
+    checked = sorted(sorted(int(e["text"][6:]) for e in r.data["events"]) for r in out if r.data)
+    assert checked == sorted(sorted(g) for g in complete)
+    assert len([r for r in out if r.error]) == len(groups) - len(complete)
+
+
 @settings(max_examples=150, deadline=None)
 @given(forests(), st.data())
 def test_no_post_of_a_rejected_thread_is_checked_whatever_the_order(forest: tuple[list[int | None], list[int]], data: Any) -> None:
@@ -1746,7 +1801,8 @@ def test_no_post_of_a_rejected_thread_is_checked_whatever_the_order(forest: tupl
         }
         for i in order
     ]
-    out = list(apply_mapping(load_mapping(TWEETS.format(replies=", replies: replies")), rows_of(rows)))
+    # a late reply (after its thread came out) is a thread of its own, without the post it answers: checked here
+    out = list(apply_mapping(load_mapping(TWEETS.format(replies=", replies: replies, incomplete: check")), rows_of(rows)))
     checked = [int(e["text"][6:]) for r in out if r.data for e in r.data["events"]]
     assert len(checked) == len(set(checked))
     for i in checked:
