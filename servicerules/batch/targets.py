@@ -594,7 +594,7 @@ def format_result(result: TargetResult) -> str:
     group = ", ".join(f"{k}={'(none)' if v is None else v}" for k, v in result.group.items())
     head = result.target_id + (f" [{group}]" if group else "")
     if result.achieved is None:
-        figure, objective = "no data", _figure(result.objective, result.unit)
+        figure, objective = "nothing counted", _figure(result.objective, result.unit)
     else:
         achieved, objective = _figures(result.achieved, result.objective, result.unit)
         if result.kind == "average":

@@ -323,8 +323,8 @@ def test_no_data(mail_rules: CompiledRuleset) -> None:
         ("chat-first-reply", {}, "no_data", None),  # grouped, nothing counted: one line, empty group
     ]
     assert [format_result(r) for r in results][2:] == [
-        "email-mean-first-reply: no data, objective <= 4h: no data",
-        "chat-first-reply: no data, objective >= 90.0%: no data",
+        "email-mean-first-reply: nothing counted, objective <= 4h: no data",
+        "chat-first-reply: nothing counted, objective >= 90.0%: no data",
     ]
 
 
