@@ -523,7 +523,7 @@ class SummaryPrinter:
             table.add_column("severity")
             table.add_column("violations", justify="right")
             table.add_column("interactions", justify="right")
-            table.add_column("share", justify="right")
+            table.add_column("of all checked", justify="right")
             table.add_column("examples")
             for stats in top:
                 share = stats.violated / summary.evaluated if summary.evaluated else None
