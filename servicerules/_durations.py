@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 __all__ = ["DURATION_PATTERN", "format_duration", "parse_duration"]
@@ -21,8 +22,12 @@ def parse_duration(text: str) -> float:
 
 
 def format_duration(seconds: float) -> str:
-    """``5h 12m``-style text for messages; seconds shown only under ten minutes."""
+    """``5h 12m``-style text for messages; seconds shown only under ten minutes. From ten minutes on, a part
+    of a minute counts as a whole one: a wait of 1h 0m 40s reads ``1h 1m``, never ``1h``, which would look
+    like a target of 1 hour met."""
     total = int(round(abs(seconds)))
+    if total >= 600:
+        total = math.ceil(abs(seconds) / 60) * 60  # up to the minute
     sign = "-" if seconds < 0 else ""
     if total == 0:
         return "0s"
