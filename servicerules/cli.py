@@ -283,4 +283,9 @@ def main() -> None:
 
     tune_allocator()  # this process is the command's own (run() may be called in someone else's)
     tune_gc()
-    sys.exit(run(sys.argv[1:], sys.stdout, sys.stderr))
+    try:
+        code = run(sys.argv[1:], sys.stdout, sys.stderr)
+    except KeyboardInterrupt:  # before a run could stop cleanly (loading the ruleset): no traceback
+        print("servicerules: interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)

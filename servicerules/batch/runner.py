@@ -285,7 +285,9 @@ def _run(
         sink.begin(summary)
     merger = _Merger(summary, sinks, progress, on_report)
     detail = merger.detail
+    stop = _Interrupt()
     try:
+        stop.install()
         chunks = _chunks(read(chunk_size), chunk_size)
         first = next(chunks, None)
         if first is not None and jobs > 1 and first.count >= chunk_size:
@@ -301,19 +303,28 @@ def _run(
                 tune_allocator=tune_allocator,
             )
             summary.jobs = jobs
-            in_order = _InOrder(pool, merger)
+            in_order = _InOrder(pool, merger, stop)
             in_order.send(first)
             first = None
         shown: AbstractContextManager[Any] = progress if progress is not None else nullcontext()
         with shown:
-            if in_order is not None:
-                for chunk in chunks:
-                    in_order.send(chunk)
-                in_order.finish()
-            elif first is not None:  # serial: this process evaluates
-                merger.serial(ruleset, first, as_of, detail)
-                for chunk in chunks:
-                    merger.serial(ruleset, chunk, as_of, detail)
+            try:
+                if in_order is not None:
+                    for chunk in chunks:
+                        in_order.send(chunk)
+                    in_order.finish()
+                elif first is not None:  # serial: this process evaluates
+                    merger.serial(ruleset, first, as_of, detail)
+                    stop.check()
+                    for chunk in chunks:
+                        merger.serial(ruleset, chunk, as_of, detail)
+                        stop.check()
+            except _InputFailed as exc:
+                # what was read before the input failed is evaluated and written out; then the run stops
+                if in_order is not None:
+                    in_order.finish()
+                summary.error = f"{type(exc.cause).__name__}: {exc.cause}"
+                failure = exc.cause
     except KeyboardInterrupt:
         summary.interrupted = True
     except WorkerCrashed as exc:
@@ -324,6 +335,7 @@ def _run(
         summary.error = f"{type(exc).__name__}: {exc}"
         failure = exc
     finally:
+        stop.uninstall()
         try:
             with _sigint_held():  # a second Ctrl-C must not leave workers running or files half-written
                 if pool is not None:
@@ -351,9 +363,11 @@ class _InOrder:
     At most ``per_worker`` chunks wait at each worker, and results that arrive early wait here for the
     ones before them (fewer than the chunks in flight), so memory stays bounded."""
 
-    def __init__(self, pool: WorkerPool, merger: "_Merger"):
+    def __init__(self, pool: WorkerPool, merger: "_Merger", stop: "_Interrupt"):
         self.pool = pool
         self.merger = merger
+        self.stop = stop
+        """Checked after each merged chunk: a Ctrl-C stops the run there."""
         self.chunks: dict[int, _Chunk] = {}
         self.results: dict[int, ChunkResult] = {}
         self.sent = 0
@@ -384,6 +398,7 @@ class _InOrder:
             chunk = self.chunks.pop(self.merged)
             self.merger.merge(chunk, self.results.pop(self.merged), None)
             self.merged += 1
+            self.stop.check()
 
 
 def _takes_outcomes(sink: BatchSink) -> bool:
@@ -526,18 +541,33 @@ class _Merger:
         self.texts.close()
 
 
+class _InputFailed(Exception):
+    """Reading the inputs failed (a file that vanished, a disk error) after ``cause``: the records read
+    before it are evaluated and written, then the run stops with ``cause``."""
+
+    def __init__(self, cause: Exception):
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 def _chunks(items: Iterator[tuple[RawRecord, _Span | None] | _Block], size: int) -> Iterator[_Chunk]:
     chunk = _Chunk()
-    for item in items:
-        if isinstance(item, _Block):
-            chunk.add_block(item)
-        else:
-            chunk.add_record(*item)
-        if chunk.count >= size:
-            yield chunk
-            chunk = _Chunk()
+    failed: Exception | None = None
+    try:
+        for item in items:
+            if isinstance(item, _Block):
+                chunk.add_block(item)
+            else:
+                chunk.add_record(*item)
+            if chunk.count >= size:
+                yield chunk
+                chunk = _Chunk()
+    except Exception as exc:  # not an interrupt: that stops the run where it is
+        failed = exc
     if chunk.entries:
         yield chunk
+    if failed is not None:
+        raise _InputFailed(failed) from failed
 
 
 # --------------------------------------------------------------------------------- reading the inputs
@@ -655,6 +685,43 @@ class _SourceTexts:
 
 
 # ---------------------------------------------------------------------------------------- interrupts
+
+
+class _Interrupt:
+    """Ctrl-C during a run, taken between chunks. A KeyboardInterrupt raised wherever the signal lands can be
+    swallowed (in a ``__del__``: "Exception ignored") or wrapped (pydantic reports one raised while it
+    serialises as a serialisation error), and the run would go on or fail instead of stopping. So the first
+    Ctrl-C only sets a flag, and :meth:`check`, called after each chunk, raises KeyboardInterrupt there. A
+    second Ctrl-C interrupts at once, as usual. Only the main thread receives signals: elsewhere nothing
+    is installed and Ctrl-C behaves as it always does."""
+
+    def __init__(self) -> None:
+        self.received = False
+        self._previous: Any = None
+        self._installed = False
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # pragma: no cover - e.g. signals unavailable in this interpreter
+            return
+        self._installed = True
+
+    def uninstall(self) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+            self._installed = False
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.received:
+            raise KeyboardInterrupt
+        self.received = True
+
+    def check(self) -> None:
+        if self.received:
+            raise KeyboardInterrupt
 
 
 @contextmanager

@@ -345,6 +345,58 @@ def test_sigint_while_merging_is_held_until_the_chunk_is_merged(ruleset: Any, co
     assert len(sink.items) - 1 == CHUNK
 
 
+class _SwallowsInterrupt:
+    """Sends Ctrl-C from a ``__del__``: Python's own handler raises KeyboardInterrupt right there, where it is
+    swallowed ("Exception ignored in ... __del__"), as seen with the regex package's objects."""
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        sum(range(1000))  # the handler runs between these bytecodes, inside __del__
+
+
+def _ctrl_c_in_a_destructor(records: Iterator[RawRecord], after: int) -> Iterator[RawRecord]:
+    for index, record in enumerate(records):
+        if index == after:
+            _SwallowsInterrupt()
+        yield record
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_ctrl_c_that_python_would_swallow_still_stops_the_run(ruleset: Any, corpus_file: Path, jobs: int) -> None:
+    records = _ctrl_c_in_a_destructor(read_records(str(corpus_file)), after=CHUNK + 3)
+    summary = check_records(ruleset, records, jobs=jobs, batch_size=CHUNK, as_of=AS_OF)
+    assert summary.interrupted
+    assert summary.read == summary.evaluated + summary.rejected
+    # stopped between chunks, long before the end (chunks still in the workers are dropped)
+    assert summary.read < 1500 and summary.read % CHUNK == 0
+
+
+def _vanishing(records: Iterator[RawRecord], after: int) -> Iterator[RawRecord]:
+    for index, record in enumerate(records):
+        if index == after:
+            raise FileNotFoundError(2, "No such file or directory", "gone/b.jsonl")
+        yield record
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_records_read_before_an_input_fails_are_all_evaluated(ruleset: Any, corpus_file: Path, tmp_path: Path, jobs: int) -> None:
+    # An input that vanishes (or cannot be read any further) stops the run, but only after every record read
+    # before it was evaluated and written: the counts still add up to what was read.
+    out = tmp_path / "v.jsonl"
+    rejects = tmp_path / "r.jsonl"
+    summary_file = tmp_path / "s.json"
+    sinks = [ViolationWriter.open(str(out)), RejectsWriter.open(str(rejects)), SummaryJsonWriter(str(summary_file))]
+    records = _vanishing(read_records(str(corpus_file)), after=5 * CHUNK + 7)
+    with pytest.raises(FileNotFoundError):
+        check_records(ruleset, records, jobs=jobs, batch_size=CHUNK, sinks=sinks, as_of=AS_OF)
+    written = json.loads(summary_file.read_text())
+    assert written["read"] == 5 * CHUNK + 7 == written["evaluated"] + written["rejected"]
+    assert written["error"].startswith("FileNotFoundError")
+    assert len(out.read_text().splitlines()) == written["violations"]
+    assert len(rejects.read_text().splitlines()) == written["rejected"]
+    assert multiprocessing.active_children() == []
+
+
 # -------------------------------------------------------------------------------------- worker failures
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from io import StringIO
 from pathlib import Path
 
@@ -258,3 +259,19 @@ def test_a_bad_mapping_or_an_unknown_join_name_stops_check_with_status_2(tmp_pat
     mapping.write_text(MAPPING.replace("layout", "layot"), encoding="utf-8")
     code, _, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(export), "--mapping", str(mapping))
     assert code == 2 and f"{mapping}:1:1: SR110 unknown field 'layot'" in err
+
+
+def test_ctrl_c_while_loading_exits_130_without_a_traceback(monkeypatch, capsys):
+    from servicerules import cli
+
+    def interrupted(argv, stdout, stderr):
+        raise KeyboardInterrupt  # as while the ruleset compiles, before a run can stop cleanly
+
+    monkeypatch.setattr(cli, "run", interrupted)
+    monkeypatch.setattr("servicerules.batch.parallel.tune_allocator", lambda: False)  # not this test process's
+    monkeypatch.setattr("servicerules.batch.parallel.tune_gc", lambda: None)
+    monkeypatch.setattr(sys, "argv", ["servicerules", "check", "rulesets/starter.yaml", "x.jsonl"])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 130
+    assert capsys.readouterr().err == "servicerules: interrupted\n"
