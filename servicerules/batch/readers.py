@@ -65,7 +65,7 @@ __all__ = [
 Format = Literal["jsonl", "json", "csv"]
 
 #: File name endings picked up when a directory is given as input (each also with ``.gz``).
-DATA_SUFFIXES: tuple[str, ...] = (".jsonl", ".ndjson", ".json", ".csv")
+DATA_SUFFIXES: tuple[str, ...] = (".jsonl", ".ndjson", ".json", ".csv", ".tsv")
 
 #: Bytes read (and, for gzip, decompressed) per step. Tests lower it to exercise chunk boundaries.
 _CHUNK_SIZE = 1 << 16
@@ -170,10 +170,10 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
     """Turn command-line inputs into the list of files to read, in a deterministic order.
 
     ``-`` is stdin; an existing directory is searched recursively (hidden entries skipped) for files
-    ending in ``.jsonl``, ``.ndjson``, ``.json`` or ``.csv``, each optionally followed by ``.gz``; a
+    ending in ``.jsonl``, ``.ndjson``, ``.json``, ``.csv`` or ``.tsv``, each optionally followed by ``.gz``; a
     pattern with ``*``, ``?`` or ``[`` is globbed (``**`` crosses directories; matched directories are
     searched as above); any other existing path is taken as is. Each input's files are sorted; inputs
-    keep their order and a file named twice is read once. An input matching nothing raises
+    keep their order and a file named twice (also through a symbolic link) is read once. An input matching nothing raises
     :class:`FileNotFoundError`.
     """
     result: list[str] = []
@@ -186,7 +186,7 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
             if not files:
                 raise FileNotFoundError(
                     f"directory {item!r} contains no input files "
-                    "(*.jsonl, *.ndjson, *.json, *.csv, optionally gzip-compressed as *.gz)"
+                    "(*.jsonl, *.ndjson, *.json, *.csv, *.tsv, optionally gzip-compressed as *.gz)"
                 )
         elif os.path.exists(item):
             files = [item]
@@ -200,7 +200,7 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
         else:
             raise FileNotFoundError(f"input file not found: {item!r}")
         for path in files:
-            key = path if path == "-" else os.path.normcase(os.path.abspath(path))
+            key = path if path == "-" else os.path.normcase(os.path.realpath(path))
             if key not in seen:
                 seen.add(key)
                 result.append(path)

@@ -493,7 +493,7 @@ def test_detect_format_by_extension_and_by_content(tmp_path: Path) -> None:
 
 def test_expand_inputs_directory_is_recursive_sorted_and_filtered(tmp_path: Path) -> None:
     root = tmp_path / "logs"
-    for name in ["b.jsonl", "a.csv", "sub/z.json", "sub/a.ndjson.gz", "c.csv.gz", "notes.txt",
+    for name in ["b.jsonl", "a.csv", "sub/z.json", "sub/a.ndjson.gz", "c.csv.gz", "notes.txt", "t.tsv", "bare.gz",
                  "x.json.bak", ".hidden.jsonl", ".cache/d.jsonl", "sub/deeper/e.JSONL"]:
         write(root / name, "{}\n")
     expanded = expand_inputs([str(root)])
@@ -504,8 +504,18 @@ def test_expand_inputs_directory_is_recursive_sorted_and_filtered(tmp_path: Path
         os.path.join("sub", "a.ndjson.gz"),
         os.path.join("sub", "deeper", "e.JSONL"),
         os.path.join("sub", "z.json"),
+        "t.tsv",
     ]
     assert expand_inputs([str(root)]) == expanded
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links")
+def test_a_file_named_again_through_a_symbolic_link_is_read_once(tmp_path: Path) -> None:
+    data = tmp_path / "a.jsonl"
+    write(data, "{}\n")
+    (tmp_path / "link.jsonl").symlink_to(data)
+    assert expand_inputs([str(data), str(tmp_path / "link.jsonl")]) == [str(data)]
+    assert expand_inputs([str(tmp_path)]) == [str(data)]
 
 
 def test_expand_inputs_globs_stdin_order_and_duplicates(tmp_path: Path) -> None:
