@@ -222,6 +222,7 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from servicerules.batch.parallel import WorkerCrashed
     from servicerules.batch.readers import expand_inputs, total_size
     from servicerules.batch.runner import check_files
+    from servicerules.batch.summary import BatchSummary
     from servicerules.engine import load
 
     ruleset = load(args.ruleset, backend=args.backend)
@@ -246,6 +247,12 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         print(f"servicerules: error: {exc.render()}", file=stderr)
         if not args.quiet and exc.summary is not None:
             SummaryPrinter(stdout).print(exc.summary)
+        return EXIT_ERROR
+    except OSError as exc:  # an input failed: the outputs hold what was read before it
+        done: BatchSummary | None = getattr(exc, "summary", None)
+        if not args.quiet and done is not None and done.read:
+            SummaryPrinter(stdout).print(done)
+        print(f"servicerules: error: {exc}", file=stderr)
         return EXIT_ERROR
     if not args.quiet:
         SummaryPrinter(stdout).print(summary)

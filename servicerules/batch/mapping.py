@@ -2011,7 +2011,7 @@ class _Applier:
             remaining = {id(t): t for t in trees.values()}
             for tree in sorted(remaining.values(), key=lambda t: t.seq):
                 if tree.pending and tree.rows and not tree.failed and thread.incomplete == "reject":
-                    yield self.bad(tree.position, self.incomplete(tree), CODE_GROUPING)
+                    yield self.bad(tree.position, self.incomplete(tree, first_lines), CODE_GROUPING)
                 else:
                     yield from self.emit_tree(tree)
             trees.clear()
@@ -2096,18 +2096,29 @@ class _Applier:
             big.seq, big.position = small.seq, small.position
         return big
 
-    def incomplete(self, tree: _Tree) -> str:
-        """Why a tree that refers to posts the input lacks is not checked."""
+    def incomplete(self, tree: _Tree, first_lines: dict[str, int]) -> str:
+        """Why a tree that refers to posts it does not have is not checked: posts the input lacks, or posts of a
+        thread that came out (was checked) before this part of it was read."""
         thread = self.plan.thread
         assert thread is not None
-        missing = sorted(tree.pending)
-        shown = ", ".join(_show(x) for x in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+
+        def listed(ids: list[str]) -> str:
+            shown = [_show(x) + (f" (line {first_lines[x]})" if x in first_lines else "") for x in ids[:5]]
+            return ", ".join(shown) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+
+        absent = sorted(x for x in tree.pending if x not in first_lines)
+        earlier = sorted((x for x in tree.pending if x in first_lines), key=first_lines.__getitem__)
+        reasons = []
+        if absent:
+            reasons.append(f"{thread.id} {listed(absent)}, which the export does not have (a post it answers, or a reply it lists)")
+        if earlier:
+            reasons.append(f"{thread.id} {listed(earlier)}, whose thread was checked before this post came (a reply its post did not list)")
         posts = len(tree.rows)
+        them = "them" if len(tree.pending) > 1 else "it"
         return (
-            f"the thread from line {tree.position.line} ({posts} post{'s' if posts != 1 else ''}) refers to {thread.id} "
-            f"{shown}, which the export does not have (a post it answers, or a reply it lists), so it is not checked: "
-            f"it would be judged without {'them' if len(missing) > 1 else 'it'} (thread: {{incomplete: check}} checks such "
-            f"threads with the posts there are)"
+            f"the thread from line {tree.position.line} ({posts} post{'s' if posts != 1 else ''}) refers to "
+            f"{', and to '.join(reasons)}, so it is not checked: it would be judged without {them} (thread: "
+            f"{{incomplete: check}} checks such threads with the posts there are)"
         )
 
     def emit_tree(self, tree: _Tree) -> Iterator[RawRecord]:

@@ -323,8 +323,9 @@ def _run(
                 # what was read before the input failed is evaluated and written out; then the run stops
                 if in_order is not None:
                     in_order.finish()
-                summary.error = f"{type(exc.cause).__name__}: {exc.cause}"
-                failure = exc.cause
+                failure = exc.failed(summary)
+    except _InputFailed as exc:  # before the first chunk: nothing was read
+        failure = exc.failed(summary)
     except KeyboardInterrupt:
         summary.interrupted = True
     except WorkerCrashed as exc:
@@ -549,6 +550,16 @@ class _InputFailed(Exception):
         super().__init__(str(cause))
         self.cause = cause
 
+    def failed(self, summary: BatchSummary) -> Exception:
+        """Record the failure in ``summary`` and give the exception the run raises: the cause, carrying the
+        summary as ``summary`` (as :class:`WorkerCrashed` does) for a caller that reports what was done."""
+        summary.error = f"{type(self.cause).__name__}: {self.cause}"
+        try:
+            self.cause.summary = summary  # type: ignore[attr-defined]
+        except AttributeError:  # pragma: no cover - an exception type with __slots__
+            pass
+        return self.cause
+
 
 def _chunks(items: Iterator[tuple[RawRecord, _Span | None] | _Block], size: int) -> Iterator[_Chunk]:
     chunk = _Chunk()
@@ -701,7 +712,11 @@ class _Interrupt:
         self._installed = False
 
     def install(self) -> None:
+        # Only in place of Python's own handler: a caller that ignores Ctrl-C (SIG_IGN, a background job) or
+        # handles it itself keeps its way.
         if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
             return
         try:
             self._previous = signal.signal(signal.SIGINT, self._handle)

@@ -384,7 +384,8 @@ class _Tally:
     workers and merged, and an average of values equal to the objective is the objective, so it is met."""
 
     def add_value(self, x: float) -> None:
-        self.exact += _decimal(x)
+        # whole numbers (durations in whole seconds, counts) without going through their text
+        self.exact += Fraction(int(x)) if isinstance(x, int) or x.is_integer() else _decimal(x)
 
     def merge(self, other: "_Tally") -> None:
         self.count += other.count
@@ -580,12 +581,18 @@ def _figures(achieved: float, objective: float, unit: Unit) -> tuple[str, str]:
     """The achieved figure and the objective as printed: with more digits where rounding would print them
     alike though they differ (``30.1s`` against ``30s``, not ``30s`` against ``30s`` and "missed")."""
     shown = _figure(achieved, unit), _figure(objective, unit)
-    digits = 3
-    while shown[0] == shown[1] and achieved != objective and digits <= 17:
-        scale, suffix = {"ratio": (100, "%"), "seconds": (1, "s")}.get(unit, (1, ""))
-        shown = f"{achieved * scale:.{digits}g}{suffix}", f"{objective * scale:.{digits}g}{suffix}"
-        digits += 1
+    scale, suffix = {"ratio": (100, "%"), "seconds": (1, "s")}.get(unit, (1, ""))
+    decimals = 0
+    while shown[0] == shown[1] and achieved != objective and decimals <= 12:
+        # fixed decimals, never 3.54e+03: trailing zeros (and a bare point) dropped
+        shown = _decimals(achieved * scale, decimals) + suffix, _decimals(objective * scale, decimals) + suffix
+        decimals += 1
     return shown
+
+
+def _decimals(value: float, decimals: int) -> str:
+    text = f"{value:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def format_result(result: TargetResult) -> str:

@@ -1056,6 +1056,17 @@ def test_thread_whose_root_is_not_in_the_export() -> None:
     ))]
 
 
+def test_a_reply_its_post_did_not_list_comes_after_its_thread_was_checked() -> None:
+    m = load_mapping(TWEETS.format(replies=", replies: replies"))
+    out = list(apply_mapping(m, rows_of([tweet("1", "", 0, "2"), tweet("2", "1", 1), tweet("3", "1", 2)])))
+    assert threads(out) == [(2, "1", ["1", "2"])]
+    assert [(r.position.line, r.error) for r in out if r.error] == [(4, (
+        "the thread from line 4 (1 post) refers to id '1' (line 2), whose thread was checked before this post came "
+        "(a reply its post did not list), so it is not checked: it would be judged without it (thread: "
+        "{incomplete: check} checks such threads with the posts there are)"
+    ))]
+
+
 def test_replies_column_lets_finished_threads_go_early() -> None:
     m = load_mapping(TWEETS.format(replies=", replies: replies"))
     seen: list[str] = []

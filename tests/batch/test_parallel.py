@@ -397,6 +397,30 @@ def test_records_read_before_an_input_fails_are_all_evaluated(ruleset: Any, corp
     assert multiprocessing.active_children() == []
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_input_that_fails_before_its_first_record_raises_its_own_error(ruleset: Any, corpus_file: Path, jobs: int) -> None:
+    with pytest.raises(FileNotFoundError) as caught:
+        check_records(ruleset, _vanishing(read_records(str(corpus_file)), after=0), jobs=jobs, batch_size=CHUNK, as_of=AS_OF)
+    summary = caught.value.summary  # type: ignore[attr-defined]
+    assert (summary.read, summary.error) == (0, "FileNotFoundError: [Errno 2] No such file or directory: 'gone/b.jsonl'")
+
+
+def test_a_run_that_ignores_ctrl_c_keeps_ignoring_it(ruleset: Any, corpus_file: Path) -> None:
+    class InterruptingSink(_Collect):
+        def add_outcome(self, outcome: Any) -> None:
+            super().add_outcome(outcome)
+            if len(self.items) == 5:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a background job in a script
+    try:
+        summary = check_files(ruleset, [str(corpus_file)], jobs=1, chunk_size=CHUNK, sinks=[InterruptingSink()], as_of=AS_OF)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert not summary.interrupted and summary.read > 5 * CHUNK
+
+
 # -------------------------------------------------------------------------------------- worker failures
 
 

@@ -879,3 +879,13 @@ targets:
         assert ruleset.evaluate(mails[0]).outcomes[0].status == "compliant"
     finally:
         ruleset.close()
+
+
+def test_printed_figures_use_plain_decimals_never_exponents() -> None:
+    # 59m 0.5s against one hour: both print as 1h (a part of a minute counts as a minute), then with seconds
+    spec = RulesetSpec(ruleset="x", version="1", targets=[TargetSpec(
+        id="t", title="t", kind="average", value="call.queue_wait", objective=3600, comparison="<=",
+    )])
+    accumulator = TargetAccumulator(compile_targets(spec, lookup, {}))
+    accumulator.add([Contribution(0, (), None, 3540.5)])
+    assert format_result(accumulator.results()[0]) == "t: 3540s (mean of 1), objective <= 3600s: met"

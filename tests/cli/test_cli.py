@@ -275,3 +275,11 @@ def test_ctrl_c_while_loading_exits_130_without_a_traceback(monkeypatch, capsys)
         cli.main()
     assert exit_info.value.code == 130
     assert capsys.readouterr().err == "servicerules: interrupted\n"
+
+
+def test_a_join_file_that_is_missing_is_an_input_error(tmp_path):
+    comments = tmp_path / "comments.csv"
+    comments.write_text("id,body,created,public,ticket_id,user_id\n1,hi,2024-01-01 10:00:00,true,5,7\n", encoding="utf-8")
+    code, out, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(comments), "--mapping", "zendesk", "-q")
+    assert code == 2
+    assert err.startswith("servicerules: error: join 'tickets'") and "Traceback" not in err
