@@ -17,23 +17,24 @@ def json_schema(which: Literal["ruleset", "interaction", "report", "policy-test"
         from servicerules.batch.mapping import mapping_json_schema
 
         return mapping_json_schema()
-    if which == "summary":
-        from servicerules.batch.summary_schema import summary_json_schema
-
-        return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"{_BASE}summary.schema.json", **summary_json_schema()}
     if which == "policy-test":
         from servicerules.testing import policy_test_schema
 
         return policy_test_schema()
-    if which == "ruleset":
-        from servicerules.model.ruleset import RulesetSpec as model
-    elif which == "interaction":
-        from servicerules.model.interaction import Interaction as model  # type: ignore[assignment]
-    elif which == "report":
-        from servicerules.report import Report as model  # type: ignore[assignment]
+    if which == "summary":
+        from servicerules.batch.summary_schema import summary_json_schema
+
+        schema = summary_json_schema()
     else:
-        raise ValueError(f"unknown schema {which!r}; choose ruleset, interaction or report")
-    schema = model.model_json_schema(mode="validation")
+        if which == "ruleset":
+            from servicerules.model.ruleset import RulesetSpec as model
+        elif which == "interaction":
+            from servicerules.model.interaction import Interaction as model  # type: ignore[assignment]
+        elif which == "report":
+            from servicerules.report import Report as model  # type: ignore[assignment]
+        else:
+            raise ValueError(f"unknown schema {which!r}; choose ruleset, interaction, report, policy-test, mapping or summary")
+        schema = model.model_json_schema(mode="validation")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{_BASE}{which}.schema.json",

@@ -6,7 +6,7 @@ type checker holds them to it) and the source of the published JSON Schema, ``se
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict
@@ -106,7 +106,7 @@ class SummaryJson(TypedDict):
 SUMMARY_ADAPTER: TypeAdapter[SummaryJson] = TypeAdapter(SummaryJson)
 
 
-def summary_json_schema() -> dict[str, object]:
+def summary_json_schema() -> dict[str, Any]:
     """The JSON Schema of a summary, as pydantic generates it (``servicerules schema summary`` adds the
     ``$schema`` and ``$id``)."""
     return SUMMARY_ADAPTER.json_schema(mode="validation")

@@ -582,10 +582,15 @@ def worst_instance(ctx: InteractionContext, spec: SlaSpec) -> MetricInstance | N
     return result
 
 
+def _covers(ctx: InteractionContext, spec: SlaSpec, applies: Callable[[InteractionContext], bool] | None) -> bool:
+    """Whether the SLA covers this interaction: ``applies`` (its ``when``; None: every one), worked out once."""
+    return applies is None or bool(ctx.cached("sla.applies:" + spec.id, applies))
+
+
 def _worst_applicable(
     ctx: InteractionContext, spec: SlaSpec, applies: Callable[[InteractionContext], bool] | None
 ) -> MetricInstance | None:
-    if applies is not None and not ctx.cached("sla.applies:" + spec.id, applies):
+    if not _covers(ctx, spec, applies):
         return None
     found = worst_instance(ctx, spec)
     return None if found is None or found.state == "not_applicable" else found
@@ -612,7 +617,7 @@ def sla_facts(spec: SlaSpec, applies: Callable[[InteractionContext], bool] | Non
         return compute
 
     def count(ctx: InteractionContext) -> int | None:
-        if applies is not None and not ctx.cached("sla.applies:" + spec.id, applies):
+        if not _covers(ctx, spec, applies):
             return None
         return sum(1 for i in sla_instances(ctx, spec) if i.state != "not_applicable") or None
 
