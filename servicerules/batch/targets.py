@@ -384,8 +384,7 @@ class _Tally:
     workers and merged, and an average of values equal to the objective is the objective, so it is met."""
 
     def add_value(self, x: float) -> None:
-        # whole numbers (durations in whole seconds, counts) without going through their text
-        self.exact += Fraction(int(x)) if isinstance(x, int) or x.is_integer() else _decimal(x)
+        self.exact += _decimal(x)
 
     def merge(self, other: "_Tally") -> None:
         self.count += other.count
@@ -394,9 +393,18 @@ class _Tally:
         self.exact += other.exact
 
 
+_EXACT_INTEGERS = 2.0**53
+"""Below this, a float that is a whole number is exactly the integer its representation writes."""
+
+
 def _decimal(x: float) -> Fraction:
-    """``x`` as the decimal number its shortest representation writes (``repr(3.3)`` is ``3.3``)."""
-    return Fraction(x) if isinstance(x, int) else Fraction(repr(x))
+    """``x`` as the decimal number its shortest representation writes (``repr(3.3)`` is ``3.3``, ``1e+17`` is
+    10**17, not the binary float nearest to it). Whole numbers (durations in whole seconds, counts) skip the text."""
+    if isinstance(x, int):
+        return Fraction(x)
+    if x.is_integer() and abs(x) < _EXACT_INTEGERS:
+        return Fraction(int(x))
+    return Fraction(repr(x))
 
 
 @dataclass(frozen=True)

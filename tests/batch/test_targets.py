@@ -546,6 +546,7 @@ def test_averages_are_identical_however_the_batch_is_split(values: list[float], 
         ([0.1, 0.2, 0.3], 0.2, ">="),  # 0.1 + 0.2 + 0.3 is 0.6000000000000001
         ([0.1, 0.2, 0.3], 0.2, "<="),
         ([29.7, 30.3], 30, "<="),
+        ([2.0**60], 1.152921504606847e18, ">="),  # a whole number too large to be exact: the decimal it prints as
     ],
 )
 def test_an_average_equal_to_the_objective_is_met(values: list[float], objective: float, comparison: str) -> None:
