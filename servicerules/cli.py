@@ -202,7 +202,13 @@ def _facts(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
     specs = sorted(CATALOGUE.values(), key=lambda s: (s.scope != "interaction", s.family, s.name))
     if args.format == "json":
-        rows = [{"name": s.name, "type": s.type, "scope": s.scope, "family": s.family, "description": s.description, "example": s.example} for s in specs]
+        rows = [
+            {
+                "name": s.name, "type": s.type, "scope": s.scope, "family": s.family, "description": s.description,
+                "example": s.example, "evidence": s.about.event if s.about is not None else None,
+            }
+            for s in specs
+        ]
         print(json.dumps(rows, indent=2, ensure_ascii=False), file=stdout)
     elif args.format == "markdown":
         from servicerules.measures.catalogue import catalogue_markdown

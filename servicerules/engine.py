@@ -416,8 +416,9 @@ class Verdicts(NamedTuple):
     """Per rule index, for the rules that applied: ``"violated"`` or ``"compliant"`` (the others were not
     applicable)."""
     violations: dict[int, list[int | None]]
-    """Per violated rule index, in rule order: the event index of each violation, in event order (``None``
-    for a violation of the interaction as a whole), as the report lists them."""
+    """Per violated rule index, in rule order: the event index each violation was found at, in event order
+    (``None`` for an interaction rule's), one per violation the report lists. (The report's evidence points
+    an interaction rule's violation at the event its facts are about, where there is one.)"""
 
 
 class CompiledRuleset:
@@ -743,6 +744,8 @@ class CompiledRuleset:
         facts = {name: _json_value(reader.spec(name), reader.raw_value(name, event_index)) for name in rule.facts}
         if rule.sla is not None:
             event_index = _sla_evidence_index(reader, rule.sla)
+        elif event_index is None:
+            event_index = _pointed_at(rule, reader.ctx)
         event = model.events[event_index] if event_index is not None else None
         evidence = trusted(
             Evidence,
@@ -814,6 +817,15 @@ def _after(moment: dt.datetime, seconds: float) -> dt.datetime:
     """``seconds`` of real time after ``moment``, in its zone. Not ``moment + timedelta``: in a zone with
     daylight saving time that adds wall-clock time, an hour off across a change of offset."""
     return (moment.astimezone(dt.timezone.utc) + dt.timedelta(seconds=seconds)).astimezone(moment.tzinfo)
+
+
+def _pointed_at(rule: CompiledRule, ctx: InteractionContext) -> int | None:
+    """The event an interaction rule's violation is about: the first its facts point at (``rule.about``)."""
+    for about in rule.about:
+        index = about(ctx)
+        if index is not None:
+            return index
+    return None
 
 
 def _sla_evidence_index(reader: _FactReader, sla: SlaSpec) -> int | None:

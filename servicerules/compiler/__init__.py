@@ -81,6 +81,10 @@ class CompiledRule:
     actions: tuple[CompiledAction, ...]
     sla: SlaSpec | None = None
     """For the rule an SLA compiles to: its spec (the report then carries the metric instances)."""
+    about: tuple[Callable[[InteractionContext], int | None], ...] = ()
+    """For an interaction rule: where its violation's evidence points, tried in order (the first event
+    index found wins). From the facts its conditions read that describe one event (``FactSpec.about``),
+    those of ``violated_if`` before those of ``when``."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,8 @@ class _State:
     parsed: dict[tuple[str | int, ...], ast.Node] = field(default_factory=dict)
     keys: KeyAllocator = field(default_factory=KeyAllocator)
     conditions: dict[int, tuple[Condition, Condition, tuple[str, ...]]] = field(default_factory=dict)
+    pointers: dict[int, tuple[Callable[[InteractionContext], int | None], ...]] = field(default_factory=dict)
+    """Per rule: :attr:`CompiledRule.about`."""
     templates: dict[int, dict[str, Template]] = field(default_factory=dict)
     actions: dict[int, tuple[CompiledAction, ...]] = field(default_factory=dict)
     derived_scope: dict[str, str] = field(default_factory=dict)
@@ -304,8 +310,12 @@ def _pass_typecheck(state: _State) -> None:
         except CheckError as exc:
             state.error(exc.code, exc.message, ("rules", i, "violated_if"), offset=exc.start, hint=exc.hint)
             continue
+        when_facts = len(facts)
         facts.extend(f for f in sorted(typed.facts) if f not in facts)
         state.conditions[i] = (all_of(when_true, true), all_of(when_true, false), tuple(dict.fromkeys(facts)))
+        if rule.scope == "interaction":
+            specs = (state.lookup(name) for name in [*sorted(typed.facts), *facts[:when_facts]])
+            state.pointers[i] = tuple(dict.fromkeys(s.about.find for s in specs if s is not None and s.about is not None))
     for key, scope, _fn, _type in state.keys.derived:
         state.derived_scope[key] = scope
 
@@ -518,7 +528,8 @@ def compile_program(
         scope = Scope(rule.scope)
         violated, compliant, facts = state.conditions[i]
         index = len(rules)
-        rules.append(CompiledRule(index, rule, scope, facts, state.templates[i], state.actions[i]))
+        about = state.pointers.get(i, ())
+        rules.append(CompiledRule(index, rule, scope, facts, state.templates[i], state.actions[i], about=about))
         engine_rules.append(EngineRule(f"{rule.id}#violated", index, Verdict.VIOLATED, scope, violated))
         engine_rules.append(EngineRule(f"{rule.id}#compliant", index, Verdict.COMPLIANT, scope, compliant))
         used[scope] |= _keys_of(violated) | _keys_of(compliant)

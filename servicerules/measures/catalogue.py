@@ -91,6 +91,18 @@ _UNCOMPUTED: Any = object()
 
 
 @dataclass(frozen=True)
+class EventPointer:
+    """The one event an interaction fact describes (the first reply, the message that triggered an
+    escalation). A violation of a rule that reads the fact points its evidence there, so the report shows
+    the reply that lacked a greeting, not just the interaction."""
+
+    event: str
+    """What the event is, for the fact catalogue: "the first personal reply"."""
+    find: Callable[[InteractionContext], int | None] = field(repr=False, compare=False)
+    """Its index in the interaction, or None when there is no such event."""
+
+
+@dataclass(frozen=True)
 class FactSpec:
     name: str
     type: FactType
@@ -100,6 +112,8 @@ class FactSpec:
     family: str
     compute: Callable[..., Any] = field(repr=False, compare=False)
     """``compute(ctx)`` for interaction facts, ``compute(ctx, event_index)`` for event facts."""
+    about: EventPointer | None = None
+    """For an interaction fact that describes one event: which one."""
 
 
 CATALOGUE: dict[str, FactSpec] = {}
@@ -116,13 +130,16 @@ def fact(
     *,
     family: str,
     scope: Literal["interaction", "event"] = "interaction",
+    about: EventPointer | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a measure function as the producer of fact ``name``."""
+    """Register a measure function as the producer of fact ``name`` (``about``: see :class:`FactSpec`)."""
 
     def register(compute: Callable[..., Any]) -> Callable[..., Any]:
         if name in CATALOGUE:
             raise RuntimeError(f"fact {name!r} registered twice")
-        CATALOGUE[name] = FactSpec(name, type, scope, description, example, family, compute)
+        if about is not None and scope != "interaction":
+            raise RuntimeError(f"fact {name!r}: only interaction facts point at an event with about=")
+        CATALOGUE[name] = FactSpec(name, type, scope, description, example, family, compute, about)
         return compute
 
     return register
@@ -184,6 +201,9 @@ def catalogue_markdown() -> str:
         "`event.attributes.<path>` (typed by how a rule uses them: a value of another type is null), and per SLA",
         "`sla.<id>.state|breached|elapsed|target|deadline|count` (see [ruleset](ruleset.md)).",
         "",
+        "Some interaction facts describe one event, named after *Evidence:* below. A violation of an interaction",
+        "rule that reads such a fact points its evidence at that event (see [report](report.md#violation)).",
+        "",
         "This page is generated: `servicerules facts --format markdown`.",
     ]
     families: dict[str, list[FactSpec]] = {}
@@ -192,5 +212,6 @@ def catalogue_markdown() -> str:
     for family in sorted(families, key=lambda f: (list(FAMILY_TITLES).index(f) if f in FAMILY_TITLES else 99, f)):
         lines += ["", f"## {FAMILY_TITLES.get(family, family.title())}", "", "| fact | type | meaning | example |", "|---|---|---|---|"]
         for spec in sorted(families[family], key=lambda s: s.name):
-            lines.append(f"| `{spec.name}` | {spec.type} | {spec.description} | `{spec.example}` |")
+            points = f". Evidence: {spec.about.event}" if spec.about is not None else ""
+            lines.append(f"| `{spec.name}` | {spec.type} | {spec.description}{points} | `{spec.example}` |")
     return "\n".join(lines) + "\n"

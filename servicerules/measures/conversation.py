@@ -11,7 +11,7 @@ import datetime as dt
 
 import regex
 
-from servicerules.measures.catalogue import DYNAMIC_PREFIXES, InteractionContext, fact
+from servicerules.measures.catalogue import DYNAMIC_PREFIXES, EventPointer, InteractionContext, fact
 from servicerules.model.interaction import Event
 
 _STAFF = ("agent", "manager")
@@ -59,8 +59,14 @@ def first_reply_index(ctx: InteractionContext) -> int | None:
     return ctx.cached("first_reply_index", _find_first_reply)  # type: ignore[no-any-return]
 
 
+FIRST_REPLY = EventPointer("the first personal reply", first_reply_index)
+
+
 def first_customer_index(ctx: InteractionContext) -> int | None:
     return ctx.cached("first_customer_index", _find_first_customer_message)  # type: ignore[no-any-return]
+
+
+FIRST_CUSTOMER_MESSAGE = EventPointer("the customer's first message", first_customer_index)
 
 
 def _event_at(ctx: InteractionContext, index: int | None) -> dt.datetime | None:
@@ -205,6 +211,7 @@ def _has_personal_reply(ctx: InteractionContext) -> bool:
     "calendar time from the interaction's creation to the first personal reply; null until there is one",
     "2h 5m",
     family=FAMILY,
+    about=FIRST_REPLY,
 )
 def _first_reply_time(ctx: InteractionContext) -> float | None:
     at = _event_at(ctx, first_reply_index(ctx))
@@ -217,6 +224,7 @@ def _first_reply_time(ctx: InteractionContext) -> float | None:
     "calendar time from creation to as_of while no personal reply exists; null once replied",
     "7h",
     family=FAMILY,
+    about=FIRST_CUSTOMER_MESSAGE,
 )
 def _unanswered_for(ctx: InteractionContext) -> float | None:
     if first_reply_index(ctx) is not None:
@@ -224,27 +232,55 @@ def _unanswered_for(ctx: InteractionContext) -> float | None:
     return max(0.0, (ctx.as_of - ctx.interaction.created_at).total_seconds())
 
 
-@fact("first_reply.index", "number", "event index of the first personal reply", "2", family=FAMILY)
+@fact("first_reply.index", "number", "event index of the first personal reply", "2", family=FAMILY, about=FIRST_REPLY)
 def _first_reply_index(ctx: InteractionContext) -> int | None:
     return first_reply_index(ctx)
 
 
-@fact("first_reply.at", "timestamp", "time of the first personal reply", "2026-03-02T10:02:00+01:00", family=FAMILY)
+@fact(
+    "first_reply.at",
+    "timestamp",
+    "time of the first personal reply",
+    "2026-03-02T10:02:00+01:00",
+    family=FAMILY,
+    about=FIRST_REPLY,
+)
 def _first_reply_at(ctx: InteractionContext) -> dt.datetime | None:
     return _event_at(ctx, first_reply_index(ctx))
 
 
-@fact("first_reply.text", "string", "text of the first personal reply", '"Hello Jana, thanks for…"', family=FAMILY)
+@fact(
+    "first_reply.text",
+    "string",
+    "text of the first personal reply",
+    '"Hello Jana, thanks for…"',
+    family=FAMILY,
+    about=FIRST_REPLY,
+)
 def _first_reply_text(ctx: InteractionContext) -> str | None:
     return _event_text(ctx, first_reply_index(ctx))
 
 
-@fact("first_customer_message.text", "string", "text of the customer's first message", '"My order never arrived"', family=FAMILY)
+@fact(
+    "first_customer_message.text",
+    "string",
+    "text of the customer's first message",
+    '"My order never arrived"',
+    family=FAMILY,
+    about=FIRST_CUSTOMER_MESSAGE,
+)
 def _first_customer_text(ctx: InteractionContext) -> str | None:
     return _event_text(ctx, first_customer_index(ctx))
 
 
-@fact("first_customer_message.at", "timestamp", "time of the customer's first message", "2026-03-02T09:15:00+01:00", family=FAMILY)
+@fact(
+    "first_customer_message.at",
+    "timestamp",
+    "time of the customer's first message",
+    "2026-03-02T09:15:00+01:00",
+    family=FAMILY,
+    about=FIRST_CUSTOMER_MESSAGE,
+)
 def _first_customer_at(ctx: InteractionContext) -> dt.datetime | None:
     return _event_at(ctx, first_customer_index(ctx))
 
@@ -257,18 +293,28 @@ def _find_last_reply(ctx: InteractionContext) -> int | None:
     return None
 
 
-def _last_reply_index(ctx: InteractionContext) -> int | None:
+def last_reply_index(ctx: InteractionContext) -> int | None:
     return ctx.cached("last_reply_index", _find_last_reply)  # type: ignore[no-any-return]
 
 
-@fact("last_reply.text", "string", "text of the last personal reply", '"Anything else I can help with?"', family=FAMILY)
+LAST_REPLY = EventPointer("the last personal reply", last_reply_index)
+
+
+@fact(
+    "last_reply.text",
+    "string",
+    "text of the last personal reply",
+    '"Anything else I can help with?"',
+    family=FAMILY,
+    about=LAST_REPLY,
+)
 def _last_reply_text(ctx: InteractionContext) -> str | None:
-    return _event_text(ctx, _last_reply_index(ctx))
+    return _event_text(ctx, last_reply_index(ctx))
 
 
-@fact("last_reply.index", "number", "event index of the last personal reply", "7", family=FAMILY)
+@fact("last_reply.index", "number", "event index of the last personal reply", "7", family=FAMILY, about=LAST_REPLY)
 def _last_reply_index_fact(ctx: InteractionContext) -> int | None:
-    return _last_reply_index(ctx)
+    return last_reply_index(ctx)
 
 
 # -- each event (rules with scope: event) --------------------------------------------------------------
@@ -404,6 +450,9 @@ def _solve_index(ctx: InteractionContext) -> int | None:
     return _outcomes(ctx).solve_index
 
 
+_RESOLUTION = EventPointer("the first solved or closed status event", _solve_index)
+
+
 @fact(
     "resolution.recorded",
     "bool",
@@ -427,6 +476,7 @@ def _survey_sent(ctx: InteractionContext) -> bool:
     "a survey_sent action comes at or after the first solved/closed status event (or solved_at); null while unsolved",
     "true",
     family=FAMILY,
+    about=_RESOLUTION,
 )
 def _survey_after_resolution(ctx: InteractionContext) -> bool | None:
     solve = _solve_index(ctx)
@@ -444,6 +494,7 @@ def _survey_after_resolution(ctx: InteractionContext) -> bool | None:
     "'संदर्भ संख्या 88123'); null until there is a reply",
     "true",
     family=FAMILY,
+    about=FIRST_REPLY,
 )
 def _reference_given(ctx: InteractionContext) -> bool | None:
     text = _event_text(ctx, first_reply_index(ctx))

@@ -29,9 +29,10 @@ wherever they occur (a chat can be transferred).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
-from servicerules.measures.catalogue import InteractionContext, fact
+from servicerules.measures.catalogue import EventPointer, InteractionContext, fact
 
 __all__ = ["SHORT_ABANDON_SECONDS", "CallTimeline", "QueueWait", "call_timeline"]
 
@@ -159,6 +160,15 @@ def _overlap(spans: tuple[tuple[dt.datetime, dt.datetime], ...], holds: tuple[tu
     return total
 
 
+def _first_of(ctx: InteractionContext, kind: str) -> int | None:
+    as_of = ctx.as_of
+    return next((i for i, e in enumerate(ctx.events) if e.type == kind and e.at <= as_of), None)
+
+
+_QUEUED = EventPointer("the first call.queued event", functools.partial(_first_of, kind="call.queued"))
+_ABANDONED = EventPointer("the first call.abandoned event", functools.partial(_first_of, kind="call.abandoned"))
+
+
 @fact(
     "call.queue_wait",
     "duration",
@@ -167,6 +177,7 @@ def _overlap(spans: tuple[tuple[dt.datetime, dt.datetime], ...], holds: tuple[tu
     "queues after a transfer are in call.total_queue_wait. Null without call.queued",
     "18s",
     family=FAMILY,
+    about=_QUEUED,
 )
 def _queue_wait(ctx: InteractionContext) -> float | None:
     waits = call_timeline(ctx).waits
@@ -180,6 +191,7 @@ def _queue_wait(ctx: InteractionContext) -> float | None:
     "null without call.queued",
     "1m 5s",
     family=FAMILY,
+    about=_QUEUED,
 )
 def _total_queue_wait(ctx: InteractionContext) -> float | None:
     waits = call_timeline(ctx).waits
@@ -206,6 +218,7 @@ def _answered(ctx: InteractionContext) -> bool | None:
     "transfer); null for interactions without call events",
     "false",
     family=FAMILY,
+    about=_ABANDONED,
 )
 def _abandoned(ctx: InteractionContext) -> bool | None:
     call = call_timeline(ctx)
@@ -220,6 +233,7 @@ def _abandoned(ctx: InteractionContext) -> bool | None:
     "no call.queued to measure from",
     "true",
     family=FAMILY,
+    about=_ABANDONED,
 )
 def _short_abandon(ctx: InteractionContext) -> bool | None:
     call = call_timeline(ctx)

@@ -29,7 +29,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable
 
-from servicerules.measures.catalogue import CATALOGUE, InteractionContext, fact
+from servicerules.measures.catalogue import CATALOGUE, EventPointer, InteractionContext, fact
 from servicerules.measures.conversation import action_indices, first_reply_index
 from servicerules.model.interaction import Event
 from servicerules.model.ruleset import ProcedureSpec
@@ -132,6 +132,13 @@ def _out_of_order(ctx: InteractionContext) -> list[ProcedureCheck]:
     return [check for _index, check in sorted(procedure_checks(ctx).items()) if check.missing is not None]
 
 
+def _first_out_of_order(ctx: InteractionContext) -> int | None:
+    return min((i for i, check in procedure_checks(ctx).items() if check.missing is not None), default=None)
+
+
+_OUT_OF_ORDER = EventPointer("the first action taken before one of its required actions", _first_out_of_order)
+
+
 @fact(
     "event.missing_prerequisite",
     "string",
@@ -167,6 +174,7 @@ def _prerequisite_too_old(ctx: InteractionContext, index: int) -> bool | None:
     "how many action events came before one of their required actions (see event.missing_prerequisite)",
     "1",
     family=FAMILY,
+    about=_OUT_OF_ORDER,
 )
 def _out_of_order_count(ctx: InteractionContext) -> int:
     return len(_out_of_order(ctx))
@@ -178,6 +186,7 @@ def _out_of_order_count(ctx: InteractionContext) -> int:
     "the first action taken before one of its required actions; null when every action was in order",
     '"refund_issued"',
     family=FAMILY,
+    about=_OUT_OF_ORDER,
 )
 def _first_out_of_order_action(ctx: InteractionContext) -> str | None:
     found = _out_of_order(ctx)
@@ -256,6 +265,9 @@ def escalation_trigger_index(ctx: InteractionContext) -> int | None:
     return ctx.cached("procedure.escalation_trigger", _find_trigger)  # type: ignore[no-any-return]
 
 
+_ESCALATION = EventPointer("the first escalation trigger (an escalated action or a customer message)", escalation_trigger_index)
+
+
 def _manager_index(ctx: InteractionContext, start: int) -> int | None:
     return next((i for i in range(start, len(ctx.events)) if is_manager_involvement(ctx.events[i])), None)
 
@@ -273,6 +285,7 @@ def _seconds(start: dt.datetime, end: dt.datetime) -> float:
     "taken part yet (see escalation.waiting_for_manager)",
     "25m",
     family=FAMILY,
+    about=_ESCALATION,
 )
 def _time_to_manager(ctx: InteractionContext) -> float | None:
     trigger = escalation_trigger_index(ctx)
@@ -289,6 +302,7 @@ def _time_to_manager(ctx: InteractionContext) -> float | None:
     "a manager's message or note); null when nothing triggered an escalation",
     "true",
     family=FAMILY,
+    about=_ESCALATION,
 )
 def _reached_manager(ctx: InteractionContext) -> bool | None:
     trigger = escalation_trigger_index(ctx)
@@ -304,6 +318,7 @@ def _reached_manager(ctx: InteractionContext) -> bool | None:
     "nothing triggered an escalation. Write (escalation.time_to_manager ?? escalation.waiting_for_manager) > 1h",
     "3h",
     family=FAMILY,
+    about=_ESCALATION,
 )
 def _waiting_for_manager(ctx: InteractionContext) -> float | None:
     trigger = escalation_trigger_index(ctx)

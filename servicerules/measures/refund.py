@@ -56,7 +56,7 @@ import math
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from servicerules.measures.catalogue import InteractionContext, fact
+from servicerules.measures.catalogue import EventPointer, InteractionContext, fact
 from servicerules.measures.conversation import first_customer_index
 from servicerules.measures.procedure import first_action_index, is_manager_involvement
 from servicerules.model.ruleset import RefundPolicySpec
@@ -369,14 +369,26 @@ def _eligible_fact(ctx: InteractionContext) -> bool | None:
 # -- handling -----------------------------------------------------------------------------------------------
 
 
-@fact("refund.issued", "bool", "a refund_issued action was taken", "true", family=FAMILY)
+def _first_refund(ctx: InteractionContext) -> int | None:
+    return first_action_index(ctx, "refund_issued")
+
+
+def _first_refund_denial(ctx: InteractionContext) -> int | None:
+    return first_action_index(ctx, "refund_denied")
+
+
+_REFUND = EventPointer("the first refund_issued action", _first_refund)
+_REFUND_DENIAL = EventPointer("the first refund_denied action", _first_refund_denial)
+
+
+@fact("refund.issued", "bool", "a refund_issued action was taken", "true", family=FAMILY, about=_REFUND)
 def _issued(ctx: InteractionContext) -> bool:
-    return first_action_index(ctx, "refund_issued") is not None
+    return _first_refund(ctx) is not None
 
 
-@fact("refund.denied", "bool", "a refund_denied action was taken", "false", family=FAMILY)
+@fact("refund.denied", "bool", "a refund_denied action was taken", "false", family=FAMILY, about=_REFUND_DENIAL)
 def _denied(ctx: InteractionContext) -> bool:
-    return first_action_index(ctx, "refund_denied") is not None
+    return _first_refund_denial(ctx) is not None
 
 
 def _approved(ctx: InteractionContext) -> bool:
@@ -406,6 +418,7 @@ def _manager_approved(ctx: InteractionContext) -> bool:
     "is unknown. A manager-approved exception still counts: add 'and not refund.manager_approved' to allow it",
     "true",
     family=FAMILY,
+    about=_REFUND,
 )
 def _issued_while_ineligible(ctx: InteractionContext) -> bool | None:
     if not _issued(ctx):
@@ -419,6 +432,7 @@ def _issued_while_ineligible(ctx: InteractionContext) -> bool | None:
     "a refund was denied although the order is eligible; null when a refund was denied and eligibility is unknown",
     "false",
     family=FAMILY,
+    about=_REFUND_DENIAL,
 )
 def _denied_while_eligible(ctx: InteractionContext) -> bool | None:
     if not _denied(ctx):
@@ -433,6 +447,7 @@ def _denied_while_eligible(ctx: InteractionContext) -> bool | None:
     "null when a refund was issued and the need for approval is unknown",
     "true",
     family=FAMILY,
+    about=_REFUND,
 )
 def _issued_without_approval(ctx: InteractionContext) -> bool | None:
     if not _issued(ctx):

@@ -18,13 +18,21 @@ customer name, no customer message with text, no denial.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
 import regex
 
-from servicerules.measures.catalogue import InteractionContext, fact
-from servicerules.measures.conversation import _last_reply_index, first_reply_index, is_customer_message, is_personal_reply
+from servicerules.measures.catalogue import EventPointer, InteractionContext, fact
+from servicerules.measures.conversation import (
+    FIRST_REPLY,
+    LAST_REPLY,
+    first_reply_index,
+    is_customer_message,
+    is_personal_reply,
+    last_reply_index,
+)
 from servicerules.measures.text import LexiconMatcher, is_settled, name_matcher, normalise_text, settled_class
 from servicerules.model.interaction import Event
 
@@ -101,6 +109,7 @@ def _reply_text(ctx: InteractionContext, index: int | None) -> str | None:
     "\"Hello\", \"Guten Tag\", \"Hej\", \"नमस्ते\"); null until there is a personal reply with text",
     "true",
     family=FAMILY,
+    about=FIRST_REPLY,
 )
 def _first_reply_has_greeting(ctx: InteractionContext) -> bool | None:
     text = _reply_text(ctx, first_reply_index(ctx))
@@ -116,6 +125,7 @@ def _first_reply_has_greeting(ctx: InteractionContext) -> bool | None:
     "\"मेरा नाम\"); null until there is a personal reply with text",
     "true",
     family=FAMILY,
+    about=FIRST_REPLY,
 )
 def _first_reply_introduces_agent(ctx: InteractionContext) -> bool | None:
     index = first_reply_index(ctx)
@@ -137,6 +147,7 @@ def _first_reply_introduces_agent(ctx: InteractionContext) -> bool | None:
     "null when the customer's name is unknown or there is no personal reply with text yet",
     "true",
     family=FAMILY,
+    about=FIRST_REPLY,
 )
 def _first_reply_addresses_customer(ctx: InteractionContext) -> bool | None:
     customer = ctx.interaction.customer
@@ -154,9 +165,10 @@ def _first_reply_addresses_customer(ctx: InteractionContext) -> bool | None:
     "\"andre spørgsmål\", \"और कोई सहायता\"); null until there is a personal reply with text",
     "true",
     family=FAMILY,
+    about=LAST_REPLY,
 )
 def _last_reply_offers_help(ctx: InteractionContext) -> bool | None:
-    text = _reply_text(ctx, _last_reply_index(ctx))
+    text = _reply_text(ctx, last_reply_index(ctx))
     return None if text is None else _lexicon(ctx, "closing").matches(text)
 
 
@@ -167,9 +179,10 @@ def _last_reply_offers_help(ctx: InteractionContext) -> bool | None:
     "\"mange tak\", \"धन्यवाद\", \"शुक्रिया\"); null until there is a personal reply with text",
     "true",
     family=FAMILY,
+    about=LAST_REPLY,
 )
 def _last_reply_thanks(ctx: InteractionContext) -> bool | None:
-    text = _reply_text(ctx, _last_reply_index(ctx))
+    text = _reply_text(ctx, last_reply_index(ctx))
     return None if text is None else _lexicon(ctx, "thanks").matches(text)
 
 
@@ -186,6 +199,9 @@ def _first_denial_index(ctx: InteractionContext) -> int | None:
     return ctx.cached("text.first_denial_index", find)  # type: ignore[no-any-return]
 
 
+_DENIAL = EventPointer("the first denial (action or personal reply)", _first_denial_index)
+
+
 @fact(
     "apology_before_denial",
     "bool",
@@ -196,6 +212,7 @@ def _first_denial_index(ctx: InteractionContext) -> int | None:
     "message itself counts); null when there is no denial",
     "true",
     family=FAMILY,
+    about=_DENIAL,
 )
 def _apology_before_denial(ctx: InteractionContext) -> bool | None:
     denial = _first_denial_index(ctx)
@@ -266,10 +283,10 @@ class _Triggers:
                 return True
         return False
 
-    def first_index(self) -> int | None:
-        """The event index of the first customer message carrying any trigger."""
+    def first_index(self, kinds: tuple[str, ...] = _TRIGGERS) -> int | None:
+        """The event index of the first customer message carrying one of ``kinds`` (by default any trigger)."""
         for position, (index, _text) in enumerate(self.messages):
-            if any(self.has(position, kind) for kind in _TRIGGERS):
+            if any(self.has(position, kind) for kind in kinds):
                 return index
         return None
 
@@ -280,6 +297,26 @@ def _triggers(ctx: InteractionContext) -> _Triggers:
 
 def _any_signal(ctx: InteractionContext, kind: str) -> bool | None:
     return _triggers(ctx).anywhere(kind)
+
+
+def _first_with(ctx: InteractionContext, kinds: tuple[str, ...] = _TRIGGERS) -> int | None:
+    return _triggers(ctx).first_index(kinds)
+
+
+# Where a violation of a rule reading a trigger fact points: the first customer message carrying it.
+_TRIGGER = EventPointer("the first customer message carrying an escalation trigger", _first_with)
+_ANGER = EventPointer("the first customer message showing anger", functools.partial(_first_with, kinds=("anger",)))
+_LEGAL_THREAT = EventPointer(
+    "the first customer message threatening legal action", functools.partial(_first_with, kinds=("legal_threat",))
+)
+_REGULATOR_THREAT = EventPointer(
+    "the first customer message threatening to go to a regulator",
+    functools.partial(_first_with, kinds=("regulator_threat",)),
+)
+_REPEATED_CONTACT = EventPointer(
+    "the first customer message saying the contact is repeated",
+    functools.partial(_first_with, kinds=("repeated_contact",)),
+)
 
 
 def _previous_contacts(ctx: InteractionContext) -> int | float | None:
@@ -302,6 +339,7 @@ def _previous_contacts(ctx: InteractionContext) -> int | float | None:
     "row) or \"!!!\"; null when no customer message has text",
     "true",
     family=FAMILY,
+    about=_ANGER,
 )
 def _customer_anger(ctx: InteractionContext) -> bool | None:
     return _any_signal(ctx, "anger")
@@ -315,6 +353,7 @@ def _customer_anger(ctx: InteractionContext) -> bool | None:
     "customer message has text",
     "false",
     family=FAMILY,
+    about=_LEGAL_THREAT,
 )
 def _customer_legal_threat(ctx: InteractionContext) -> bool | None:
     return _any_signal(ctx, "legal_threat")
@@ -328,6 +367,7 @@ def _customer_legal_threat(ctx: InteractionContext) -> bool | None:
     "\"consumer forum\", \"उपभोक्ता फोरम\"); null when no customer message has text",
     "false",
     family=FAMILY,
+    about=_REGULATOR_THREAT,
 )
 def _customer_regulator_threat(ctx: InteractionContext) -> bool | None:
     return _any_signal(ctx, "regulator_threat")
@@ -342,6 +382,7 @@ def _customer_regulator_threat(ctx: InteractionContext) -> bool | None:
     "संपर्क\"); null when neither the attribute nor a customer message with text exists",
     "true",
     family=FAMILY,
+    about=_REPEATED_CONTACT,
 )
 def _repeated_contact(ctx: InteractionContext) -> bool | None:
     previous = _previous_contacts(ctx)
@@ -360,6 +401,7 @@ def _repeated_contact(ctx: InteractionContext) -> bool | None:
     "repeated_contact. True if one is true; null if none is true and one is null; else false",
     "true",
     family=FAMILY,
+    about=_TRIGGER,
 )
 def _escalation_triggered(ctx: InteractionContext) -> bool | None:
     unknown = False
@@ -379,9 +421,10 @@ def _escalation_triggered(ctx: InteractionContext) -> bool | None:
     "attribute says the contact is repeated)",
     "4",
     family=FAMILY,
+    about=_TRIGGER,
 )
 def _escalation_trigger_index(ctx: InteractionContext) -> int | None:
-    return _triggers(ctx).first_index()
+    return _first_with(ctx)
 
 
 # -- each event --------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import pytest
 
 import servicerules
 from servicerules import InteractionError, Rejection
+from servicerules.compiler.ir import Scope
 
 UTC = dt.timezone.utc
 ROOT = Path(__file__).resolve().parents[2]
@@ -275,10 +276,12 @@ def test_verdicts_many_say_what_the_reports_say(name):
         assert verdict.statuses == applied
         ids = [policy.rules[i].spec.id for i, found in verdict.violations.items() for _ in found]
         assert ids == [v.rule_id for v in report.violations]  # in the report's order, one per violation
-        # where each was found (an SLA's evidence points at the late reply instead)
-        slas = {rule.spec.id for rule in policy.rules if rule.sla is not None}
-        found = [e for i, events in verdict.violations.items() if policy.rules[i].spec.id not in slas for e in events]
-        assert found == [v.evidence.event_index for v in report.violations if v.rule_id not in slas]
+        # where each was found: an event rule's at its event (the evidence says so too), an interaction
+        # rule's on the interaction (its evidence may point at an event its facts are about)
+        event_rules = {rule.spec.id for rule in policy.rules if rule.scope is Scope.EVENT}
+        found = [e for i, events in verdict.violations.items() if policy.rules[i].spec.id in event_rules for e in events]
+        assert found == [v.evidence.event_index for v in report.violations if v.rule_id in event_rules]
+        assert all(e is None for i, events in verdict.violations.items() if policy.rules[i].spec.id not in event_rules for e in events)
 
 
 def test_pickled_ruleset_recompiles_and_agrees(policy):

@@ -333,10 +333,10 @@ def test_end_to_end(backend: str, no_text_trigger: None) -> None:
     assert _violations(account) == [("proc.verify-first", 1)]  # account_pulled_up missing
 
     slow = policy.evaluate(record(message(0, "customer"), action(60, "escalated"), action(4000, "manager_notified")))
-    assert _violations(slow) == [("esc.manager-1h", None)]
+    assert _violations(slow) == [("esc.manager-1h", 1)]  # the evidence is the escalation the manager came late to
     waiting = policy.evaluate(record(message(0, "customer"), action(60, "escalated")),
                               as_of=T0 + dt.timedelta(hours=2))
-    assert _violations(waiting) == [("esc.manager-1h", None)]
+    assert _violations(waiting) == [("esc.manager-1h", 1)]
 
 
 def test_end_to_end_default_procedures(backend: str) -> None:

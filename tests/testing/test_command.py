@@ -27,7 +27,7 @@ CASES = """\
         - {at: "+0m", from: customer, text: "Where is my parcel?"}
         - {at: "+30h", from: agent, text: "It ships today."}
     expect:
-      violations: [{rule: reply.email-first-reply, event: 1}]
+      violations: [{rule: reply.email-first-reply, event: 0}]
       only: true
   - note: a quick greeting reply
     interaction:
@@ -60,11 +60,11 @@ def test_pretty_output(write):
     assert err == ""
     assert out == """\
 FAIL starter.test.yaml:4: a late e-mail
-    expected violation of reply.email-first-reply at event 1, found it on the interaction
-    unexpected violation protocol.greeting: The first reply to Jana did not open with a greeting.
+    expected violation of reply.email-first-reply at event 0, found it at event 1
+    unexpected violation protocol.greeting at event 1: The first reply to Jana did not open with a greeting.
     violations found (2):
-      reply.email-first-reply [major] on the interaction: The customer waited 1d 6h for a first personal reply (target 24h).
-      protocol.greeting [minor] on the interaction: The first reply to Jana did not open with a greeting.
+      reply.email-first-reply [major] at event 1: The customer waited 1d 6h for a first personal reply (target 24h).
+      protocol.greeting [minor] at event 1: The first reply to Jana did not open with a greeting.
 
 ERROR starter.test.yaml:21: a typo
     starter.test.yaml:23:23: SR112 invalid value 'customr' for 'from': input should be 'customer', 'agent', 'bot', 'manager' or 'system'
@@ -102,7 +102,7 @@ coverage of rulesets/starter.yaml (starter 1.0.0): 100% (14 of 14)
 
 
 def test_coverage_min_fails_a_passing_run(write):
-    write("starter.test.yaml", HEAD + CASES.split("  - note: a quick")[0].replace("event: 1", "event: null").replace("only: true", "absent: [reply.chat-first-reply]"))
+    write("starter.test.yaml", HEAD + CASES.split("  - note: a quick")[0].replace("event: 0", "event: 1").replace("only: true", "absent: [reply.chat-first-reply]"))
     code, out, _ = call("starter.test.yaml", "--coverage-min", "75", "--coverage")
     assert code == 1
     assert "    reply.email-first-reply                1          0    0  never compliant\n" in out
@@ -133,11 +133,11 @@ def test_json_output(write):
     assert late["failures"][0] == {
         "kind": "mismatch",
         "rule": "reply.email-first-reply",
-        "message": "expected violation of reply.email-first-reply at event 1, found it on the interaction",
-        "expected": "violation of reply.email-first-reply at event 1",
-        "found": "reply.email-first-reply [major] on the interaction: The customer waited 1d 6h for a first personal reply (target 24h).",
+        "message": "expected violation of reply.email-first-reply at event 0, found it at event 1",
+        "expected": "violation of reply.email-first-reply at event 0",
+        "found": "reply.email-first-reply [major] at event 1: The customer waited 1d 6h for a first personal reply (target 24h).",
     }
-    assert late["violations"][1] == {"rule_id": "protocol.greeting", "severity": "minor", "event_index": None,
+    assert late["violations"][1] == {"rule_id": "protocol.greeting", "severity": "minor", "event_index": 1,
                                      "message": "The first reply to Jana did not open with a greeting."}
     assert [c["status"] for c in file["cases"]] == ["fail", "pass", "skip", "error"]
     assert file["cases"][3]["errors"][0]["line"] == 23
@@ -160,7 +160,7 @@ def test_junit_output_parses(write, tmp_path):
     late, quick, skipped, typo = suite.findall("testcase")
     assert (late.get("name"), late.get("classname")) == ("a late e-mail", "starter.test.yaml")
     failure = late.find("failure")
-    assert failure.get("message") == "expected violation of reply.email-first-reply at event 1, found it on the interaction"
+    assert failure.get("message") == "expected violation of reply.email-first-reply at event 0, found it at event 1"
     assert "violations found (2):" in failure.text
     assert quick.find("failure") is None and quick.find("error") is None
     assert skipped.find("skipped").get("message") == "skip: true"

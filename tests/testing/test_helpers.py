@@ -79,7 +79,7 @@ def test_assert_violates_explains_a_miss(policy):
     assert str(info.value) == (
         "expected violation of protocol.greeting, but the rule was compliant\n"
         "violations found (1):\n"
-        "  reply.email-first-reply [major] on the interaction: The customer waited 1d 6h for a first personal reply (target 24h)."
+        "  reply.email-first-reply [major] at event 3: The customer waited 1d 6h for a first personal reply (target 24h)."
     )
     with pytest.raises(AssertionError) as info:
         assert_violates(policy, late_email(), "reply.chat-first-reply")
@@ -105,13 +105,13 @@ def test_assert_complies(policy):
     with pytest.raises(AssertionError) as info:
         assert_complies(policy, card, as_of="+1h")
     assert str(info.value) == (
-        "unexpected violation reply.chat-first-reply: The chat waited 3m for an agent (target 2 minutes).\n"
+        "unexpected violation reply.chat-first-reply at event 1: The chat waited 3m for an agent (target 2 minutes).\n"
         "unexpected violation privacy.card-number-in-message at event 0: Message 0 contains what looks like a card number (customer)."
     )
     with pytest.raises(AssertionError) as info:
         assert_complies(policy, late_email().build(), "reply.email-first-reply")
     assert str(info.value) == (
-        "unexpected violation reply.email-first-reply: The customer waited 1d 6h for a first personal reply (target 24h)."
+        "unexpected violation reply.email-first-reply at event 3: The customer waited 1d 6h for a first personal reply (target 24h)."
     )
 
 

@@ -29,7 +29,7 @@ cases:
         - {at: "+0m", from: customer, text: "Where is my parcel?"}
         - {at: "+30h", from: agent, text: "It ships today."}
     expect:
-      violations: [{rule: reply.email-first-reply, event: 1}]
+      violations: [{rule: reply.email-first-reply, event: 0}]
       only: true
   - interaction:
       events: [{from: customer, text: "hi"}, {after: 1h, from: agent, text: "Hi Jana!"}]
@@ -73,18 +73,18 @@ def test_failure_output_is_an_explanation_and_a_diff_not_a_traceback(project: py
         "*_ policy test: a late e-mail, expected at the wrong event _*",
         "policy test failed: starter.test.yaml:11: a late e-mail, expected at the wrong event",
         "",
-        "expected violation of reply.email-first-reply at event 1, found it on the interaction",
-        "unexpected violation protocol.greeting: The first reply to Jana did not open with a greeting.",
+        "expected violation of reply.email-first-reply at event 0, found it at event 1",
+        "unexpected violation protocol.greeting at event 1: The first reply to Jana did not open with a greeting.",
         "",
         "expected (-) and found (+):",
-        "- violation of reply.email-first-reply at event 1",
-        "+ reply.email-first-reply [major] on the interaction: The customer waited 1d 6h for a first personal reply (target 24h).",
+        "- violation of reply.email-first-reply at event 0",
+        "+ reply.email-first-reply [major] at event 1: The customer waited 1d 6h for a first personal reply (target 24h).",
         "- no other violation (only: true)",
-        "+ protocol.greeting [minor] on the interaction: The first reply to Jana did not open with a greeting.",
+        "+ protocol.greeting [minor] at event 1: The first reply to Jana did not open with a greeting.",
         "",
         "violations found (2):",
-        "  reply.email-first-reply [major] on the interaction: The customer waited 1d 6h for a first personal reply (target 24h).",
-        "  protocol.greeting [minor] on the interaction: The first reply to Jana did not open with a greeting.",
+        "  reply.email-first-reply [major] at event 1: The customer waited 1d 6h for a first personal reply (target 24h).",
+        "  protocol.greeting [minor] at event 1: The first reply to Jana did not open with a greeting.",
     ])
     assert "Traceback" not in result.stdout.str()
     assert "runtest" not in result.stdout.str()

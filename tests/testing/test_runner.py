@@ -77,7 +77,7 @@ def test_each_kind_of_difference_is_explained_in_one_line(write):
         'found it with severity major and message "The customer waited 1d 6h for a first personal reply (target 24h)."',
         "expected violation of reply.chat-first-reply, but the rule did not apply (its 'when' was false, or a fact it needs is unknown)",
         "expected violation of reply.autoresponder-only, but the rule was compliant",
-        "unexpected violation protocol.greeting: The first reply to Jana did not open with a greeting.",
+        "unexpected violation protocol.greeting at event 1: The first reply to Jana did not open with a greeting.",
         "expected protocol.closing to be compliant, but it did not apply",
         "expected reply.email-first-reply to be compliant, but it was violated: The customer waited 1d 6h for a first personal reply (target 24h).",
         "expected privacy.card-number-in-message not to apply, but it was compliant",
@@ -91,8 +91,8 @@ def test_each_kind_of_difference_is_explained_in_one_line(write):
     ]
     assert case.explain().splitlines()[-3:] == [
         "violations found (2):",
-        "  reply.email-first-reply [major] on the interaction: The customer waited 1d 6h for a first personal reply (target 24h).",
-        "  protocol.greeting [minor] on the interaction: The first reply to Jana did not open with a greeting.",
+        "  reply.email-first-reply [major] at event 1: The customer waited 1d 6h for a first personal reply (target 24h).",
+        "  protocol.greeting [minor] at event 1: The first reply to Jana did not open with a greeting.",
     ]
     assert (run.failed, run.exit_code()) == (1, 1)
 
@@ -138,7 +138,7 @@ def test_only_reports_every_unmatched_violation_once(write):
       only: true
 """)
     assert failures(run_tests(["x.test.yaml"], backend="reference")) == [
-        "unexpected violation protocol.greeting: The first reply to Jana did not open with a greeting.",
+        "unexpected violation protocol.greeting at event 1: The first reply to Jana did not open with a greeting.",
     ]
 
 
