@@ -288,7 +288,7 @@ def _run(
     stop = _Interrupt()
     try:
         stop.install()
-        chunks = _chunks(read(chunk_size), chunk_size)
+        chunks = _chunks(read(chunk_size), chunk_size, stop)
         first = next(chunks, None)
         if first is not None and jobs > 1 and first.count >= chunk_size:
             # before any progress thread starts: forking is safe only without other threads
@@ -314,11 +314,11 @@ def _run(
                         in_order.send(chunk)
                     in_order.finish()
                 elif first is not None:  # serial: this process evaluates
-                    merger.serial(ruleset, first, as_of, detail)
-                    stop.check()
+                    with stop.deferred():
+                        merger.serial(ruleset, first, as_of, detail)
                     for chunk in chunks:
-                        merger.serial(ruleset, chunk, as_of, detail)
-                        stop.check()
+                        with stop.deferred():
+                            merger.serial(ruleset, chunk, as_of, detail)
             except _InputFailed as exc:
                 # what was read before the input failed is evaluated and written out; then the run stops
                 if in_order is not None:
@@ -368,7 +368,7 @@ class _InOrder:
         self.pool = pool
         self.merger = merger
         self.stop = stop
-        """Checked after each merged chunk: a Ctrl-C stops the run there."""
+        """Merging a chunk defers a Ctrl-C to its end."""
         self.chunks: dict[int, _Chunk] = {}
         self.results: dict[int, ChunkResult] = {}
         self.sent = 0
@@ -397,9 +397,9 @@ class _InOrder:
             self.results[number] = result
         while self.merged in self.results:
             chunk = self.chunks.pop(self.merged)
-            self.merger.merge(chunk, self.results.pop(self.merged), None)
-            self.merged += 1
-            self.stop.check()
+            with self.stop.deferred():
+                self.merger.merge(chunk, self.results.pop(self.merged), None)
+                self.merged += 1
 
 
 def _takes_outcomes(sink: BatchSink) -> bool:
@@ -561,11 +561,12 @@ class _InputFailed(Exception):
         return self.cause
 
 
-def _chunks(items: Iterator[tuple[RawRecord, _Span | None] | _Block], size: int) -> Iterator[_Chunk]:
+def _chunks(items: Iterator[tuple[RawRecord, _Span | None] | _Block], size: int, stop: _Interrupt) -> Iterator[_Chunk]:
     chunk = _Chunk()
     failed: Exception | None = None
     try:
         for item in items:
+            stop.check()
             if isinstance(item, _Block):
                 chunk.add_block(item)
             else:
@@ -699,15 +700,17 @@ class _SourceTexts:
 
 
 class _Interrupt:
-    """Ctrl-C during a run, taken between chunks. A KeyboardInterrupt raised wherever the signal lands can be
-    swallowed (in a ``__del__``: "Exception ignored") or wrapped (pydantic reports one raised while it
-    serialises as a serialisation error), and the run would go on or fail instead of stopping. So the first
-    Ctrl-C only sets a flag, and :meth:`check`, called after each chunk, raises KeyboardInterrupt there. A
-    second Ctrl-C interrupts at once, as usual. Only the main thread receives signals: elsewhere nothing
-    is installed and Ctrl-C behaves as it always does."""
+    """Ctrl-C during a run. While the run reads its inputs or waits for workers, it interrupts at once. While
+    it evaluates or merges a chunk (:meth:`deferred`), a KeyboardInterrupt raised wherever the signal lands
+    could be swallowed (in a ``__del__``: "Exception ignored") or wrapped (pydantic reports one raised
+    while it serialises as a serialisation error), and the run would go on or fail instead of stopping; so
+    there the first Ctrl-C only sets a flag, and the run stops when the chunk is done. A second Ctrl-C
+    interrupts at once. Only the main thread receives signals: elsewhere nothing is installed and Ctrl-C
+    behaves as it always does."""
 
     def __init__(self) -> None:
         self.received = False
+        self._deferring = 0
         self._previous: Any = None
         self._installed = False
 
@@ -730,13 +733,25 @@ class _Interrupt:
             self._installed = False
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.received:
-            raise KeyboardInterrupt
+        first = not self.received
         self.received = True
+        if not (first and self._deferring):
+            raise KeyboardInterrupt
 
     def check(self) -> None:
+        """Stop here if a Ctrl-C came (one swallowed where it landed is still seen here)."""
         if self.received:
             raise KeyboardInterrupt
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """A first Ctrl-C during the block stops the run when the block is done."""
+        self._deferring += 1
+        try:
+            yield
+        finally:
+            self._deferring -= 1
+        self.check()
 
 
 @contextmanager

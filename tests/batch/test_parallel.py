@@ -20,6 +20,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -31,7 +32,7 @@ from servicerules.batch import parallel
 from servicerules.batch.output import BatchSink, JUnitWriter, RejectsWriter, SummaryJsonWriter, ViolationWriter, make_progress
 from servicerules.batch.parallel import WorkerCrashed, default_jobs
 from servicerules.batch.readers import JsonLines, RawRecord, read_records
-from servicerules.batch.runner import check_files, check_records
+from servicerules.batch.runner import _Interrupt, check_files, check_records
 from servicerules.batch.summary import InteractionOutcome, RowDetail
 from servicerules.errors import Diagnostic, EvaluationError
 
@@ -343,6 +344,52 @@ def test_sigint_while_merging_is_held_until_the_chunk_is_merged(ruleset: Any, co
     assert summary.interrupted
     assert summary.read == CHUNK  # the first chunk was merged completely, then the run stopped
     assert len(sink.items) - 1 == CHUNK
+
+
+def _stalling(records: Iterator[RawRecord], after: int) -> Iterator[RawRecord]:
+    """An input that stalls after ``after`` records (a pipe nobody writes to), and the user presses Ctrl-C."""
+    for index, record in enumerate(records):
+        if index == after:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(60)  # the interrupt ends the wait
+        yield record
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_ctrl_c_while_the_input_stalls_stops_at_once(ruleset: Any, corpus_file: Path, jobs: int) -> None:
+    started = time.monotonic()
+    summary = check_records(ruleset, _stalling(read_records(str(corpus_file)), after=CHUNK + 3), jobs=jobs,
+                            batch_size=CHUNK, as_of=AS_OF)
+    assert time.monotonic() - started < 30
+    assert summary.interrupted
+    # the records read since the last whole chunk are dropped, not evaluated after the Ctrl-C
+    assert summary.read == summary.evaluated + summary.rejected
+    assert summary.read in (0, CHUNK)
+    assert multiprocessing.active_children() == []
+
+
+def test_ctrl_c_during_evaluation_waits_for_the_chunk_unless_pressed_twice() -> None:
+    stop = _Interrupt()
+    stop.install()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with stop.deferred():
+                os.kill(os.getpid(), signal.SIGINT)
+                finished = True  # the first Ctrl-C lets the chunk finish...
+        assert finished  # ...and stops the run when the block ends
+        stop.received = False
+        with pytest.raises(KeyboardInterrupt):
+            with stop.deferred():
+                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), signal.SIGINT)
+                pytest.fail("a second Ctrl-C stops at once")
+        stop.received = False
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)  # outside a chunk's evaluation: at once
+            pytest.fail("not deferred")
+    finally:
+        stop.uninstall()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 class _SwallowsInterrupt:
