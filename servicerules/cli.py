@@ -227,8 +227,7 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     )
     from servicerules.batch.parallel import WorkerCrashed
     from servicerules.batch.readers import expand_inputs, total_size
-    from servicerules.batch.runner import check_files
-    from servicerules.batch.summary import BatchSummary
+    from servicerules.batch.runner import InputFailed, check_files
     from servicerules.engine import load
 
     ruleset = load(args.ruleset, backend=args.backend)
@@ -249,15 +248,12 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             ruleset, paths, as_of=args.as_of, jobs=args.jobs, sinks=sinks, progress=progress,
             transform=transform, **read_options,
         )
-    except WorkerCrashed as exc:
-        print(f"servicerules: error: {exc.render()}", file=stderr)
-        if not args.quiet and exc.summary is not None:
+    except (WorkerCrashed, InputFailed) as exc:  # the outputs hold what was done before it
+        if not args.quiet and exc.summary is not None and exc.summary.read:
             SummaryPrinter(stdout).print(exc.summary)
+        print(f"servicerules: error: {exc.render()}", file=stderr)
         return EXIT_ERROR
-    except OSError as exc:  # an input failed: the outputs hold what was read before it
-        done: BatchSummary | None = getattr(exc, "summary", None)
-        if not args.quiet and done is not None and done.read:
-            SummaryPrinter(stdout).print(done)
+    except OSError as exc:  # writing an output failed (a full disk)
         print(f"servicerules: error: {exc}", file=stderr)
         return EXIT_ERROR
     if not args.quiet:

@@ -62,6 +62,7 @@ CODES: dict[str, str] = {
     "SR400": "matching engine error",
     "SR401": "batch worker process failed",
     "SR402": "interaction could not be evaluated (internal error)",
+    "SR403": "an input could not be read (to the end)",
     # policy tests
     "SR500": "policy-test file is empty or not a mapping",
     "SR501": "file not found or unreadable (a test path, a test file's ruleset, an interaction file)",

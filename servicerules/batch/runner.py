@@ -19,7 +19,9 @@ Interrupts (Ctrl-C, i.e. ``KeyboardInterrupt`` in this process): reading stops, 
 the workers are stopped, and every sink is closed with the results merged so far, so the outputs are valid
 and consistent with the summary, which has ``interrupted`` set. A chunk is merged as a whole: a Ctrl-C
 while merging is held back until the chunk is done. A worker process that dies raises
-:class:`~servicerules.batch.parallel.WorkerCrashed` after the sinks are closed the same way.
+:class:`~servicerules.batch.parallel.WorkerCrashed` after the sinks are closed the same way, and an input
+that fails part-way (a file removed, a disk error) :class:`InputFailed`, once every record read before
+the failure has been evaluated and written.
 """
 
 from __future__ import annotations
@@ -59,10 +61,31 @@ from servicerules.batch.readers import (
 )
 from servicerules.batch.summary import BatchSummary, InteractionOutcome, RejectedRecord, RowDetail, clip_raw
 from servicerules.engine import CompiledRuleset
+from servicerules.errors import Diagnostic, EvaluationError
 from servicerules.model.interaction import Interaction
 from servicerules.report import Report
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "check_files", "check_records"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "INPUT_FAILED", "InputFailed", "check_files", "check_records"]
+
+#: The code of :class:`InputFailed` diagnostics.
+INPUT_FAILED = "SR403"
+
+
+class InputFailed(EvaluationError):
+    """An input could not be read to the end (a file removed while it waited its turn, a disk error, a
+    reader that failed). The records read before it were evaluated and written: ``summary`` holds them,
+    and the outputs are valid up to there. The input's own exception is ``__cause__``."""
+
+    def __init__(self, cause: BaseException, *, summary: BatchSummary | None = None):
+        what = str(cause) if isinstance(cause, OSError) else f"{type(cause).__name__}: {cause}"
+        if summary is not None and summary.read:
+            message = f"an input could not be read to the end: {what}"
+            hint = f"the {summary.read} records read before it were checked and written; fix the input and run again"
+        else:
+            message, hint = f"an input could not be read: {what}", None
+        super().__init__([Diagnostic(INPUT_FAILED, message, hint=hint)])
+        self.__cause__ = cause
+        self.summary = summary
 
 ReportCallback = Callable[[Interaction, Report], None]
 RecordTransform = Callable[[Iterable[RawRecord]], Iterable[RawRecord]]
@@ -171,7 +194,8 @@ def check_records(
     tuned.
 
     Returns the summary (``interrupted`` set after Ctrl-C). Raises
-    :class:`~servicerules.batch.parallel.WorkerCrashed` when a worker process dies.
+    :class:`~servicerules.batch.parallel.WorkerCrashed` when a worker process dies, and :class:`InputFailed`
+    when iterating ``records`` raises.
     """
     return _run(
         ruleset,
@@ -543,22 +567,18 @@ class _Merger:
 
 
 class _InputFailed(Exception):
-    """Reading the inputs failed (a file that vanished, a disk error) after ``cause``: the records read
-    before it are evaluated and written, then the run stops with ``cause``."""
+    """Reading the inputs failed with ``cause``: the records read before it are evaluated and written, then
+    the run stops with :class:`InputFailed`."""
 
     def __init__(self, cause: Exception):
         super().__init__(str(cause))
         self.cause = cause
 
-    def failed(self, summary: BatchSummary) -> Exception:
-        """Record the failure in ``summary`` and give the exception the run raises: the cause, carrying the
-        summary as ``summary`` (as :class:`WorkerCrashed` does) for a caller that reports what was done."""
-        summary.error = f"{type(self.cause).__name__}: {self.cause}"
-        try:
-            self.cause.summary = summary  # type: ignore[attr-defined]
-        except AttributeError:  # pragma: no cover - an exception type with __slots__
-            pass
-        return self.cause
+    def failed(self, summary: BatchSummary) -> InputFailed:
+        """Record the failure in ``summary`` and give the exception the run raises."""
+        error = InputFailed(self.cause, summary=summary)
+        summary.error = error.diagnostics[0].message
+        return error
 
 
 def _chunks(items: Iterator[tuple[RawRecord, _Span | None] | _Block], size: int, stop: _Interrupt) -> Iterator[_Chunk]:

@@ -85,7 +85,7 @@ class SummaryJson(TypedDict):
     compliant: Annotated[int, Field(ge=0, description="interactions without an enforced violation")]
     violations: Annotated[int, Field(ge=0, description="all violations, whatever their mode")]
     interrupted: Annotated[bool, Field(description="the run was stopped early by Ctrl-C")]
-    error: Annotated[str | None, Field(description="why the run stopped otherwise (SR401), else null")]
+    error: Annotated[str | None, Field(description="why the run stopped otherwise (a worker died: SR401; an input failed: SR403), else null")]
     jobs: Annotated[int, Field(ge=1, description="processes that evaluated interactions")]
     elapsed_seconds: Annotated[float, Field(ge=0)]
     by_severity: dict[Severity, Annotated[int, Field(ge=0)]]

@@ -32,7 +32,7 @@ from servicerules.batch import parallel
 from servicerules.batch.output import BatchSink, JUnitWriter, RejectsWriter, SummaryJsonWriter, ViolationWriter, make_progress
 from servicerules.batch.parallel import WorkerCrashed, default_jobs
 from servicerules.batch.readers import JsonLines, RawRecord, read_records
-from servicerules.batch.runner import _Interrupt, check_files, check_records
+from servicerules.batch.runner import InputFailed, _Interrupt, check_files, check_records
 from servicerules.batch.summary import InteractionOutcome, RowDetail
 from servicerules.errors import Diagnostic, EvaluationError
 
@@ -434,22 +434,29 @@ def test_records_read_before_an_input_fails_are_all_evaluated(ruleset: Any, corp
     summary_file = tmp_path / "s.json"
     sinks = [ViolationWriter.open(str(out)), RejectsWriter.open(str(rejects)), SummaryJsonWriter(str(summary_file))]
     records = _vanishing(read_records(str(corpus_file)), after=5 * CHUNK + 7)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(InputFailed) as caught:
         check_records(ruleset, records, jobs=jobs, batch_size=CHUNK, sinks=sinks, as_of=AS_OF)
+    assert isinstance(caught.value.__cause__, FileNotFoundError)
+    assert caught.value.codes == ["SR403"]
     written = json.loads(summary_file.read_text())
     assert written["read"] == 5 * CHUNK + 7 == written["evaluated"] + written["rejected"]
-    assert written["error"].startswith("FileNotFoundError")
+    assert written["error"] == "an input could not be read to the end: [Errno 2] No such file or directory: 'gone/b.jsonl'"
+    assert caught.value.render() == (
+        "SR403 an input could not be read to the end: [Errno 2] No such file or directory: 'gone/b.jsonl'\n"
+        f"    hint: the {5 * CHUNK + 7} records read before it were checked and written; fix the input and run again"
+    )
     assert len(out.read_text().splitlines()) == written["violations"]
     assert len(rejects.read_text().splitlines()) == written["rejected"]
     assert multiprocessing.active_children() == []
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_an_input_that_fails_before_its_first_record_raises_its_own_error(ruleset: Any, corpus_file: Path, jobs: int) -> None:
-    with pytest.raises(FileNotFoundError) as caught:
+def test_an_input_that_fails_before_its_first_record_says_so(ruleset: Any, corpus_file: Path, jobs: int) -> None:
+    with pytest.raises(InputFailed) as caught:
         check_records(ruleset, _vanishing(read_records(str(corpus_file)), after=0), jobs=jobs, batch_size=CHUNK, as_of=AS_OF)
-    summary = caught.value.summary  # type: ignore[attr-defined]
-    assert (summary.read, summary.error) == (0, "FileNotFoundError: [Errno 2] No such file or directory: 'gone/b.jsonl'")
+    summary = caught.value.summary
+    assert summary is not None and summary.read == 0
+    assert summary.error == "an input could not be read: [Errno 2] No such file or directory: 'gone/b.jsonl'"
 
 
 def test_a_run_that_ignores_ctrl_c_keeps_ignoring_it(ruleset: Any, corpus_file: Path) -> None:

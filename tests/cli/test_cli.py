@@ -277,9 +277,35 @@ def test_ctrl_c_while_loading_exits_130_without_a_traceback(monkeypatch, capsys)
     assert capsys.readouterr().err == "servicerules: interrupted\n"
 
 
+def test_an_input_failing_part_way_prints_what_was_checked_then_the_error(tmp_path, monkeypatch):
+    import servicerules.batch.runner as runner
+
+    examples = ROOT / "examples" / "interactions.jsonl"
+    second = tmp_path / "b.jsonl"
+    second.write_bytes(examples.read_bytes())
+    real = runner.read_blocks
+
+    def failing(path, **options):
+        if path == str(second):  # the second file cannot be read (a disk error)
+            raise OSError(5, "Input/output error", path)
+        yield from real(path, **options)
+
+    monkeypatch.setattr(runner, "read_blocks", failing)
+    summary_file = tmp_path / "s.json"
+    code, out, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(examples), str(second),
+                          "--as-of", "2026-03-02T18:00:00Z", "-j", "1", "--summary-json", str(summary_file))
+    assert code == 2
+    assert "65 read, 65 evaluated, 0 rejected" in out  # the first file was checked
+    assert err == (
+        f"servicerules: error: SR403 an input could not be read to the end: [Errno 5] Input/output error: '{second}'\n"
+        "    hint: the 65 records read before it were checked and written; fix the input and run again\n"
+    )
+    assert json.loads(summary_file.read_text())["read"] == 65
+
+
 def test_a_join_file_that_is_missing_is_an_input_error(tmp_path):
     comments = tmp_path / "comments.csv"
     comments.write_text("id,body,created,public,ticket_id,user_id\n1,hi,2024-01-01 10:00:00,true,5,7\n", encoding="utf-8")
     code, out, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(comments), "--mapping", "zendesk", "-q")
     assert code == 2
-    assert err.startswith("servicerules: error: join 'tickets'") and "Traceback" not in err
+    assert err.startswith("servicerules: error: SR403 an input could not be read: join 'tickets'") and "Traceback" not in err
