@@ -255,6 +255,7 @@ def check_files(
     return _run(
         ruleset,
         lambda block_lines: _tracked(paths, format=format, encoding=encoding, transform=transform, block_lines=block_lines),
+        encoding=encoding,
         as_of=as_of,
         on_report=on_report,
         chunk_size=chunk_size,
@@ -274,6 +275,7 @@ def _run(
     ruleset: CompiledRuleset,
     read: Callable[[int], Iterator[tuple[RawRecord, _Span | None] | _Block]],
     *,
+    encoding: str = "utf-8",
     as_of: dt.datetime | None,
     on_report: ReportCallback | None,
     chunk_size: int | None,
@@ -307,7 +309,7 @@ def _run(
     started = time.perf_counter()
     for sink in sinks:
         sink.begin(summary)
-    merger = _Merger(summary, sinks, progress, on_report)
+    merger = _Merger(summary, sinks, progress, on_report, _SourceTexts(encoding))
     detail = merger.detail
     stop = _Interrupt()
     try:
@@ -459,12 +461,13 @@ class _Merger:
         sinks: Sequence[BatchSink],
         progress: BatchProgress | None,
         on_report: ReportCallback | None,
+        texts: _SourceTexts,
     ):
         self.summary = summary
         self.sinks = sinks
         self.progress = progress
         self.on_report = on_report
-        self.texts = _SourceTexts()
+        self.texts = texts
         self.digesting: list[BatchSink] = []
         self.digests: list[OutcomeDigest] = []
         self.each: list[BatchSink] = []
@@ -677,7 +680,9 @@ class _SourceTexts:
     A record's span starts right after the previous record, so it may begin with blank lines, a ``,``
     between JSON array elements, the ``[`` of the array or the CSV header: those are skipped."""
 
-    def __init__(self) -> None:
+    def __init__(self, encoding: str = "utf-8") -> None:
+        self._encoding = encoding
+        """The inputs' text encoding (UTF-8 or a single-byte one: the readers accept no other)."""
         self._path: str | None = None
         self._fd: int | None = None
 
@@ -703,7 +708,7 @@ class _SourceTexts:
         data = data.lstrip(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
         if data[:1] in (b",", b"["):
             data = data[1:].lstrip(b" \t\r\n")
-        text = data.decode("utf-8", "replace").rstrip("\r\n")
+        text = data.decode(self._encoding, "replace").rstrip("\r\n")
         if not text:
             return None
         raw, cut = clip_raw(text)

@@ -257,6 +257,15 @@ def test_rejected_raw_text_of_csv_rows_json_elements_and_gzip(ruleset: Any, tmp_
     }
 
 
+def test_rejected_raw_text_is_decoded_with_the_inputs_encoding(ruleset: Any, tmp_path: Path) -> None:
+    path = tmp_path / "cp.csv"
+    path.write_bytes("id,channel,customer.name\nc1,email,J\u00e9r\u00f4me M\u00fcller,extra\n".encode("cp1252"))
+    out = tmp_path / "rejects.jsonl"
+    check_files(ruleset, [str(path)], encoding="cp1252", sinks=[RejectsWriter.open(str(out))], as_of=AS_OF)
+    (rejected,) = _rejects(out)
+    assert (rejected["code"], rejected["raw"]) == ("SR305", "c1,email,J\u00e9r\u00f4me M\u00fcller,extra")
+
+
 def test_summary_keeps_a_bounded_number_of_rejections() -> None:
     summary = BatchSummary("r", "1", "reference", max_rejections=2)
     for k in range(5):
