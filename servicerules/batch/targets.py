@@ -25,7 +25,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, NamedTuple, Sequence
 from zoneinfo import ZoneInfo
@@ -439,6 +440,9 @@ class TargetResult:
     """Counted by ``when`` but left out because the condition (or value) was unknown."""
     unit: Unit
     severity: str
+    exact: Fraction | None = field(default=None, repr=False, compare=False)
+    """``achieved`` as the exact number the objective was compared with (each value taken as the decimal
+    number it prints as); printing uses it, so the figure shown never rounds a miss into a tie."""
 
     def to_dict(self) -> TargetJson:
         return {
@@ -542,6 +546,7 @@ def _result(info: _TargetInfo, group: dict[str, str | None], tally: _Tally) -> T
     spec = info.spec
     average = spec.kind == "average"
     achieved: float | None = None
+    exact: Fraction | None = None
     met = False
     if tally.count:
         # compared exactly, as decimal numbers: an average of 3.3, 3.3 and 3.3 meets an objective of 3.3
@@ -571,10 +576,16 @@ def _result(info: _TargetInfo, group: dict[str, str | None], tally: _Tally) -> T
         unknown=tally.unknown,
         unit=info.unit,
         severity=spec.severity.value,
+        exact=exact,
     )
 
 
 # -- printing -------------------------------------------------------------------------------------------
+
+
+_MOST_DECIMALS = 60
+"""Where printing more decimals to tell an achieved figure from its objective gives up (a difference
+below 10**-60 comes only from values written with that many digits)."""
 
 
 def _figure(value: float, unit: Unit) -> str:
@@ -582,25 +593,30 @@ def _figure(value: float, unit: Unit) -> str:
         return f"{value * 100:.1f}%"
     if unit == "seconds":
         return format_duration(value) if abs(value) >= 1 or value == 0 else f"{value:.2g}s"
-    return f"{value:.4g}"
+    if abs(value) >= 1:  # 4 significant digits, but every digit before the point: 12345, 123.5, 1.235
+        return _decimals(Fraction(value), max(0, 4 - len(str(int(abs(value))))))
+    return format(Decimal(f"{value:.4g}"), "f")  # 0.0001235, never 1.235e-04
 
 
-def _figures(achieved: float, objective: float, unit: Unit) -> tuple[str, str]:
+def _figures(achieved: Fraction, objective: Fraction, unit: Unit) -> tuple[str, str]:
     """The achieved figure and the objective as printed: with more digits where rounding would print them
     alike though they differ (``30.1s`` against ``30s``, not ``30s`` against ``30s`` and "missed")."""
-    shown = _figure(achieved, unit), _figure(objective, unit)
+    shown = _figure(float(achieved), unit), _figure(float(objective), unit)
     scale, suffix = {"ratio": (100, "%"), "seconds": (1, "s")}.get(unit, (1, ""))
     decimals = 0
-    while shown[0] == shown[1] and achieved != objective and decimals <= 12:
+    while shown[0] == shown[1] and achieved != objective and decimals <= _MOST_DECIMALS:
         # fixed decimals, never 3.54e+03: trailing zeros (and a bare point) dropped
         shown = _decimals(achieved * scale, decimals) + suffix, _decimals(objective * scale, decimals) + suffix
         decimals += 1
     return shown
 
 
-def _decimals(value: float, decimals: int) -> str:
-    text = f"{value:.{decimals}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+def _decimals(value: Fraction, decimals: int) -> str:
+    """``value`` rounded to ``decimals`` places (half to even), trailing zeros dropped."""
+    digits = str(abs(round(value * 10**decimals))).rjust(decimals + 1, "0")
+    sign = "-" if value < 0 and digits.strip("0") else ""
+    whole, fraction = digits[: len(digits) - decimals], digits[len(digits) - decimals :].rstrip("0")
+    return sign + whole + ("." + fraction if fraction else "")
 
 
 def format_result(result: TargetResult) -> str:
@@ -611,7 +627,8 @@ def format_result(result: TargetResult) -> str:
     if result.achieved is None:
         figure, objective = "nothing counted", _figure(result.objective, result.unit)
     else:
-        achieved, objective = _figures(result.achieved, result.objective, result.unit)
+        exact = result.exact if result.exact is not None else _decimal(result.achieved)
+        achieved, objective = _figures(exact, _decimal(result.objective), result.unit)
         if result.kind == "average":
             figure = f"{achieved} (mean of {result.count})"
         else:

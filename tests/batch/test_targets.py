@@ -839,6 +839,8 @@ def test_batch_runs_accumulate_targets_identically_in_worker_processes(tmp_path:
         ("average", [30.1, 30.178], 30, "t: 30.1s (mean of 2), objective <= 30s: missed"),
         ("average", [0.1, 0.3], 0.2, "t: 0.2s (mean of 2), objective <= 0.2s: met"),
         ("average", [0.25], 0.2, "t: 0.25s (mean of 1), objective <= 0.2s: missed"),
+        # the float mean rounds to 30.000000000000004; 12 decimals were not enough to show the difference
+        ("average", [30, 30.000000000000004], 30, "t: 30.000000000000002s (mean of 2), objective <= 30s: missed"),
         ("share", [True] * 99_999 + [False], 1.0, "t: 99.999% (99999/100000), objective <= 100%: met"),
     ],
 )
@@ -890,3 +892,23 @@ def test_printed_figures_use_plain_decimals_never_exponents() -> None:
     accumulator = TargetAccumulator(compile_targets(spec, lookup, {}))
     accumulator.add([Contribution(0, (), None, 3540.5)])
     assert format_result(accumulator.results()[0]) == "t: 3540s (mean of 1), objective <= 3600s: met"
+
+
+@pytest.mark.parametrize(
+    ("values", "objective", "line"),
+    [
+        ([12345, 12345], 10000, "t: 12345 (mean of 2), objective >= 10000: met"),  # not 1.234e+04
+        ([0.00012, 0.00013], 0.0001, "t: 0.000125 (mean of 2), objective >= 0.0001: met"),
+        ([123.456], 100, "t: 123.5 (mean of 1), objective >= 100: met"),
+        ([2e20], 1e20, "t: 200000000000000000000 (mean of 1), objective >= 100000000000000000000: met"),
+        # the exact mean is a hair below 1: the figure says so instead of "1 ... objective >= 1: missed"
+        ([1, 0.9999999999999999], 1, "t: 0.99999999999999995 (mean of 2), objective >= 1: missed"),
+    ],
+)
+def test_number_figures_are_plain_decimals_as_exact_as_the_verdict(values: list[float], objective: float, line: str) -> None:
+    spec = RulesetSpec(ruleset="x", version="1", targets=[TargetSpec(
+        id="t", title="t", kind="average", value="refund.days_since_purchase", objective=objective, comparison=">=",
+    )])
+    accumulator = TargetAccumulator(compile_targets(spec, lookup, {}))
+    accumulator.add(Contribution(0, (), None, v) for v in values)
+    assert format_result(accumulator.results()[0]) == line
