@@ -17,7 +17,7 @@ from typing import Any, Sequence, TextIO
 
 from servicerules._argtypes import aware_timestamp
 from servicerules import __version__
-from servicerules.errors import RulesetError
+from servicerules.errors import Diagnostic, RulesetError
 
 __all__ = ["main", "run"]
 
@@ -58,8 +58,11 @@ def _build_parser() -> _Parser:
     parser.add_argument("--version", action="store_true", help="print version and matching backend")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
-    lint = sub.add_parser("lint", help="check rulesets and mapping files for errors (exit 2 when any)")
-    lint.add_argument("rulesets", nargs="+", metavar="FILE", help="a ruleset, or a mapping file (one with 'layout:' and 'fields:')")
+    lint = sub.add_parser("lint", help="check rulesets, mapping files and policy-test files for errors (exit 2 when any)")
+    lint.add_argument(
+        "files", nargs="+", metavar="FILE",
+        help="a ruleset, a mapping file (one with a key only mappings have: layout, fields, events…) or a *.test.yaml policy-test file",
+    )
     lint.add_argument("--format", choices=("text", "json"), default="text")
 
     schema = sub.add_parser("schema", help="print a JSON Schema")
@@ -136,7 +139,6 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
         return EXIT_ERROR
 
 
-_MAPPING_KEYS = frozenset({"layout", "fields", "group_by", "grouping", "thread", "joins"})
 _RULESET_KEYS = frozenset({"ruleset", "rules"})
 
 
@@ -146,6 +148,9 @@ def _is_mapping_file(path: str) -> bool:
     are not: linting them as a ruleset reports the problem."""
     import yaml
 
+    from servicerules.batch.mapping import Mapping
+    from servicerules.model.ruleset import RulesetSpec
+
     try:
         with open(path, encoding="utf-8") as handle:
             node = yaml.compose(handle, Loader=yaml.SafeLoader)
@@ -154,32 +159,46 @@ def _is_mapping_file(path: str) -> bool:
     if not isinstance(node, yaml.MappingNode):
         return False
     keys = {k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
-    return bool(keys & _MAPPING_KEYS) and not keys & _RULESET_KEYS
+    mapping_only = set(Mapping.model_fields) - set(RulesetSpec.model_fields)
+    return bool(keys & mapping_only) and not keys & _RULESET_KEYS
+
+
+def _lint_one(path: str, problems: list[Diagnostic]) -> str | None:
+    """Lint the ruleset, mapping or policy-test file at ``path``: what an "ok" line says of it, or None
+    when it has problems (added to ``problems``)."""
+    from servicerules.batch.mapping import load_mapping
+    from servicerules.engine import load
+    from servicerules.testing._runner import RulesetCache, is_test_file, load_test_file
+
+    if is_test_file(path):
+        loaded = load_test_file(Path(path), RulesetCache(backend="reference"), display=path)
+        found = [*loaded.errors, *(d for errors in loaded.case_errors.values() for d in errors)]
+        problems.extend(found)
+        return None if found else f"policy tests: {len(loaded.case_specs)} cases"
+    try:
+        if _is_mapping_file(path):
+            mapping = load_mapping(Path(path))
+            fields = len(mapping.fields) + sum(len(e.fields) for e in mapping.events)
+            events = len(mapping.events)
+            return f"mapping: {fields} fields, {events} synthesised event{'' if events == 1 else 's'}"
+        return f"{len(load(path, backend='reference').rules)} rules"
+    except RulesetError as exc:
+        problems.extend(exc.diagnostics)
+        return None
 
 
 def _lint(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from servicerules.batch.mapping import load_mapping
-    from servicerules.engine import load
-
-    problems: list[Any] = []
-    for path in args.rulesets:
-        if _is_mapping_file(path):
-            try:
-                mapping = load_mapping(Path(path))
-            except RulesetError as exc:
-                problems.extend(exc.diagnostics)
-                continue
-            if args.format == "text":
-                targets = len(mapping.fields) + sum(len(e.fields) for e in mapping.events)
-                print(f"{path}: ok (mapping: {targets} targets, {len(mapping.events)} synthesised events)", file=stdout)
-            continue
+    problems: list[Diagnostic] = []
+    unreadable = False
+    for path in args.files:
         try:
-            ruleset = load(path, backend="reference")
-        except RulesetError as exc:
-            problems.extend(exc.diagnostics)
+            ok = _lint_one(path, problems)
+        except (OSError, UnicodeDecodeError) as exc:  # reported, and the other files are still linted
+            print(f"servicerules: error: {exc}", file=stderr)
+            unreadable = True
             continue
-        if args.format == "text":
-            print(f"{path}: ok ({len(ruleset.rules)} rules)", file=stdout)
+        if ok is not None and args.format == "text":
+            print(f"{path}: ok ({ok})", file=stdout)
     if args.format == "json":
         print(json.dumps([d.to_dict() for d in problems], indent=2, ensure_ascii=False), file=stdout)
     else:
@@ -187,7 +206,7 @@ def _lint(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             print(diagnostic.render(), file=stdout)
         if problems:
             print(f"{len(problems)} error{'s' if len(problems) != 1 else ''}", file=stdout)
-    return EXIT_ERROR if problems else EXIT_OK
+    return EXIT_ERROR if problems or unreadable else EXIT_OK
 
 
 def _schema(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:

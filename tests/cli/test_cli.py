@@ -241,13 +241,31 @@ def test_lint_recognises_a_mapping_file_and_checks_it_as_one(tmp_path):
     good.write_text(MAPPING + "events:\n  - {type: note, at: opened, fields: {text: body}}\n", encoding="utf-8")
     bad.write_text(MAPPING.replace("timezone", "timezon") + "subject: title\n", encoding="utf-8")
     code, out, _ = call("lint", str(good), str(ROOT / "rulesets" / "starter.yaml"))
-    assert (code, out) == (0, f"{good}: ok (mapping: 4 targets, 1 synthesised events)\n{ROOT / 'rulesets' / 'starter.yaml'}: ok (7 rules)\n")
+    assert (code, out) == (0, f"{good}: ok (mapping: 4 fields, 1 synthesised event)\n{ROOT / 'rulesets' / 'starter.yaml'}: ok (7 rules)\n")
     code, out, _ = call("lint", "--format", "json", str(bad))
     assert code == 2
     assert [(d["code"], d["line"], d["message"], d["hint"]) for d in json.loads(out)] == [
         ("SR110", 2, "unknown field 'timezon'", "did you mean 'timezone'?"),
         ("SR110", 7, "unknown field 'subject'", "did you mean 'fields.subject'? Targets go under the mapping's 'fields:'"),
     ]
+
+
+def test_lint_checks_policy_test_files_and_goes_on_past_a_missing_file(tmp_path):
+    tests = tmp_path / "policy.test.yaml"
+    tests.write_text(
+        f"ruleset: {ROOT / 'rulesets' / 'starter.yaml'}\ncases:\n  - note: x\n    interaction: {{events: []}}\n"
+        "    expect: {violatons: [a]}\n", encoding="utf-8",
+    )
+    missing = tmp_path / "gone.yaml"
+    code, out, err = call("lint", str(ROOT / "rulesets" / "charter.test.yaml"), str(missing), str(tests),
+                          str(ROOT / "rulesets" / "starter.yaml"))
+    assert code == 2
+    assert err == f"servicerules: error: [Errno 2] No such file or directory: '{missing}'\n"
+    lines = out.splitlines()
+    assert lines[0] == f"{ROOT / 'rulesets' / 'charter.test.yaml'}: ok (policy tests: 24 cases)"
+    assert lines[1] == f"{ROOT / 'rulesets' / 'starter.yaml'}: ok (7 rules)"  # linted after the missing file
+    assert lines[2].startswith(f"{tests}:5:14: SR110 unknown field 'violatons'")
+    assert lines[-1] == "1 error"
 
 
 def test_a_bad_mapping_or_an_unknown_join_name_stops_check_with_status_2(tmp_path):
