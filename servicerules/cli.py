@@ -126,6 +126,12 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
     handlers = {"lint": _lint, "schema": _schema, "check": _check, "facts": _facts,
                 "diff": policy_diff.run_command, "test": run_tests}
     handler = handlers[args.command]
+    if getattr(args, "backend", None) == "durable_rules":
+        from servicerules.compiler.backends import DURABLE_UNAVAILABLE, durable_available
+
+        if not durable_available():
+            print(f"servicerules {args.command}: error: {DURABLE_UNAVAILABLE}", file=stderr)
+            return EXIT_ERROR
     try:
         return handler(args, stdout, stderr)
     except RulesetError as exc:

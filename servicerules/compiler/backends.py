@@ -7,6 +7,7 @@ program and facts (property-tested in ``tests/compiler/test_backend_agreement.py
 
 from __future__ import annotations
 
+import sys
 from typing import Protocol, Sequence
 
 from servicerules.compiler.ir import Fact, Firing, IRProgram
@@ -29,6 +30,13 @@ class Backend(Protocol):
         ...
 
 
+DURABLE_UNAVAILABLE = (
+    f"the durable_rules backend is not available here: its C extension (durable-rules 2.0.28) imports on "
+    f"Python 3.10-3.12, and this is Python {sys.version_info.major}.{sys.version_info.minor} (or the "
+    "extension failed to build); use the backend 'reference', or 'auto', which picks it"
+)
+
+
 def durable_available() -> bool:
     """Whether the durable_rules C extension imports here (it does not on Python 3.13+)."""
     from servicerules.compiler import _durable
@@ -45,6 +53,8 @@ def create_backend(program: IRProgram, name: str = "auto") -> Backend:
     if name == "auto":
         name = "durable_rules" if durable_available() else "reference"
     if name == "durable_rules":
+        if not durable_available():
+            raise ValueError(DURABLE_UNAVAILABLE)
         from servicerules.compiler._durable import DurableBackend
 
         return DurableBackend(program)

@@ -231,6 +231,21 @@ def test_fact_catalogue_page_is_up_to_date():
     assert "| `first_reply_time` | duration |" in out
 
 
+def test_asking_for_durable_rules_where_it_does_not_import_is_a_usage_error(monkeypatch):
+    import servicerules
+    from servicerules.compiler import _durable
+
+    monkeypatch.setattr(_durable, "AVAILABLE", False)  # as on Python 3.13
+    code, out, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(ROOT / "examples" / "interactions.jsonl"),
+                          "--backend", "durable_rules")
+    assert (code, out) == (2, "")
+    assert err.startswith("servicerules check: error: the durable_rules backend is not available here: its C extension")
+    assert "Traceback" not in err
+    with pytest.raises(ValueError, match="use the backend 'reference'"):
+        servicerules.load(ROOT / "rulesets" / "starter.yaml", backend="durable_rules")
+    assert servicerules.load(ROOT / "rulesets" / "starter.yaml").ref.backend == "reference"  # what auto picks
+
+
 # ------------------------------------------------------------------------------------------ mapping files
 
 MAPPING = "layout: per_interaction\ntimezone: UTC\nfields:\n  id: id\n  channel: {const: email}\n  created_at: opened\n"
