@@ -923,7 +923,8 @@ def _display(spec: FactSpec, value: Any) -> str:
 
 def _json_value(spec: FactSpec, value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        return value.isoformat()
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text  # as the report's own timestamps read
     if isinstance(value, str):
         return _excerpt(value)
     return value
