@@ -89,7 +89,7 @@ CODE_VALUE = "SR310"
 CODE_GROUPING = "SR310"
 CODE_JOIN = "SR310"
 
-MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "data" / "mappings"
+MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "data" / "mappings"
 
 
 DocPath = tuple[Union[str, int], ...]
