@@ -1,0 +1,674 @@
+"""Applying a mapping to a stream of records: each row mapped by the plan, joined files looked up, rows grouped
+into interactions (per interaction, contiguous or buffered groups, reply trees) and assembled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Mapping as AbcMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from servicerules.batch.mapping._load import MappingError, _diagnostic
+from servicerules.batch.mapping._plan import (
+    _ABSENT,
+    MISSING,
+    _CellError,
+    _ElementPlan,
+    _key_text,
+    _Plan,
+    _plan,
+    _Row,
+    _show,
+    _walk,
+)
+from servicerules.batch.mapping._spec import JoinSpec, Mapping
+from servicerules.batch.readers import RawRecord, SourcePosition, read_records
+from servicerules.errors import Diagnostic
+
+
+# Error codes of records that cannot be mapped: all SR310 ("record cannot be mapped onto an interaction"); one day perhaps SR320 (a value cannot be
+# converted), SR321 (rows of one interaction not adjacent under grouping: contiguous), SR322 (joins).
+CODE_VALUE = "SR310"
+CODE_GROUPING = "SR310"
+CODE_JOIN = "SR310"
+
+
+# -------------------------------------------------------------------------------------------- rows
+
+
+@dataclass(slots=True)
+class _RowResult:
+    seq: int
+    position: SourcePosition
+    scalars: dict[str, Any]
+    elements: dict[str, dict[str, Any]]
+    events: list[dict[str, Any]]
+
+
+def _set(target: dict[str, Any], path: Sequence[str], value: Any) -> None:
+    node = target
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[path[-1]] = value
+
+
+def _map_row(plan: _Plan, row: _Row, seq: int, position: SourcePosition) -> _RowResult | list[str]:
+    errors: list[str] = []
+    scalars: dict[str, Any] = {}
+    for s in plan.scalars:
+        try:
+            value = s.get(row)
+        except _CellError as exc:
+            errors.extend(exc.messages)
+            continue
+        if value is MISSING:
+            if s.required:
+                errors.append(f"no value in {s.describe}; '{s.target}' needs one")
+            continue
+        scalars[s.target] = value
+    elements: dict[str, dict[str, Any]] = {}
+    for list_name, plans in plan.lists.items():
+        element: dict[str, Any] = {}
+        found = False
+        empty_required: list[_ElementPlan] = []
+        for p in plans:
+            try:
+                value = p.get(row)
+            except _CellError as exc:
+                errors.extend(exc.messages)
+                found = True
+                continue
+            if value is MISSING:
+                if p.required or (list_name == "events" and p.path == ("at",)):
+                    empty_required.append(p)
+                continue
+            _set(element, p.path, value)
+            found = found or not p.constant
+        if not found and any(not p.constant for p in plans):
+            continue
+        if list_name == "events":
+            element.setdefault("type", "message")
+            if "at" not in element and not any(p.path == ("at",) for p in plans):
+                errors.append("no target 'events[].at': an event needs a time")
+        errors.extend(f"no value in {p.describe}; '{p.target}' needs one" for p in empty_required)
+        elements[list_name] = element
+    events: list[dict[str, Any]] = []
+    for synth in plan.synthesised:
+        try:
+            if synth.when is not None and not synth.when(row):
+                continue
+            at = synth.at(row)
+        except _CellError as exc:
+            errors.extend(exc.messages)
+            continue
+        if at is MISSING:
+            errors.append(f"no value in {synth.at_describe}; event {synth.type!r} needs a time ('at')")
+            continue
+        event: dict[str, Any] = {"type": synth.type, "at": at}
+        for p in synth.fields:
+            try:
+                value = p.get(row)
+            except _CellError as exc:
+                errors.extend(exc.messages)
+                continue
+            if value is MISSING:
+                if p.required:
+                    errors.append(f"no value in {p.describe}; event {synth.type!r} needs '{p.target}'")
+                continue
+            _set(event, p.path, value)
+        events.append(event)
+    if errors:
+        return list(dict.fromkeys(errors))  # a column used by several targets is reported once
+    return _RowResult(seq, position, scalars, elements, events)
+
+
+def _pick(values: list[Any], how: str) -> Any:
+    if how == "first":
+        return values[0]
+    if how == "last":
+        return values[-1]
+    try:
+        return min(values) if how == "min" else max(values)
+    except TypeError:
+        return values[0]
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(v) for v in value]
+    return value
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable copy of a JSON-like value, to find equal events."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("[]", *(_freeze(v) for v in value))
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return (type(value).__name__, value)
+
+
+def _event_time(event: Any) -> Any:
+    return event.get("at") if isinstance(event, dict) else None
+
+
+def _assemble(plan: _Plan, rows: list[_RowResult], key: str | None) -> dict[str, Any]:
+    """The interaction dict of one group of mapped rows (in input order)."""
+    data: dict[str, Any] = {}
+    for s in plan.scalars:
+        values = [r.scalars[s.target] for r in rows if s.target in r.scalars]
+        if values:
+            _set(data, s.path, _pick(values, s.pick))
+    for list_name in plan.lists:
+        items = [r.elements[list_name] for r in rows if list_name in r.elements]
+        if list_name != "events":
+            unique: dict[str, dict[str, Any]] = {}
+            for item in items:
+                unique.setdefault(json.dumps(item, sort_keys=True, default=str), item)
+            items = list(unique.values())
+        if items:
+            data[list_name] = items
+    if plan.synthesised:
+        seen: set[Any] = set()
+        extra: list[dict[str, Any]] = []
+        for r in rows:
+            for event in r.events:
+                signature = _freeze(event)
+                if signature not in seen:
+                    seen.add(signature)
+                    extra.append(event)
+        if extra:
+            data["events"] = [*data.get("events", []), *extra]
+    events = data.get("events")
+    if isinstance(events, list) and events and all(isinstance(_event_time(e), dt.datetime) for e in events):
+        if plan.sort_events:
+            events.sort(key=_event_time)
+        if "created_at" not in data:
+            data["created_at"] = min(_event_time(e) for e in events)
+    if "id" not in data and key is not None:
+        data["id"] = key
+    return {k: _json_ready(v) for k, v in data.items()}
+
+
+# ------------------------------------------------------------------------------------------- joins
+
+
+@dataclass
+class _JoinTable:
+    name: str
+    file: str
+    rows: dict[str, dict[str, Any]]
+
+
+def _join_file(name: str, spec: JoinSpec, base_dir: str, overrides: AbcMapping[str, str | Path] | None) -> str:
+    if overrides and name in overrides:
+        return str(overrides[name])
+    for candidate in spec.file:
+        path = candidate if os.path.isabs(candidate) else os.path.join(base_dir, candidate)
+        if os.path.exists(path):
+            return path
+    names = " or ".join(repr(f) for f in spec.file)
+    raise FileNotFoundError(
+        f"join {name!r}: no file {names} in {base_dir!r}; give its path (CLI: --join {name}=PATH, Python: join_files={{{name!r}: PATH}})"
+    )
+
+
+def _load_join(m: Mapping, plan: _Plan, names: Sequence[str], path: str) -> tuple[_JoinTable, list[RawRecord]]:
+    """Read a joined file into a table keyed by ``key``, keeping only the columns the joins use."""
+    name = names[0]
+    spec = m.joins[name]
+    keep = frozenset().union(*(plan.join_columns[n] for n in names))
+    tops = frozenset(c.split(".")[0] for c in keep)
+    rows: dict[str, dict[str, Any]] = {}
+    first_line: dict[str, int] = {}
+    errors: list[RawRecord] = []
+    label = "join " + ", ".join(repr(n) for n in names)
+    for record in read_records(path, format=spec.input.format, encoding=spec.input.encoding, csv_dialect=spec.input.csv):
+        if record.data is None:
+            errors.append(RawRecord(record.position, None, f"{label}: {record.error}", record.code, 0))
+            continue
+        raw = record.data.get(spec.key, _ABSENT)
+        if raw is _ABSENT:
+            raw = _walk(record.data, spec.key)
+        if raw is _ABSENT:
+            columns = ", ".join(repr(k) for k in list(record.data)[:12])
+            location = None
+            if m._doc is not None:
+                location = _diagnostic(m._doc, m._keys, "SR112", "", ("joins", name, "key"))
+            diagnostic = Diagnostic(
+                "SR112",
+                f"{label}: {path} has no column {spec.key!r} (its columns: {columns})",
+                location.location if location else None,
+                hint="set 'key' to the column that identifies a row of the joined file",
+                source_line=location.source_line if location else None,
+            )
+            raise MappingError([diagnostic])
+        key = _key_text(raw).strip() if raw is not None else ""
+        if not key:
+            errors.append(RawRecord(record.position, None, f"{label}: column {spec.key!r} is empty; this row of the joined file is ignored", CODE_JOIN, 0))
+            continue
+        if key in rows:
+            message = f"{label}: {spec.key} {_show(key)} appears again (first at line {first_line[key]}); this row of the joined file is ignored"
+            errors.append(RawRecord(record.position, None, message, CODE_JOIN, 0))
+            continue
+        rows[key] = {k: v for k, v in record.data.items() if k in keep or k in tops}
+        first_line[key] = record.position.line
+    return _JoinTable(name, path, rows), errors
+
+
+# ----------------------------------------------------------------------------------------- grouping
+
+
+@dataclass
+class _Group:
+    key: str
+    position: SourcePosition
+    rows: list[_RowResult] = field(default_factory=list)
+    failed: bool = False
+    late: tuple[int, bool] | None = None
+    """Contiguous grouping, rows of a key that came back: where the key's earlier rows started, and
+    whether that interaction was checked (or rejected)."""
+    count: int = 0
+
+
+@dataclass
+class _Tree:
+    position: SourcePosition
+    seq: int
+    rows: list[_RowResult] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    pending: set[str] = field(default_factory=set)
+    parent_of: dict[str, str | None] = field(default_factory=dict)
+    failed: int = 0
+    """The line of the row that made the thread fail (not checked), 0 while it has not."""
+
+
+class _Applier:
+    def __init__(self, mapping: Mapping, base_dir: str | os.PathLike[str] | None, join_files: AbcMapping[str, str | Path] | None) -> None:
+        self.mapping = mapping
+        self.plan = _plan(mapping)
+        self.base_dir = None if base_dir is None else os.fspath(base_dir)
+        self.join_files = join_files
+        self.tables: dict[str, _JoinTable] = {}
+        self.carry = 0
+        self.seq = 0
+
+    # -- output
+
+    def good(self, position: SourcePosition, data: dict[str, Any]) -> RawRecord:
+        size, self.carry = self.carry, 0
+        return RawRecord(position, data, None, None, size)
+
+    def bad(self, position: SourcePosition, message: str, code: str) -> RawRecord:
+        size, self.carry = self.carry, 0
+        return RawRecord(position, None, message, code, size)
+
+    # -- joins
+
+    def load_joins(self, first: RawRecord) -> Iterator[RawRecord]:
+        """Read the joined files (each file once, even when several joins use it with the same key)."""
+        base = self.base_dir
+        if base is None:
+            name = first.position.file
+            base = os.path.dirname(name) if name and not name.startswith("<") else "."
+        cache = self.mapping._join_cache
+        shared: dict[tuple[Any, ...], list[str]] = {}
+        paths: dict[str, str] = {}
+        for name, spec in self.mapping.joins.items():
+            path = _join_file(name, spec, base or ".", self.join_files)
+            paths[name] = path
+            try:
+                st = os.stat(path)
+                stamp: tuple[int, int] = (st.st_mtime_ns, st.st_size)
+            except OSError:
+                stamp = (-1, -1)
+            key = (os.path.abspath(path), *stamp, spec.key, spec.input.model_dump_json())
+            shared.setdefault(key, []).append(name)
+        for key, names in shared.items():
+            cached = cache.get(key) if key[1] != -1 else None
+            if cached is None:
+                cached, errors = _load_join(self.mapping, self.plan, names, paths[names[0]])
+                if key[1] != -1:
+                    cache[key] = cached
+                yield from errors
+            for name in names:
+                self.tables[name] = cached
+
+    def resolve_joins(self, row: _Row) -> str | None:
+        for name, spec in self.mapping.joins.items():
+            raw = row.cell(spec.on)
+            key = _key_text(raw).strip() if raw is not MISSING and raw is not None else ""
+            if not key:
+                row.joined[name] = None
+                continue
+            match = self.tables[name].rows.get(key)
+            row.joined[name] = match
+            if match is None and spec.required:
+                return f"column {spec.on!r}: {_show(key)} has no match in column {spec.key!r} of {self.tables[name].file} (join {name!r})"
+        return None
+
+    # -- the stream
+
+    def run(self, records: Iterable[RawRecord]) -> Iterator[RawRecord]:
+        started = False
+        grouper = self.group_contiguous if self.plan.grouping == "contiguous" else self.group_buffered
+        if not self.plan.per_message:
+            grouper = self.single
+        elif self.plan.thread is not None:
+            grouper = self.group_threads
+        state: dict[str, Any] = {}
+        for record in records:
+            self.carry += record.size
+            if not started:
+                started = True
+                if self.mapping.joins:
+                    yield from self.load_joins(record)
+            if record.data is None:
+                yield RawRecord(record.position, None, record.error, record.code, self.carry)
+                self.carry = 0
+                continue
+            yield from grouper(record, state)
+        yield from grouper(None, state)
+
+    def mapped(self, record: RawRecord) -> tuple[_Row, _RowResult | list[str]]:
+        assert record.data is not None
+        row = _Row(record.data, self.plan)
+        self.seq += 1
+        try:
+            problem = self.resolve_joins(row)
+        except _CellError as exc:
+            return row, [str(exc)]
+        if problem is not None:
+            return row, [problem]
+        return row, _map_row(self.plan, row, self.seq, record.position)
+
+    def key_of(self, row: _Row, column: str) -> str | list[str]:
+        try:
+            raw = row.cell(column)
+        except _CellError as exc:
+            return [str(exc)]
+        text = _key_text(raw).strip() if raw is not MISSING and raw is not None else ""
+        return text if text else [f"column {column!r} is empty; a row needs it to be grouped into an interaction"]
+
+    def single(self, record: RawRecord | None, state: dict[str, Any]) -> Iterator[RawRecord]:
+        if record is None:
+            return
+        _, result = self.mapped(record)
+        if isinstance(result, list):
+            yield self.bad(record.position, "; ".join(result), CODE_VALUE)
+        else:
+            yield self.good(record.position, _assemble(self.plan, [result], None))
+
+    def emit(self, group: _Group) -> Iterator[RawRecord]:
+        if group.late is not None:
+            column = self.plan.key_column
+            line, checked = group.late
+            if group.count == 1:
+                rows, are, them, these = "1 row", "is", "it", "this row is"
+            else:
+                rows, are, them, these = f"{group.count} rows", "are", "them", "these rows are"
+            # A streaming reader cannot take back what it has emitted: the earlier part is out already.
+            if checked:
+                consequence = (
+                    f"interaction {_show(group.key)} was already checked without {them}, so its results are incomplete "
+                    f"and may be wrong, and {these} not checked"
+                )
+            else:
+                consequence = f"interaction {_show(group.key)} was rejected there, and {these} not checked either"
+            message = (
+                f"{column} {_show(group.key)}: {rows} from line {group.position.line} {are} not next to the interaction's "
+                f"earlier rows (from line {line}); {consequence}; grouping: contiguous needs the rows of one interaction "
+                f"together (sort the export by {column} or use grouping: buffered)"
+            )
+            yield self.bad(group.position, message, CODE_GROUPING)
+        elif not group.failed and group.rows:
+            yield self.good(group.position, _assemble(self.plan, group.rows, group.key))
+
+    def add_to_group(self, group: _Group, record: RawRecord) -> Iterator[RawRecord]:
+        group.count += 1
+        if group.late is not None:
+            return  # reported as a whole when the run of rows ends
+        _, result = self.mapped(record)
+        if isinstance(result, list):
+            group.failed = True
+            group.rows.clear()
+            suffix = f"; interaction {_show(group.key)} is not checked"
+            yield self.bad(record.position, "; ".join(result) + suffix, CODE_VALUE)
+        elif not group.failed:
+            group.rows.append(result)
+
+    def group_contiguous(self, record: RawRecord | None, state: dict[str, Any]) -> Iterator[RawRecord]:
+        current: _Group | None = state.get("current")
+        finished: dict[str, tuple[int, bool]] = state.setdefault("finished", {})
+        if record is None:
+            if current is not None:
+                yield from self.emit(current)
+            return
+        assert record.data is not None and self.plan.key_column is not None
+        key = self.key_of(_Row(record.data, self.plan), self.plan.key_column)
+        if isinstance(key, list):
+            yield self.bad(record.position, "; ".join(key), CODE_GROUPING)
+            return
+        if current is None or key != current.key:
+            if current is not None:
+                if current.late is None:
+                    finished[current.key] = (current.position.line, not current.failed and bool(current.rows))
+                yield from self.emit(current)
+            current = _Group(key, record.position, late=finished.get(key))
+            state["current"] = current
+        yield from self.add_to_group(current, record)
+
+    def group_buffered(self, record: RawRecord | None, state: dict[str, Any]) -> Iterator[RawRecord]:
+        groups: dict[str, _Group] = state.setdefault("groups", {})
+        if record is None:
+            for group in groups.values():
+                yield from self.emit(group)
+            groups.clear()
+            return
+        assert record.data is not None and self.plan.key_column is not None
+        key = self.key_of(_Row(record.data, self.plan), self.plan.key_column)
+        if isinstance(key, list):
+            yield self.bad(record.position, "; ".join(key), CODE_GROUPING)
+            return
+        group = groups.get(key) or groups.setdefault(key, _Group(key, record.position))
+        yield from self.add_to_group(group, record)
+
+    def group_threads(self, record: RawRecord | None, state: dict[str, Any]) -> Iterator[RawRecord]:
+        thread = self.plan.thread
+        assert thread is not None
+        trees: dict[str, _Tree] = state.setdefault("trees", {})
+        # The posts of failed threads that came out already (with replies): a later post linked to one is in a
+        # thread that is not checked, and must not be checked as a thread of its own. Grows with the failures.
+        rejected: dict[str, int] = state.setdefault("rejected", {})
+        # The line of every post read, to reject a post id that appears again wherever its thread is (open, out,
+        # rejected). Grows with the input: one id and one number per post.
+        first_lines: dict[str, int] = state.setdefault("first_lines", {})
+        if record is None:
+            remaining = {id(t): t for t in trees.values()}
+            for tree in sorted(remaining.values(), key=lambda t: t.seq):
+                if tree.pending and tree.rows and not tree.failed and thread.incomplete == "reject":
+                    yield self.bad(tree.position, self.incomplete(tree, first_lines), CODE_GROUPING)
+                else:
+                    yield from self.emit_tree(tree)
+            trees.clear()
+            return
+        assert record.data is not None
+        row = _Row(record.data, self.plan)
+        own = self.key_of(row, thread.id)
+        if isinstance(own, list):
+            yield self.bad(record.position, "; ".join(own), CODE_GROUPING)
+            return
+        first = first_lines.get(own)
+        if first is not None:
+            yield self.bad(record.position, f"{thread.id} {_show(own)} appears again (first at line {first}); only the first row with this id is used", CODE_GROUPING)
+            return
+        try:
+            parent_raw = row.cell(thread.parent)
+            replies_raw = row.cell(thread.replies) if thread.replies is not None else MISSING
+        except _CellError as exc:
+            yield self.bad(record.position, str(exc), CODE_GROUPING)
+            return
+        parent = _key_text(parent_raw).strip() if parent_raw is not MISSING and parent_raw is not None else ""
+        replies: list[str] = []
+        if replies_raw is not MISSING and replies_raw is not None:
+            items = replies_raw if isinstance(replies_raw, list) else _key_text(replies_raw).split(thread.separator)
+            replies = [r for r in (_key_text(i).strip() for i in items) if r]
+        first_lines[own] = record.position.line
+        known = trees.get(own)
+        if known is None:
+            tree = _Tree(record.position, self.seq + 1)
+            trees[own] = tree
+            tree.ids.append(own)
+        else:
+            tree = known
+        for other in ([parent] if parent else []) + replies:
+            found = trees.get(other)
+            if found is None:
+                trees[other] = tree
+                tree.ids.append(other)
+                if other not in tree.seen:
+                    tree.pending.add(other)
+            elif found is not tree:
+                tree = self.merge(trees, tree, found)
+        tree.seen.add(own)
+        tree.pending.discard(own)
+        tree.parent_of[own] = parent or None
+        linked = next((x for x in (own, parent, *replies) if x in rejected), None) if rejected and not tree.failed else None
+        if linked is not None:
+            tree.failed = rejected[linked]
+            tree.rows.clear()
+            tree.pending = {x for x in tree.pending if x not in rejected}  # those will not make it any better
+            # not ``own``: the posts of a thread that came out were all read, and a post read again is rejected above
+            why = f"{thread.id} {_show(own)} is in the thread of {thread.id} {_show(linked)}, which is not checked (line {tree.failed})"
+            yield self.bad(record.position, f"{why}; the thread of {thread.id} {_show(own)} is not checked either", CODE_GROUPING)
+        else:
+            _, result = self.mapped(record)
+            if isinstance(result, list):
+                if not tree.failed:
+                    tree.failed = record.position.line
+                tree.rows.clear()
+                yield self.bad(record.position, "; ".join(result) + f"; the thread of {thread.id} {_show(own)} is not checked", CODE_VALUE)
+            elif not tree.failed:
+                tree.rows.append(result)
+        if thread.replies is not None and not tree.pending:
+            for x in tree.ids:
+                trees.pop(x, None)
+                if tree.failed:
+                    rejected[x] = tree.failed
+            yield from self.emit_tree(tree)
+
+    @staticmethod
+    def merge(trees: dict[str, _Tree], a: _Tree, b: _Tree) -> _Tree:
+        big, small = (a, b) if len(a.ids) >= len(b.ids) else (b, a)
+        for x in small.ids:
+            trees[x] = big
+        big.ids.extend(small.ids)
+        big.seen |= small.seen
+        big.pending = (big.pending | small.pending) - big.seen
+        big.parent_of.update(small.parent_of)
+        big.failed = min(filter(None, (big.failed, small.failed)), default=0)  # the first failing line, if any
+        big.rows = [] if big.failed else big.rows + small.rows
+        if small.seq < big.seq:
+            big.seq, big.position = small.seq, small.position
+        return big
+
+    def incomplete(self, tree: _Tree, first_lines: dict[str, int]) -> str:
+        """Why a tree that refers to posts it does not have is not checked: posts the input lacks, or posts of a
+        thread that came out (was checked) before this part of it was read."""
+        thread = self.plan.thread
+        assert thread is not None
+
+        def listed(ids: list[str]) -> str:
+            shown = [_show(x) + (f" (line {first_lines[x]})" if x in first_lines else "") for x in ids[:5]]
+            return ", ".join(shown) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+
+        absent = sorted(x for x in tree.pending if x not in first_lines)
+        earlier = sorted((x for x in tree.pending if x in first_lines), key=first_lines.__getitem__)
+        reasons = []
+        if absent:
+            reasons.append(f"{thread.id} {listed(absent)}, which the export does not have (a post it answers, or a reply it lists)")
+        if earlier:
+            reasons.append(f"{thread.id} {listed(earlier)}, whose thread was checked before this post came (a reply its post did not list)")
+        posts = len(tree.rows)
+        them = "them" if len(tree.pending) > 1 else "it"
+        return (
+            f"the thread from line {tree.position.line} ({posts} post{'s' if posts != 1 else ''}) refers to "
+            f"{', and to '.join(reasons)}, so it is not checked: it would be judged without {them} (thread: "
+            f"{{incomplete: check}} checks such threads with the posts there are)"
+        )
+
+    def emit_tree(self, tree: _Tree) -> Iterator[RawRecord]:
+        if tree.failed or not tree.rows:
+            return
+        rows = sorted(tree.rows, key=lambda r: r.seq)
+        yield self.good(rows[0].position, _assemble(self.plan, rows, _root(tree)))
+
+
+def _root(tree: _Tree) -> str:
+    """The id of the tree's first post; when that post is not in the input, the id its replies point to."""
+    current = next(iter(tree.parent_of))
+    visited = {current}
+    while True:
+        parent = tree.parent_of.get(current)
+        if not parent:
+            return current
+        if parent not in tree.parent_of or parent in visited:
+            return parent if parent not in tree.parent_of else current
+        visited.add(parent)
+        current = parent
+
+
+def apply_mapping(
+    mapping: Mapping,
+    records: Iterable[RawRecord],
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    join_files: AbcMapping[str, str | Path] | None = None,
+) -> Iterator[RawRecord]:
+    """Map raw export rows to interaction records.
+
+    Yields one ``RawRecord`` per interaction (``data`` is the interaction dict, ``position`` that of its
+    first row, ``size`` the sizes of the rows consumed since the previous output) and one per row that
+    cannot be mapped (``error`` names the column and the value, ``code`` SR310, the row's own position).
+    Reader errors pass through unchanged; rows of joined files that cannot be used are reported with their
+    position in the joined file. Joined files are found in ``base_dir`` (default: the directory of the
+    first record's file) unless ``join_files`` names them; a missing one raises :class:`FileNotFoundError`
+    when iteration starts; a name in ``join_files`` that the mapping does not join raises
+    :class:`ValueError` at once.
+    """
+    unknown = sorted(set(join_files or ()) - set(mapping.joins))
+    if unknown:
+        known = ", ".join(mapping.joins) or "none"
+        raise ValueError(f"the mapping has no join named {', '.join(repr(u) for u in unknown)} (its joins: {known})")
+    return _Applier(mapping, base_dir, join_files).run(records)
+
+
+def read_mapped(
+    mapping: Mapping,
+    path: str,
+    *,
+    join_files: AbcMapping[str, str | Path] | None = None,
+) -> Iterator[RawRecord]:
+    """Read one export file (``-`` for stdin) with the mapping's ``input`` options and map it."""
+    spec = mapping.input
+    records = read_records(path, format=spec.format, encoding=spec.encoding, csv_dialect=spec.csv)
+    base_dir = "." if path == "-" else (os.path.dirname(path) or ".")
+    return apply_mapping(mapping, records, base_dir=base_dir, join_files=join_files)
