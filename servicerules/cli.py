@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import functools
 import json
+import os
 import platform
 import sys
 from pathlib import Path
@@ -258,6 +259,7 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     ruleset = load(args.ruleset, backend=args.backend)
     transform, read_options = _mapping_options(args)
     paths = expand_inputs(args.inputs)  # missing inputs: FileNotFoundError (exit 2) before anything is written
+    _check_outputs(args, paths)
     sinks: list[BatchSink] = []
     if args.output:
         sinks.append(ViolationWriter.open(args.output, args.format))
@@ -287,6 +289,38 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         print("interrupted: outputs are complete up to the last evaluated interaction", file=stderr)
         return 130
     return EXIT_VIOLATIONS if summary.failing(args.fail_on) or summary.rejected else EXIT_OK
+
+
+def _check_outputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
+    """Refuse, before any file is opened, outputs that would destroy an input or each other, or that
+    could only fail once the whole run is done (the summary and JUnit files are written at the end)."""
+    named = [(option, path) for option, path in (
+        ("--output", args.output), ("--rejects", args.rejects), ("--junit", args.junit), ("--summary-json", args.summary_json),
+    ) if path]
+    read = {os.path.normcase(os.path.realpath(p)): p for p in inputs if p != "-"}
+    taken: dict[str, str] = {}
+    for option, path in named:
+        if path == "-":
+            raise _UsageError(f"servicerules check: error: {option} -: outputs are files; give a path")
+        key = os.path.normcase(os.path.realpath(path))
+        if key in read:
+            raise _UsageError(
+                f"servicerules check: error: {option} {path} is also an input ({read[key]}): writing it would destroy "
+                "the records it is about to read; write the outputs outside the inputs' folders"
+            )
+        if key in taken:
+            raise _UsageError(f"servicerules check: error: {option} and {taken[key]} name the same file {path}")
+        taken[key] = option
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path):
+            problem = "is a directory"
+        elif not os.path.isdir(folder):
+            problem = f"cannot be written: there is no directory {folder}"
+        elif not os.access(path if os.path.exists(path) else folder, os.W_OK):
+            problem = "cannot be written: permission denied"
+        else:
+            continue
+        raise _UsageError(f"servicerules check: error: {option} {path} {problem}")
 
 
 def _mapping_options(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:

@@ -370,8 +370,7 @@ def _run(
                     pool.close(cancel=unfinished or summary.interrupted or failure is not None)
                 merger.close()
                 summary.elapsed += time.perf_counter() - started
-                for sink in sinks:
-                    sink.close(summary)
+                _close_all(sinks, summary)
         except KeyboardInterrupt:
             summary.interrupted = True
     if failure is not None:
@@ -380,8 +379,20 @@ def _run(
 
 
 def _abandon(sinks: Sequence[BatchSink]) -> None:
+    _close_all(sinks, None)
+
+
+def _close_all(sinks: Sequence[BatchSink], summary: BatchSummary | None) -> None:
+    """Close every sink, also when one fails (a full disk): the others' files are still completed. The
+    first failure is raised afterwards."""
+    failure: Exception | None = None
     for sink in sinks:
-        sink.close(None)
+        try:
+            sink.close(summary)
+        except Exception as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure
 
 
 class _InOrder:

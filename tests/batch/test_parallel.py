@@ -294,6 +294,19 @@ def test_counts_add_up_with_truncated_gzip_and_invalid_json(ruleset: Any, tmp_pa
     assert results[1] == results[2]
 
 
+def test_a_sink_that_fails_to_close_does_not_keep_the_others_from_closing(ruleset: Any, corpus_file: Path, tmp_path: Path) -> None:
+    class FullDisk(_Collect):
+        def close(self, summary: Any) -> None:
+            raise OSError(28, "No space left on device")
+
+    first, last = _Collect(), _Collect()
+    summary_file = tmp_path / "s.json"
+    with pytest.raises(OSError, match="No space left"):
+        check_files(ruleset, [str(corpus_file)], sinks=[first, FullDisk(), last, SummaryJsonWriter(str(summary_file))], as_of=AS_OF)
+    assert first.closed is not None and last.closed is first.closed
+    assert json.loads(summary_file.read_text())["read"] == first.closed.read > 0
+
+
 # ----------------------------------------------------------------------------------------- interrupts
 
 

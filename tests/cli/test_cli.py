@@ -246,6 +246,37 @@ def test_asking_for_durable_rules_where_it_does_not_import_is_a_usage_error(monk
     assert servicerules.load(ROOT / "rulesets" / "starter.yaml").ref.backend == "reference"  # what auto picks
 
 
+@pytest.mark.parametrize("option", ["-o", "--rejects", "--junit", "--summary-json"])
+def test_an_output_that_is_also_an_input_is_refused_before_anything_is_written(tmp_path, option):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    data = folder / "tickets.jsonl"
+    data.write_bytes((ROOT / "examples" / "interactions.jsonl").read_bytes())
+    before = data.read_bytes()
+    for target in (data, folder / "old-violations.jsonl"):  # named, or found in a folder that is an input
+        target.write_bytes(before)
+        code, out, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(folder), option, str(target))
+        assert (code, out) == (2, "")
+        assert err.startswith(f"servicerules check: error: {'--output' if option == '-o' else option} {target} is also an input")
+        assert data.read_bytes() == before and target.read_bytes() == before
+
+
+def test_two_outputs_in_one_file_or_an_unwritable_output_are_refused_up_front(tmp_path):
+    starter, examples = str(ROOT / "rulesets" / "starter.yaml"), str(ROOT / "examples" / "interactions.jsonl")
+    same = tmp_path / "out.json"
+    code, _, err = call("check", starter, examples, "-o", str(same), "--summary-json", str(same))
+    assert (code, err) == (2, f"servicerules check: error: --summary-json and --output name the same file {same}\n")
+    assert not same.exists()
+    violations = tmp_path / "v.json"
+    code, _, err = call("check", starter, examples, "-o", str(violations), "--junit", str(tmp_path / "nodir" / "j.xml"))
+    assert code == 2 and "--junit" in err and f"there is no directory {tmp_path / 'nodir'}" in err
+    assert not violations.exists()  # nothing opened, so nothing half-written
+    code, _, err = call("check", starter, examples, "--rejects", str(tmp_path))
+    assert (code, err) == (2, f"servicerules check: error: --rejects {tmp_path} is a directory\n")
+    code, _, err = call("check", starter, examples, "-o", "-")
+    assert (code, err) == (2, "servicerules check: error: --output -: outputs are files; give a path\n")
+
+
 # ------------------------------------------------------------------------------------------ mapping files
 
 MAPPING = "layout: per_interaction\ntimezone: UTC\nfields:\n  id: id\n  channel: {const: email}\n  created_at: opened\n"
