@@ -364,7 +364,7 @@ def _run(
     finally:
         stop.uninstall()
         try:
-            with _sigint_held():  # a second Ctrl-C must not leave workers running or files half-written
+            with _signals_held():  # a second Ctrl-C must not leave workers running or files half-written
                 if pool is not None:
                     unfinished = in_order is not None and in_order.pending
                     pool.close(cancel=unfinished or summary.interrupted or failure is not None)
@@ -504,7 +504,7 @@ class _Merger:
         self.merge(chunk, result, reports)
 
     def merge(self, chunk: _Chunk, result: ChunkResult, reports: list[tuple[Interaction, Report]] | None) -> None:
-        with _sigint_held():
+        with _signals_held():
             self.summary.add_part(result.part)
             for sink, digest in zip(self.digesting, result.digests):
                 sink.add_digest(digest)
@@ -735,38 +735,42 @@ class _SourceTexts:
 # ---------------------------------------------------------------------------------------- interrupts
 
 
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+"""What stops a run as Ctrl-C does: also the polite ``kill``, a cancelled CI job, a closed terminal."""
+
+
 class _Interrupt:
-    """Ctrl-C during a run. While the run reads its inputs or waits for workers, it interrupts at once. While
-    it evaluates or merges a chunk (:meth:`deferred`), a KeyboardInterrupt raised wherever the signal lands
-    could be swallowed (in a ``__del__``: "Exception ignored") or wrapped (pydantic reports one raised
-    while it serialises as a serialisation error), and the run would go on or fail instead of stopping; so
-    there the first Ctrl-C only sets a flag, and the run stops when the chunk is done. A second Ctrl-C
-    interrupts at once. Only the main thread receives signals: elsewhere nothing is installed and Ctrl-C
-    behaves as it always does."""
+    """Ctrl-C (or SIGTERM, SIGHUP) during a run. While the run reads its inputs or waits for workers, it
+    interrupts at once. While it evaluates or merges a chunk (:meth:`deferred`), a KeyboardInterrupt raised
+    wherever the signal lands could be swallowed (in a ``__del__``: "Exception ignored") or wrapped
+    (pydantic reports one raised while it serialises as a serialisation error), and the run would go on or
+    fail instead of stopping; so there the first signal only sets a flag, and the run stops when the chunk
+    is done. A second one interrupts at once. Only the main thread receives signals: elsewhere nothing is
+    installed and the signals behave as they always do."""
 
     def __init__(self) -> None:
         self.received = False
         self._deferring = 0
-        self._previous: Any = None
-        self._installed = False
+        self._previous: dict[int, Any] = {}
 
     def install(self) -> None:
-        # Only in place of Python's own handler: a caller that ignores Ctrl-C (SIG_IGN, a background job) or
-        # handles it itself keeps its way.
+        # Only in place of Python's own behaviour (KeyboardInterrupt for SIGINT, termination for the others):
+        # a caller that ignores a signal (SIG_IGN, a background job) or handles it itself keeps its way.
         if threading.current_thread() is not threading.main_thread():
             return
-        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-            return
-        try:
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        except ValueError:  # pragma: no cover - e.g. signals unavailable in this interpreter
-            return
-        self._installed = True
+        for signum in _STOP_SIGNALS:
+            default = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+            if signal.getsignal(signum) is not default:
+                continue
+            try:
+                self._previous[signum] = signal.signal(signum, self._handle)
+            except ValueError:  # pragma: no cover - e.g. signals unavailable in this interpreter
+                continue
 
     def uninstall(self) -> None:
-        if self._installed:
-            signal.signal(signal.SIGINT, self._previous)
-            self._installed = False
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous.clear()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         first = not self.received
@@ -775,13 +779,13 @@ class _Interrupt:
             raise KeyboardInterrupt
 
     def check(self) -> None:
-        """Stop here if a Ctrl-C came (one swallowed where it landed is still seen here)."""
+        """Stop here if a signal came (one swallowed where it landed is still seen here)."""
         if self.received:
             raise KeyboardInterrupt
 
     @contextmanager
     def deferred(self) -> Iterator[None]:
-        """A first Ctrl-C during the block stops the run when the block is done."""
+        """A first signal during the block stops the run when the block is done."""
         self._deferring += 1
         try:
             yield
@@ -791,24 +795,33 @@ class _Interrupt:
 
 
 @contextmanager
-def _sigint_held() -> Iterator[None]:
-    """Hold back SIGINT until the block is done (only the main thread receives signals)."""
+def _signals_held() -> Iterator[None]:
+    """Hold back Ctrl-C, SIGTERM and SIGHUP (unless ignored) until the block is done; then the first one
+    held is handled as it would have been (only the main thread receives signals)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    received: list[FrameType | None] = []
+    received: list[tuple[int, FrameType | None]] = []
 
     def hold(signum: int, frame: FrameType | None) -> None:
-        received.append(frame)
+        received.append((signum, frame))
 
-    try:
-        previous = signal.signal(signal.SIGINT, hold)
-    except ValueError:  # pragma: no cover - e.g. signals unavailable in this interpreter
-        yield
-        return
+    previous: dict[int, Any] = {}
+    for signum in _STOP_SIGNALS:
+        handler = signal.getsignal(signum)
+        if callable(handler) or handler == signal.SIG_DFL:  # not SIG_IGN
+            try:
+                previous[signum] = signal.signal(signum, hold)
+            except ValueError:  # pragma: no cover - e.g. signals unavailable in this interpreter
+                pass
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if received and callable(previous):
-            previous(signal.SIGINT, received[0])
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if received:
+            signum, frame = received[0]
+            if callable(previous[signum]):
+                previous[signum](signum, frame)
+            else:  # the default action (terminate), now that the files are complete
+                os.kill(os.getpid(), signum)

@@ -381,6 +381,30 @@ def test_ctrl_c_while_the_input_stalls_stops_at_once(ruleset: Any, corpus_file: 
     assert multiprocessing.active_children() == []
 
 
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGHUP"])
+def test_sigterm_or_sighup_stop_the_command_as_ctrl_c_does(corpus_file: Path, tmp_path: Path, stop: str) -> None:
+    # a cancelled CI job (SIGTERM), a closed terminal (SIGHUP): the outputs are completed, not cut off
+    out, summary_file = tmp_path / "v.json", tmp_path / "s.json"
+    command = [sys.executable, "-m", "servicerules", "check", str(ROOT / "rulesets" / "starter.yaml"), "-",
+               "--as-of", "2026-03-02T18:00:00Z", "-o", str(out), "--summary-json", str(summary_file), "-q", "-j", "2"]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert process.stdin is not None
+    lines = corpus_file.read_bytes().splitlines(keepends=True)
+    process.stdin.write(b"".join(lines[:2000]))  # then the input stalls: the run waits for more
+    process.stdin.flush()
+    deadline = time.monotonic() + 60
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)  # the outputs are opened just before the run starts
+    time.sleep(2)  # the run reads what there is, then waits for more
+    process.send_signal(getattr(signal, stop))
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    violations = json.loads(out.read_text())  # a closed array
+    summary = json.loads(summary_file.read_text())
+    assert summary["interrupted"] is True and summary["violations"] == len(violations)
+    assert summary["read"] == summary["evaluated"] + summary["rejected"] <= 2000
+
+
 def test_ctrl_c_during_evaluation_waits_for_the_chunk_unless_pressed_twice() -> None:
     stop = _Interrupt()
     stop.install()
