@@ -1094,7 +1094,7 @@ def _read_csv(source: _ByteSource, name: str, codec: str, dialect: dict[str, Any
         elif bad is not None:
             yield _bad(position, "SR303", bad_message, size)
         elif len(fields) != len(header):
-            message = f"CSV row has {len(fields)} fields, expected {len(header)} (the header's columns)"
+            message = f"CSV row has {len(fields)} field{'' if len(fields) == 1 else 's'}, expected {len(header)} (the header's columns)"
             yield _bad(position, "SR305", message, size)
         else:
             yield _good(position, dict(zip(header, fields)), size)

@@ -745,6 +745,24 @@ def test_offset_errors() -> None:
     assert created(extra, [{"id": "1", "d": "2026-03-02", "t": "09:00", "talk": "02:03"}], head) == ["2026-03-02T09:02:03+00:00"]
 
 
+def test_times_pushed_past_the_year_9999_reject_the_row_not_the_run() -> None:
+    head = ts_head("timezone: UTC\n")
+    extra = "  created_at: {column: t, add: {column: talk, unit: hms}}\n"
+    data = [{"id": "1", "t": "2026-03-02T09:00", "talk": "99999999:00:00"}, {"id": "2", "t": "2026-03-02T09:00", "talk": "1:00"}]
+    assert created(extra, data, head) == [
+        "column 't' with its 'add' durations: 2026-03-02T09:00:00+00:00 plus 3.6e+11 seconds is outside the years 1 to 9999",
+        "2026-03-02T09:01:00+00:00",  # the next row is still mapped
+    ]
+    extra = "  created_at: {column: t, add: {column: w}}\n"
+    assert created(extra, [{"id": "1", "t": "2026-03-02T09:00", "w": "-1e12"}], head) == [
+        "column 't' with its 'add' durations: 2026-03-02T09:00:00+00:00 plus -1e+12 seconds is outside the years 1 to 9999"
+    ]
+    extra = "  created_at: {date: d, time: t, after: start}\n"
+    assert created(extra, [{"id": "1", "d": "9999-12-31", "t": "00:01", "start": "23:59"}], head) == [
+        "columns 'd', 't': '9999-12-31 00:01' is on the next day, after the year 9999"
+    ]
+
+
 def test_hms_durations_take_minutes_and_seconds_below_60_after_a_colon() -> None:
     head = ts_head("timezone: UTC\n")
     extra = "  created_at: {column: t, add: {column: talk, unit: hms}}\n"

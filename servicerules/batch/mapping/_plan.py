@@ -432,7 +432,7 @@ class _Compiler:
             _raise_all([converted, added])
             if not isinstance(result, dt.datetime):
                 return result
-            return MISSING if seconds is None else _shift(result, seconds)
+            return MISSING if seconds is None else _shift(result, seconds, describe)
 
         return get, describe
 
@@ -566,21 +566,28 @@ class _Compiler:
                 moment = dt.datetime.combine(day, clock)
                 shown = _show(f"{_key_text(date_raw)} {_key_text(time_raw)}")
                 if start is not None and _day_seconds(start) - _day_seconds(clock) > _ROLL_OVER_SECONDS:
+                    if day == dt.date.max:
+                        raise _CellError(f"{describe}: {shown} is on the next day, after the year 9999")
                     moment += dt.timedelta(days=1)
             result = self.finish(moment, zone, describe, shown)
             if offsets is not None:
                 if seconds is None:
                     return MISSING
-                result = _shift(result, seconds)
+                result = _shift(result, seconds, describe)
             return result
 
         return get, describe
 
 
-def _shift(moment: dt.datetime, seconds: float) -> dt.datetime:
+def _shift(moment: dt.datetime, seconds: float, where: str) -> dt.datetime:
     """``moment`` plus an elapsed duration (exact across daylight-saving changes)."""
     zone = moment.tzinfo
-    return (moment.astimezone(dt.timezone.utc) + dt.timedelta(seconds=seconds)).astimezone(zone)
+    try:
+        return (moment.astimezone(dt.timezone.utc) + dt.timedelta(seconds=seconds)).astimezone(zone)
+    except OverflowError:  # a duration of a million years, say: the time is outside years 1 to 9999
+        raise _CellError(
+            f"{where} with its 'add' durations: {moment.isoformat()} plus {seconds:g} seconds is outside the years 1 to 9999"
+        ) from None
 
 
 @dataclass(frozen=True)
