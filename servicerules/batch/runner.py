@@ -54,6 +54,7 @@ from servicerules.batch.readers import (
     JsonLines,
     RawRecord,
     SourcePosition,
+    detect_format,
     expand_inputs,
     read_blocks,
     read_records,
@@ -256,6 +257,7 @@ def check_files(
         ruleset,
         lambda block_lines: _tracked(paths, format=format, encoding=encoding, transform=transform, block_lines=block_lines),
         encoding=encoding,
+        format=format,
         as_of=as_of,
         on_report=on_report,
         chunk_size=chunk_size,
@@ -276,6 +278,7 @@ def _run(
     read: Callable[[int], Iterator[tuple[RawRecord, _Span | None] | _Block]],
     *,
     encoding: str = "utf-8",
+    format: str | None = None,
     as_of: dt.datetime | None,
     on_report: ReportCallback | None,
     chunk_size: int | None,
@@ -309,7 +312,7 @@ def _run(
     started = time.perf_counter()
     for sink in sinks:
         sink.begin(summary)
-    merger = _Merger(summary, sinks, progress, on_report, _SourceTexts(encoding))
+    merger = _Merger(summary, sinks, progress, on_report, _SourceTexts(encoding, format))
     detail = merger.detail
     stop = _Interrupt()
     try:
@@ -691,11 +694,14 @@ class _SourceTexts:
     A record's span starts right after the previous record, so it may begin with blank lines, a ``,``
     between JSON array elements, the ``[`` of the array or the CSV header: those are skipped."""
 
-    def __init__(self, encoding: str = "utf-8") -> None:
+    def __init__(self, encoding: str = "utf-8", format: str | None = None) -> None:
         self._encoding = encoding
         """The inputs' text encoding (UTF-8 or a single-byte one: the readers accept no other)."""
+        self._format = format
+        """The inputs' format as given; None: each file's own (:func:`detect_format`)."""
         self._path: str | None = None
         self._fd: int | None = None
+        self._json_array = False
 
     def text(self, meta: _Meta) -> tuple[str, bool] | None:
         span = meta.span
@@ -706,6 +712,7 @@ class _SourceTexts:
                 self.close()
                 self._fd = os.open(span.path, os.O_RDONLY)
                 self._path = span.path
+                self._json_array = (self._format or detect_format(span.path)) == "json"
             assert self._fd is not None
             data = os.pread(self._fd, min(span.end - span.start, _RAW_WINDOW), span.start)
         except OSError:
@@ -717,7 +724,7 @@ class _SourceTexts:
                     break
                 data = data[newline + 1 :]
         data = data.lstrip(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
-        if data[:1] in (b",", b"["):
+        if self._json_array and data[:1] in (b",", b"["):  # the array's bracket, or the comma before the element
             data = data[1:].lstrip(b" \t\r\n")
         text = data.decode(self._encoding, "replace").rstrip("\r\n")
         if not text:

@@ -266,6 +266,21 @@ def test_rejected_raw_text_is_decoded_with_the_inputs_encoding(ruleset: Any, tmp
     assert (rejected["code"], rejected["raw"]) == ("SR305", "c1,email,J\u00e9r\u00f4me M\u00fcller,extra")
 
 
+def test_rejected_raw_text_keeps_a_leading_comma_or_bracket_outside_json_arrays(ruleset: Any, tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("id,channel,created_at\n,email,2026-03-02T08:00:00Z\n", encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text("[1,2,3]\n", encoding="utf-8")
+    (tmp_path / "c.json").write_text('[{"id": "x"},\n [1]]\n', encoding="utf-8")
+    out = tmp_path / "rejects.jsonl"
+    check_files(ruleset, [str(tmp_path)], sinks=[RejectsWriter.open(str(out))], as_of=AS_OF)
+    raw = {Path(r["file"]).name + f":{r['row']}": r["raw"] for r in _rejects(out)}
+    assert raw == {
+        "a.csv:1": ",email,2026-03-02T08:00:00Z",  # an empty id, not a row whose id is "email"
+        "b.jsonl:1": "[1,2,3]",
+        "c.json:1": '{"id": "x"}',  # in a JSON array the bracket and the comma are not the record's
+        "c.json:2": "[1]",
+    }
+
+
 def test_summary_keeps_a_bounded_number_of_rejections() -> None:
     summary = BatchSummary("r", "1", "reference", max_rejections=2)
     for k in range(5):
