@@ -27,7 +27,12 @@ SEVERITIES = ("info", "minor", "major", "critical")
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting, so ``run`` can return exit code 2 with the message."""
+    """argparse that raises instead of exiting, so ``run`` can return exit code 2 with the message. Options
+    are not abbreviated: ``--out`` would silently become ``--output``, and break when an option is added."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> Any:
         raise _UsageError(f"{self.prog}: error: {message}")
@@ -260,6 +265,8 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     transform, read_options = _mapping_options(args)
     paths = expand_inputs(args.inputs)  # missing inputs: FileNotFoundError (exit 2) before anything is written
     _check_outputs(args, paths)
+    if args.format and not args.output:
+        raise _UsageError("servicerules check: error: --format is the format of --output; give --output FILE too")
     sinks: list[BatchSink] = []
     if args.output:
         sinks.append(ViolationWriter.open(args.output, args.format))

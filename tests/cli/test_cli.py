@@ -277,6 +277,20 @@ def test_two_outputs_in_one_file_or_an_unwritable_output_are_refused_up_front(tm
     assert (code, err) == (2, "servicerules check: error: --output -: outputs are files; give a path\n")
 
 
+def test_options_are_not_abbreviated_and_format_needs_an_output():
+    starter, examples = str(ROOT / "rulesets" / "starter.yaml"), str(ROOT / "examples" / "interactions.jsonl")
+    code, _, err = call("check", starter, examples, "--quie")
+    assert code == 2 and "unrecognized arguments: --quie" in err
+    code, _, err = call("check", starter, examples, "--format", "csv", "-q")
+    assert (code, err) == (2, "servicerules check: error: --format is the format of --output; give --output FILE too\n")
+
+
+def test_as_of_takes_a_lowercase_z_as_utc():
+    from servicerules._argtypes import aware_timestamp
+
+    assert aware_timestamp("2026-03-02T18:00:00z") == aware_timestamp("2026-03-02T18:00:00+00:00")
+
+
 # ------------------------------------------------------------------------------------------ mapping files
 
 MAPPING = "layout: per_interaction\ntimezone: UTC\nfields:\n  id: id\n  channel: {const: email}\n  created_at: opened\n"
