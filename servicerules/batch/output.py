@@ -450,12 +450,24 @@ class _RecordRate(ProgressColumn):
         return Text(f"{records:,} records {rate}", style="progress.data.speed")
 
 
+class _TimeLeft(TimeRemainingColumn):
+    """The time left, once the rate means something: the first chunks come back from the workers nearly
+    together, and an estimate from them promised seconds for a run of minutes."""
+
+    SETTLING_SECONDS = 5.0
+
+    def render(self, task: Task) -> Text:
+        if not task.finished and (task.elapsed or 0.0) < self.SETTLING_SECONDS:
+            return Text("-:--:--", style="progress.remaining")
+        return super().render(task)
+
+
 class _RichProgress:
     def __init__(self, stream: TextIO, total: int | None):
         console = Console(file=stream)
         columns: list[ProgressColumn] = [SpinnerColumn(), TextColumn("checking"), _RecordRate()]
         if total:
-            columns += [BarColumn(), TaskProgressColumn(), TextColumn("ETA"), TimeRemainingColumn()]
+            columns += [BarColumn(), TaskProgressColumn(), TextColumn("ETA"), _TimeLeft()]
         self._progress = Progress(*columns, console=console, transient=False, refresh_per_second=4)
         self._task = self._progress.add_task("check", total=total or None, records=0)
         self._records = 0
@@ -465,6 +477,9 @@ class _RichProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:  # done: the last frame says so (sizes of mixed inputs need not add up to the total)
+            done = max(self._progress.tasks[0].completed, 1)
+            self._progress.update(self._task, total=done, completed=done)
         self._progress.stop()
 
     def advance(self, records: int, size: int) -> None:
@@ -493,7 +508,10 @@ class SummaryPrinter:
     """The terminal summary: totals, per-rule compliance, top violations, per-channel/team/agent
     compliance, rejections."""
 
-    def __init__(self, stream: TextIO, *, width: int = 110, top: int = 10):
+    def __init__(self, stream: TextIO, *, width: int | None = None, top: int = 10):
+        if width is None:  # a terminal's own width; elsewhere (a file, a pipe, a CI log) always the same
+            isatty = getattr(stream, "isatty", None)
+            width = None if isatty is not None and isatty() else 110
         self.console = Console(file=stream, width=width, highlight=False, soft_wrap=False)
         self.top = top
 

@@ -383,6 +383,10 @@ class _Terminal(io.StringIO):
         return True
 
 
+def _last_frame(terminal: _Terminal) -> str:
+    return [line for line in terminal.getvalue().splitlines() if "records" in line][-1]
+
+
 def test_progress_bar_only_on_a_terminal() -> None:
     assert type(make_progress(io.StringIO(), total=100)).__name__ == "_NoProgress"
     assert type(make_progress(_Terminal(), total=100, enabled=False)).__name__ == "_NoProgress"
@@ -390,7 +394,38 @@ def test_progress_bar_only_on_a_terminal() -> None:
     terminal = _Terminal()
     with make_progress(terminal, total=100) as progress:
         progress.advance(10, 50)
-    assert "10 records" in terminal.getvalue() and "50%" in terminal.getvalue()
+    last = _last_frame(terminal)
+    # a finished run ends at 100%, even when the inputs' sizes did not add up to the total (mixed files)
+    assert "10 records" in last and "100%" in last
+    terminal = _Terminal()
+    with pytest.raises(KeyboardInterrupt):
+        with make_progress(terminal, total=100) as progress:
+            progress.advance(10, 50)
+            raise KeyboardInterrupt
+    assert "50%" in _last_frame(terminal)  # an interrupted run shows where it stopped
+
+
+def test_the_summary_fits_the_terminal_and_is_110_columns_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert SummaryPrinter(io.StringIO()).console.width == 110  # a file, a pipe, a CI log: always the same
+    monkeypatch.setenv("COLUMNS", "72")
+    assert SummaryPrinter(_Terminal()).console.width == 72
+
+
+def test_the_time_left_is_shown_once_the_rate_has_settled() -> None:
+    from rich.progress import Progress
+
+    from servicerules.batch.output import _TimeLeft
+
+    clock = [0.0]
+    progress = Progress(get_time=lambda: clock[0])
+    task_id = progress.add_task("check", total=1000)
+    column = _TimeLeft()
+    clock[0] = 1.0
+    progress.update(task_id, completed=100)  # a burst of early chunks: 100 per second, "9 s left"
+    assert column.render(progress.tasks[0]).plain == "-:--:--"
+    clock[0] = 20.0
+    progress.update(task_id, completed=200)
+    assert column.render(progress.tasks[0]).plain not in ("-:--:--", "")
 
 
 def test_sinks_are_closed_when_the_run_cannot_start(ruleset: Any, tmp_path: Path) -> None:
