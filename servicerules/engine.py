@@ -148,7 +148,7 @@ class _FactReader:
         self.ctx = ctx
         # Values by fact name: per interaction, and per event index. Not one dict keyed by (name, index): those
         # ~100 key tuples per interaction are objects the garbage collector tracks, plain dicts of scalars are not.
-        self.interaction: dict[str, Any] = {}
+        self.interaction: dict[str, Any] = ctx.facts
         self.events: dict[int | None, dict[str, Any]] = {}
         self.local = local
 

@@ -422,10 +422,15 @@ class _SlaGate:
             return True
 
         def get(name: str, type_: str) -> Any:
+            # the interaction's fact values, shared with the engine's reader: the gates of several SLAs often
+            # read the same facts (the channel), and the rules read them too
+            facts = ctx.facts
+            if name in facts:
+                return normalise(facts[name], type_)
             spec = self.local_facts.get(name) or lookup(name)
             assert spec is not None and spec.scope == "interaction", name  # checked when the ruleset compiled
-            # cached on the context: the gates of several SLAs often read the same facts (the channel)
-            return normalise(ctx.cached("fact:" + name, spec.compute), type_)
+            value = facts[name] = spec.compute(ctx)
+            return normalise(value, type_)
 
         return when(get) is True
 

@@ -70,7 +70,7 @@ class InteractionContext:
     """What measures see: the interaction, ``as_of``, the ruleset's resources and a per-interaction cache
     so that an analysis shared by several facts (e.g. finding the first reply) runs once."""
 
-    __slots__ = ("interaction", "as_of", "resources", "events", "_cache")
+    __slots__ = ("interaction", "as_of", "resources", "events", "facts", "_cache")
 
     def __init__(self, interaction: Interaction, as_of: dt.datetime, resources: RulesetResources = NO_RESOURCES):
         self.interaction = interaction
@@ -78,6 +78,8 @@ class InteractionContext:
         self.resources = resources
         self.events: list[Event] = interaction.events
         """The interaction's events (read ~100 times per interaction: an attribute, not a property)."""
+        self.facts: dict[str, Any] = {}
+        """Interaction facts computed so far, by name: the engine's fact reader and the SLA gates share them."""
         self._cache: dict[str, Any] = {}
 
     def cached(self, key: str, compute: Callable[["InteractionContext"], Any]) -> Any:
