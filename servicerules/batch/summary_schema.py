@@ -6,6 +6,8 @@ type checker holds them to it) and the source of the published JSON Schema, ``se
 
 from __future__ import annotations
 
+import functools
+
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, TypeAdapter, with_config
@@ -103,10 +105,14 @@ class SummaryJson(TypedDict):
     rejections_truncated: Annotated[bool, Field(description="more records were rejected than listed")]
 
 
-SUMMARY_ADAPTER: TypeAdapter[SummaryJson] = TypeAdapter(SummaryJson)
+@functools.lru_cache(maxsize=None)
+def summary_adapter() -> TypeAdapter[SummaryJson]:
+    """A pydantic adapter of :class:`SummaryJson`, to validate a summary document. Built when first asked
+    for, not on import: building it costs ~50 ms, and every ``check`` process and worker imports this."""
+    return TypeAdapter(SummaryJson)
 
 
 def summary_json_schema() -> dict[str, Any]:
     """The JSON Schema of a summary, as pydantic generates it (``servicerules schema summary`` adds the
     ``$schema`` and ``$id``)."""
-    return SUMMARY_ADAPTER.json_schema(mode="validation")
+    return summary_adapter().json_schema(mode="validation")

@@ -205,7 +205,7 @@ def test_summary_json_fits_its_published_schema(tmp_path):
     # Every part filled: targets (grouped and not), rejections, groups per channel, team and agent.
     from pydantic import ValidationError
 
-    from servicerules.batch.summary_schema import SUMMARY_ADAPTER
+    from servicerules.batch.summary_schema import summary_adapter
 
     data = tmp_path / "in.jsonl"
     _write_jsonl(data, [_email(1, 30), _email(2, None), "{broken", {**_email(3, 45), "channel": "chat"}])
@@ -215,11 +215,11 @@ def test_summary_json_fits_its_published_schema(tmp_path):
     assert code == 1
     summary = json.loads(summary_file.read_text())
     assert summary["targets"] and summary["rejections"] and summary["by_agent"] and summary["rules"]
-    assert SUMMARY_ADAPTER.validate_python(summary) == summary
+    assert summary_adapter().validate_python(summary) == summary
     schema = json.loads((ROOT / "schemas" / "summary.schema.json").read_text())
     assert list(schema["properties"]) == list(summary)  # documented in the order written
     with pytest.raises(ValidationError):  # the schema is strict: no key it does not know
-        SUMMARY_ADAPTER.validate_python({**summary, "extra": 1})
+        summary_adapter().validate_python({**summary, "extra": 1})
 
 
 def test_fact_catalogue_page_is_up_to_date():
