@@ -256,7 +256,7 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from servicerules.batch.output import (
         BatchSink, JUnitWriter, RejectsWriter, SummaryJsonWriter, SummaryPrinter, ViolationWriter, make_progress,
     )
-    from servicerules.batch.parallel import WorkerCrashed
+    from servicerules.batch.parallel import WorkerCrashed, default_jobs
     from servicerules.batch.readers import expand_inputs, total_size
     from servicerules.batch.runner import InputFailed, check_files
     from servicerules.engine import load
@@ -265,6 +265,10 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     transform, read_options = _mapping_options(args)
     paths = expand_inputs(args.inputs)  # missing inputs: FileNotFoundError (exit 2) before anything is written
     _check_outputs(args, paths)
+    cpus = default_jobs()
+    if args.jobs is not None and args.jobs > 2 * cpus:
+        print(f"servicerules check: note: --jobs {args.jobs} on {cpus} CPUs: each worker holds its own compiled "
+              "ruleset (about 80 MB), and more workers than CPUs do not check faster", file=stderr)
     if args.format and not args.output:
         raise _UsageError("servicerules check: error: --format is the format of --output; give --output FILE too")
     sinks: list[BatchSink] = []
@@ -295,6 +299,8 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if summary.interrupted:
         print("interrupted: outputs are complete up to the last evaluated interaction", file=stderr)
         return 130
+    if not summary.read:  # an empty export would otherwise pass a CI gate unnoticed
+        print("servicerules check: warning: the inputs hold no records; nothing was checked", file=stderr)
     return EXIT_VIOLATIONS if summary.failing(args.fail_on) or summary.rejected else EXIT_OK
 
 

@@ -285,6 +285,22 @@ def test_options_are_not_abbreviated_and_format_needs_an_output():
     assert (code, err) == (2, "servicerules check: error: --format is the format of --output; give --output FILE too\n")
 
 
+def test_an_empty_export_and_too_many_jobs_are_pointed_out(tmp_path, monkeypatch):
+    import servicerules.batch.parallel as parallel
+
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n", encoding="utf-8")
+    code, _, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(empty), "-q")
+    assert (code, err) == (0, "servicerules check: warning: the inputs hold no records; nothing was checked\n")
+    monkeypatch.setattr(parallel, "default_jobs", lambda: 2)
+    code, _, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(ROOT / "examples" / "interactions.jsonl"),
+                        "-q", "-j", "5", "--as-of", "2026-03-02T18:00:00Z")
+    assert code == 1 and err.startswith("servicerules check: note: --jobs 5 on 2 CPUs: each worker holds its own")
+    code, _, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(ROOT / "examples" / "interactions.jsonl"),
+                        "-q", "-j", "4", "--as-of", "2026-03-02T18:00:00Z")
+    assert (code, err) == (1, "")
+
+
 def test_as_of_takes_a_lowercase_z_as_utc():
     from servicerules._argtypes import aware_timestamp
 
