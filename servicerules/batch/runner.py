@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import os
 import signal
 import stat
@@ -247,7 +248,7 @@ def check_files(
     try:
         paths = expand_inputs(inputs)
     except BaseException:
-        _abandon(sinks)
+        _close_all(sinks, None)
         raise
     if progress is True:
         progress = make_progress(sys.stderr, total=total_size(paths))
@@ -292,17 +293,9 @@ def _run(
     jobs = default_jobs() if jobs is None else jobs
     if chunk_size is None:
         chunk_size = DEFAULT_CHUNK_SIZE if jobs > 1 else 256
-    problem = None
-    if as_of is not None and as_of.tzinfo is None:
-        problem = "as_of must be timezone-aware"
-    elif jobs < 1:
-        problem = f"jobs must be at least 1, not {jobs}"
-    elif on_report is not None and jobs > 1:
-        problem = "on_report receives full reports, which do not cross processes: use jobs=1 or a sink"
-    elif chunk_size < 1:
-        problem = f"the chunk size must be at least 1, not {chunk_size}"
+    problem = _argument_problem(as_of, jobs, on_report, chunk_size)
     if problem is not None:
-        _abandon(sinks)
+        _close_all(sinks, None)
         raise ValueError(problem)
     if summary is None:
         summary = BatchSummary.for_ruleset(ruleset)
@@ -339,13 +332,9 @@ def _run(
         with shown:
             try:
                 if in_order is not None:
-                    for chunk in chunks:
-                        in_order.send(chunk)
-                    in_order.finish()
+                    in_order.send_all(chunks)
                 elif first is not None:  # serial: this process evaluates
-                    with stop.deferred():
-                        merger.serial(ruleset, first, as_of, detail)
-                    for chunk in chunks:
+                    for chunk in itertools.chain([first], chunks):
                         with stop.deferred():
                             merger.serial(ruleset, chunk, as_of, detail)
             except _InputFailed as exc:
@@ -381,8 +370,16 @@ def _run(
     return summary
 
 
-def _abandon(sinks: Sequence[BatchSink]) -> None:
-    _close_all(sinks, None)
+def _argument_problem(as_of: dt.datetime | None, jobs: int, on_report: ReportCallback | None, chunk_size: int) -> str | None:
+    if as_of is not None and as_of.tzinfo is None:
+        return "as_of must be timezone-aware"
+    if jobs < 1:
+        return f"jobs must be at least 1, not {jobs}"
+    if on_report is not None and jobs > 1:
+        return "on_report receives full reports, which do not cross processes: use jobs=1 or a sink"
+    if chunk_size < 1:
+        return f"the chunk size must be at least 1, not {chunk_size}"
+    return None
 
 
 def _close_all(sinks: Sequence[BatchSink], summary: BatchSummary | None) -> None:
@@ -427,6 +424,11 @@ class _InOrder:
         self.pool.submit(number, chunk.pieces, describe=chunk.describe())
         chunk.pieces = []  # the packed copy is all the pool needs
         self._receive(0)  # merge whatever has arrived meanwhile
+
+    def send_all(self, chunks: Iterable[_Chunk]) -> None:
+        for chunk in chunks:
+            self.send(chunk)
+        self.finish()
 
     def finish(self) -> None:
         while self.pending:
