@@ -45,7 +45,8 @@ def _as_list(value: Any) -> Any:
 
 
 def _column_shorthand(value: Any) -> Any:
-    """``name`` → ``[{column: name}]``; ``{...}`` → ``[{...}]``; a list's strings become ``{column: …}``."""
+    """``name`` → ``[{column: name}]``; ``{...}`` → ``[{...}]``; a list's strings become ``{column: …}`` (for
+    sources and for conditions alike)."""
     items = _as_list(value)
     if isinstance(items, list):
         return [{"column": item} if isinstance(item, str) else item for item in items]
@@ -85,16 +86,9 @@ class Condition(_Spec):
     empty: bool | None = Field(default=None, description="true: holds when the column is empty; false: when it has a value")
 
 
-def _conditions_shorthand(value: Any) -> Any:
-    items = _as_list(value)
-    if isinstance(items, list):
-        return [{"column": item} if isinstance(item, str) else item for item in items]
-    return items
-
-
 When = Annotated[
     list[Condition],
-    BeforeValidator(_conditions_shorthand, json_schema_input_type=Union[str, Condition, list[Union[str, Condition]]]),
+    BeforeValidator(_column_shorthand, json_schema_input_type=Union[str, Condition, list[Union[str, Condition]]]),
 ]
 
 
