@@ -9,8 +9,10 @@ import functools
 import gzip
 import io
 import json
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -180,6 +182,22 @@ fields:
   events[].public: {column: public}
   events[].text: text
 """
+MAPPED_CHATS_CSV = (
+    "chat,at,public,text\n"
+    "c1,09:00,yes,hello\n"
+    "c1,9h,yes,a bad time\n"  # SR310: not a time of format %H:%M
+    "c2,09:00,maybe,hi\n"  # maps, but 'maybe' is no boolean: SR112
+    "c3,09:00,yes,hey\n"
+    "c3,09:05\n"  # SR305: two cells under four columns
+    "c1,10:00,yes,back again\n"  # SR310: c1 again, not next to its earlier rows
+    "c1,10:01,yes,and again\n"
+    "c4,10:00,yes,last\n"
+)
+MAPPED_C2_JSON = (
+    '{"channel": "chat", "events": [{"at": "1900-01-01T09:00:00+00:00", "public": "maybe", '
+    '"text": "hi", "type": "message"}], "created_at": "1900-01-01T09:00:00+00:00", "id": "c2"}'
+)
+"""Chat c2 as the mapping makes it: a format without a date reads as on 1900-01-01 (as strptime does)."""
 
 
 @pytest.mark.parametrize("window", [1024, 1])
@@ -188,18 +206,7 @@ def test_rejected_raw_text_of_mapped_rows_is_the_row_and_of_mapped_interactions_
 ) -> None:
     monkeypatch.setattr(runner, "_RECENT_ROWS", window)
     mapping = load_mapping(MAPPED_CHATS)
-    (tmp_path / "chats.csv").write_text(
-        "chat,at,public,text\n"
-        "c1,09:00,yes,hello\n"
-        "c1,9h,yes,a bad time\n"
-        "c2,09:00,maybe,hi\n"
-        "c3,09:00,yes,hey\n"
-        "c3,09:05\n"
-        "c1,10:00,yes,back again\n"
-        "c1,10:01,yes,and again\n"
-        "c4,10:00,yes,last\n",
-        encoding="utf-8",
-    )
+    (tmp_path / "chats.csv").write_text(MAPPED_CHATS_CSV, encoding="utf-8")
     out = tmp_path / "rejects.jsonl"
     check_files(ruleset, [str(tmp_path / "chats.csv")], sinks=[RejectsWriter.open(str(out))], as_of=AS_OF,
                 transform=functools.partial(apply_mapping, mapping))
@@ -209,10 +216,35 @@ def test_rejected_raw_text_of_mapped_rows_is_the_row_and_of_mapped_interactions_
         raw[-1] = (7, "SR310", "c1,10:00,yes,back again")
     assert raw == [
         (3, "SR310", "c1,9h,yes,a bad time"),
-        (4, "SR112", '{"channel": "chat", "events": [{"at": "1900-01-01T09:00:00+00:00", "public": "maybe", '
-                     '"text": "hi", "type": "message"}], "created_at": "1900-01-01T09:00:00+00:00", "id": "c2"}'),
+        (4, "SR112", MAPPED_C2_JSON),
         (6, "SR305", "c3,09:05"),
         (7, "SR310", "c1,10:00,yes,back again"),
+    ]
+
+
+@pytest.mark.parametrize("source", ["chats.csv.gz", "gzip named chats.csv", "stdin"])
+def test_rejected_raw_text_of_mapped_rows_that_cannot_be_read_back_is_null_and_of_interactions_their_json(
+    ruleset: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    # docs/reference/cli.md "What raw holds": gzip input and stdin cannot be read back, so a row the mapping
+    # rejects, or that cannot be read, has null; an interaction the mapping made has its JSON, as from a
+    # plain file. A gzip file is known by its content, whatever its name. The first row is a rejected one:
+    # the compressed bytes of this small file all count towards it, and read back they would be garbage.
+    export = MAPPED_CHATS_CSV.replace("c1,09:00,yes,hello\n", "").encode()
+    if source == "stdin":
+        monkeypatch.setattr(sys, "stdin", SimpleNamespace(buffer=io.BytesIO(export)))
+        path, file = "-", "<stdin>"
+    else:
+        path = file = str(tmp_path / source.rpartition(" ")[2])
+        Path(path).write_bytes(gzip.compress(export))
+    out = tmp_path / "rejects.jsonl"
+    check_files(ruleset, [path], sinks=[RejectsWriter.open(str(out))], as_of=AS_OF,
+                transform=functools.partial(apply_mapping, load_mapping(MAPPED_CHATS)))
+    assert [(r["file"], r["line"], r["code"], r["raw"], r["raw_truncated"]) for r in _rejects(out)] == [
+        (file, 2, "SR310", None, False),
+        (file, 3, "SR112", MAPPED_C2_JSON, False),
+        (file, 5, "SR305", None, False),
+        (file, 6, "SR310", None, False),  # c1 again, after its rejected row
     ]
 
 

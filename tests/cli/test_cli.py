@@ -358,17 +358,24 @@ def test_a_bad_mapping_or_an_unknown_join_name_stops_check_with_status_2(tmp_pat
 def test_ctrl_c_while_loading_exits_130_without_a_traceback(monkeypatch, capsys):
     from servicerules import cli
 
-    def interrupted(argv, stdout, stderr):
+    ruleset, examples = str(ROOT / "rulesets" / "starter.yaml"), str(ROOT / "examples" / "interactions.jsonl")
+    loading = []
+
+    def interrupted(path, **options):
+        loading.append(path)
         raise KeyboardInterrupt  # as while the ruleset compiles, before a run can stop cleanly
 
-    monkeypatch.setattr(cli, "run", interrupted)
+    monkeypatch.setattr("servicerules.engine.load", interrupted)
     monkeypatch.setattr("servicerules.batch.parallel.tune_allocator", lambda: False)  # not this test process's
     monkeypatch.setattr("servicerules.batch.parallel.tune_gc", lambda: None)
-    monkeypatch.setattr(sys, "argv", ["servicerules", "check", "rulesets/starter.yaml", "x.jsonl"])
+    monkeypatch.setattr(sys, "argv", ["servicerules", "check", ruleset, examples])
     with pytest.raises(SystemExit) as exit_info:
-        cli.main()
-    assert exit_info.value.code == 130
-    assert capsys.readouterr().err == "servicerules: interrupted\n"
+        try:
+            cli.main()
+        except KeyboardInterrupt:  # escaping, it would stop the whole test session
+            pytest.fail("the KeyboardInterrupt escaped main()")
+    assert (exit_info.value.code, loading) == (130, [ruleset])  # interrupted in check's loading, not elsewhere
+    assert capsys.readouterr() == ("", "servicerules: interrupted\n")  # no traceback
 
 
 def test_an_input_failing_part_way_prints_what_was_checked_then_the_error(tmp_path, monkeypatch):

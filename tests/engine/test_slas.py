@@ -149,16 +149,21 @@ def test_an_sla_when_may_read_another_sla_s_facts(backend):
 
 
 @pytest.mark.parametrize(
-    ("whens", "cycles"),
+    ("first_when", "cycles"),
     [
-        ({"first": 'sla.first.count > 0'}, ["first → first"]),
-        ({"first": 'sla.next.state == "achieved"'}, ["first → next → first"]),  # with next's own when
+        # first reads itself; next reads first, but first does not read next: next is not in a cycle
+        ('sla.first.count > 0', [(8, "first", "first → first")]),
+        # first reads next, whose own when reads first: each of the two depends on itself through the other
+        ('sla.next.state == "achieved"',
+         [(8, "first", "first → next → first"), (13, "next", "next → first → next")]),
     ],
 )
-def test_an_sla_when_cannot_depend_on_its_own_facts(whens: dict[str, str], cycles: list[str]):
-    text = SLA_CHAIN.replace('when: interaction.channel == "email"', f"when: {whens['first']}")
+def test_an_sla_when_cannot_depend_on_its_own_facts(first_when: str, cycles: list[tuple[int, str, str]]):
+    text = SLA_CHAIN.replace('when: interaction.channel == "email"', f"when: {first_when}")
     with pytest.raises(RulesetError) as info:
         servicerules.load(text)
-    found = [(d.code, d.location.line) for d in info.value.diagnostics]
-    assert [d.message.rsplit("(", 1)[1].rstrip(")") for d in info.value.diagnostics if d.code == "SR210"][: len(cycles)] == cycles
-    assert ("SR210", 8) in found  # first's 'when'
+    hint = "an SLA's facts are unknown where its 'when' is not true; test the underlying facts instead"
+    assert [(d.code, d.message, d.hint, d.location.line, d.location.col) for d in info.value.diagnostics] == [
+        ("SR210", f"the 'when' of SLA '{sla}' depends on its own facts ({chain})", hint, line, 11)  # at its value
+        for line, sla, chain in cycles
+    ]

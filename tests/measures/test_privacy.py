@@ -443,6 +443,40 @@ def test_personal_data_in_a_public_social_reply(text: str, expected: bool) -> No
     assert fact("event.personal_data_in_public_reply", ctx, 1) is expected
 
 
+@pytest.mark.parametrize(
+    ("number", "personal"),
+    [
+        # UK numbers for organisations (docs/reference/facts.md: "UK +44 3/80/84/87"), written with +44 or 0044
+        ("+44 300 123 4567", False),  # 03: charged as a geographic call
+        ("+44 808 157 0192", False),  # 080: free
+        ("+44 843 123 4567", False),  # 084: 843 is a toll-free code nowhere else
+        ("+44 845 600 0145", False),
+        ("+44 870 123 4567", False),  # 087
+        ("+44 871 123 4567", False),
+        ("0044 345 600 0145", False),
+        ("0044 808 157 0192", False),
+        ("0044 845 600 0145", False),
+        ("0044 870 123 4567", False),
+        # national: 080 is toll-free as in other countries; 03 is also a German area code, so a person's
+        ("0808 157 0192", False),
+        ("0300 123 4567", True),
+        # personal: UK mobiles and geographic numbers in every form, and a 3 after another country's code
+        ("07700 900123", True),
+        ("+44 7700 900123", True),
+        ("0044 7700 900123", True),
+        ("020 7946 0018", True),
+        ("+44 20 7946 0018", True),
+        ("+44 1632 960123", True),
+        ("+49 30 1234567", True),  # Berlin
+    ],
+)
+def test_uk_service_numbers_are_not_personal_data_in_a_public_social_reply(number: str, personal: bool) -> None:
+    text = f"@jana call {number} today"
+    assert [text[s:e] for s, e in find_phone_numbers(text)] == [number]  # found whole: the number decides
+    ctx = context(msg("customer", "@kestrel where is my parcel", 0), msg("agent", text, 5), channel="social")
+    assert fact("event.personal_data_in_public_reply", ctx, 1) is personal
+
+
 def test_personal_data_in_public_reply_is_only_about_public_company_messages_on_social() -> None:
     email = "mail jana.novak@example.com"
     social = context(
