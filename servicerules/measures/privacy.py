@@ -401,31 +401,44 @@ def _is_role_mailbox(address: str) -> bool:
     return re.sub(r"[._+\-]", "", local) in _ROLE_MAILBOXES or local.startswith(("noreply", "no-reply", "no.reply"))
 
 
-_UK_SERVICE = ("3", "80", "84", "87")
-"""UK non-geographic numbers for organisations: 03 (charged as a geographic call), 080 (free), 084/087
-(service). Only recognised in international form (+44 3…): a national 033… or 034… is a German area code
-too (Brandenburg, Saxony-Anhalt), where it is anybody's number."""
+_SERVICE_PREFIXES = {
+    "1": ("800", "833", "844", "855", "866", "877", "888"),  # North America: toll-free
+    "44": ("3", "80", "84", "87"),  # UK: 03 (charged as a geographic call), 080 (free), 084/087 (service)
+    "49": ("800", "180"),  # Germany: 0800 (free), 0180 (service)
+    "45": ("80", "70"),  # Denmark: 80 (free), 70 (shared cost)
+    "91": ("1800", "800"),  # India: 1800 (toll-free)
+    "33": ("80",),  # France: 080x (free)
+    "31": ("800",),  # the Netherlands, Switzerland, Austria: 0800 (free)
+    "41": ("800",),
+    "43": ("800",),
+}
+"""Service numbers for organisations after each country code. Each country's list is its own: 844 is
+toll-free after +1, but after a German 0 it is an area code (08441 Pfaffenhofen), where the number is
+anybody's."""
+
+_NATIONAL_FREE = "800"
+"""After a national 0, with no country to tell: 0800 is free in most of Europe (UK, Germany, France,
+Austria, Switzerland, the Netherlands). So is German 0180 service, in 11 digits or more (a French 01 80…
+has 10: a Paris line). Not 03, 0808 or 084…: those are German area codes too (033… Brandenburg, 08081
+Dorfen, 0844… Upper Bavaria), so only their +44 form counts."""
 
 
 def _is_service_number(raw: str) -> bool:
     """Toll-free and shared-cost service numbers (0800, 1-800, +45 80…, +44 3…): a company's line, not a
     person's."""
     digits = _ascii_digits(raw)
-    international = raw.startswith("+") or digits.startswith("00")
-    national = digits[2:] if digits.startswith("00") else digits
-    country = ""
-    if international:
-        for code in ("1", "44", "49", "45", "91"):
-            if national.startswith(code):
-                country, national = code, national[len(code) :]
-                break
-    national = national.lstrip("0")
-    if national.startswith(("800", "808", "888", "877", "866", "855", "844", "833", "180")):
+    if raw.startswith("+") or digits.startswith("00"):
+        number = digits[2:] if digits.startswith("00") else digits
+        country = next((code for code in _SERVICE_PREFIXES if number.startswith(code)), None)
+        return country is not None and number[len(country) :].lstrip("0").startswith(_SERVICE_PREFIXES[country])
+    if digits.startswith("0"):
+        return digits[1:].startswith(_NATIONAL_FREE) or (digits.startswith("0180") and len(digits) >= 11)
+    if len(digits) == 8:  # a Danish number has no trunk prefix
+        return digits.startswith(_SERVICE_PREFIXES["45"])
+    if len(digits) == 11 and digits.startswith("1800"):  # India's 1800 xxx xxxx, or North America's 1 800…
         return True
-    if country == "44" and national.startswith(_UK_SERVICE):
-        return True
-    danish = country == "45" or (not international and len(digits) == 8)
-    return danish and national.startswith(("80", "70"))
+    north_american = digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
+    return len(north_american) == 10 and north_american.startswith(_SERVICE_PREFIXES["1"])
 
 
 def _mask_keep_last(text: str, spans: list[tuple[int, int]], keep: int) -> str:
@@ -631,9 +644,10 @@ def _event_has_health_data(ctx: InteractionContext, index: int) -> bool | None:
     "bool",
     "a public message by the company side (agent, manager, bot or system) on a social channel contains "
     "personal data: an e-mail address (not a role mailbox such as support@ or info@), a phone number (not a "
-    "toll-free or service number such as 0800, 1-800, Danish 70/80 or UK +44 3/80/84/87; a UK 03 number written "
-    "nationally is also a German area code, so it counts as personal), a card number or an IBAN. Null for any "
-    "other event or channel, and for a message without text",
+    "toll-free or service number: 0800, German 0180, 1-800 and the other North American toll-free codes, Danish "
+    "70/80, UK +44 3/80/84/87, +33/+43/+41/+31 800; each country's codes count only after its own country code "
+    "or national form, so a national 03, 0808 or 0844 number, which is also a German area code, counts as "
+    "personal), a card number or an IBAN. Null for any other event or channel, and for a message without text",
     "true",
     family=FAMILY,
     scope="event",

@@ -457,8 +457,9 @@ def test_personal_data_in_a_public_social_reply(text: str, expected: bool) -> No
         ("0044 808 157 0192", False),
         ("0044 845 600 0145", False),
         ("0044 870 123 4567", False),
-        # national: 080 is toll-free as in other countries; 03 is also a German area code, so a person's
-        ("0808 157 0192", False),
+        # national: 0800 is toll-free across Europe; 03 and 0808 are German area codes too, so a person's
+        ("0800 157 0192", False),
+        ("0808 157 0192", True),  # also 08081 Dorfen
         ("0300 123 4567", True),
         # personal: UK mobiles and geographic numbers in every form, and a 3 after another country's code
         ("07700 900123", True),
@@ -473,6 +474,31 @@ def test_personal_data_in_a_public_social_reply(text: str, expected: bool) -> No
 def test_uk_service_numbers_are_not_personal_data_in_a_public_social_reply(number: str, personal: bool) -> None:
     text = f"@jana call {number} today"
     assert [text[s:e] for s, e in find_phone_numbers(text)] == [number]  # found whole: the number decides
+    ctx = context(msg("customer", "@kestrel where is my parcel", 0), msg("agent", text, 5), channel="social")
+    assert fact("event.personal_data_in_public_reply", ctx, 1) is personal
+
+
+@pytest.mark.parametrize(
+    ("number", "personal"),
+    [
+        # a toll-free code of one country is an area code in another: each country's list is its own
+        ("+49 8441 123456", True),  # Pfaffenhofen, though 844 is toll-free after +1
+        ("08441 123456", True),
+        ("08331 123456", True),  # Memmingen (833)
+        ("01 80 12 34 56", True),  # a Paris line, though German service numbers start 0180
+        ("0180 5 123456", False),  # German service: 11 digits
+        ("+49 180 5 123456", False),
+        ("+1 844 555 0100", False),  # North American toll-free
+        ("1-844-555-0100", False),
+        ("(888) 555-0100", False),
+        ("+33 800 123 456", False),  # French, Austrian, Swiss free numbers
+        ("+43 800 123456", False),
+        ("+41 800 123 456", False),
+    ],
+)
+def test_service_numbers_are_told_apart_from_area_codes_country_by_country(number: str, personal: bool) -> None:
+    text = f"@jana call {number} today"
+    assert [text[s:e] for s, e in find_phone_numbers(text)] == [number]
     ctx = context(msg("customer", "@kestrel where is my parcel", 0), msg("agent", text, 5), channel="social")
     assert fact("event.personal_data_in_public_reply", ctx, 1) is personal
 
