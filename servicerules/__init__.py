@@ -9,7 +9,11 @@ Load a ruleset once, evaluate many interactions::
         print(violation.rule_id, violation.message)
 """
 
-from servicerules.engine import CompiledRuleset, Rejection, Verdicts, load
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from servicerules.errors import (
     Diagnostic,
     EvaluationError,
@@ -18,10 +22,35 @@ from servicerules.errors import (
     RulesetError,
     ServiceRulesError,
 )
-from servicerules.model.interaction import Interaction
-from servicerules.report import Evidence, RecommendedAction, Report, RuleOutcome, Violation
+
+if TYPE_CHECKING:
+    from servicerules.engine import CompiledRuleset, Rejection, Verdicts, load
+    from servicerules.model.interaction import Interaction
+    from servicerules.report import Evidence, RecommendedAction, Report, RuleOutcome, Violation
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    **dict.fromkeys(("CompiledRuleset", "Rejection", "Verdicts", "load"), "servicerules.engine"),
+    "Interaction": "servicerules.model.interaction",
+    **dict.fromkeys(("Evidence", "RecommendedAction", "Report", "RuleOutcome", "Violation"), "servicerules.report"),
+}
+"""Names whose modules (the engine, pydantic models) are imported when first used, not with the package:
+the ``servicerules`` command imports them inside its own error handling, so a Ctrl-C while they load
+ends it quietly, and ``--help`` does not wait for them."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'servicerules' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 __all__ = [
     "CompiledRuleset",

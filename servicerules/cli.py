@@ -360,11 +360,11 @@ def _mapping_options(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
 
 
 def main() -> None:
-    from servicerules.batch.parallel import tune_allocator, tune_gc
+    try:  # the heavy modules load in here: a Ctrl-C while they do ends quietly too
+        from servicerules.batch.parallel import tune_allocator, tune_gc
 
-    tune_allocator()  # this process is the command's own (run() may be called in someone else's)
-    tune_gc()
-    try:
+        tune_allocator()  # this process is the command's own (run() may be called in someone else's)
+        tune_gc()
         code = run(sys.argv[1:], sys.stdout, sys.stderr)
     except KeyboardInterrupt:  # before a run could stop cleanly (loading the ruleset): no traceback
         print("servicerules: interrupted", file=sys.stderr)
