@@ -82,7 +82,7 @@ def _describe(error: Any) -> tuple[str, str, str | None]:
         value = error.get("input")
         hint = did_you_mean(str(value), [e.strip(" '") for e in str(expected).replace(" or ", ",").split(",")]) if expected else None
         return "SR112", f"invalid value {value!r} for '{name}': {message.lower()}", hint
-    if kind == "enum":
+    if kind in ("enum", "string_pattern_mismatch"):
         return "SR112", f"invalid value {error.get('input')!r} for '{name}': {message.lower()}", None
     if kind == "value_error":
         message = message.removeprefix("Value error, ")
