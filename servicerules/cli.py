@@ -18,7 +18,7 @@ from typing import Any, Sequence, TextIO
 
 from servicerules._argtypes import aware_timestamp
 from servicerules import __version__
-from servicerules.errors import Diagnostic, RulesetError
+from servicerules.errors import Diagnostic, Location, RulesetError
 
 __all__ = ["main", "run"]
 
@@ -201,13 +201,12 @@ def _lint_one(path: str, problems: list[Diagnostic]) -> str | None:
 
 def _lint(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     problems: list[Diagnostic] = []
-    unreadable = False
     for path in args.files:
         try:
             ok = _lint_one(path, problems)
-        except (OSError, UnicodeDecodeError) as exc:  # reported, and the other files are still linted
-            print(f"servicerules: error: {exc}", file=stderr)
-            unreadable = True
+        except (OSError, UnicodeDecodeError) as exc:  # reported like any problem, and the other files are linted
+            reason = f"{exc.strerror}" if isinstance(exc, OSError) and exc.strerror else str(exc)
+            problems.append(Diagnostic("SR103", f"cannot read the file: {reason}", Location(path, 1, 1)))
             continue
         if ok is not None and args.format == "text":
             print(f"{path}: ok ({ok})", file=stdout)
@@ -218,7 +217,7 @@ def _lint(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             print(diagnostic.render(), file=stdout)
         if problems:
             print(f"{len(problems)} error{'s' if len(problems) != 1 else ''}", file=stdout)
-    return EXIT_ERROR if problems or unreadable else EXIT_OK
+    return EXIT_ERROR if problems else EXIT_OK
 
 
 def _schema(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -310,16 +309,19 @@ def _check_outputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
     named = [(option, path) for option, path in (
         ("--output", args.output), ("--rejects", args.rejects), ("--junit", args.junit), ("--summary-json", args.summary_json),
     ) if path]
-    read = {os.path.normcase(os.path.realpath(p)): p for p in inputs if p != "-"}
-    taken: dict[str, str] = {}
+    # everything the run reads: the records, the ruleset, the mapping and the files it joins
+    joins = [item.partition("=")[2] for item in args.join]
+    sources = [*(p for p in inputs if p != "-"), args.ruleset, *([args.mapping] if args.mapping else []), *joins]
+    read = {_file_key(p): p for p in sources if os.path.isfile(p)}
+    taken: dict[object, str] = {}
     for option, path in named:
         if path == "-":
             raise _UsageError(f"servicerules check: error: {option} -: outputs are files; give a path")
-        key = os.path.normcase(os.path.realpath(path))
+        key = _file_key(path)
         if key in read:
             raise _UsageError(
                 f"servicerules check: error: {option} {path} is also an input ({read[key]}): writing it would destroy "
-                "the records it is about to read; write the outputs outside the inputs' folders"
+                "what the run is about to read; write the outputs elsewhere"
             )
         if key in taken:
             raise _UsageError(f"servicerules check: error: {option} and {taken[key]} name the same file {path}")
@@ -334,6 +336,16 @@ def _check_outputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
         else:
             continue
         raise _UsageError(f"servicerules check: error: {option} {path} {problem}")
+
+
+def _file_key(path: str) -> object:
+    """What makes two paths one file: device and inode when it exists (a hard link, a symbolic link),
+    else its real path."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return os.path.normcase(os.path.realpath(path))
+    return (status.st_dev, status.st_ino)
 
 
 def _mapping_options(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:

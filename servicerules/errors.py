@@ -33,6 +33,7 @@ CODES: dict[str, str] = {
     "SR100": "YAML syntax error",
     "SR101": "duplicate key in a mapping",
     "SR102": "ruleset document is empty or not a mapping",
+    "SR103": "file cannot be read",
     "SR110": "unknown field",
     "SR111": "missing required field",
     "SR112": "invalid value",

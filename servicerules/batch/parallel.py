@@ -456,6 +456,9 @@ def _evaluate_payload(ruleset: CompiledRuleset, payload: bytes, job: _Job) -> _R
 
 def _worker_main(conn: Connection, ruleset_blob: bytes, job: _Job, tune: bool, inherited: Sequence[Connection]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
+    for name in ("SIGTERM", "SIGHUP"):  # forked after the parent took them over: a worker just ends
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
     for other in inherited:  # forked: other workers' pipe ends must not keep those pipes open
         other.close()
     if tune:

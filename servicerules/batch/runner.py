@@ -26,6 +26,7 @@ the failure has been evaluated and written.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import datetime as dt
 import itertools
@@ -88,6 +89,9 @@ class InputFailed(EvaluationError):
         super().__init__([Diagnostic(INPUT_FAILED, message, hint=hint)])
         self.__cause__ = cause
         self.summary = summary
+
+    def __reduce__(self) -> tuple[Any, ...]:  # rebuilt from its cause, not its text (a process pool pickles it)
+        return (InputFailed, (self.__cause__,), {"summary": self.summary})
 
 ReportCallback = Callable[[Interaction, Report], None]
 RecordTransform = Callable[[Iterable[RawRecord]], Iterable[RawRecord]]
@@ -365,6 +369,10 @@ def _run(
                 _close_all(sinks, summary)
         except KeyboardInterrupt:
             summary.interrupted = True
+    if stop.signum is not None and stop.signum != signal.SIGINT:
+        # SIGTERM, SIGHUP: with the outputs complete, the process ends as the signal asks (it is not Ctrl-C,
+        # which a caller may catch and go on from)
+        os.kill(os.getpid(), stop.signum)
     if failure is not None:
         raise failure
     return summary
@@ -725,9 +733,14 @@ class _SourceTexts:
                 if newline < 0:
                     break
                 data = data[newline + 1 :]
-        data = data.lstrip(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
-        if self._json_array and data[:1] in (b",", b"["):  # the array's bracket, or the comma before the element
-            data = data[1:].lstrip(b" \t\r\n")
+        if span.start == 0 and self._encoding.replace("_", "-").lower() in ("utf-8", "utf8", "utf-8-sig"):
+            data = data.removeprefix(codecs.BOM_UTF8)
+        if self._json_array:  # the array's bracket, or the comma before the element, and white space
+            data = data.lstrip(b" \t\r\n")
+            if data[:1] in (b",", b"["):
+                data = data[1:].lstrip(b" \t\r\n")
+        else:  # blank lines before the record; a CSV row's own leading tab or space is its text
+            data = data.lstrip(b"\r\n")
         text = data.decode(self._encoding, "replace").rstrip("\r\n")
         if not text:
             return None
@@ -759,6 +772,8 @@ class _Interrupt:
 
     def __init__(self) -> None:
         self.received = False
+        self.signum: int | None = None
+        """The first signal received."""
         self._deferring = 0
         self._previous: dict[int, Any] = {}
 
@@ -784,6 +799,8 @@ class _Interrupt:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         first = not self.received
         self.received = True
+        if first:
+            self.signum = signum
         if not (first and self._deferring):
             raise KeyboardInterrupt
 

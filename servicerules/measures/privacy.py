@@ -406,7 +406,7 @@ _SERVICE_PREFIXES = {
     "44": ("3", "80", "84", "87"),  # UK: 03 (charged as a geographic call), 080 (free), 084/087 (service)
     "49": ("800", "180"),  # Germany: 0800 (free), 0180 (service)
     "45": ("80", "70"),  # Denmark: 80 (free), 70 (shared cost)
-    "91": ("1800", "800"),  # India: 1800 (toll-free)
+    "91": ("1800",),  # India: 1800 (toll-free); +91 800… is a mobile
     "33": ("80",),  # France: 080x (free)
     "31": ("800",),  # the Netherlands, Switzerland, Austria: 0800 (free)
     "41": ("800",),

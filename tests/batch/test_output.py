@@ -311,6 +311,14 @@ def test_rejected_raw_text_keeps_a_leading_comma_or_bracket_outside_json_arrays(
         "c.json:1": '{"id": "x"}',  # in a JSON array the bracket and the comma are not the record's
         "c.json:2": "[1]",
     }
+    (tmp_path / "d.tsv").write_text("id\tchannel\tx\n\temail\tx\textra\n", encoding="utf-8")
+    (tmp_path / "e.csv").write_bytes("id,channel\n\u00bbc1,email,extra\n".encode("cp1252"))
+    out = tmp_path / "rejects2.jsonl"
+    check_files(ruleset, [str(tmp_path / "d.tsv")], sinks=[RejectsWriter.open(str(out))], as_of=AS_OF)
+    assert [r["raw"] for r in _rejects(out)] == ["\temail\tx\textra"]  # the empty first cell's tab is kept
+    out = tmp_path / "rejects3.jsonl"
+    check_files(ruleset, [str(tmp_path / "e.csv")], encoding="cp1252", sinks=[RejectsWriter.open(str(out))], as_of=AS_OF)
+    assert [r["raw"] for r in _rejects(out)] == ["\u00bbc1,email,extra"]  # 0xbb is a character here, not a BOM byte
 
 
 def test_summary_keeps_a_bounded_number_of_rejections() -> None:

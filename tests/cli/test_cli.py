@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from io import StringIO
 from pathlib import Path
@@ -261,6 +262,28 @@ def test_an_output_that_is_also_an_input_is_refused_before_anything_is_written(t
         assert data.read_bytes() == before and target.read_bytes() == before
 
 
+def test_an_output_that_is_the_ruleset_a_join_file_or_a_hard_link_to_an_input_is_refused(tmp_path):
+    ruleset = tmp_path / "rules.yaml"
+    ruleset.write_bytes((ROOT / "rulesets" / "starter.yaml").read_bytes())
+    data = tmp_path / "in.jsonl"
+    data.write_bytes((ROOT / "examples" / "interactions.jsonl").read_bytes())
+    linked = tmp_path / "same.jsonl"
+    os.link(data, linked)
+    code, _, err = call("check", str(ruleset), str(data), "--summary-json", str(ruleset))
+    assert code == 2 and f"--summary-json {ruleset} is also an input ({ruleset})" in err
+    code, _, err = call("check", str(ruleset), str(data), "-o", str(linked))
+    assert code == 2 and f"--output {linked} is also an input ({data})" in err
+    comments = tmp_path / "comments.csv"
+    comments.write_text("id,body,created,public,ticket_id,user_id\n1,hi,2024-01-01 10:00:00,true,5,7\n", encoding="utf-8")
+    users = tmp_path / "people.csv"
+    users.write_text("id,name,role\n7,Jana,end-user\n", encoding="utf-8")
+    code, _, err = call("check", str(ruleset), str(comments), "--mapping", "zendesk", "--join", f"authors={users}",
+                        "--rejects", str(users))
+    assert code == 2 and f"--rejects {users} is also an input ({users})" in err
+    assert ruleset.read_bytes() == (ROOT / "rulesets" / "starter.yaml").read_bytes()
+    assert linked.stat().st_size == data.stat().st_size > 0 and users.read_text().startswith("id,name")
+
+
 def test_two_outputs_in_one_file_or_an_unwritable_output_are_refused_up_front(tmp_path):
     starter, examples = str(ROOT / "rulesets" / "starter.yaml"), str(ROOT / "examples" / "interactions.jsonl")
     same = tmp_path / "out.json"
@@ -335,13 +358,15 @@ def test_lint_checks_policy_test_files_and_goes_on_past_a_missing_file(tmp_path)
     missing = tmp_path / "gone.yaml"
     code, out, err = call("lint", str(ROOT / "rulesets" / "charter.test.yaml"), str(missing), str(tests),
                           str(ROOT / "rulesets" / "starter.yaml"))
-    assert code == 2
-    assert err == f"servicerules: error: [Errno 2] No such file or directory: '{missing}'\n"
+    assert (code, err) == (2, "")
     lines = out.splitlines()
     assert lines[0] == f"{ROOT / 'rulesets' / 'charter.test.yaml'}: ok (policy tests: 24 cases)"
     assert lines[1] == f"{ROOT / 'rulesets' / 'starter.yaml'}: ok (7 rules)"  # linted after the missing file
-    assert lines[2].startswith(f"{tests}:5:14: SR110 unknown field 'violatons'")
-    assert lines[-1] == "1 error"
+    assert lines[2] == f"{missing}:1:1: SR103 cannot read the file: No such file or directory"
+    assert lines[3].startswith(f"{tests}:5:14: SR110 unknown field 'violatons'")
+    assert lines[-1] == "2 errors"
+    code, out, _ = call("lint", "--format", "json", str(missing))
+    assert code == 2 and [d["code"] for d in json.loads(out)] == ["SR103"]
 
 
 def test_a_bad_mapping_or_an_unknown_join_name_stops_check_with_status_2(tmp_path):

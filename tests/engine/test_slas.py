@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -167,3 +168,42 @@ def test_an_sla_when_cannot_depend_on_its_own_facts(first_when: str, cycles: lis
         ("SR210", f"the 'when' of SLA '{sla}' depends on its own facts ({chain})", hint, line, 11)  # at its value
         for line, sla, chain in cycles
     ]
+
+
+def test_an_sla_gate_and_the_rules_compute_a_fact_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the gate of the SLA and the rule both read interaction.subject: one computation per interaction
+    import dataclasses
+
+    from servicerules.measures import CATALOGUE
+
+    calls: list[str] = []
+    spec = CATALOGUE["interaction.subject"]
+
+    def counting(ctx: Any) -> Any:
+        calls.append(ctx.interaction.id)
+        return spec.compute(ctx)
+
+    monkeypatch.setitem(CATALOGUE, "interaction.subject", dataclasses.replace(spec, compute=counting))
+    policy = servicerules.load(
+        """
+ruleset: shared
+version: "1"
+slas:
+  - id: refunds
+    title: Refund requests answered within 1h
+    metric: first_reply_time
+    when: interaction.subject ?? "" == "Refund"
+    targets: {"*": 1h}
+rules:
+  - id: no-subject
+    title: Tickets have a subject
+    severity: info
+    violated_if: interaction.subject == null
+""",
+        backend="reference",
+    )
+    record = {"id": "T-9", "channel": "email", "subject": "Refund", "created_at": "2026-03-02T09:00:00Z",
+              "events": [{"at": "2026-03-02T09:00:00Z", "type": "message", "author": {"role": "customer"}, "text": "hi"}]}
+    report = policy.evaluate(record, as_of=dt.datetime(2026, 3, 2, 12, tzinfo=dt.timezone.utc))
+    assert [s.state for s in report.slas] == ["breaching"]  # the gate read the subject
+    assert calls == ["T-9"]
