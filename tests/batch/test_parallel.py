@@ -498,6 +498,15 @@ def test_an_input_that_fails_before_its_first_record_says_so(ruleset: Any, corpu
     assert summary.error == "an input could not be read: [Errno 2] No such file or directory: 'gone/b.jsonl'"
 
 
+def test_input_failed_survives_pickling_for_a_process_pool() -> None:
+    import pickle
+
+    error = InputFailed(FileNotFoundError(2, "No such file or directory", "gone.jsonl"))
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.codes, copy.render()) == (error.codes, error.render())
+    assert isinstance(copy.__cause__, FileNotFoundError) and copy.summary is None
+
+
 def test_a_run_that_ignores_ctrl_c_keeps_ignoring_it(ruleset: Any, corpus_file: Path) -> None:
     class InterruptingSink(_Collect):
         def add_outcome(self, outcome: Any) -> None:
