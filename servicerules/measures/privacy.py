@@ -408,9 +408,9 @@ _SERVICE_PREFIXES = {
     "45": ("80", "70"),  # Denmark: 80 (free), 70 (shared cost)
     "91": ("1800",),  # India: 1800 (toll-free); +91 800… is a mobile
     "33": ("80",),  # France: 080x (free)
-    "31": ("800",),  # the Netherlands, Switzerland, Austria: 0800 (free)
-    "41": ("800",),
-    "43": ("800",),
+    "31": ("800",),  # the Netherlands: 0800 (free)
+    "41": ("800",),  # Switzerland: 0800 (free)
+    "43": ("800",),  # Austria: 0800 (free)
 }
 """Service numbers for organisations after each country code. Each country's list is its own: 844 is
 toll-free after +1, but after a German 0 it is an area code (08441 Pfaffenhofen), where the number is
@@ -645,7 +645,7 @@ def _event_has_health_data(ctx: InteractionContext, index: int) -> bool | None:
     "a public message by the company side (agent, manager, bot or system) on a social channel contains "
     "personal data: an e-mail address (not a role mailbox such as support@ or info@), a phone number (not a "
     "toll-free or service number: 0800, German 0180, 1-800 and the other North American toll-free codes, Danish "
-    "70/80, UK +44 3/80/84/87, +33/+43/+41/+31 800; each country's codes count only after its own country code "
+    "70/80, UK +44 3/80/84/87, French +33 80, Dutch, Swiss and Austrian 800; each country's codes count only after its own country code "
     "or national form, so a national 03, 0808 or 0844 number, which is also a German area code, counts as "
     "personal), a card number or an IBAN. Null for any other event or channel, and for a message without text",
     "true",
