@@ -162,13 +162,9 @@ class _FactReader:
 
     def value(self, spec: FactSpec, index: int | None) -> Any:
         """The raw value of the fact ``spec`` for event ``index`` (ignored for interaction facts)."""
-        name = spec.name
         if spec.scope == "interaction":  # one value per interaction, also when an event rule reads it per event
-            cache = self.interaction
-            value = cache.get(name, _UNSEEN)  # not try/except: most reads are first reads, and raising is slow
-            if value is _UNSEEN:
-                value = cache[name] = spec.compute(self.ctx)
-            return value
+            return self.ctx.fact(spec)
+        name = spec.name
         event = self.events.get(index)
         if event is None:
             event = self.events[index] = {}

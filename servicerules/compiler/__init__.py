@@ -422,15 +422,10 @@ class _SlaGate:
             return True
 
         def get(name: str, type_: str) -> Any:
-            # the interaction's fact values, shared with the engine's reader: the gates of several SLAs often
-            # read the same facts (the channel), and the rules read them too
-            facts = ctx.facts
-            if name in facts:
-                return normalise(facts[name], type_)
             spec = self.local_facts.get(name) or lookup(name)
             assert spec is not None and spec.scope == "interaction", name  # checked when the ruleset compiled
-            value = facts[name] = spec.compute(ctx)
-            return normalise(value, type_)
+            # computed once per interaction, for the gates of several SLAs (the channel) and the rules alike
+            return normalise(ctx.fact(spec), type_)
 
         return when(get) is True
 

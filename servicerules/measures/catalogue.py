@@ -88,6 +88,13 @@ class InteractionContext:
             value = self._cache[key] = compute(self)
         return value
 
+    def fact(self, spec: FactSpec) -> Any:
+        """The raw value of the interaction fact ``spec``, computed once per interaction (kept in ``facts``)."""
+        value = self.facts.get(spec.name, _UNCOMPUTED)
+        if value is _UNCOMPUTED:
+            value = self.facts[spec.name] = spec.compute(self)
+        return value
+
 
 _UNCOMPUTED: Any = object()
 
