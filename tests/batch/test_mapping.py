@@ -958,16 +958,40 @@ def test_pick_first_last_min_max(tmp_path: Path) -> None:
   attributes.first: text
   attributes.min: {column: sent, pick: min}
   attributes.max: {column: sent, pick: max}
-  attributes.mixed: {column: mixed, type: json, pick: max}
+  attributes.most: {column: mixed, type: json, pick: max}
 """
     path = write_csv(
         tmp_path / "chats.csv",
         [*CHAT_HEADER, "mixed"],
-        [["c1", "09:30", "customer", "Ada", "", "1"], ["c1", "09:10", "agent", "bob", "b", '"x"'], ["c1", "09:20", "agent", "bob", "c", "2"]],
+        [["c1", "09:30", "customer", "Ada", "", "1"], ["c1", "09:10", "agent", "bob", "b", "3"], ["c1", "09:20", "agent", "bob", "c", "2"]],
     )
     [data] = good(run(chat_mapping(extra=extra), path))
     assert data["subject"] == "c"
-    assert data["attributes"] == {"first": "b", "min": "09:10", "max": "09:30", "mixed": 1}  # incomparable values: the first
+    assert data["attributes"] == {"first": "b", "min": "09:10", "max": "09:30", "most": 3}
+
+
+def test_pick_min_or_max_of_values_that_do_not_compare_rejects_the_interaction(tmp_path: Path) -> None:
+    extra = "  attributes.most: {column: mixed, type: json, pick: max}\n"
+    path = write_csv(
+        tmp_path / "chats.csv",
+        [*CHAT_HEADER, "mixed"],
+        [
+            ["c1", "09:30", "customer", "Ada", "a", "1"],
+            ["c1", "09:10", "agent", "bob", "b", '"x"'],
+            ["c2", "10:00", "customer", "Cy", "c", '"y"'],
+        ],
+    )
+    for grouping in ("contiguous", "buffered"):
+        out = run(chat_mapping(grouping, extra=extra), path)
+        assert [(r.position.line, r.data["id"] if r.data else r.error, r.code) for r in out] == [
+            (
+                2,
+                "column 'mixed': pick: max cannot compare the number 1 with the text 'x'; give the source a type (for example type: int or "
+                "type: timestamp) so that the rows' values compare",
+                "SR310",
+            ),
+            (4, "c2", None),
+        ], grouping
 
 
 def test_explicit_id_and_created_at_override_the_defaults(tmp_path: Path) -> None:

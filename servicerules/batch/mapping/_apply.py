@@ -23,6 +23,7 @@ from servicerules.batch.mapping._plan import (
     _Plan,
     _plan,
     _Row,
+    _ScalarPlan,
     _show,
     _walk,
 )
@@ -131,7 +132,8 @@ def _map_row(plan: _Plan, row: _Row, seq: int, position: SourcePosition) -> _Row
     return _RowResult(seq, position, scalars, elements, events)
 
 
-def _pick(values: list[Any], how: str) -> Any:
+def _pick(values: list[Any], plan: _ScalarPlan) -> Any:
+    how = plan.pick
     if how == "first":
         return values[0]
     if how == "last":
@@ -139,7 +141,33 @@ def _pick(values: list[Any], how: str) -> Any:
     try:
         return min(values) if how == "min" else max(values)
     except TypeError:
-        return values[0]
+        pass
+    first, other = next((a, b) for i, a in enumerate(values) for b in values[i + 1 :] if not _comparable(a, b))
+    raise _CellError(
+        f"{plan.describe}: pick: {how} cannot compare {_kind(first)} with {_kind(other)}; give the source a type "
+        f"(for example type: int or type: timestamp) so that the rows' values compare"
+    )
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {_show(value)}"
+    if isinstance(value, (dt.datetime, dt.time)):
+        return f"the time {value.isoformat()}" + (" (without a time zone)" if value.utcoffset() is None else "")
+    return f"the value {_show(value)}"
+
+
+def _comparable(a: Any, b: Any) -> bool:
+    try:
+        a < b  # noqa: B015 - only whether the comparison raises
+        b < a  # noqa: B015
+    except TypeError:
+        return False
+    return True
 
 
 def _json_ready(value: Any) -> Any:
@@ -175,7 +203,7 @@ def _assemble(plan: _Plan, rows: list[_RowResult], key: str | None) -> dict[str,
     for s in plan.scalars:
         values = [r.scalars[s.target] for r in rows if s.target in r.scalars]
         if values:
-            _set(data, s.path, _pick(values, s.pick))
+            _set(data, s.path, _pick(values, s))
     for list_name in plan.lists:
         items = [r.elements[list_name] for r in rows if list_name in r.elements]
         if list_name != "events":
@@ -321,6 +349,12 @@ class _Applier:
         size, self.carry = self.carry, 0
         return RawRecord(position, None, message, code, size)
 
+    def assembled(self, position: SourcePosition, rows: list[_RowResult], key: str | None) -> RawRecord:
+        try:
+            return self.good(position, _assemble(self.plan, rows, key))
+        except _CellError as exc:
+            return self.bad(position, str(exc), CODE_VALUE)
+
     # -- joins
 
     def load_joins(self, first: RawRecord) -> Iterator[RawRecord]:
@@ -415,7 +449,7 @@ class _Applier:
         if isinstance(result, list):
             yield self.bad(record.position, "; ".join(result), CODE_VALUE)
         else:
-            yield self.good(record.position, _assemble(self.plan, [result], None))
+            yield self.assembled(record.position, [result], None)
 
     def emit(self, group: _Group) -> Iterator[RawRecord]:
         if group.late is not None:
@@ -440,7 +474,7 @@ class _Applier:
             )
             yield self.bad(group.position, message, CODE_GROUPING)
         elif not group.failed and group.rows:
-            yield self.good(group.position, _assemble(self.plan, group.rows, group.key))
+            yield self.assembled(group.position, group.rows, group.key)
 
     def add_to_group(self, group: _Group, record: RawRecord) -> Iterator[RawRecord]:
         group.count += 1
@@ -619,7 +653,7 @@ class _Applier:
         if tree.failed or not tree.rows:
             return
         rows = sorted(tree.rows, key=lambda r: r.seq)
-        yield self.good(rows[0].position, _assemble(self.plan, rows, _root(tree)))
+        yield self.assembled(rows[0].position, rows, _root(tree))
 
 
 def _root(tree: _Tree) -> str:
