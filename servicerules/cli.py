@@ -306,18 +306,20 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 def _check_outputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
     """Refuse, before any file is opened, outputs that would destroy an input or each other, or that
     could only fail once the whole run is done (the summary and JUnit files are written at the end)."""
+    from servicerules.batch.readers import file_identity
+
     named = [(option, path) for option, path in (
         ("--output", args.output), ("--rejects", args.rejects), ("--junit", args.junit), ("--summary-json", args.summary_json),
     ) if path]
     # everything the run reads: the records, the ruleset, the mapping and the files it joins
     joins = [item.partition("=")[2] for item in args.join]
     sources = [*(p for p in inputs if p != "-"), args.ruleset, *([args.mapping] if args.mapping else []), *joins]
-    read = {_file_key(p): p for p in sources if os.path.isfile(p)}
+    read = {file_identity(p): p for p in sources if os.path.isfile(p)}
     taken: dict[object, str] = {}
     for option, path in named:
         if path == "-":
             raise _UsageError(f"servicerules check: error: {option} -: outputs are files; give a path")
-        key = _file_key(path)
+        key = file_identity(path)
         if key in read:
             raise _UsageError(
                 f"servicerules check: error: {option} {path} is also an input ({read[key]}): writing it would destroy "
@@ -337,15 +339,6 @@ def _check_outputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
             continue
         raise _UsageError(f"servicerules check: error: {option} {path} {problem}")
 
-
-def _file_key(path: str) -> object:
-    """What makes two paths one file: device and inode when it exists (a hard link, a symbolic link),
-    else its real path."""
-    try:
-        status = os.stat(path)
-    except OSError:
-        return os.path.normcase(os.path.realpath(path))
-    return (status.st_dev, status.st_ino)
 
 
 def _mapping_options(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:

@@ -173,11 +173,11 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
     ending in ``.jsonl``, ``.ndjson``, ``.json``, ``.csv`` or ``.tsv``, each optionally followed by ``.gz``; a
     pattern with ``*``, ``?`` or ``[`` is globbed (``**`` crosses directories; matched directories are
     searched as above); any other existing path is taken as is. Each input's files are sorted; inputs
-    keep their order and a file named twice (also through a symbolic link) is read once. An input matching nothing raises
-    :class:`FileNotFoundError`.
+    keep their order and a file named twice (also through a symbolic or hard link) is read once. An input matching
+    nothing raises :class:`FileNotFoundError`.
     """
     result: list[str] = []
-    seen: set[str] = set()
+    seen: set[object] = set()
     for item in inputs:
         if item == "-":
             files = ["-"]
@@ -200,11 +200,21 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
         else:
             raise FileNotFoundError(f"input file not found: {item!r}")
         for path in files:
-            key = path if path == "-" else os.path.normcase(os.path.realpath(path))
+            key = path if path == "-" else file_identity(path)
             if key not in seen:
                 seen.add(key)
                 result.append(path)
     return result
+
+
+def file_identity(path: str) -> object:
+    """What makes two paths one file: its device and inode when it exists (also through a symbolic or
+    hard link), else its real path."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return os.path.normcase(os.path.realpath(path))
+    return (status.st_dev, status.st_ino)
 
 
 def total_size(paths: Iterable[str]) -> int | None:

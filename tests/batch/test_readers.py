@@ -518,6 +518,17 @@ def test_a_file_named_again_through_a_symbolic_link_is_read_once(tmp_path: Path)
     assert expand_inputs([str(tmp_path)]) == [str(data)]
 
 
+@pytest.mark.skipif(not hasattr(os, "link"), reason="no hard links")
+def test_a_file_named_again_through_a_hard_link_is_read_once(tmp_path: Path) -> None:
+    data = tmp_path / "a.jsonl"
+    write(data, "{}\n")
+    os.link(data, tmp_path / "b.jsonl")
+    assert expand_inputs([str(data), str(tmp_path / "b.jsonl")]) == [str(data)]
+    assert expand_inputs([str(tmp_path)]) == [str(data)]
+    write(tmp_path / "c.jsonl", "{}\n")  # equal content, another file
+    assert expand_inputs([str(tmp_path / "c.jsonl"), str(data)]) == [str(tmp_path / "c.jsonl"), str(data)]
+
+
 def test_expand_inputs_globs_stdin_order_and_duplicates(tmp_path: Path) -> None:
     for name in ["2024/02/b.jsonl", "2024/01/a.jsonl", "2024/01/c.csv", "2023/x.jsonl", "top.jsonl"]:
         write(tmp_path / name, "{}\n")
