@@ -384,6 +384,62 @@ def test_python_constructed_mappings_are_checked_too() -> None:
     assert record.data == {"id": "1", "channel": "chat", "created_at": "2026-03-02T09:00:00+00:00"}
 
 
+def test_constants_defaults_and_map_values_the_model_refuses_are_errors_when_loading() -> None:
+    text = """\
+    layout: per_message
+    group_by: ticket
+    timezone: UTC
+    fields:
+      channel: {const: Email}
+      priority: {column: prio, map: {"1": urgent, "2": hi, "3": null}, default: medium}
+      events[].at: t
+      events[].author.role: [{column: inbound, map: {"True": customer, "False": Agent}}]
+      events[].public: {const: maybe}
+    events:
+      - type: status
+        at: t
+        fields:
+          status: {const: done}
+    """
+    assert diagnostics(text) == [
+        "<string>:5:20: SR112 target 'channel': invalid value 'Email' for 'channel': string should match pattern "
+        "'^[a-z][a-z0-9_\\-]*$' [each interaction given this value would be rejected]",
+        "<string>:6:52: SR112 target 'priority': invalid value 'hi' for 'priority': input should be 'low', 'normal', "
+        "'high' or 'urgent' [did you mean 'high'?]",
+        "<string>:6:77: SR112 target 'priority': invalid value 'medium' for 'priority': input should be 'low', "
+        "'normal', 'high' or 'urgent' [each interaction given this value would be rejected]",
+        "<string>:8:77: SR112 target 'events[].author.role': invalid value 'Agent' for 'role': input should be "
+        "'customer', 'agent', 'bot', 'system' or 'manager' [did you mean 'agent'?]",
+        "<string>:9:28: SR112 target 'events[].public': 'public': input should be a valid boolean, unable to "
+        "interpret input [each interaction given this value would be rejected]",
+        "<string>:14:23: SR112 target 'status': invalid value 'done' for 'status': input should be 'new', 'open', "
+        "'pending', 'on_hold', 'solved' or 'closed' [each interaction given this value would be rejected]",
+    ]
+    with pytest.raises(ValidationError, match="target 'channel': invalid value 'Email'"):
+        Mapping.model_validate({"layout": "per_interaction", "fields": {"id": "a", "channel": {"const": "Email"}, "created_at": "t"}})
+
+
+def test_values_the_model_takes_or_the_mapping_converts_load_without_errors() -> None:
+    m = mapping("""\
+    layout: per_message
+    group_by: ticket
+    timezone: UTC
+    fields:
+      channel: {const: in_person}
+      subject: {const: 5}                       # a number becomes text
+      priority: {column: p, map: {a: "1"}, type: int, unmapped: keep}   # converted before the model sees it
+      events[].at: t
+      events[].type: {const: status}
+      events[].status: {column: s, map: {"done": solved}, default: open}
+      events[].public: {const: "yes"}
+      events[].automated: {const: autoresponder}
+      attributes.x: {const: Anything}
+    """)
+    path_free = rows_of([{"ticket": "1", "t": "2026-03-02T09:00:00Z", "s": "done", "p": "a"}])
+    [record] = apply_mapping(m, path_free)
+    assert record.data is not None and record.data["events"][0]["status"] == "solved"
+
+
 def test_unquoted_yaml_scalars_compare_as_text(tmp_path: Path) -> None:
     m = mapping("""\
     layout: per_interaction

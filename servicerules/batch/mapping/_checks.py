@@ -13,9 +13,10 @@ from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass
 from typing import Any, get_args
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from servicerules.errors import did_you_mean
+from servicerules.model._diagnostics import _clean_loc, _describe
 from servicerules.model.interaction import Agent, Author, Customer, Event, Interaction
 
 
@@ -143,6 +144,90 @@ def _target_problems(fields: AbcMapping[str, Any], event_fields: Iterable[AbcMap
                 seen_event.append((text, target.path))
         for inner, outer in _conflicts(seen_event):
             problems.append(_Problem(("events", index, "fields", inner), "SR112", f"target {inner!r} lies inside {outer!r}, which is mapped as a whole", key=True))
+    return problems
+
+
+# The smallest valid interaction, event and agent: a value is tried in them to see whether the model takes it.
+_SOME_TIME = "2000-01-01T00:00:00+00:00"
+_SOME_INTERACTION: dict[str, Any] = {"id": "lint", "channel": "email", "created_at": _SOME_TIME}
+_SOME_ELEMENT: dict[str, dict[str, Any]] = {"events": {"at": _SOME_TIME, "type": "message"}, "agents": {"id": "lint"}}
+
+
+def _objection(target: _Target, value: Any, event_type: Any = None) -> tuple[str, str | None] | None:
+    """What the interaction model says (message, hint) about ``value`` in ``target``, or None when it takes
+    it. Only the model's errors at the target count: the value is tried in an otherwise valid interaction."""
+    data = dict(_SOME_INTERACTION)
+    prefix: tuple[str | int, ...] = ()
+    node = data
+    if target.list_name is not None:
+        node = dict(_SOME_ELEMENT[target.list_name])
+        if isinstance(event_type, str):
+            node["type"] = event_type
+        data[target.list_name] = [node]
+        prefix = (target.list_name, 0)
+    for name in target.path[:-1]:
+        node = node.setdefault(name, {})
+    node[target.path[-1]] = value
+    try:
+        Interaction.model_validate(data)
+    except ValidationError as exc:
+        where = (*prefix, *target.path)
+        for error in exc.errors():
+            if _clean_loc(error["loc"])[: len(where)] == where:
+                _, message, hint = _describe(error)
+                return message, hint
+    return None
+
+
+def _sources(spec: Any) -> list[tuple[tuple[str | int, ...], AbcMapping[str, Any]]]:
+    """A target's sources as (path below the target, settings given), from the document or from models."""
+    items = list(enumerate(spec)) if isinstance(spec, list) else [(None, spec)]
+    out: list[tuple[tuple[str | int, ...], AbcMapping[str, Any]]] = []
+    for index, source in items:
+        if isinstance(source, BaseModel):
+            source = {name: getattr(source, name) for name in source.model_fields_set}
+        if isinstance(source, AbcMapping):
+            out.append(((() if index is None else (index,)), source))
+    return out
+
+
+def _value_problems(fields: AbcMapping[str, Any], events: Iterable[tuple[Any, AbcMapping[str, Any]]]) -> list[_Problem]:
+    """Constants, defaults and value-map results the interaction model would refuse in every row that gets
+    them (``channel: {const: Email}``), found when the mapping is loaded instead of once per record."""
+    problems: list[_Problem] = []
+    event_type = None
+    for text, spec in fields.items():
+        if str(text) == "events[].type":
+            event_type = next((s.get("const") for _, s in _sources(spec) if "const" in s), None)
+    groups: list[tuple[tuple[str | int, ...], type[BaseModel], AbcMapping[str, Any], Any]] = [
+        (("fields",), Interaction, fields, event_type),
+        *((("events", index, "fields"), Event, spec_fields, kind) for index, (kind, spec_fields) in enumerate(events)),
+    ]
+    for base, root, targets, kind in groups:
+        for text, spec in targets.items():
+            target = _parse_target(str(text), root)
+            if isinstance(target, _Problem) or target.timestamp or "attributes" in target.path:
+                continue  # bad targets are reported elsewhere; times take what the mapping makes of them
+            if root is Event:
+                target = _Target(target.text, "events", target.path, target.timestamp)
+            for below, source in _sources(spec):
+                tried: list[tuple[tuple[str | int, ...], Any]] = []
+                for name in ("const", "default"):
+                    if source.get(name) is not None:
+                        tried.append(((name,), source[name]))
+                table = source.get("map")
+                if isinstance(table, AbcMapping) and source.get("type") is None:
+                    tried.extend((("map", key), value) for key, value in table.items() if value is not None)
+                for at, value in tried:
+                    if target.text_field and not isinstance(value, str):
+                        continue  # a number becomes text there
+                    objection = _objection(target, value, kind)
+                    if objection is not None:
+                        message, hint = objection
+                        problems.append(_Problem(
+                            (*base, text, *below, *at), "SR112", f"target {str(text)!r}: {message}",
+                            hint or "each interaction given this value would be rejected",
+                        ))
     return problems
 
 

@@ -12,7 +12,9 @@ from typing import Any, get_args
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from servicerules.batch.mapping._checks import _flatten, _parse_target, _Problem, _structure_problems, _target_problems
+from servicerules.batch.mapping._checks import (
+    _flatten, _parse_target, _Problem, _structure_problems, _target_problems, _value_problems,
+)
 from servicerules.batch.mapping._spec import DocPath, Mapping
 from servicerules.errors import Diagnostic, RulesetError, did_you_mean
 from servicerules.loader import SourceDocument, YamlLoader, load_yaml
@@ -268,7 +270,10 @@ def load_mapping(path_or_text: str | Path) -> Mapping:
     event_fields: list[dict[str, Any]] = [
         e["fields"] if isinstance(e, dict) and isinstance(e.get("fields"), dict) else {} for e in events
     ]
-    for problem in _target_problems(fields, event_fields) + _structure_problems(data):
+    event_types = [e.get("type") if isinstance(e, dict) else None for e in events]
+    problems = _target_problems(fields, event_fields) + _structure_problems(data)
+    problems += _value_problems(fields, zip(event_types, event_fields))
+    for problem in problems:
         diagnostics.append(_diagnostic(doc, keys, problem.code, problem.message, problem.path, hint=problem.hint, key=problem.key))
     try:
         mapping = Mapping.model_validate(data, context={"_checked_by_loader": True})

@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from servicerules.batch.mapping._checks import _structure_problems, _target_problems
+from servicerules.batch.mapping._checks import _structure_problems, _target_problems, _value_problems
 from servicerules.batch.readers import read_records
 from servicerules.loader import SourceDocument
 from servicerules.model.interaction import EventType
@@ -336,6 +336,7 @@ class Mapping(_Spec):
             "fields": self.fields, "joins": {name: {"on": join.on} for name, join in self.joins.items()},
         }
         problems = _target_problems(self.fields, (e.fields for e in self.events)) + _structure_problems(view)
+        problems += _value_problems(self.fields, ((e.type, e.fields) for e in self.events))
         if problems:
             raise ValueError("; ".join(p.message for p in problems))
         return self
