@@ -448,6 +448,7 @@ def _ctrl_c_in_a_destructor(records: Iterator[RawRecord], after: int) -> Iterato
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowed interrupt, on purpose
 def test_ctrl_c_that_python_would_swallow_still_stops_the_run(ruleset: Any, corpus_file: Path, jobs: int) -> None:
     records = _ctrl_c_in_a_destructor(read_records(str(corpus_file)), after=CHUNK + 3)
     summary = check_records(ruleset, records, jobs=jobs, batch_size=CHUNK, as_of=AS_OF)
