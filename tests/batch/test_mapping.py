@@ -179,10 +179,15 @@ def test_a_target_beside_fields_is_unknown_with_a_hint_to_move_it_under_fields()
 
 
 def test_unknown_target_field_with_hint() -> None:
-    text = MINIMAL + "  custmer.name: name\n  events[].auther.role: {const: agent}\n"
+    text = MINIMAL + "  custmer.name: name\n  events[].auther.role: {const: agent}\n  answered: a\n  customer.vip: v\n  events[].queue: q\n"
     assert diagnostics(text) == [
         "<string>:6:3: SR110 target 'custmer.name': the interaction has no field 'custmer' [did you mean 'customer'?]",
         "<string>:7:3: SR110 target 'events[].auther.role': the event has no field 'auther' [did you mean 'author'?]",
+        "<string>:8:3: SR110 target 'answered': the interaction has no field 'answered' "
+        "[a value the model has no field for goes under attributes: attributes.answered]",
+        "<string>:9:3: SR110 target 'customer.vip': the customer has no field 'vip' [a value the model has no field for goes under attributes: customer.attributes.vip]",
+        "<string>:10:3: SR110 target 'events[].queue': the event has no field 'queue' "
+        "[a value the model has no field for goes under attributes: events[].attributes.queue]",
     ]
 
 
