@@ -721,6 +721,16 @@ def test_spreadsheet_serials() -> None:
     # the call log of a spreadsheet: an ISO date, a serial time of day, and a talk time in days
     mixed = "  created_at: {date: d, time: t, time_format: excel, add: {column: talk, unit: days}}\n"
     assert created(mixed, [{"id": "1", "d": "2026-03-02", "t": "0.38400462962962961", "talk": "1.6550925925925926E-3"}], head) == ["2026-03-02T09:15:21+01:00"]
+    # read as ISO (the default), a number says what it probably is
+    assert created("  created_at: {date: d, time: t}\n", [{"id": "1", "d": "2021-01-01", "t": "0.384"}, {"id": "2", "d": "46083", "t": "09:00"}], head) == [
+        "column 't': '0.384' does not match format iso (a number: a spreadsheet serial? read it with time_format: excel)",
+        "column 'd': '46083' does not match format iso (a number: a spreadsheet serial? read it with date_format: excel)",
+    ]
+    assert created("  created_at: t\n", [{"id": "1", "t": "46083.5"}, {"id": "2", "t": 1772442900}, {"id": "3", "t": "-1"}], head) == [
+        "column 't': '46083.5' does not match format iso (a number: a spreadsheet serial? read it with format: excel)",
+        "column 't': '1772442900' does not match format iso (a number: seconds since 1970? read it with format: epoch, or epoch_ms for milliseconds)",
+        "column 't': '-1' does not match format iso",
+    ]
     assert created(pair, [{"id": "1", "d": "46083.5", "t": "0.5"}, {"id": "2", "d": "9e9", "t": "0"}], head) == [
         "column 'd': '46083.5' does not match format excel (a date serial is a whole number; one with a time of day is read with format: excel)",
         "column 'd': '9e9' does not match format excel (after the year 9999)",

@@ -284,7 +284,22 @@ def _parse_datetime(text: Any, fmt: str, where: str) -> dt.datetime:
             return dt.datetime.fromisoformat(text)
         return _strptime(text, fmt)
     except (ValueError, TypeError, OverflowError, OSError) as exc:
-        raise _CellError(f"{where}: {_show(text)} does not match format {fmt}{_reason(exc)}") from None
+        raise _CellError(f"{where}: {_show(text)} does not match format {fmt}{_reason(exc)}{_number_hint(text, fmt, 'format')}") from None
+
+
+def _number_hint(text: Any, fmt: str, option: str) -> str:
+    """For a number where an ISO time was expected: the format it probably is (a spreadsheet serial, epoch)."""
+    if fmt != "iso" or isinstance(text, bool):
+        return ""
+    try:
+        number = float(text)
+    except (TypeError, ValueError):
+        return ""
+    if 0 <= number < 2_958_466:  # serials end with 9999-12-31
+        return f" (a number: a spreadsheet serial? read it with {option}: excel)"
+    if option == "format" and number >= 1e8:
+        return " (a number: seconds since 1970? read it with format: epoch, or epoch_ms for milliseconds)"
+    return ""
 
 
 def _reason(exc: Exception) -> str:
@@ -305,7 +320,7 @@ def _parse_date(text: Any, fmt: str, column: str) -> dt.date:
             raise ValueError("not a text")
         return dt.date.fromisoformat(text) if fmt == "iso" else _strptime(text, fmt).date()
     except ValueError as exc:
-        raise _CellError(f"column {column!r}: {_show(text)} does not match format {fmt}{_reason(exc)}") from None
+        raise _CellError(f"column {column!r}: {_show(text)} does not match format {fmt}{_reason(exc)}{_number_hint(text, fmt, 'date_format')}") from None
 
 
 def _parse_time(text: Any, fmt: str, column: str) -> dt.time:
@@ -319,7 +334,7 @@ def _parse_time(text: Any, fmt: str, column: str) -> dt.time:
             raise ValueError("not a text")
         return dt.time.fromisoformat(text) if fmt == "iso" else _strptime(text, fmt).timetz()
     except ValueError as exc:
-        raise _CellError(f"column {column!r}: {_show(text)} does not match format {fmt}{_reason(exc)}") from None
+        raise _CellError(f"column {column!r}: {_show(text)} does not match format {fmt}{_reason(exc)}{_number_hint(text, fmt, 'time_format')}") from None
 
 
 def _duration_seconds(value: Any, unit: str, column: str) -> float:
