@@ -69,6 +69,15 @@ class KeyAllocator:
         return key
 
 
+def _arithmetic_type(op: str, other: str) -> str:
+    """The type a free attribute takes in arithmetic with an operand of type ``other``: in ``+`` and ``-`` the
+    other operand's, as in a comparison (``interaction.attributes.sent_at - interaction.created_at`` is a
+    timestamp minus a timestamp), but a duration beside a timestamp in ``+``; elsewhere a number."""
+    if op in ("+", "-") and other in ("number", "duration", "timestamp"):
+        return "duration" if op == "+" and other == "timestamp" else other
+    return "number"
+
+
 def _null_safe(fn: Callable[..., Any], *args: Evaluator) -> Evaluator:
     def run(get: Getter) -> Any:
         values = [a(get) for a in args]
@@ -280,8 +289,9 @@ class Checker:
 
     def _arithmetic(self, node: ast.Binary, left: Typed, right: Typed) -> Typed:
         op = node.op
-        left = self._adopt(left, "number")
-        right = self._adopt(right, "number")
+        free = [t.type == "any" for t in (left, right)]
+        left = self._adopt(left, _arithmetic_type(op, right.type))
+        right = self._adopt(right, _arithmetic_type(op, left.type))
         table = {
             ("+", "number", "number"): "number",
             ("+", "duration", "duration"): "duration",
@@ -301,6 +311,12 @@ class Checker:
         result = table.get((op, left.type, right.type))
         if result is None:
             hint = "write durations with a unit: 4h, 30m, 2d" if {left.type, right.type} == {"number", "duration"} else None
+            for typed, was_free in zip((left, right), free):
+                if was_free and typed.fact is not None:
+                    hint = (
+                        f"'{typed.fact.name}' is a free attribute, read here as a {typed.type}: in '+' and '-' an attribute "
+                        "takes the other side's type, elsewhere it is a number"
+                    )
             raise CheckError("SR202", f"cannot apply '{op}' to {left.type} and {right.type}", node.op_start, hint)
         fn = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}[op]
         return self._fold(Typed(result, _null_safe(fn, left.fn, right.fn), node, left.facts | right.facts, const=left.const and right.const))

@@ -179,10 +179,15 @@ def test_a_target_beside_fields_is_unknown_with_a_hint_to_move_it_under_fields()
 
 
 def test_unknown_target_field_with_hint() -> None:
-    text = MINIMAL + "  custmer.name: name\n  events[].auther.role: {const: agent}\n"
+    text = MINIMAL + "  custmer.name: name\n  events[].auther.role: {const: agent}\n  answered: a\n  customer.vip: v\n  events[].queue: q\n"
     assert diagnostics(text) == [
         "<string>:6:3: SR110 target 'custmer.name': the interaction has no field 'custmer' [did you mean 'customer'?]",
         "<string>:7:3: SR110 target 'events[].auther.role': the event has no field 'auther' [did you mean 'author'?]",
+        "<string>:8:3: SR110 target 'answered': the interaction has no field 'answered' "
+        "[a value the model has no field for goes under attributes: attributes.answered]",
+        "<string>:9:3: SR110 target 'customer.vip': the customer has no field 'vip' [a value the model has no field for goes under attributes: customer.attributes.vip]",
+        "<string>:10:3: SR110 target 'events[].queue': the event has no field 'queue' "
+        "[a value the model has no field for goes under attributes: events[].attributes.queue]",
     ]
 
 
@@ -257,7 +262,7 @@ def test_value_problems_point_at_the_value() -> None:
         "<string>:2:11: SR112 'timezone': unknown time zone 'Europe/Berln'; use an IANA name such as Europe/Berlin or UTC",
         "<string>:4:7: SR112 'id': give exactly one source: 'column', 'const', 'template' or 'date' (found 'column', 'const')",
         "<string>:5:12: SR112 'channel': a constant is used as written: 'type' does not apply",
-        "<string>:6:40: SR112 'format': 'YYYY-MM-DD' is not a time format: write iso, epoch, epoch_ms or a strptime format such as %Y-%m-%d %H:%M",
+        "<string>:6:40: SR112 'format': 'YYYY-MM-DD' is not a time format: write iso, epoch, epoch_ms, excel or a strptime format such as %Y-%m-%d %H:%M",
         "<string>:7:14: SR112 'solved_at': 'time' needs 'date' (the column with the date); a time alone is not a timestamp",
         "<string>:8:23: SR112 'template': unbalanced '{' at character 5 of the template (write {{ for a brace)",
         "<string>:9:14: SR112 'closed_at': with 'date' and 'time' columns give 'date_format' and 'time_format', not 'format'",
@@ -748,6 +753,44 @@ def test_epoch_seconds_and_milliseconds() -> None:
     ]
     assert created("  created_at: {column: t, format: epoch_ms}\n", [{"id": "1", "t": "1772442900000"}]) == ["2026-03-02T09:15:00+00:00"]
     assert created("  created_at: {column: t, format: epoch}\n", [{"id": "1", "t": "soon"}]) == ["column 't': 'soon' does not match format epoch"]
+
+
+def test_spreadsheet_serials() -> None:
+    """A spreadsheet saved as CSV writes dates and times as serials: days since 1899-12-30, the fraction
+    being the time of day (0.3840046296296296 is 09:12:58, a hair off in binary floating point)."""
+    head = ts_head("timezone: Europe/Berlin\n")
+    one = "  created_at: {column: t, format: excel}\n"
+    assert created(one, [{"id": "1", "t": "46083.3840046296296"}, {"id": "2", "t": 46083}, {"id": "3", "t": "61"}], head) == [
+        "2026-03-02T09:12:58+01:00",
+        "2026-03-02T00:00:00+01:00",
+        "1900-03-01T00:00:00+01:00",
+    ]
+    assert created(one, [{"id": "1", "t": "0.384"}, {"id": "2", "t": "soon"}, {"id": "3", "t": "1e400"}], head) == [
+        "column 't': '0.384' does not match format excel (a spreadsheet date serial counts from 61 (1 March 1900); "
+        "a time of day alone needs 'date' and time_format: excel)",
+        "column 't': 'soon' does not match format excel",
+        "column 't': '1e400' does not match format excel",
+    ]
+    pair = "  created_at: {date: d, time: t, date_format: excel, time_format: excel}\n"
+    data = [{"id": "1", "d": "46083", "t": "0.38400462962962961"}, {"id": "2", "d": "46083", "t": "0.999999999"}]
+    assert created(pair, data, head) == ["2026-03-02T09:12:58+01:00", "column 't': '0.999999999' does not match format excel (a spreadsheet time of day is a fraction of a day, from 0 up to 1)"]
+    # the call log of a spreadsheet: an ISO date, a serial time of day, and a talk time in days
+    mixed = "  created_at: {date: d, time: t, time_format: excel, add: {column: talk, unit: days}}\n"
+    assert created(mixed, [{"id": "1", "d": "2026-03-02", "t": "0.38400462962962961", "talk": "1.6550925925925926E-3"}], head) == ["2026-03-02T09:15:21+01:00"]
+    # read as ISO (the default), a number says what it probably is
+    assert created("  created_at: {date: d, time: t}\n", [{"id": "1", "d": "2021-01-01", "t": "0.384"}, {"id": "2", "d": "46083", "t": "09:00"}], head) == [
+        "column 't': '0.384' does not match format iso (a number: a spreadsheet serial? read it with time_format: excel)",
+        "column 'd': '46083' does not match format iso (a number: a spreadsheet serial? read it with date_format: excel)",
+    ]
+    assert created("  created_at: t\n", [{"id": "1", "t": "46083.5"}, {"id": "2", "t": 1772442900}, {"id": "3", "t": "-1"}], head) == [
+        "column 't': '46083.5' does not match format iso (a number: a spreadsheet serial? read it with format: excel)",
+        "column 't': '1772442900' does not match format iso (a number: seconds since 1970? read it with format: epoch, or epoch_ms for milliseconds)",
+        "column 't': '-1' does not match format iso",
+    ]
+    assert created(pair, [{"id": "1", "d": "46083.5", "t": "0.5"}, {"id": "2", "d": "9e9", "t": "0"}], head) == [
+        "column 'd': '46083.5' does not match format excel (a date serial is a whole number; one with a time of day is read with format: excel)",
+        "column 'd': '9e9' does not match format excel (after the year 9999)",
+    ]
 
 
 def test_separate_date_and_time_columns() -> None:

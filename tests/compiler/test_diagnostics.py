@@ -160,6 +160,7 @@ def test_duplicate_rule_id():
         ("size(first_reply.text) > 3", "SR207", "unknown function 'size'"),
         ("exists(first_reply.text, 1)", "SR207", "exists() takes exactly one argument"),
         ("first_reply_time + 5 > 1h", "SR202", "cannot apply '+' to duration and number"),
+        ("interaction.attributes.x * interaction.created_at > 5", "SR202", "cannot apply '*' to number and timestamp"),
         ("greeting", "SR202", "'greeting' is a lexicon, not a fact"),
         ("interaction.created_at > 'yesterday'", "SR202", "cannot compare timestamp with string"),
     ],
@@ -168,6 +169,18 @@ def test_type_errors(condition, code, message):
     err = errors_of(rule(f'"{condition}"' if "'" not in condition else condition))
     (diag,) = err.diagnostics
     assert (diag.code, diag.message) == (code, message)
+
+
+def test_a_free_attribute_in_arithmetic_is_named_in_the_hint():
+    err = errors_of(rule('"interaction.attributes.x * interaction.created_at > 5"'))
+    (diag,) = err.diagnostics
+    assert diag.hint == (
+        "'interaction.attributes.x' is a free attribute, read here as a number: in '+' and '-' an attribute "
+        "takes the other side's type, elsewhere it is a number"
+    )
+    # a timestamp attribute minus a timestamp, or a timestamp minus one, is a duration
+    for condition in ("interaction.attributes.sent - interaction.created_at > 2d", "as_of - interaction.attributes.sent > 2d"):
+        assert servicerules.load(HEADER + textwrap.indent(rule(condition), "  "), backend="reference").rules[0].spec.id == "r1"
 
 
 def test_lint_reports_every_problem_of_a_file(tmp_path):

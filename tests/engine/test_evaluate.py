@@ -181,6 +181,30 @@ def test_free_attributes_take_the_type_the_rule_uses(policy):
     assert statuses(text)["big-order"] == "not_applicable"
 
 
+def test_free_attributes_in_arithmetic_take_the_other_sides_type(backend):
+    """A timestamp held in an attribute (a mapped export's 'date sent to company') minus the interaction's
+    creation is a duration; a timestamp plus an attribute reads it as a duration (seconds)."""
+    rules = """
+ruleset: attributes
+version: "1"
+rules:
+  - {id: slow, title: t, severity: minor, violated_if: interaction.attributes.sent_at - interaction.created_at > 2d}
+  - {id: ago, title: t, severity: minor, violated_if: as_of - interaction.attributes.sent_at > 30d}
+  - {id: grace, title: t, severity: minor, violated_if: interaction.created_at + interaction.attributes.grace > as_of}
+"""
+    loaded = servicerules.load(rules, backend=backend)
+    try:
+        as_of = dt.datetime(2026, 3, 5, tzinfo=UTC)
+        late = loaded.evaluate(interaction(attributes={"sent_at": "2026-03-05T09:00:00+01:00", "grace": 7 * 86400}), as_of=as_of)
+        early = loaded.evaluate(interaction(attributes={"sent_at": "2026-03-03T09:00:00+01:00", "grace": 60}), as_of=as_of)
+        other = loaded.evaluate(interaction(attributes={"sent_at": 900, "grace": "soon"}), as_of=as_of)
+    finally:
+        loaded.close()
+    assert statuses(late) == {"slow": "violated", "ago": "compliant", "grace": "violated"}
+    assert statuses(early) == {"slow": "compliant", "ago": "compliant", "grace": "compliant"}
+    assert statuses(other) == {"slow": "not_applicable", "ago": "not_applicable", "grace": "not_applicable"}
+
+
 def test_interactions_are_isolated(policy):
     bad = interaction(id="A", attributes={"order": {"amount": 900}})
     good = interaction(id="B")

@@ -80,8 +80,10 @@ def _parse_target(text: str, root: type[BaseModel]) -> _Target | _Problem:
             continue
         fields = model.model_fields
         if name not in fields:
-            where = "the interaction" if model is Interaction else f"{'the event' if model is Event else model.__name__.lower()}"
+            where = "the interaction" if model is Interaction else f"the {'event' if model is Event else model.__name__.lower()}"
             hint = did_you_mean(name, [*fields, *(f"{n}[]" for n in _LISTS if model is Interaction)])
+            if hint is None and "attributes" in fields:
+                hint = f"a value the model has no field for goes under attributes: {'.'.join([*parts[:index], 'attributes', *parts[index:]])}"
             return _Problem((), "SR110", f"target {text!r}: {where} has no field {name!r}", hint)
         if part != name:
             if model is not Interaction or name not in _LISTS or index != 0:

@@ -237,9 +237,42 @@ def _strptime(text: str, fmt: str) -> dt.datetime:
     return dt.datetime.strptime(text, fmt)
 
 
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+_EXCEL_FIRST = 61
+"""Spreadsheet serials (Excel's 1900 date system, LibreOffice, Google Sheets) count days from 1899-12-30 from
+serial 61, 1 March 1900, on; below it Excel counts a 29 February 1900 that did not exist."""
+_DAY_MS = 86_400_000
+
+
+def _excel_serial(value: Any) -> float:
+    """A spreadsheet serial number (text or a JSON number): days, the fraction being the time of day."""
+    number = float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else math.nan
+    if not math.isfinite(number):
+        raise ValueError("not a finite number")
+    return number
+
+
+def _excel_ms(days: float) -> int:
+    """Days as whole milliseconds: a spreadsheet keeps times to the millisecond, and a fraction of a day in
+    binary floating point (0.384004629… for 09:12:58) is a hair off the time it stands for."""
+    return round(days * _DAY_MS)
+
+
+def _excel_datetime(value: Any) -> dt.datetime:
+    days = _excel_serial(value)
+    if days < _EXCEL_FIRST:
+        raise ValueError(f"a spreadsheet date serial counts from {_EXCEL_FIRST} (1 March 1900); a time of day alone needs 'date' and time_format: excel")
+    try:
+        return _EXCEL_EPOCH + dt.timedelta(milliseconds=_excel_ms(days))
+    except OverflowError:
+        raise ValueError("after the year 9999") from None
+
+
 def _parse_datetime(text: Any, fmt: str, where: str) -> dt.datetime:
     """Parse one timestamp cell; ``where`` names its source in messages ("column 'created_at'")."""
     try:
+        if fmt == "excel":
+            return _excel_datetime(text)
         if fmt in ("epoch", "epoch_ms"):
             seconds = float(text) if not isinstance(text, bool) else math.nan
             if not math.isfinite(seconds):
@@ -251,7 +284,22 @@ def _parse_datetime(text: Any, fmt: str, where: str) -> dt.datetime:
             return dt.datetime.fromisoformat(text)
         return _strptime(text, fmt)
     except (ValueError, TypeError, OverflowError, OSError) as exc:
-        raise _CellError(f"{where}: {_show(text)} does not match format {fmt}{_reason(exc)}") from None
+        raise _CellError(f"{where}: {_show(text)} does not match format {fmt}{_reason(exc)}{_number_hint(text, fmt, 'format')}") from None
+
+
+def _number_hint(text: Any, fmt: str, option: str) -> str:
+    """For a number where an ISO time was expected: the format it probably is (a spreadsheet serial, epoch)."""
+    if fmt != "iso" or isinstance(text, bool):
+        return ""
+    try:
+        number = float(text)
+    except (TypeError, ValueError):
+        return ""
+    if 0 <= number < 2_958_466:  # serials end with 9999-12-31
+        return f" (a number: a spreadsheet serial? read it with {option}: excel)"
+    if option == "format" and number >= 1e8:
+        return " (a number: seconds since 1970? read it with format: epoch, or epoch_ms for milliseconds)"
+    return ""
 
 
 def _reason(exc: Exception) -> str:
@@ -263,20 +311,30 @@ def _reason(exc: Exception) -> str:
 
 def _parse_date(text: Any, fmt: str, column: str) -> dt.date:
     try:
+        if fmt == "excel":
+            moment = _excel_datetime(text)
+            if moment.time() != dt.time():
+                raise ValueError("a date serial is a whole number; one with a time of day is read with format: excel")
+            return moment.date()
         if not isinstance(text, str):
             raise ValueError("not a text")
         return dt.date.fromisoformat(text) if fmt == "iso" else _strptime(text, fmt).date()
     except ValueError as exc:
-        raise _CellError(f"column {column!r}: {_show(text)} does not match format {fmt}{_reason(exc)}") from None
+        raise _CellError(f"column {column!r}: {_show(text)} does not match format {fmt}{_reason(exc)}{_number_hint(text, fmt, 'date_format')}") from None
 
 
 def _parse_time(text: Any, fmt: str, column: str) -> dt.time:
     try:
+        if fmt == "excel":
+            ms = _excel_ms(_excel_serial(text))
+            if not 0 <= ms < _DAY_MS:
+                raise ValueError("a spreadsheet time of day is a fraction of a day, from 0 up to 1")
+            return (dt.datetime.min + dt.timedelta(milliseconds=ms)).time()
         if not isinstance(text, str):
             raise ValueError("not a text")
         return dt.time.fromisoformat(text) if fmt == "iso" else _strptime(text, fmt).timetz()
     except ValueError as exc:
-        raise _CellError(f"column {column!r}: {_show(text)} does not match format {fmt}{_reason(exc)}") from None
+        raise _CellError(f"column {column!r}: {_show(text)} does not match format {fmt}{_reason(exc)}{_number_hint(text, fmt, 'time_format')}") from None
 
 
 def _duration_seconds(value: Any, unit: str, column: str) -> float:

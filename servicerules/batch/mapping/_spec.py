@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 DocPath = tuple[Union[str, int], ...]
 ValueType = Literal["string", "int", "float", "bool", "json", "timestamp"]
-_SPECIAL_FORMATS = ("iso", "epoch", "epoch_ms")
+_SPECIAL_FORMATS = ("iso", "epoch", "epoch_ms", "excel")
 
 
 def _as_list(value: Any) -> Any:
@@ -119,7 +119,7 @@ def _zone(name: str) -> ZoneInfo:
 
 def _check_format(value: str) -> str:
     if value not in _SPECIAL_FORMATS and "%" not in value:
-        raise ValueError(f"{value!r} is not a time format: write iso, epoch, epoch_ms or a strptime format such as %Y-%m-%d %H:%M")
+        raise ValueError(f"{value!r} is not a time format: write iso, epoch, epoch_ms, excel or a strptime format such as %Y-%m-%d %H:%M")
     return value
 
 
@@ -129,7 +129,7 @@ def _check_zone(value: str) -> str:
 
 
 TimeFormat = Annotated[str, AfterValidator(_check_format)]
-"""iso, epoch, epoch_ms or a strptime format."""
+"""iso, epoch, epoch_ms, excel (a spreadsheet serial) or a strptime format."""
 ZoneName = Annotated[str, AfterValidator(_check_zone)]
 """An IANA time zone name."""
 
@@ -172,9 +172,9 @@ class Value(_Spec):
     date: str | None = Field(default=None, description="column holding the date of a timestamp (with ``time``: date and time in two columns)")
     time: str | None = Field(default=None, description="column holding the time of day, with ``date``")
     type: ValueType | None = Field(default=None, description="convert the value: string, int, float, bool, json, timestamp")
-    format: TimeFormat | None = Field(default=None, description="timestamp format: iso, epoch, epoch_ms or a strptime format; implies type timestamp")
-    date_format: TimeFormat | None = Field(default=None, description="format of the ``date`` column (iso or strptime)")
-    time_format: TimeFormat | None = Field(default=None, description="format of the ``time`` column (iso or strptime)")
+    format: TimeFormat | None = Field(default=None, description="timestamp format: iso, epoch, epoch_ms, excel (a spreadsheet serial: days since 1899-12-30) or a strptime format; implies type timestamp")
+    date_format: TimeFormat | None = Field(default=None, description="format of the ``date`` column (iso, excel or strptime)")
+    time_format: TimeFormat | None = Field(default=None, description="format of the ``time`` column (iso, excel: a fraction of a day, or strptime)")
     timezone: ZoneName | None = Field(default=None, description="IANA time zone of naive times (overrides the mapping's)")
     after: str | None = Field(default=None, description="a time column: when ``time`` is more than 12 hours earlier in the day than it, the timestamp is on the next day")
     add: Annotated[list[Offset], BeforeValidator(_as_list, json_schema_input_type=Union[Offset, list[Offset]])] = Field(
