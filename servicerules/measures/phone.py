@@ -172,9 +172,10 @@ _ABANDONED = EventPointer("the first call.abandoned event", functools.partial(_f
 @fact(
     "call.queue_wait",
     "duration",
-    "how long the caller waited in the first queue: call.queued to call.answered, or to call.abandoned "
-    "(or call.ended) when nobody answered; a call still queued at as_of is measured up to as_of. Later "
-    "queues after a transfer are in call.total_queue_wait. Null without call.queued",
+    "how long the caller waited in the first queue: call.queued to the first call.answered, call.abandoned "
+    "or call.ended after it (a call.ended logged before the answer ends the wait there); a call still queued "
+    "at as_of is measured up to as_of. Later queues after a transfer are in call.total_queue_wait. Null "
+    "without call.queued",
     "18s",
     family=FAMILY,
     about=_QUEUED,

@@ -1747,12 +1747,14 @@ def test_bank_calls_mapping(tmp_path: Path) -> None:
         ["AA0103", "4", "0", "0", "PS", "260302", "21:30:00", "21:38:20", "500", "21:38:20", "21:45:05", "405", "HANG", "0:00:00", "21:39:46", "0", "NO_SERVER"],
         # answered, but neither a queue exit nor a service start says when
         ["AA0103", "5", "0", "0", "PS", "260302", "11:00:00", "11:00:05", "5", "0:00:00", "0:00:00", "0", "AGENT", "0:00:00", "0:00:00", "0", "DANA"],
+        # a short service on a clock half a minute behind the queue's: ser_exit comes before q_exit
+        ["AA0103", "6", "0", "0", "PS", "260302", "12:00:00", "12:00:10", "10", "12:00:10", "12:00:41", "31", "AGENT", "12:00:09", "12:00:24", "15", "OREN"],
     ]
     path.write_bytes(("\r\n".join("\t".join(r) for r in [BANK_HEADER, *rows]) + "\r\n").encode())
     out = run(load_mapping("bank-calls"), path)
     assert bad(out) == [(11, "SR310", "no value in columns 'date', 'q_exit' / columns 'date', 'ser_start'; event 'call.answered' needs a time ('at')")]
     calls = {d["id"]: d for d in good(out)}
-    assert list(calls) == ["AA0101-1", "AA0101-2", "AA0102-1", "AA0102-2", "AA0102-3", "AA0103-1", "AA0103-2", "AA0103-3", "AA0103-4"]
+    assert list(calls) == ["AA0101-1", "AA0101-2", "AA0102-1", "AA0102-2", "AA0102-3", "AA0103-1", "AA0103-2", "AA0103-3", "AA0103-4", "AA0103-6"]
     assert calls["AA0101-1"] == {
         "id": "AA0101-1",
         "channel": "phone",
@@ -1779,21 +1781,28 @@ def test_bank_calls_mapping(tmp_path: Path) -> None:
     def events(ident: str) -> list[tuple[str, str]]:
         return [(e["type"], e["at"][11:19]) for e in calls[ident]["events"]]
 
-    # answered when the caller left the queue (q_exit), which the log's q_time counts from q_start
+    # answered when the caller left the queue (q_exit), which the log's q_time counts from q_start, and ended
+    # ser_time later on the same clock (not at ser_exit, on the service's clock)
     assert events("AA0102-3") == [("call.queued", "09:10:08"), ("call.answered", "09:10:20"), ("call.ended", "09:10:20")]
-    assert events("AA0103-1") == [("call.queued", "08:26:55"), ("call.answered", "08:27:03"), ("call.ended", "08:31:51")]
-    assert events("AA0103-2") == [("call.queued", "15:53:04"), ("call.answered", "15:57:10"), ("call.ended", "15:59:00")]
+    assert events("AA0103-1") == [("call.queued", "08:26:55"), ("call.answered", "08:27:03"), ("call.ended", "08:32:00")]
+    assert events("AA0103-2") == [("call.queued", "15:53:04"), ("call.answered", "15:57:10"), ("call.ended", "15:58:59")]
+    assert events("AA0103-6") == [("call.queued", "12:00:10"), ("call.answered", "12:00:41"), ("call.ended", "12:00:56")]
     assert calls["AA0103-2"]["events"][0]["at"].startswith("2026-03-02")
     assert events("AA0103-3") == [("call.ended", "10:00:10")]  # a phantom call never queues
     assert events("AA0103-4") == [("call.queued", "21:38:20"), ("call.abandoned", "21:45:05"), ("call.ended", "21:45:05")]
     ruleset = servicerules.load(ROOT / "rulesets" / "starter.yaml", backend="reference")
     summary = check_records(ruleset, out)
-    assert (summary.read, summary.evaluated, summary.rejected) == (10, 9, 1)
+    assert (summary.read, summary.evaluated, summary.rejected) == (11, 10, 1)
     # the queue waits are the log's q_time
     queue_wait = CATALOGUE["call.queue_wait"].compute
     waits = {d["id"]: queue_wait(InteractionContext(Interaction.parse(d), dt.datetime(2026, 3, 4, tzinfo=dt.timezone.utc))) for d in good(out)}
     q_time = {f"{r[0]}-{r[1]}": float(r[11]) for r in rows if r[9] != "0:00:00" and r[12] != "PHANTOM"}
     assert {i: w for i, w in waits.items() if w is not None} == q_time
+    # and an answered call is connected for the log's ser_time
+    handle_time = CATALOGUE["call.handle_time"].compute
+    handled = {d["id"]: handle_time(InteractionContext(Interaction.parse(d), dt.datetime(2026, 3, 4, tzinfo=dt.timezone.utc))) for d in good(out)}
+    ser_time = {f"{r[0]}-{r[1]}": float(r[15]) for r in rows if r[12] == "AGENT" and (r[10] != "0:00:00" or r[13] != "0:00:00")}
+    assert {i: t for i, t in handled.items() if t is not None} == ser_time
 
 
 def test_shipped_mappings_reference_their_own_schema() -> None:

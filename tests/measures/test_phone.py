@@ -229,6 +229,14 @@ def test_dropped_line_is_not_an_abandon() -> None:
     assert got["call.short_abandon"] is False
 
 
+def test_an_end_logged_before_the_answer_ends_the_wait() -> None:
+    # Two systems' clocks (the queue's and the agent's) in one log: the wait ends at the first of answer,
+    # abandon and end that follows the queue start, as documented; a mapping keeps the events on one clock.
+    got = facts((0, "call.queued"), (14, "call.ended"), (31, "call.answered"))
+    assert got["call.queue_wait"] == 14.0
+    assert got["call.answered"] is True
+
+
 def test_an_email_has_no_call_facts() -> None:
     interaction = Interaction.parse(
         {"id": "E-1", "channel": "email", "created_at": at(0),
