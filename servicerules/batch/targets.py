@@ -216,17 +216,18 @@ def _compile_one(
             problem("SR112", f"group_by names '{key}' twice", ("group_by", position))
         seen.add(key)
 
-    zone: dt.tzinfo = UTC
-    # ``calendar`` is not a TargetSpec field yet; once the schema has it, day and interval_30m groups are
-    # taken in that calendar's time zone.
-    calendar_name = getattr(target, "calendar", None)
-    if isinstance(calendar_name, str):
+    zone: dt.tzinfo = UTC  # of the day and interval_30m groups: the calendar's, else UTC
+    calendar_name = target.calendar
+    if calendar_name is not None:
         calendar = calendars.get(calendar_name)
         if calendar is None:
             problem("SR205", f"unknown calendar '{calendar_name}'", ("calendar",),
                     hint=did_you_mean(calendar_name, calendars) or "declare it under 'calendars:'")
         else:
             zone = ZoneInfo(calendar.timezone)
+        if not {"day", "interval_30m"} & set(target.group_by):
+            problem("SR112", "'calendar' sets the time zone of the day and interval_30m groups, and this target groups by neither",
+                    ("calendar",), hint="group by day or interval_30m, or leave 'calendar' out")
 
     checker = Checker("interaction", lexicons, KeyAllocator(), lookup, "target")
     facts: list[str] = []

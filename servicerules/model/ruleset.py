@@ -231,6 +231,10 @@ class TargetSpec(_Strict):
     objective: float = Field(description="share/rate as a fraction (0.8), average in the value's unit")
     comparison: Literal[">=", "<="] = ">="
     group_by: list[Literal["day", "channel", "team", "agent", "interval_30m"]] = Field(default_factory=list)
+    calendar: str | None = Field(
+        default=None,
+        description="a calendar of 'calendars:' whose time zone the day and interval_30m groups are taken in (default UTC)",
+    )
     severity: Severity = Severity.MAJOR
 
 

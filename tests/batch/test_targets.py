@@ -448,12 +448,6 @@ def test_day_and_interval_use_utc_whatever_the_offset_of_created_at(grouped: Com
     assert [c.group for c in contributions(grouped, targets, late)] == [("2026-03-02",), ("2026-03-02T23:30Z",)]
 
 
-class _TargetWithCalendar(TargetSpec):
-    """Stand-in for a TargetSpec once the schema has ``calendar:`` (see the module docstring)."""
-
-    calendar: str | None = None
-
-
 def _lexicons() -> dict[str, LexiconMatcher]:
     out: dict[str, LexiconMatcher] = {}
     for name in DEFAULT_LEXICONS:
@@ -467,7 +461,7 @@ def test_a_target_calendar_sets_the_zone_of_day_and_interval(grouped: CompiledRu
     kolkata = BusinessCalendar.from_spec("india", {"timezone": "Asia/Kolkata", "hours": {"mon": ["09:00-17:00"]}})
     spec = RulesetSpec(
         ruleset="x", version="1",
-        targets=[_TargetWithCalendar(id="t", title="t", kind="share", when="exists(call.queue_wait)",
+        targets=[TargetSpec(id="t", title="t", kind="share", when="exists(call.queue_wait)",
                                      condition="call.answered", objective=0.8, group_by=["day", "interval_30m"],
                                      calendar="india")],
     )
@@ -762,6 +756,52 @@ def test_program_targets_locates_problems_in_the_file() -> None:
     (diagnostic,) = info.value.diagnostics
     assert diagnostic.code == "SR202"
     assert diagnostic.location is not None and (diagnostic.location.line, diagnostic.location.col) == (7, 12)
+
+
+CALENDAR_TARGETS = """\
+ruleset: x
+version: "1"
+calendars:
+  desk: {timezone: America/New_York, hours: {mon: ["09:00-17:00"]}}
+targets:
+  - id: a
+    title: a
+    kind: share
+    when: exists(call.queue_wait)
+    condition: call.answered
+    objective: 0.8
+    group_by: [day, interval_30m]
+    calendar: desk
+"""
+
+
+def test_a_target_s_calendar_groups_days_and_half_hours_in_its_time_zone(backend: str) -> None:
+    ruleset = servicerules.load(CALENDAR_TARGETS, backend=backend)
+    try:
+        # 03:10 UTC on 9 March 2026 is 23:10 on 8 March in New York (EDT since that morning: -04:00)
+        late = call("L", 5, True, ["a1"], dt.datetime(2026, 3, 9, 3, 10, tzinfo=UTC), "red")
+        noon = call("N", 5, True, ["a1"], dt.datetime(2026, 3, 9, 16, 45, tzinfo=UTC), "red")
+        results = accumulate(ruleset, [late, noon]).results()
+        assert [r.group for r in results] == [
+            {"day": "2026-03-08", "interval_30m": "2026-03-08T23:00-04:00"},
+            {"day": "2026-03-09", "interval_30m": "2026-03-09T12:30-04:00"},
+        ]
+    finally:
+        ruleset.close()
+
+
+def test_a_target_s_calendar_must_exist_and_must_have_day_or_half_hour_groups() -> None:
+    unknown = CALENDAR_TARGETS.replace("calendar: desk", "calendar: dsk")
+    with pytest.raises(RulesetError) as info:
+        servicerules.load(unknown, backend="reference")
+    [(code, message, hint, line_col)] = [(d.code, d.message, d.hint, (d.location.line, d.location.col) if d.location else None) for d in info.value.diagnostics]
+    assert (code, message, hint, line_col) == ("SR205", "unknown calendar 'dsk'", "did you mean 'desk'?", (13, 15))
+    ungrouped = CALENDAR_TARGETS.replace("group_by: [day, interval_30m]", "group_by: [agent]")
+    with pytest.raises(RulesetError) as info:
+        servicerules.load(ungrouped, backend="reference")
+    [diagnostic] = info.value.diagnostics
+    assert diagnostic.code == "SR112" and diagnostic.message.startswith("'calendar' sets the time zone of the day and interval_30m groups")
+    assert diagnostic.location is not None and diagnostic.location.line == 13
 
 
 def test_already_reported_syntax_errors_are_not_reported_again() -> None:
