@@ -270,6 +270,22 @@ def test_value_problems_point_at_the_value() -> None:
     ]
 
 
+def test_epoch_is_no_format_of_a_date_or_time_column() -> None:
+    text = """\
+    layout: per_interaction
+    time_format: epoch_ms
+    fields:
+      id: ticket
+      channel: {const: email}
+      created_at: {date: d, time: t, date_format: epoch}
+    """
+    whole = "reads a whole timestamp, not a date or a time of day: give it as 'format' of one column; a date or time column takes iso, excel or a strptime format"
+    assert diagnostics(text) == [
+        f"<string>:2:14: SR112 'time_format': 'epoch_ms' {whole}",
+        f"<string>:6:47: SR112 'date_format': 'epoch' {whole}",
+    ]
+
+
 def test_structure_problems() -> None:
     assert diagnostics("layout: per_message\nfields:\n  events[].at: t\n") == [
         "<string>:1:9: SR111 layout per_message needs 'group_by' (a column) or 'thread' to group rows into interactions",

@@ -128,8 +128,19 @@ def _check_zone(value: str) -> str:
     return value
 
 
+def _check_part_format(value: str) -> str:
+    if value in ("epoch", "epoch_ms"):
+        raise ValueError(
+            f"{value!r} reads a whole timestamp, not a date or a time of day: give it as 'format' of one column; "
+            "a date or time column takes iso, excel or a strptime format"
+        )
+    return _check_format(value)
+
+
 TimeFormat = Annotated[str, AfterValidator(_check_format)]
 """iso, epoch, epoch_ms, excel (a spreadsheet serial) or a strptime format."""
+PartFormat = Annotated[str, AfterValidator(_check_part_format)]
+"""The format of a date or a time-of-day column: iso, excel or a strptime format."""
 ZoneName = Annotated[str, AfterValidator(_check_zone)]
 """An IANA time zone name."""
 
@@ -173,8 +184,8 @@ class Value(_Spec):
     time: str | None = Field(default=None, description="column holding the time of day, with ``date``")
     type: ValueType | None = Field(default=None, description="convert the value: string, int, float, bool, json, timestamp")
     format: TimeFormat | None = Field(default=None, description="timestamp format: iso, epoch, epoch_ms, excel (a spreadsheet serial: days since 1899-12-30) or a strptime format; implies type timestamp")
-    date_format: TimeFormat | None = Field(default=None, description="format of the ``date`` column (iso, excel or strptime)")
-    time_format: TimeFormat | None = Field(default=None, description="format of the ``time`` column (iso, excel: a fraction of a day, or strptime)")
+    date_format: PartFormat | None = Field(default=None, description="format of the ``date`` column (iso, excel or strptime)")
+    time_format: PartFormat | None = Field(default=None, description="format of the ``time`` column (iso, excel: a fraction of a day, or strptime)")
     timezone: ZoneName | None = Field(default=None, description="IANA time zone of naive times (overrides the mapping's)")
     after: str | None = Field(default=None, description="a time column: when ``time`` is more than 12 hours earlier in the day than it, the timestamp is on the next day")
     add: Annotated[list[Offset], BeforeValidator(_as_list, json_schema_input_type=Union[Offset, list[Offset]])] = Field(
@@ -313,8 +324,8 @@ class Mapping(_Spec):
     thread: ThreadSpec | None = Field(default=None, description="per_message: group reply trees into one interaction each (instead of group_by)")
     timezone: ZoneName | None = Field(default=None, description="IANA time zone of naive timestamps")
     timestamp_format: TimeFormat | None = Field(default=None, description="default format of timestamp columns (default iso)")
-    date_format: TimeFormat | None = Field(default=None, description="default format of date columns (default iso)")
-    time_format: TimeFormat | None = Field(default=None, description="default format of time columns (default iso)")
+    date_format: PartFormat | None = Field(default=None, description="default format of date columns (default iso)")
+    time_format: PartFormat | None = Field(default=None, description="default format of time columns (default iso)")
     null_values: TextList = Field(default_factory=list, description="texts that mean 'no value' in every column (the empty text always does)")
     missing_columns: Literal["error", "empty"] = Field(default="error", description="a column the record does not have: an error, or no value")
     sort_events: bool = Field(default=True, description="sort each interaction's events by time")
