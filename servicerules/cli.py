@@ -186,14 +186,16 @@ def _lint_one(path: str, problems: list[Diagnostic]) -> str | None:
         loaded = load_test_file(Path(path), RulesetCache(backend="reference"), display=path)
         found = [*loaded.errors, *(d for errors in loaded.case_errors.values() for d in errors)]
         problems.extend(found)
-        return None if found else f"policy tests: {len(loaded.case_specs)} cases"
+        cases = len(loaded.case_specs)
+        return None if found else f"policy tests: {cases} case{'' if cases == 1 else 's'}"
     try:
         if _is_mapping_file(path):
             mapping = load_mapping(Path(path))
             fields = len(mapping.fields) + sum(len(e.fields) for e in mapping.events)
             events = len(mapping.events)
-            return f"mapping: {fields} fields, {events} synthesised event{'' if events == 1 else 's'}"
-        return f"{len(load(path, backend='reference').rules)} rules"
+            return f"mapping: {fields} field{'' if fields == 1 else 's'}, {events} synthesised event{'' if events == 1 else 's'}"
+        rules = len(load(path, backend="reference").rules)
+        return f"{rules} rule{'' if rules == 1 else 's'}"
     except RulesetError as exc:
         problems.extend(exc.diagnostics)
         return None

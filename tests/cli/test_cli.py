@@ -38,6 +38,12 @@ def test_lint_clean_ruleset():
     assert (code, out) == (0, f"{ROOT / 'rulesets' / 'starter.yaml'}: ok (7 rules)\n")
 
 
+def test_lint_counts_one_rule_in_the_singular(tmp_path):
+    one = tmp_path / "one.yaml"
+    one.write_text('ruleset: x\nversion: "1"\nrules:\n  - {id: a, title: a, severity: minor, violated_if: "false"}\n', encoding="utf-8")
+    assert call("lint", str(one))[:2] == (0, f"{one}: ok (1 rule)\n")
+
+
 def test_lint_json_output(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("ruleset: x\nversion: 1\nrules:\n  - id: a\n    title: t\n    severity: minor\n    violated_if: nope > 1\n")
