@@ -172,6 +172,20 @@ def test_rejected_records_alone_make_check_exit_1(tmp_path):
     assert "2 read, 1 evaluated, 1 rejected" in out
 
 
+def test_a_json_array_named_csv_is_rejected_row_by_row_not_a_crash(tmp_path):
+    # read as CSV, its header is the column '[': an unknown field whose name has a '[' once stopped the run
+    data = tmp_path / "export.csv"
+    data.write_text('[\n  {"id": "A-1"}\n]\n')
+    rejects = tmp_path / "rejects.jsonl"
+    code, out, err = call(
+        "check", str(ROOT / "rulesets" / "starter.yaml"), str(data), "--rejects", str(rejects), "-q", "--backend", "reference"
+    )
+    assert (code, err) == (1, "")
+    rows = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert [(r["line"], r["code"]) for r in rows] == [(2, "SR110"), (3, "SR110")]
+    assert rows[0]["reason"].startswith("unknown field '['")
+
+
 def test_a_card_number_in_a_rejected_value_is_masked_in_every_output(tmp_path):
     # The reasons quote the rejected value; the rejects file, the summaries and JUnit must not repeat it.
     card = "4111 1111 1111 1111"  # a published test number
