@@ -659,11 +659,20 @@ def _tracked(
     block_lines: int,
 ) -> Iterator[tuple[RawRecord, _Span | None] | _Block]:
     """The inputs' records with their spans, JSON Lines (without a transform) as blocks of lines."""
+    joined: set[tuple[SourcePosition, str | None, str | None]] = set()
     for path in paths:
         if transform is not None:
             records: Iterable[RawRecord] = read_records(path, format=format, encoding=encoding, csv_dialect=csv_dialect)
             recent = _RecentSpans(path) if _is_plain_file(path) else None
+            name = "<stdin>" if path == "-" else path
             for record in transform(records if recent is None else recent.track(records)):
+                if record.data is None and record.position.file != name:
+                    # a row of another file (a mapping's joined file): each input's mapping reports the joined
+                    # files' problems; a run reports each once
+                    problem = (record.position, record.code, record.error)
+                    if problem in joined:
+                        continue
+                    joined.add(problem)
                 yield record, None if recent is None else recent.span(record)
             continue
         plain = _is_plain_file(path)
