@@ -31,6 +31,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import os
+import re
 import signal
 import stat
 import sys
@@ -103,6 +104,7 @@ DEFAULT_CHUNK_SIZE = 512
 _GZIP_MAGIC = b"\x1f\x8b"
 _RAW_WINDOW = 4096  # bytes read back from the input for a rejected record's text
 _RECENT_ROWS = 1024  # rows of a transformed input whose spans are remembered, to read a rejected row back
+_CSV_LINE_END = re.compile(rb"\r\n?|\n")  # CSV lines end as the reader splits them (a lone CR too)
 
 
 class _Span(NamedTuple):
@@ -731,6 +733,7 @@ class _SourceTexts:
         self._path: str | None = None
         self._fd: int | None = None
         self._json_array = False
+        self._csv = False
 
     def text(self, meta: _Meta) -> tuple[str, bool] | None:
         span = meta.span
@@ -741,17 +744,19 @@ class _SourceTexts:
                 self.close()
                 self._fd = os.open(span.path, os.O_RDONLY)
                 self._path = span.path
-                self._json_array = (self._format or detect_format(span.path)) == "json"
+                fmt = self._format or detect_format(span.path)
+                self._json_array, self._csv = fmt == "json", fmt == "csv"
             assert self._fd is not None
             data = os.pread(self._fd, min(span.end - span.start, _RAW_WINDOW), span.start)
         except OSError:
             return None
         if span.start == 0:  # the span starts at line 1: skip to the record's first line
             for _ in range(meta.position.line - 1):
-                newline = data.find(b"\n")
-                if newline < 0:
+                end = _CSV_LINE_END.search(data) if self._csv else None
+                newline = end.end() if end is not None else data.find(b"\n") + 1
+                if newline <= 0:
                     break
-                data = data[newline + 1 :]
+                data = data[newline:]
         if span.start == 0 and self._encoding.replace("_", "-").lower() in ("utf-8", "utf8", "utf-8-sig"):
             data = data.removeprefix(codecs.BOM_UTF8)
         if self._json_array:  # the array's bracket, or the comma before the element, and white space
