@@ -193,6 +193,8 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
         elif _has_magic(item):
             matched: list[str] = []
             for match in glob.glob(item, recursive=True):
+                if match == "-":  # a file named '-' in the current directory, not stdin
+                    match = os.path.join(os.curdir, match)
                 matched.extend(_walk(match) if os.path.isdir(match) else [match])
             files = sorted(set(matched), key=_path_key)
             if not files:

@@ -31,6 +31,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import os
+import re
 import signal
 import stat
 import sys
@@ -103,6 +104,7 @@ DEFAULT_CHUNK_SIZE = 512
 _GZIP_MAGIC = b"\x1f\x8b"
 _RAW_WINDOW = 4096  # bytes read back from the input for a rejected record's text
 _RECENT_ROWS = 1024  # rows of a transformed input whose spans are remembered, to read a rejected row back
+_CSV_LINE_END = re.compile(rb"\r\n?|\n")  # CSV lines end as the reader splits them (a lone CR too)
 
 
 class _Span(NamedTuple):
@@ -229,6 +231,7 @@ def check_files(
     on_report: ReportCallback | None = None,
     format: str | None = None,
     encoding: str = "utf-8",
+    csv_dialect: dict[str, Any] | None = None,
     transform: RecordTransform | None = None,
     chunk_size: int | None = None,
     start_method: str | None = None,
@@ -239,8 +242,9 @@ def check_files(
     ``jobs``: worker processes (``None``: one per CPU, as ``servicerules check`` does by default; ``1``,
     the default here: evaluate in this process). ``progress`` is a
     :class:`~servicerules.batch.output.BatchProgress`, or ``True`` for a progress bar on stderr when it is a
-    terminal (sized by :func:`~servicerules.batch.readers.total_size`). ``format`` and ``encoding`` are
-    passed to :func:`~servicerules.batch.readers.read_records`. ``transform`` is applied to each file's
+    terminal (sized by :func:`~servicerules.batch.readers.total_size`). ``format``, ``encoding`` and
+    ``csv_dialect`` are passed to :func:`~servicerules.batch.readers.read_records` (a mapping's are in its
+    ``input``). ``transform`` is applied to each file's
     stream of records, e.g. ``functools.partial(apply_mapping, mapping)`` for a help-desk export.
     Rejected records carry their original text, read back from the file (for gzip input and stdin: the
     parsed record as JSON when there is one). With a ``transform``, a row it rejects carries the row's text
@@ -260,7 +264,9 @@ def check_files(
         progress = None
     return _run(
         ruleset,
-        lambda block_lines: _tracked(paths, format=format, encoding=encoding, transform=transform, block_lines=block_lines),
+        lambda block_lines: _tracked(
+            paths, format=format, encoding=encoding, csv_dialect=csv_dialect, transform=transform, block_lines=block_lines
+        ),
         encoding=encoding,
         format=format,
         as_of=as_of,
@@ -646,19 +652,34 @@ def _is_plain_file(path: str) -> bool:
 
 
 def _tracked(
-    paths: Sequence[str], *, format: str | None, encoding: str, transform: RecordTransform | None, block_lines: int
+    paths: Sequence[str],
+    *,
+    format: str | None,
+    encoding: str,
+    csv_dialect: dict[str, Any] | None,
+    transform: RecordTransform | None,
+    block_lines: int,
 ) -> Iterator[tuple[RawRecord, _Span | None] | _Block]:
     """The inputs' records with their spans, JSON Lines (without a transform) as blocks of lines."""
+    joined: set[tuple[SourcePosition, str | None, str | None]] = set()
     for path in paths:
         if transform is not None:
-            records: Iterable[RawRecord] = read_records(path, format=format, encoding=encoding)
+            records: Iterable[RawRecord] = read_records(path, format=format, encoding=encoding, csv_dialect=csv_dialect)
             recent = _RecentSpans(path) if _is_plain_file(path) else None
+            name = "<stdin>" if path == "-" else path
             for record in transform(records if recent is None else recent.track(records)):
+                if record.data is None and record.position.file != name:
+                    # a row of another file (a mapping's joined file): each input's mapping reports the joined
+                    # files' problems; a run reports each once
+                    problem = (record.position, record.code, record.error)
+                    if problem in joined:
+                        continue
+                    joined.add(problem)
                 yield record, None if recent is None else recent.span(record)
             continue
         plain = _is_plain_file(path)
         offset = 0
-        for item in read_blocks(path, lines=block_lines, format=format, encoding=encoding):
+        for item in read_blocks(path, lines=block_lines, format=format, encoding=encoding, csv_dialect=csv_dialect):
             if isinstance(item, JsonLines):
                 yield _Block(item, path if plain else None)
             elif plain:
@@ -712,6 +733,7 @@ class _SourceTexts:
         self._path: str | None = None
         self._fd: int | None = None
         self._json_array = False
+        self._csv = False
 
     def text(self, meta: _Meta) -> tuple[str, bool] | None:
         span = meta.span
@@ -722,17 +744,19 @@ class _SourceTexts:
                 self.close()
                 self._fd = os.open(span.path, os.O_RDONLY)
                 self._path = span.path
-                self._json_array = (self._format or detect_format(span.path)) == "json"
+                fmt = self._format or detect_format(span.path)
+                self._json_array, self._csv = fmt == "json", fmt == "csv"
             assert self._fd is not None
             data = os.pread(self._fd, min(span.end - span.start, _RAW_WINDOW), span.start)
         except OSError:
             return None
         if span.start == 0:  # the span starts at line 1: skip to the record's first line
             for _ in range(meta.position.line - 1):
-                newline = data.find(b"\n")
-                if newline < 0:
+                end = _CSV_LINE_END.search(data) if self._csv else None
+                newline = end.end() if end is not None else data.find(b"\n") + 1
+                if newline <= 0:
                     break
-                data = data[newline + 1 :]
+                data = data[newline:]
         if span.start == 0 and self._encoding.replace("_", "-").lower() in ("utf-8", "utf8", "utf-8-sig"):
             data = data.removeprefix(codecs.BOM_UTF8)
         if self._json_array:  # the array's bracket, or the comma before the element, and white space

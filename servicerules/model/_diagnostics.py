@@ -22,6 +22,15 @@ def _clean_loc(loc: Iterable[Any]) -> tuple[str | int, ...]:
     return tuple(p for p in loc if isinstance(p, int) or ("[" not in p and p not in _BRANCH_NAMES))
 
 
+def _error_loc(error: Any) -> tuple[str | int, ...]:
+    """The cleaned location of one pydantic error. An unknown field's own name (the last part) is the
+    input's key, whatever it is: a key such as ``"a[b"`` or ``"bool"`` is kept."""
+    loc = tuple(error["loc"])
+    if error["type"] == "extra_forbidden" and loc:
+        return _clean_loc(loc[:-1]) + loc[-1:]
+    return _clean_loc(loc)
+
+
 def _unwrap(annotation: Any) -> list[Any]:
     """The concrete types an annotation may hold (Optional, unions and Annotated peeled away)."""
     origin = typing.get_origin(annotation)
@@ -66,7 +75,7 @@ def _field_names(model: type[BaseModel] | None) -> list[str]:
 def _describe(error: Any) -> tuple[str, str, str | None]:
     """(code, message, hint) for one pydantic error dict."""
     kind = error["type"]
-    loc = _clean_loc(error["loc"])
+    loc = _error_loc(error)
     name = loc[-1] if loc else ""
     if kind == "extra_forbidden":
         return "SR110", f"unknown field '{name}'", None
@@ -93,7 +102,7 @@ def ruleset_diagnostics(exc: ValidationError, doc: SourceDocument, root: type[Ba
     diagnostics: list[Diagnostic] = []
     seen: set[tuple[Any, ...]] = set()
     for error in exc.errors():
-        loc = _clean_loc(error["loc"])
+        loc = _error_loc(error)
         code, message, hint = _describe(error)
         if code == "SR110":
             hint = did_you_mean(str(loc[-1]), _field_names(_model_at(root, loc[:-1])))
@@ -121,7 +130,7 @@ def _describe_path(path: tuple[str | int, ...]) -> str:
 def interaction_error(exc: ValidationError, data: Any) -> InteractionError:
     diagnostics = []
     for error in exc.errors():
-        loc = _clean_loc(error["loc"])
+        loc = _error_loc(error)
         code, message, hint = _describe(error)
         if code in ("SR110", "SR111"):
             # the message names the field; say where its parent is

@@ -289,6 +289,17 @@ def test_rejected_raw_text_of_csv_rows_json_elements_and_gzip(ruleset: Any, tmp_
     }
 
 
+def test_rejected_raw_text_of_a_first_csv_row_after_a_header_ending_in_a_lone_cr(ruleset: Any, tmp_path: Path) -> None:
+    # the reader ends CSV lines at a lone CR too; reading the first row back skipped lines at LF only, so
+    # its raw text began with the header
+    (tmp_path / "a.csv").write_bytes(b"id,channel\rc1\rc2,email\r")
+    (tmp_path / "b.csv").write_bytes(b"id,channel\r\nc1\r\n")
+    out = tmp_path / "rejects.jsonl"
+    check_files(ruleset, [str(tmp_path)], sinks=[RejectsWriter.open(str(out))], as_of=AS_OF)
+    raw = {(Path(r["file"]).name, r["line"]): r["raw"] for r in _rejects(out)}
+    assert raw == {("a.csv", 2): "c1", ("a.csv", 3): "c2,email", ("b.csv", 2): "c1"}
+
+
 def test_rejected_raw_text_is_decoded_with_the_inputs_encoding(ruleset: Any, tmp_path: Path) -> None:
     path = tmp_path / "cp.csv"
     path.write_bytes("id,channel,customer.name\nc1,email,J\u00e9r\u00f4me M\u00fcller,extra\n".encode("cp1252"))

@@ -554,6 +554,15 @@ def test_expand_inputs_literal_path_with_glob_characters(tmp_path: Path) -> None
     assert expand_inputs([path]) == [path]
 
 
+def test_a_glob_matching_a_file_named_dash_reads_the_file_not_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # glob('*') in a folder with a file named '-' returned '-', which then meant stdin: the file went unread
+    write(tmp_path / "-", '{"id": "x"}\n')
+    monkeypatch.chdir(tmp_path)
+    (expanded,) = expand_inputs(["*"])
+    assert expanded == os.path.join(os.curdir, "-")
+    assert [r.data for r in read_records(expanded, format="jsonl")] == [{"id": "x"}]
+
+
 def test_expand_inputs_matching_nothing_raises(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="input file not found"):
         expand_inputs([str(tmp_path / "nope.jsonl")])

@@ -178,6 +178,40 @@ def test_rejected_records_alone_make_check_exit_1(tmp_path):
     assert "2 read, 1 evaluated, 1 rejected" in out
 
 
+def test_a_json_array_named_csv_is_rejected_row_by_row_not_a_crash(tmp_path):
+    # read as CSV, its header is the column '[': an unknown field whose name has a '[' once stopped the run
+    data = tmp_path / "export.csv"
+    data.write_text('[\n  {"id": "A-1"}\n]\n')
+    rejects = tmp_path / "rejects.jsonl"
+    code, out, err = call(
+        "check", str(ROOT / "rulesets" / "starter.yaml"), str(data), "--rejects", str(rejects), "-q", "--backend", "reference"
+    )
+    assert (code, err) == (1, "")
+    rows = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert [(r["line"], r["code"]) for r in rows] == [(2, "SR110"), (3, "SR110")]
+    assert rows[0]["reason"].startswith("unknown field '['")
+
+
+def test_check_reads_the_export_with_the_csv_options_of_the_mapping(tmp_path):
+    # the mapping's input.csv was ignored by check (the delimiter was sniffed from the header), so a '|'
+    # export was read as one column and every row rejected
+    mapping = tmp_path / "pipes.yaml"
+    mapping.write_text(
+        'mapping: pipes\ninput:\n  format: csv\n  csv: {delimiter: "|", quotechar: "\'"}\nlayout: per_interaction\n'
+        "fields:\n  id: id\n  channel: {const: chat}\n  created_at: created\n  subject: subject\n"
+    )
+    export = tmp_path / "export.csv"
+    export.write_text("id|created|subject\nA-1|2026-03-02T09:00:00Z|'Refund, please; urgent|now'\nA-2|2026-03-02T09:00:00Z|Hi\n")
+    summary = tmp_path / "summary.json"
+    code, _, err = call(
+        "check", str(ROOT / "rulesets" / "starter.yaml"), str(export), "--mapping", str(mapping),
+        "--summary-json", str(summary), "--fail-on", "never", "-q", "--backend", "reference",
+    )
+    assert (code, err) == (0, "")
+    counts = json.loads(summary.read_text())
+    assert (counts["read"], counts["evaluated"], counts["rejected"]) == (2, 2, 0)
+
+
 def test_a_card_number_in_a_rejected_value_is_masked_in_every_output(tmp_path):
     # The reasons quote the rejected value; the rejects file, the summaries and JUnit must not repeat it.
     card = "4111 1111 1111 1111"  # a published test number

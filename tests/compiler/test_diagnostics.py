@@ -199,3 +199,11 @@ def test_lint_reports_every_problem_of_a_file(tmp_path):
         "    hint: did you mean 'first_reply_time'?\n"
         "1 error\n"
     )
+
+
+@pytest.mark.parametrize("key", ["bool", "a[b"])
+def test_unknown_top_level_key_named_like_a_pydantic_branch(key):
+    with pytest.raises(RulesetError) as info:
+        servicerules.load(f'ruleset: demo\nversion: "1"\n"{key}": 1\n', backend="reference")
+    (diag,) = info.value.diagnostics
+    assert (diag.code, diag.message, diag.location.line) == ("SR110", f"unknown field '{key}'", 3)

@@ -75,6 +75,23 @@ def test_unknown_field_suggests_the_right_one():
     assert by_code["SR111"].message == "missing required field 'channel'"
 
 
+@pytest.mark.parametrize(("where", "key"), [((), "["), ((), "a[b"), ((), "bool"), (("customer",), "str")])
+def test_unknown_field_named_like_a_pydantic_branch_is_reported_not_a_crash(where, key):
+    # keys with '[' or named like a union branch ("bool", "str") were dropped from the location: an
+    # IndexError (a CSV read as flat records whose header is '[' stopped a whole `check`)
+    data = base()
+    target = data
+    for part in where:
+        target = target.setdefault(part, {})
+    target[key] = 1
+    with pytest.raises(InteractionError) as info:
+        Interaction.parse(data)
+    (diag,) = info.value.diagnostics
+    assert diag.code == "SR110"
+    assert diag.message == f"unknown field '{key}'" + (f" in {where[0]}" if where else "")
+    assert diag.path == (*where, key)
+
+
 def test_bad_event_fields_name_the_event():
     data = base()
     data["events"][1]["type"] = "mesage"

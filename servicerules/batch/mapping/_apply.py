@@ -243,6 +243,9 @@ class _JoinTable:
     name: str
     file: str
     rows: dict[str, dict[str, Any]]
+    problems: list[RawRecord] = field(default_factory=list)
+    """The rows of the file that could not be used: every read that uses the table reports them (the table
+    is kept for the next read, its problems must not be lost with it)."""
 
 
 def _join_file(name: str, spec: JoinSpec, base_dir: str, overrides: AbcMapping[str, str | Path] | None) -> str:
@@ -258,7 +261,7 @@ def _join_file(name: str, spec: JoinSpec, base_dir: str, overrides: AbcMapping[s
     )
 
 
-def _load_join(m: Mapping, plan: _Plan, names: Sequence[str], path: str) -> tuple[_JoinTable, list[RawRecord]]:
+def _load_join(m: Mapping, plan: _Plan, names: Sequence[str], path: str) -> _JoinTable:
     """Read a joined file into a table keyed by ``key``, keeping only the columns the joins use."""
     name = names[0]
     spec = m.joins[name]
@@ -298,7 +301,7 @@ def _load_join(m: Mapping, plan: _Plan, names: Sequence[str], path: str) -> tupl
             continue
         rows[key] = {k: v for k, v in record.data.items() if k in keep or k in tops}
         first_line[key] = record.position.line
-    return _JoinTable(name, path, rows), errors
+    return _JoinTable(name, path, rows, errors)
 
 
 # ----------------------------------------------------------------------------------------- grouping
@@ -379,10 +382,10 @@ class _Applier:
         for key, names in shared.items():
             cached = cache.get(key) if key[1] != -1 else None
             if cached is None:
-                cached, errors = _load_join(self.mapping, self.plan, names, paths[names[0]])
+                cached = _load_join(self.mapping, self.plan, names, paths[names[0]])
                 if key[1] != -1:
                     cache[key] = cached
-                yield from errors
+            yield from cached.problems
             for name in names:
                 self.tables[name] = cached
 
