@@ -16,7 +16,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 
 from servicerules.errors import did_you_mean
-from servicerules.model._diagnostics import _clean_loc, _describe
+from servicerules.model._diagnostics import _describe, _error_loc
 from servicerules.model.interaction import Agent, Author, Customer, Event, Interaction
 
 
@@ -175,7 +175,7 @@ def _objection(target: _Target, value: Any, event_type: Any = None) -> tuple[str
     except ValidationError as exc:
         where = (*prefix, *target.path)
         for error in exc.errors():
-            if _clean_loc(error["loc"])[: len(where)] == where:
+            if _error_loc(error)[: len(where)] == where:
                 _, message, hint = _describe(error)
                 return message, hint
     return None
