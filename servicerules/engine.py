@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
-import traceback
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +23,7 @@ from servicerules.compiler.backends import Backend, create_backend
 from servicerules.compiler.ir import KIND_KEY, AllOf, Compare, Condition, EngineRule, Fact, Firing, Present, Scope, Verdict
 from servicerules.compiler.reference import compile_condition
 from servicerules.compiler.values import identity as _identity, normalise as _normalise, normaliser as _normaliser
-from servicerules.errors import Diagnostic, EvaluationError, InteractionError, RulesetError
+from servicerules.errors import Diagnostic, EvaluationError, InteractionError, RulesetError, internal_error
 from servicerules.loader import SourceDocument, load_yaml, read_source
 from servicerules.measures import InteractionContext
 from servicerules.measures.catalogue import FactSpec, lookup
@@ -591,7 +590,7 @@ class CompiledRuleset:
             """The rejection of an interaction whose evaluation raised ``exc``, or ``exc`` raised again."""
             if errors == "raise" or isinstance(exc, MemoryError):
                 raise exc
-            return Rejection(index, _not_evaluated(exc))
+            return Rejection(index, internal_error(exc, "evaluated"))
 
         def flush() -> Iterator[_Result | Rejection]:
             results = self._match_many([p[2][1] for p in pending]) if pending else []
@@ -795,18 +794,6 @@ class CompiledRuleset:
 def _check_as_of(as_of: dt.datetime) -> None:
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
-
-
-def _not_evaluated(exc: Exception) -> InteractionError:
-    """SR402 for an interaction whose evaluation raised ``exc``, naming where it was raised."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
-    text = str(exc)
-    if len(text) > 300:  # an exception may quote a whole text of the record
-        text = text[:300] + "…"
-    message = f"this interaction could not be evaluated: {type(exc).__name__}: {text}{where}"
-    hint = "this is a bug in servicerules, not in the record: please report it with the record"
-    return InteractionError([Diagnostic("SR402", message, hint=hint)])
 
 
 def _after(moment: dt.datetime, seconds: float) -> dt.datetime:

@@ -14,11 +14,14 @@ Every diagnostic has a stable code (listed in ``docs/reference/errors.md``), a m
 from __future__ import annotations
 
 import difflib
+import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable, Sequence
 
 __all__ = [
     "CODES",
+    "DateOutOfRange",
     "Diagnostic",
     "EvaluationError",
     "InteractionError",
@@ -62,7 +65,7 @@ CODES: dict[str, str] = {
     # evaluation
     "SR400": "matching engine error",
     "SR401": "batch worker process failed",
-    "SR402": "interaction could not be evaluated (internal error)",
+    "SR402": "interaction could not be validated or evaluated (internal error)",
     "SR403": "an input could not be read (to the end)",
     # policy tests
     "SR500": "policy-test file is empty or not a mapping",
@@ -151,6 +154,30 @@ class InteractionError(ServiceRulesError):
 
 class EvaluationError(ServiceRulesError):
     """Evaluation failed for a reason other than bad input (for example the engine reported an error)."""
+
+
+def internal_error(exc: BaseException, doing: str) -> InteractionError:
+    """SR402 for an interaction whose validation or evaluation (``doing``) raised ``exc``, an exception that
+    is not the record's fault, naming the exception and where it was raised."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
+    text = str(exc)
+    if len(text) > 300:  # an exception may quote a whole text of the record
+        text = text[:300] + "…"
+    if isinstance(exc, DateOutOfRange) or (isinstance(exc, OverflowError) and "date" in text):
+        message = (
+            f"this interaction could not be {doing}: a time of the record, or as_of, is too close to the year 1 or "
+            f"9999 to compute with ({type(exc).__name__}: {text})"
+        )
+        hint = "check the record's timestamps and as_of"
+    else:
+        message = f"this interaction could not be {doing}: {type(exc).__name__}: {text}{where}"
+        hint = "this is a bug in servicerules, not in the record: please report it with the record"
+    return InteractionError([Diagnostic("SR402", message, hint=hint)])
+
+
+class DateOutOfRange(ValueError):
+    """A computation with dates (a business calendar's) went beyond the dates it supports."""
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:

@@ -576,7 +576,11 @@ def _json_record(
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         col = exc.colno + first_col - 1 if exc.lineno == 1 else exc.colno
-        return _bad(position, "SR301", f"malformed JSON: {exc.msg} {where(exc.lineno - 1, col)}", size)
+        why = ""
+        gap = text[: exc.pos]
+        if exc.msg == "Extra data" and "\r" in gap[len(gap.rstrip(" \t\r")) :]:
+            why = " (after a carriage return: lines that end in CR alone are not JSON Lines; end them with LF or CRLF)"
+        return _bad(position, "SR301", f"malformed JSON: {exc.msg} {where(exc.lineno - 1, col)}{why}", size)
     except (ValueError, RecursionError) as exc:  # e.g. an integer with too many digits, deep nesting
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         return _bad(position, "SR301", f"malformed JSON: {reason}", size)

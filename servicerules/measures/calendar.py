@@ -57,6 +57,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as _holidays_lib
 
+from servicerules.errors import DateOutOfRange
+
 __all__ = ["BusinessCalendar"]
 
 DayIntervals = tuple[tuple[time, time], ...]
@@ -665,7 +667,7 @@ class BusinessCalendar:
             key = _next_month(key)
             if key > _LAST_MONTH:
                 shown = start if start is not None else _EPOCH + timedelta(microseconds=start_us)
-                raise ValueError(
+                raise DateOutOfRange(
                     f"calendar {self.name!r}: {seconds} business seconds after {shown.isoformat()} "
                     "fall beyond the supported date range"
                 )
@@ -742,7 +744,7 @@ class BusinessCalendar:
         try:
             local = self.localise_us(instant)
         except OverflowError:
-            raise ValueError(f"calendar {self.name!r}: instant outside the supported date range") from None
+            raise DateOutOfRange(f"calendar {self.name!r}: instant outside the supported date range") from None
         key = (local.year, local.month)
         month = self._month(key)
         while instant < month.start:
@@ -769,7 +771,7 @@ class BusinessCalendar:
     def _build_month(self, key: tuple[int, int]) -> _Month:
         """One pass over the month's local dates; holidays drop whole dates, closures cut instants."""
         if not _FIRST_MONTH <= key <= _LAST_MONTH:
-            raise ValueError(f"calendar {self.name!r}: {key[0]:04d}-{key[1]:02d} is outside the supported date range")
+            raise DateOutOfRange(f"calendar {self.name!r}: {key[0]:04d}-{key[1]:02d} is outside the supported date range")
         zone = self._zone
         year, month = key
         first = date(year, month, 1)

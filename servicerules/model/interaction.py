@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError, SchemaValidator
 
+from servicerules.errors import InteractionError, internal_error
+
 __all__ = [
     "AUTOMATION_KINDS",
     "AutomationKind",
@@ -146,25 +148,32 @@ class Interaction(_Strict):
 
     @classmethod
     def parse(cls, data: Any, *, default_timezone: str | dt.tzinfo | None = None) -> "Interaction":
-        """Validate ``data`` (a dict or JSON text/bytes). Raises :class:`~servicerules.errors.InteractionError`."""
-        if not default_timezone and cls is Interaction and _AWARE_ONLY is not None:
-            try:
-                if isinstance(data, (str, bytes, bytearray)):
-                    model: Interaction = _AWARE_ONLY.validate_json(data)
-                else:
-                    model = _AWARE_ONLY.validate_python(data)
-                return model
-            except ValidationError:
-                pass  # Interaction's own validator decides, and words the errors
+        """Validate ``data`` (a dict or JSON text/bytes). Raises :class:`~servicerules.errors.InteractionError`:
+        for invalid data, and (SR402) when validating it raised any other exception, a bug that then costs
+        one record, not a batch run (the exception is the error's ``__cause__``)."""
         context = {"default_timezone": _zone(default_timezone)} if default_timezone else None
         try:
-            if isinstance(data, (str, bytes, bytearray)):
-                return cls.model_validate_json(data, context=context)
-            return cls.model_validate(data, context=context)
-        except ValidationError as exc:
-            from servicerules.model._diagnostics import interaction_error
+            if not default_timezone and cls is Interaction and _AWARE_ONLY is not None:
+                try:
+                    if isinstance(data, (str, bytes, bytearray)):
+                        model: Interaction = _AWARE_ONLY.validate_json(data)
+                    else:
+                        model = _AWARE_ONLY.validate_python(data)
+                    return model
+                except ValidationError:
+                    pass  # Interaction's own validator decides, and words the errors
+            try:
+                if isinstance(data, (str, bytes, bytearray)):
+                    return cls.model_validate_json(data, context=context)
+                return cls.model_validate(data, context=context)
+            except ValidationError as exc:
+                from servicerules.model._diagnostics import interaction_error
 
-            raise interaction_error(exc, data) from None
+                raise interaction_error(exc, data) from None
+        except (InteractionError, MemoryError):
+            raise
+        except Exception as exc:
+            raise internal_error(exc, "validated") from exc
 
 
 def _natively_aware(schema: Any) -> Any:

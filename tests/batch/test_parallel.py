@@ -31,7 +31,7 @@ from benchmarks.corpus import corpus
 from servicerules.batch import parallel
 from servicerules.batch.output import BatchSink, JUnitWriter, RejectsWriter, SummaryJsonWriter, ViolationWriter, make_progress
 from servicerules.batch.parallel import WorkerCrashed, default_jobs
-from servicerules.batch.readers import JsonLines, RawRecord, read_records
+from servicerules.batch.readers import JsonLines, RawRecord, SourcePosition, read_records
 from servicerules.batch.runner import InputFailed, _Interrupt, check_files, check_records
 from servicerules.batch.summary import InteractionOutcome, RowDetail
 from servicerules.errors import Diagnostic, EvaluationError
@@ -712,3 +712,20 @@ def test_an_unpaired_surrogate_rejects_its_record_and_the_run_goes_on(ruleset: A
     assert (rejected["source"], rejected["code"]) == (f"{data}:8", "SR301")
     assert rejected["reason"] == f"malformed JSON: unpaired surrogate escape at column {column}"
     assert '"S-7"' not in out.read_text(encoding="utf-8")  # S-8, with a paired surrogate, was evaluated
+
+
+def test_a_record_whose_validation_raises_is_rejected_alone_and_counted(ruleset: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from servicerules.model import _diagnostics
+
+    def broken(exc: Any, data: Any) -> Any:
+        raise IndexError("a bug")
+
+    monkeypatch.setattr(_diagnostics, "interaction_error", broken)
+    good = {"id": "ok", "channel": "email", "created_at": "2026-03-02T09:00:00Z"}
+    records = [RawRecord(SourcePosition("mem.jsonl", i + 1, i + 1), data, None, None, 10) for i, data in enumerate([good, {"id": "x"}, good])]
+    rejects = tmp_path / "rejects.jsonl"
+    summary = check_records(ruleset, records, jobs=1, sinks=[RejectsWriter.open(str(rejects))], as_of=AS_OF)
+    assert (summary.read, summary.evaluated, summary.rejected) == (3, 2, 1)
+    (rejected,) = map(json.loads, rejects.read_text(encoding="utf-8").splitlines())
+    assert (rejected["line"], rejected["code"]) == (2, "SR402")
+    assert rejected["reason"].startswith("this interaction could not be validated: IndexError: a bug")

@@ -148,6 +148,16 @@ def test_jsonl_bad_records_are_reported_and_reading_continues(tmp_path: Path, ch
     assert records[-1].data == {"id": 4}
 
 
+def test_jsonl_with_lines_ending_in_a_lone_cr_says_so(tmp_path: Path) -> None:
+    path = write(tmp_path / "mac.jsonl", '{"id": "a"}\r{"id": "b"}\r\n{"id": "c"} {"id": "d"}\n')
+    first, second = read(path)
+    assert first.error == (
+        "malformed JSON: Extra data at column 13 (after a carriage return: lines that end in CR alone are not JSON "
+        "Lines; end them with LF or CRLF)"
+    )
+    assert second.error == "malformed JSON: Extra data at column 13"  # two records on one line: no CR involved
+
+
 def test_jsonl_utf8_bom_at_start_is_accepted(tmp_path: Path) -> None:
     path = write(tmp_path / "a.jsonl", b'\xef\xbb\xbf{"id": 1}\n{"id": 2}\n')
     records = read(path)

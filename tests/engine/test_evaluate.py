@@ -264,6 +264,22 @@ def test_an_interaction_whose_measures_raise_is_rejected_alone(policy, monkeypat
         policy.evaluate(items[1])
 
 
+def test_times_too_close_to_the_year_9999_reject_the_interaction_and_say_so():
+    charter = servicerules.load(Path(__file__).resolve().parents[2] / "rulesets" / "charter.yaml", backend="reference")
+    late = "9999-12-31T22:00:00+00:00"
+    record = {"id": "Y", "channel": "email", "created_at": late,
+              "events": [{"at": late, "type": "message", "author": {"role": "customer"}, "text": "Hello"}]}
+    as_of = dt.datetime(9999, 12, 31, 23, tzinfo=dt.timezone.utc)
+    (result,) = charter.evaluate_many([record], as_of=as_of, errors="collect")
+    assert isinstance(result, Rejection)
+    (diagnostic,) = result.error.diagnostics
+    assert diagnostic.code == "SR402" and diagnostic.hint == "check the record's timestamps and as_of"
+    assert diagnostic.message.startswith(
+        "this interaction could not be evaluated: a time of the record, or as_of, is too close to the year 1 or 9999 "
+        "to compute with (DateOutOfRange: calendar 'support-hours': 9999-12 is outside the supported date range)"
+    )
+
+
 def test_an_interaction_whose_report_cannot_be_built_is_rejected_alone(policy, monkeypatch):
     from servicerules import engine
 

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from servicerules import Interaction, InteractionError
+from servicerules.errors import internal_error
 from servicerules.model._diagnostics import interaction_error
 from servicerules.model.interaction import Agent, Author, Customer
 
@@ -92,6 +93,24 @@ def test_unknown_field_named_like_a_pydantic_branch_is_reported_not_a_crash(wher
     assert diag.path == (*where, key)
 
 
+def test_an_exception_while_validating_is_an_sr402_interaction_error(monkeypatch):
+    from servicerules.model import _diagnostics
+
+    def broken(exc, data):
+        raise IndexError("a bug")
+
+    monkeypatch.setattr(_diagnostics, "interaction_error", broken)
+    assert Interaction.parse({"id": "ok", "channel": "email", "created_at": "2026-03-02T09:00:00Z"}).id == "ok"
+    for data in ({"id": "x"}, '{"id": "x"}'):  # invalid, and wording its errors fails
+        with pytest.raises(InteractionError) as info:
+            Interaction.parse(data)
+        (diagnostic,) = info.value.diagnostics
+        assert diagnostic.code == "SR402"
+        assert diagnostic.message.startswith("this interaction could not be validated: IndexError: a bug (at test_interaction.py:")
+        assert "report it" in (diagnostic.hint or "")
+        assert isinstance(info.value.__cause__, IndexError)
+
+
 def test_bad_event_fields_name_the_event():
     data = base()
     data["events"][1]["type"] = "mesage"
@@ -139,6 +158,8 @@ def reference(data):
         return Interaction.model_validate(data)
     except ValidationError as exc:
         raise interaction_error(exc, data) from None
+    except Exception as exc:  # an odd tzinfo that fails: the record is rejected, SR402
+        raise internal_error(exc, "validated") from exc
 
 
 def outcome(parse, data, **kwargs):
@@ -148,7 +169,7 @@ def outcome(parse, data, **kwargs):
         model = parse(data, **kwargs)
     except InteractionError as exc:
         return "rejected", [(d.code, d.message, d.path, d.hint) for d in exc.diagnostics]
-    except Exception as exc:  # an odd tzinfo may fail either way: it must fail the same way
+    except Exception as exc:  # parse rejects what fails; it must not raise
         return "raised", type(exc), str(exc)
     objects = [model, model.customer, *model.agents, *model.events, *(e.author for e in model.events)]
     times = [model.created_at, model.solved_at, model.closed_at, *(e.at for e in model.events)]
