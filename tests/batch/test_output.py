@@ -145,6 +145,15 @@ def test_json_array_is_valid_when_empty_and_writer_can_take_violations(ruleset: 
     assert {(r["ruleset"], r["version"]) for r in rows} == {("starter", "1.0.0")}
 
 
+def test_writers_given_a_handle_complete_it_and_leave_it_open_for_the_caller(ruleset: Any, data: str) -> None:
+    # A web service writes the violations and rejects to memory and reads them back after the run.
+    violations, rejects = io.StringIO(), io.StringIO()
+    summary = check_files(ruleset, [data], sinks=[ViolationWriter(violations, "json"), RejectsWriter(rejects)], as_of=AS_OF)
+    assert not violations.closed and not rejects.closed
+    assert [Violation.model_validate(v) for v in json.loads(violations.getvalue())] == _expected_violations(ruleset)
+    assert len(rejects.getvalue().splitlines()) == summary.rejected == 2
+
+
 # ------------------------------------------------------------------------------------- rejected records
 
 
