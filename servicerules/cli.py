@@ -362,7 +362,7 @@ def _mapping_options(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     if unknown:
         known = ", ".join(mapping.joins) or "none"
         raise _UsageError(f"servicerules check: error: the mapping has no join named {', '.join(unknown)} (its joins: {known})")
-    options = {"format": mapping.input.format, "encoding": mapping.input.encoding}
+    options = {"format": mapping.input.format, "encoding": mapping.input.encoding, "csv_dialect": mapping.input.csv}
     return functools.partial(apply_mapping, mapping, join_files=joins), options
 
 

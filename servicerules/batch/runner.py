@@ -229,6 +229,7 @@ def check_files(
     on_report: ReportCallback | None = None,
     format: str | None = None,
     encoding: str = "utf-8",
+    csv_dialect: dict[str, Any] | None = None,
     transform: RecordTransform | None = None,
     chunk_size: int | None = None,
     start_method: str | None = None,
@@ -239,9 +240,12 @@ def check_files(
     ``jobs``: worker processes (``None``: one per CPU, as ``servicerules check`` does by default; ``1``,
     the default here: evaluate in this process). ``progress`` is a
     :class:`~servicerules.batch.output.BatchProgress`, or ``True`` for a progress bar on stderr when it is a
-    terminal (sized by :func:`~servicerules.batch.readers.total_size`). ``format`` and ``encoding`` are
-    passed to :func:`~servicerules.batch.readers.read_records`. ``transform`` is applied to each file's
-    stream of records, e.g. ``functools.partial(apply_mapping, mapping)`` for a help-desk export.
+    terminal (sized by :func:`~servicerules.batch.readers.total_size`). ``format``, ``encoding`` and
+    ``csv_dialect`` are passed to :func:`~servicerules.batch.readers.read_records`. ``transform`` is applied
+    to each file's stream of records, e.g. ``functools.partial(apply_mapping, mapping)`` for a help-desk
+    export, read with the mapping's input options (``format=mapping.input.format,
+    encoding=mapping.input.encoding, csv_dialect=mapping.input.csv``, as ``servicerules check --mapping``
+    does).
     Rejected records carry their original text, read back from the file (for gzip input and stdin: the
     parsed record as JSON when there is one). With a ``transform``, a row it rejects carries the row's text
     (read back from a plain file, as long as the transform reports it within 1,024 rows of reading it),
@@ -260,7 +264,9 @@ def check_files(
         progress = None
     return _run(
         ruleset,
-        lambda block_lines: _tracked(paths, format=format, encoding=encoding, transform=transform, block_lines=block_lines),
+        lambda block_lines: _tracked(
+            paths, format=format, encoding=encoding, csv_dialect=csv_dialect, transform=transform, block_lines=block_lines
+        ),
         encoding=encoding,
         format=format,
         as_of=as_of,
@@ -646,19 +652,25 @@ def _is_plain_file(path: str) -> bool:
 
 
 def _tracked(
-    paths: Sequence[str], *, format: str | None, encoding: str, transform: RecordTransform | None, block_lines: int
+    paths: Sequence[str],
+    *,
+    format: str | None,
+    encoding: str,
+    csv_dialect: dict[str, Any] | None,
+    transform: RecordTransform | None,
+    block_lines: int,
 ) -> Iterator[tuple[RawRecord, _Span | None] | _Block]:
     """The inputs' records with their spans, JSON Lines (without a transform) as blocks of lines."""
     for path in paths:
         if transform is not None:
-            records: Iterable[RawRecord] = read_records(path, format=format, encoding=encoding)
+            records: Iterable[RawRecord] = read_records(path, format=format, encoding=encoding, csv_dialect=csv_dialect)
             recent = _RecentSpans(path) if _is_plain_file(path) else None
             for record in transform(records if recent is None else recent.track(records)):
                 yield record, None if recent is None else recent.span(record)
             continue
         plain = _is_plain_file(path)
         offset = 0
-        for item in read_blocks(path, lines=block_lines, format=format, encoding=encoding):
+        for item in read_blocks(path, lines=block_lines, format=format, encoding=encoding, csv_dialect=csv_dialect):
             if isinstance(item, JsonLines):
                 yield _Block(item, path if plain else None)
             elif plain:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import textwrap
@@ -32,7 +33,7 @@ from servicerules.batch.mapping import (
     shipped_mappings,
 )
 from servicerules.batch.readers import RawRecord, SourcePosition, read_records
-from servicerules.batch.runner import check_records
+from servicerules.batch.runner import check_files, check_records
 from servicerules.errors import RulesetError
 from servicerules.measures.catalogue import CATALOGUE, InteractionContext
 from servicerules.model.interaction import EVENT_TYPES, Interaction
@@ -2041,3 +2042,21 @@ def test_join_files_must_name_joins_of_the_mapping(tmp_path: Path) -> None:
         read_mapped(load_mapping(HELPDESK), str(path), join_files={"tikets": path})
     with pytest.raises(ValueError, match=r"\(its joins: none\)"):
         apply_mapping(load_mapping(MINIMAL), [], join_files={"tickets": path})
+
+
+def test_check_files_with_a_mapping_reads_with_its_input_options_as_read_mapped_does(tmp_path: Path) -> None:
+    m = mapping("""
+        layout: per_interaction
+        input: {format: csv, encoding: latin-1, csv: {delimiter: "|", quotechar: "'"}}
+        fields: {id: id, channel: {const: email}, created_at: opened, subject: subject}
+    """)
+    export = tmp_path / "export.txt"
+    export.write_bytes("id|opened|subject\n1|2026-03-02T09:00:00Z|'Caf\xe9 | bar'\n".encode("latin-1"))
+    assert [r.data["subject"] for r in run(m, export) if r.data] == ["Café | bar"]
+    policy = servicerules.load(ROOT / "rulesets" / "starter.yaml", backend="reference")
+    subjects: list[str | None] = []
+    summary = check_files(
+        policy, [str(export)], transform=functools.partial(apply_mapping, m), on_report=lambda i, r: subjects.append(i.subject),
+        format=m.input.format, encoding=m.input.encoding, csv_dialect=m.input.csv,
+    )
+    assert (summary.evaluated, summary.rejected, subjects) == (1, 0, ["Café | bar"])
