@@ -220,7 +220,7 @@ def check_records(
 
 def check_files(
     ruleset: CompiledRuleset,
-    inputs: Sequence[str],
+    inputs: Sequence[str | os.PathLike[str]],
     *,
     as_of: dt.datetime | None = None,
     jobs: int | None = 1,
@@ -235,7 +235,7 @@ def check_files(
     start_method: str | None = None,
     tune_allocator: bool = True,
 ) -> BatchSummary:
-    """Check every record of the given files, globs, directories or ``-`` (stdin).
+    """Check every record of the given files, globs, directories or ``-`` (stdin), as strings or paths.
 
     ``jobs``: worker processes (``None``: one per CPU, as ``servicerules check`` does by default; ``1``,
     the default here: evaluate in this process). ``progress`` is a
@@ -251,7 +251,8 @@ def check_files(
     (read back from a plain file, as long as the transform reports it within 1,024 rows of reading it),
     and an interaction it made that fails validation carries that interaction as JSON.
     Other arguments as for :func:`check_records`. Inputs that do not exist raise
-    :class:`FileNotFoundError` before anything is read.
+    :class:`FileNotFoundError` before anything is read, and one string or path instead of a list
+    :class:`TypeError`.
     """
     try:
         paths = expand_inputs(inputs)

@@ -2060,3 +2060,13 @@ def test_check_files_with_a_mapping_reads_with_its_input_options_as_read_mapped_
         format=m.input.format, encoding=m.input.encoding, csv_dialect=m.input.csv,
     )
     assert (summary.evaluated, summary.rejected, subjects) == (1, 0, ["Café | bar"])
+
+
+def test_read_mapped_takes_a_path_object_and_positions_name_the_file_as_text(tmp_path: Path) -> None:
+    m = mapping("""
+        layout: per_interaction
+        fields: {id: id, channel: {const: email}, created_at: opened}
+    """)
+    export = write_csv(tmp_path / "export.csv", ["id", "opened"], [["1", "2026-03-02T09:00:00Z"]])
+    (record,) = read_mapped(m, export)
+    assert record.ok and record.position.file == str(export)

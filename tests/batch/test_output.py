@@ -484,6 +484,17 @@ def test_sinks_are_closed_when_the_run_cannot_start(ruleset: Any, tmp_path: Path
     assert json.loads(out.read_text()) == [] and not summary_file.exists()
 
 
+def test_inputs_may_be_paths_and_one_string_instead_of_a_list_is_a_type_error(ruleset: Any, data: str, tmp_path: Path) -> None:
+    by_name = check_files(ruleset, [data], as_of=AS_OF).to_dict()
+    by_path = check_files(ruleset, [Path(data)], as_of=AS_OF).to_dict()
+    assert {**by_path, "elapsed_seconds": 0} == {**by_name, "elapsed_seconds": 0} and by_path["evaluated"] == 3
+    out = tmp_path / "v.json"
+    for wrong in (data, Path(data)):
+        with pytest.raises(TypeError, match="inputs must be a list"):
+            check_files(ruleset, wrong, sinks=[ViolationWriter.open(str(out))])  # type: ignore[arg-type]
+        assert json.loads(out.read_text()) == []  # the sinks were closed
+
+
 # ------------------------------------------------------------------------------- per chunk, not per record
 
 
