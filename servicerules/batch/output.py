@@ -108,8 +108,8 @@ class BatchSink:
 
     def close(self, summary: BatchSummary | None = None) -> None:
         """Called once at the end (also after an interrupt or an error) with the final summary; ``None``
-        when the run never started (bad arguments, missing input): release resources, write nothing
-        that needs a summary."""
+        when the run never started (bad arguments, missing input, a sink whose :meth:`begin` raised):
+        release resources, write nothing that needs a summary."""
 
 
 # ------------------------------------------------------------------------------------------ violations

@@ -314,9 +314,13 @@ def _run(
     in_order: _InOrder | None = None
     failure: BaseException | None = None
     started = time.perf_counter()
-    for sink in sinks:
-        sink.begin(summary)
-    merger = _Merger(summary, sinks, progress, on_report, _SourceTexts(encoding, format))
+    try:
+        for sink in sinks:
+            sink.begin(summary)
+        merger = _Merger(summary, sinks, progress, on_report, _SourceTexts(encoding, format))
+    except BaseException:  # a sink that cannot start (say, its database is down): the run never started
+        _close_all(sinks, None)
+        raise
     detail = merger.detail
     stop = _Interrupt()
     try:

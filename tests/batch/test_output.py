@@ -20,6 +20,7 @@ import pytest
 import servicerules
 from servicerules.batch.output import (
     CSV_COLUMNS,
+    BatchSink,
     JUnitWriter,
     RejectsWriter,
     SummaryJsonWriter,
@@ -493,6 +494,18 @@ def test_inputs_may_be_paths_and_one_string_instead_of_a_list_is_a_type_error(ru
         with pytest.raises(TypeError, match="inputs must be a list"):
             check_files(ruleset, wrong, sinks=[ViolationWriter.open(str(out))])  # type: ignore[arg-type]
         assert json.loads(out.read_text()) == []  # the sinks were closed
+
+
+def test_sinks_are_closed_when_a_sink_cannot_begin(ruleset: Any, data: str, tmp_path: Path) -> None:
+    class Database(BatchSink):
+        def begin(self, summary: BatchSummary) -> None:
+            raise ConnectionError("the database is down")
+
+    out, summary_file = tmp_path / "v.json", tmp_path / "s.json"
+    writer = ViolationWriter.open(str(out))
+    with pytest.raises(ConnectionError):
+        check_files(ruleset, [data], sinks=[writer, Database(), SummaryJsonWriter(str(summary_file))])
+    assert writer.handle.closed and json.loads(out.read_text()) == [] and not summary_file.exists()
 
 
 # ------------------------------------------------------------------------------- per chunk, not per record
