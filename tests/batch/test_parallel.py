@@ -712,3 +712,42 @@ def test_an_unpaired_surrogate_rejects_its_record_and_the_run_goes_on(ruleset: A
     assert (rejected["source"], rejected["code"]) == (f"{data}:8", "SR301")
     assert rejected["reason"] == f"malformed JSON: unpaired surrogate escape at column {column}"
     assert '"S-7"' not in out.read_text(encoding="utf-8")  # S-8, with a paired surrogate, was evaluated
+
+
+_LIBRARY_PROGRAM = """
+import threading, sys
+import servicerules
+from servicerules.batch.parallel import WorkerCrashed
+from servicerules.batch.runner import check_files
+
+def main():
+    policy = servicerules.load(sys.argv[1], backend="reference")
+    results = []
+    def job():
+        try:
+            results.append(check_files(policy, [sys.argv[2]], jobs=2, chunk_size=50).jobs)
+        except WorkerCrashed as error:
+            results.append(error.render())
+    thread = threading.Thread(target=job)  # a second thread: the workers cannot be forked
+    thread.start()
+    thread.join()
+    print(results[0])
+"""
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_a_program_that_runs_a_batch_from_a_thread_needs_a_main_guard_and_is_told_so(corpus_file: Path, tmp_path: Path, guarded: bool) -> None:
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("forkserver is not available here")
+    program = tmp_path / "nightly.py"
+    records = tmp_path / "records.jsonl"
+    records.write_text("".join(corpus_file.read_text(encoding="utf-8").splitlines(keepends=True)[:200]), encoding="utf-8")
+    program.write_text(_LIBRARY_PROGRAM + ('if __name__ == "__main__":\n    main()\n' if guarded else "main()\n"), encoding="utf-8")
+    done = subprocess.run([sys.executable, str(program), str(ROOT / "rulesets" / "starter.yaml"), str(records)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    if guarded:
+        assert done.stdout == "2\n"
+    else:  # the workers run the program again as they start, which multiprocessing refuses
+        assert "SR401 worker process" in done.stdout and "exited with code 1" in done.stdout
+        assert 'hint: the worker failed while starting (its error is on stderr); started by forkserver' in done.stdout
+        assert 'if __name__ == "__main__":' in done.stdout
