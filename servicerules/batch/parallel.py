@@ -685,6 +685,8 @@ class WorkerPool:
                 worker.process.kill()
                 worker.process.join(2.0)
             worker.conn.close()
+            if not worker.process.is_alive():
+                worker.process.close()  # its sentinel pipe: released now, not when the pool is collected
 
     def __enter__(self) -> "WorkerPool":
         return self

@@ -39,7 +39,7 @@ import time
 from collections import OrderedDict, deque
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from types import FrameType
-from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
+from typing import Any, Callable, Generator, Iterable, Iterator, NamedTuple, Sequence
 
 from servicerules.batch.output import BatchProgress, BatchSink, OutcomeDigest, make_progress
 from servicerules.batch.parallel import (
@@ -311,6 +311,7 @@ def _run(
     if summary is None:
         summary = BatchSummary.for_ruleset(ruleset)
     pool: WorkerPool | None = None
+    chunks: Generator[_Chunk, None, None] | None = None
     in_order: _InOrder | None = None
     failure: BaseException | None = None
     started = time.perf_counter()
@@ -375,6 +376,8 @@ def _run(
                 if pool is not None:
                     unfinished = in_order is not None and in_order.pending
                     pool.close(cancel=unfinished or summary.interrupted or failure is not None)
+                if chunks is not None:  # the input file a stopped run was reading: closed now, not when collected
+                    chunks.close()
                 merger.close()
                 summary.elapsed += time.perf_counter() - started
                 _close_all(sinks, summary)
@@ -619,7 +622,9 @@ class _InputFailed(Exception):
         return error
 
 
-def _chunks(items: Iterator[tuple[RawRecord, _Span | None] | _Block], size: int, stop: _Interrupt) -> Iterator[_Chunk]:
+def _chunks(
+    items: Iterator[tuple[RawRecord, _Span | None] | _Block], size: int, stop: _Interrupt
+) -> Generator[_Chunk, None, None]:
     chunk = _Chunk()
     failed: Exception | None = None
     try:

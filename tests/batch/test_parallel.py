@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import gzip
 import io
 import json
@@ -751,3 +752,32 @@ def test_a_program_that_runs_a_batch_from_a_thread_needs_a_main_guard_and_is_tol
         assert "SR401 worker process" in done.stdout and "exited with code 1" in done.stdout
         assert 'hint: the worker failed while starting (its error is on stderr); started by forkserver' in done.stdout
         assert 'if __name__ == "__main__":' in done.stdout
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_failed_run_releases_its_input_file_and_worker_pipes_at_once(ruleset: Any, corpus_file: Path, jobs: int) -> None:
+    # A service that checks upload after upload must not hold a file or pipe per failed run until the cyclic
+    # garbage collector runs (the exception's traceback keeps the run's frame alive).
+    class Database(BatchSink):
+        def add_outcome(self, outcome: InteractionOutcome) -> None:
+            raise ConnectionError("the database went away")
+
+    def open_files() -> set[str]:
+        found = set()
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                found.add(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:
+                pass
+        return found
+
+    gc.collect()
+    gc.disable()
+    try:
+        before = open_files()
+        with pytest.raises(ConnectionError):
+            check_files(ruleset, [str(corpus_file)], jobs=jobs, chunk_size=CHUNK, start_method="fork", sinks=[Database()], as_of=AS_OF)
+        assert open_files() - before == set()
+    finally:
+        gc.enable()
