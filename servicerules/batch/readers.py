@@ -115,13 +115,16 @@ class SourcePosition:
 
 @dataclass(frozen=True, slots=True)
 class RawRecord:
-    """One record as read from the input: exactly one of ``data`` and ``error`` is set."""
+    """One record as read from the input: exactly one of ``data`` and ``error`` is set.
+
+    A record made in memory (from a database query, say) needs only its position and data:
+    ``RawRecord(SourcePosition("tickets-db", n, n), row)``."""
 
     position: SourcePosition
     data: dict[str, Any] | None
-    error: str | None
-    code: str | None
-    size: int
+    error: str | None = None
+    code: str | None = None
+    size: int = 0
 
     @property
     def ok(self) -> bool:
