@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, NamedTuple, Sequence, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Literal, Mapping, NamedTuple, Sequence, TypeVar, overload
 
 from pydantic import ValidationError
 
@@ -34,6 +34,9 @@ from servicerules.model.ruleset import RulesetSpec
 from servicerules.measures.sla import sla_instances, worst_instance
 from servicerules.model.ruleset import SlaSpec
 from servicerules.report import REPORT_SCHEMA_VERSION, Evidence, RecommendedAction, Report, RuleOutcome, RulesetRef, SlaInstance, SlaResult, Violation, trusted
+
+if TYPE_CHECKING:  # servicerules.batch.targets imports the compiler: no import cycle at run time
+    from servicerules.batch.targets import CompiledTarget, Contribution
 
 __all__ = ["CompiledRuleset", "Rejection", "Verdicts", "default_as_of", "load", "parse_ruleset", "parse_ruleset_text"]
 
@@ -477,13 +480,13 @@ class CompiledRuleset:
         self._backend.close()
 
     @property
-    def targets(self) -> tuple[Any, ...]:
+    def targets(self) -> tuple[CompiledTarget, ...]:
         """The ruleset's aggregate targets, compiled (``servicerules.batch.targets.CompiledTarget``)."""
         return self.program.targets
 
     def target_contributions(
         self, interaction: Interaction | Mapping[str, Any] | str | bytes, *, as_of: dt.datetime | None = None
-    ) -> list[Any]:
+    ) -> list[Contribution]:
         """What one interaction contributes to each aggregate target (feed them to a TargetAccumulator)."""
         from servicerules.batch.targets import target_contributions
 
@@ -554,6 +557,18 @@ class CompiledRuleset:
             interactions, as_of, errors, batch_size, on_facts,
             lambda model, prepared, firings: self._report(model, prepared, firings, locale),
         )
+
+    @overload
+    def verdicts_many(
+        self, interactions: Iterable[Any], *, as_of: dt.datetime | None = ..., errors: Literal["raise"] = ...,
+        batch_size: int = ..., on_facts: Callable[[int, Interaction, Any], None] | None = ...,
+    ) -> Iterator[Verdicts]: ...
+
+    @overload
+    def verdicts_many(
+        self, interactions: Iterable[Any], *, as_of: dt.datetime | None = ..., errors: Literal["collect"],
+        batch_size: int = ..., on_facts: Callable[[int, Interaction, Any], None] | None = ...,
+    ) -> Iterator[Verdicts | Rejection]: ...
 
     def verdicts_many(
         self,

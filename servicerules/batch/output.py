@@ -108,8 +108,8 @@ class BatchSink:
 
     def close(self, summary: BatchSummary | None = None) -> None:
         """Called once at the end (also after an interrupt or an error) with the final summary; ``None``
-        when the run never started (bad arguments, missing input): release resources, write nothing
-        that needs a summary."""
+        when the run never started (bad arguments, missing input, a sink whose :meth:`begin` raised):
+        release resources, write nothing that needs a summary."""
 
 
 # ------------------------------------------------------------------------------------------ violations
@@ -121,6 +121,10 @@ class ViolationWriter(BatchSink):
     JSON Lines and JSON carry the full violation (the ``Violation`` schema of ``servicerules schema
     report``); CSV carries one row per violation with the action ids joined by ``;``. A JSON array is
     closed even when the run is interrupted, so the file is always valid JSON.
+
+    A ``handle`` given to the constructor (an open file, ``sys.stdout``, an ``io.StringIO`` to read the
+    text back) is completed and flushed by :meth:`close`, and stays open: it is the caller's to close.
+    :meth:`open` closes the file it opened.
     """
 
     def __init__(self, handle: IO[str], fmt: str = "jsonl", *, ruleset: str = "", version: str = ""):
@@ -131,6 +135,7 @@ class ViolationWriter(BatchSink):
         self.version = version
         self.violation_detail = RowDetail.ROWS if self.fmt == "csv" else RowDetail.JSON
         self._closed = False
+        self._owns_handle = False  # set by open(): close() then closes the file too
         self._write_utf8: Callable[[bytes], object] | None = None  # writes encoded text as it is (see open)
         if self.fmt == "json":
             handle.write("[")
@@ -143,6 +148,7 @@ class ViolationWriter(BatchSink):
         chosen = violation_format(path, fmt)
         handle = open(path, "w", encoding="utf-8", newline="" if chosen == "csv" else None)
         writer = cls(handle, chosen)
+        writer._owns_handle = True
         if chosen == "csv" or os.linesep == "\n":  # no newline translation: the text's bytes are the file's
             writer._write_utf8 = handle.buffer.write
         return writer
@@ -183,7 +189,10 @@ class ViolationWriter(BatchSink):
         self._closed = True
         if self.fmt == "json":
             self.handle.write("\n]\n" if self.count else "]\n")
-        self.handle.close()
+        if self._owns_handle:
+            self.handle.close()
+        else:
+            self.handle.flush()
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -252,16 +261,22 @@ class RejectsWriter(BatchSink):
     """Writes every rejected record as one JSON line: ``source`` (``file:line``), ``file``, ``line``,
     ``row``, ``code``, ``reason``, ``raw`` (the record's text, masked and cut to 1 KB, or null when not
     available; for an interaction a mapping made, the interaction as JSON; see
-    :func:`~servicerules.batch.runner.check_files`) and ``raw_truncated``."""
+    :func:`~servicerules.batch.runner.check_files`) and ``raw_truncated``.
+
+    As for :class:`ViolationWriter`, a ``handle`` given to the constructor is flushed and stays open;
+    :meth:`open` closes the file it opened."""
 
     def __init__(self, handle: IO[str]):
         self.handle = handle
         self.count = 0
         self._closed = False
+        self._owns_handle = False
 
     @classmethod
     def open(cls, path: str) -> "RejectsWriter":
-        return cls(open(path, "w", encoding="utf-8"))
+        writer = cls(open(path, "w", encoding="utf-8"))
+        writer._owns_handle = True
+        return writer
 
     def add_rejected(self, rejected: RejectedRecord) -> None:
         line = {
@@ -280,7 +295,10 @@ class RejectsWriter(BatchSink):
     def close(self, summary: BatchSummary | None = None) -> None:
         if not self._closed:
             self._closed = True
-            self.handle.close()
+            if self._owns_handle:
+                self.handle.close()
+            else:
+                self.handle.flush()
 
 
 # ---------------------------------------------------------------------------------------------- JUnit

@@ -105,8 +105,8 @@ class WorkerCrashed(EvaluationError):
 
     ``summary`` holds what was merged before it happened; outputs are valid up to there."""
 
-    def __init__(self, message: str, *, summary: Any = None):
-        super().__init__([Diagnostic(WORKER_CRASHED, message)])
+    def __init__(self, message: str, *, summary: Any = None, hint: str | None = None):
+        super().__init__([Diagnostic(WORKER_CRASHED, message, hint=hint)])
         self.summary = summary
 
 
@@ -532,12 +532,13 @@ def _describe_exit(process: BaseProcess) -> str:
 
 
 class _Worker:
-    __slots__ = ("process", "conn", "outstanding")
+    __slots__ = ("process", "conn", "outstanding", "answered")
 
     def __init__(self, process: BaseProcess, conn: Connection):
         self.process = process
         self.conn = conn
         self.outstanding: deque[int] = deque()  # chunk numbers sent and not answered yet, in order
+        self.answered = False  # whether it ever replied (so it got as far as servicerules' own code)
 
 
 class WorkerPool:
@@ -573,7 +574,8 @@ class WorkerPool:
         self._describe: dict[int, str] = {}
         self._closed = False
         context = _context(start_method)
-        forked = context.get_start_method() == "fork"
+        self._start_method = context.get_start_method()
+        forked = self._start_method == "fork"
         blob = pickle.dumps(ruleset)
         job = _Job(as_of, detail, tuple(digests), outcomes)
         try:
@@ -630,6 +632,7 @@ class WorkerPool:
                 reply: _Reply = pickle.loads(worker.conn.recv_bytes())
             except (EOFError, OSError):
                 raise self._crashed(worker) from None
+            worker.answered = True
             number = worker.outstanding.popleft()
             answers.append((number, self._results(reply, number)))
         for handle in ready:
@@ -651,7 +654,16 @@ class WorkerPool:
     def _crashed(self, worker: _Worker) -> WorkerCrashed:
         worker.process.join(2.0)
         what = self._describe.get(worker.outstanding[0], "") if worker.outstanding else ""
-        return WorkerCrashed(f"{_describe_exit(worker.process)}{' ' + what if what else ''}")
+        hint = None
+        if self._start_method != "fork" and not worker.answered and worker.process.exitcode == 1:
+            # it failed before servicerules' code ran (which reports its own errors): most often the program's
+            # main module, imported again in the worker, started a batch run at import
+            hint = (
+                f"the worker failed while starting (its error is on stderr); started by {self._start_method}, a worker "
+                "imports the program's main module again: put the code that runs the batch under "
+                "`if __name__ == \"__main__\":`"
+            )
+        return WorkerCrashed(f"{_describe_exit(worker.process)}{' ' + what if what else ''}", hint=hint)
 
     def close(self, *, cancel: bool = False) -> None:
         """Stop the workers: after their queued chunks, or (``cancel``) at once."""
@@ -673,6 +685,8 @@ class WorkerPool:
                 worker.process.kill()
                 worker.process.join(2.0)
             worker.conn.close()
+            if not worker.process.is_alive():
+                worker.process.close()  # its sentinel pipe: released now, not when the pool is collected
 
     def __enter__(self) -> "WorkerPool":
         return self

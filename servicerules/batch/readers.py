@@ -115,13 +115,16 @@ class SourcePosition:
 
 @dataclass(frozen=True, slots=True)
 class RawRecord:
-    """One record as read from the input: exactly one of ``data`` and ``error`` is set."""
+    """One record as read from the input: exactly one of ``data`` and ``error`` is set.
+
+    A record made in memory (from a database query, say) needs only its position and data:
+    ``RawRecord(SourcePosition("tickets-db", n, n), row)``."""
 
     position: SourcePosition
     data: dict[str, Any] | None
-    error: str | None
-    code: str | None
-    size: int
+    error: str | None = None
+    code: str | None = None
+    size: int = 0
 
     @property
     def ok(self) -> bool:
@@ -166,8 +169,11 @@ def _walk(directory: str) -> list[str]:
     return sorted(found, key=_path_key)
 
 
-def expand_inputs(inputs: Sequence[str]) -> list[str]:
+def expand_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
     """Turn command-line inputs into the list of files to read, in a deterministic order.
+
+    Inputs are strings or path objects (:class:`pathlib.Path`); one string or path instead of a list of
+    them raises :class:`TypeError` (a string is a sequence of one-letter names).
 
     ``-`` is stdin; an existing directory is searched recursively (hidden entries skipped) for files
     ending in ``.jsonl``, ``.ndjson``, ``.json``, ``.csv`` or ``.tsv``, each optionally followed by ``.gz``; a
@@ -176,9 +182,12 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
     keep their order and a file named twice (also through a symbolic or hard link) is read once. An input matching
     nothing raises :class:`FileNotFoundError`.
     """
+    if isinstance(inputs, (str, bytes, os.PathLike)):
+        raise TypeError(f"inputs must be a list of files, globs or directories, not one {type(inputs).__name__}: write [{inputs!r}]")
     result: list[str] = []
     seen: set[object] = set()
-    for item in inputs:
+    for given in inputs:
+        item = os.fspath(given)
         if item == "-":
             files = ["-"]
         elif os.path.isdir(item):
@@ -1123,7 +1132,7 @@ def _read_csv(source: _ByteSource, name: str, codec: str, dialect: dict[str, Any
 
 
 def read_records(
-    path: str,
+    path: str | os.PathLike[str],
     *,
     format: str | None = None,
     encoding: str = "utf-8",
@@ -1138,11 +1147,12 @@ def read_records(
     header line. Arguments are checked at once (:class:`ValueError`); the file is opened on the first
     ``next()`` (:class:`OSError` such as :class:`FileNotFoundError` then).
     """
+    path = os.fspath(path)
     return _read(path, _format(format, path), _codec(encoding), _csv_params(csv_dialect), None)
 
 
 def read_blocks(
-    path: str,
+    path: str | os.PathLike[str],
     *,
     lines: int,
     format: str | None = None,
@@ -1154,6 +1164,7 @@ def read_blocks(
     and a problem found before reading (a UTF-16 byte-order mark), still come as records."""
     if lines < 1:
         raise ValueError(f"lines must be at least 1, not {lines}")
+    path = os.fspath(path)
     return _read(path, _format(format, path), _codec(encoding), _csv_params(csv_dialect), lines)
 
 

@@ -40,7 +40,7 @@ import time
 from collections import OrderedDict, deque
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from types import FrameType
-from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
+from typing import Any, Callable, Generator, Iterable, Iterator, NamedTuple, Sequence
 
 from servicerules.batch.output import BatchProgress, BatchSink, OutcomeDigest, make_progress
 from servicerules.batch.parallel import (
@@ -222,7 +222,7 @@ def check_records(
 
 def check_files(
     ruleset: CompiledRuleset,
-    inputs: Sequence[str],
+    inputs: Sequence[str | os.PathLike[str]],
     *,
     as_of: dt.datetime | None = None,
     jobs: int | None = 1,
@@ -237,21 +237,24 @@ def check_files(
     start_method: str | None = None,
     tune_allocator: bool = True,
 ) -> BatchSummary:
-    """Check every record of the given files, globs, directories or ``-`` (stdin).
+    """Check every record of the given files, globs, directories or ``-`` (stdin), as strings or paths.
 
     ``jobs``: worker processes (``None``: one per CPU, as ``servicerules check`` does by default; ``1``,
     the default here: evaluate in this process). ``progress`` is a
     :class:`~servicerules.batch.output.BatchProgress`, or ``True`` for a progress bar on stderr when it is a
     terminal (sized by :func:`~servicerules.batch.readers.total_size`). ``format``, ``encoding`` and
-    ``csv_dialect`` are passed to :func:`~servicerules.batch.readers.read_records` (a mapping's are in its
-    ``input``). ``transform`` is applied to each file's
-    stream of records, e.g. ``functools.partial(apply_mapping, mapping)`` for a help-desk export.
+    ``csv_dialect`` are passed to :func:`~servicerules.batch.readers.read_records`. ``transform`` is applied
+    to each file's stream of records, e.g. ``functools.partial(apply_mapping, mapping)`` for a help-desk
+    export, read with the mapping's input options (``format=mapping.input.format,
+    encoding=mapping.input.encoding, csv_dialect=mapping.input.csv``, as ``servicerules check --mapping``
+    does).
     Rejected records carry their original text, read back from the file (for gzip input and stdin: the
     parsed record as JSON when there is one). With a ``transform``, a row it rejects carries the row's text
     (read back from a plain file, as long as the transform reports it within 1,024 rows of reading it),
     and an interaction it made that fails validation carries that interaction as JSON.
     Other arguments as for :func:`check_records`. Inputs that do not exist raise
-    :class:`FileNotFoundError` before anything is read.
+    :class:`FileNotFoundError` before anything is read, and one string or path instead of a list
+    :class:`TypeError`.
     """
     try:
         paths = expand_inputs(inputs)
@@ -310,12 +313,17 @@ def _run(
     if summary is None:
         summary = BatchSummary.for_ruleset(ruleset)
     pool: WorkerPool | None = None
+    chunks: Generator[_Chunk, None, None] | None = None
     in_order: _InOrder | None = None
     failure: BaseException | None = None
     started = time.perf_counter()
-    for sink in sinks:
-        sink.begin(summary)
-    merger = _Merger(summary, sinks, progress, on_report, _SourceTexts(encoding, format))
+    try:
+        for sink in sinks:
+            sink.begin(summary)
+        merger = _Merger(summary, sinks, progress, on_report, _SourceTexts(encoding, format))
+    except BaseException:  # a sink that cannot start (say, its database is down): the run never started
+        _close_all(sinks, None)
+        raise
     detail = merger.detail
     stop = _Interrupt()
     try:
@@ -370,6 +378,8 @@ def _run(
                 if pool is not None:
                     unfinished = in_order is not None and in_order.pending
                     pool.close(cancel=unfinished or summary.interrupted or failure is not None)
+                if chunks is not None:  # the input file a stopped run was reading: closed now, not when collected
+                    chunks.close()
                 merger.close()
                 summary.elapsed += time.perf_counter() - started
                 _close_all(sinks, summary)
@@ -614,7 +624,9 @@ class _InputFailed(Exception):
         return error
 
 
-def _chunks(items: Iterator[tuple[RawRecord, _Span | None] | _Block], size: int, stop: _Interrupt) -> Iterator[_Chunk]:
+def _chunks(
+    items: Iterator[tuple[RawRecord, _Span | None] | _Block], size: int, stop: _Interrupt
+) -> Generator[_Chunk, None, None]:
     chunk = _Chunk()
     failed: Exception | None = None
     try:

@@ -2057,3 +2057,31 @@ def test_join_files_must_name_joins_of_the_mapping(tmp_path: Path) -> None:
         read_mapped(load_mapping(HELPDESK), str(path), join_files={"tikets": path})
     with pytest.raises(ValueError, match=r"\(its joins: none\)"):
         apply_mapping(load_mapping(MINIMAL), [], join_files={"tickets": path})
+
+
+def test_check_files_with_a_mapping_reads_with_its_input_options_as_read_mapped_does(tmp_path: Path) -> None:
+    m = mapping("""
+        layout: per_interaction
+        input: {format: csv, encoding: latin-1, csv: {delimiter: "|", quotechar: "'"}}
+        fields: {id: id, channel: {const: email}, created_at: opened, subject: subject}
+    """)
+    export = tmp_path / "export.txt"
+    export.write_bytes("id|opened|subject\n1|2026-03-02T09:00:00Z|'Caf\xe9 | bar'\n".encode("latin-1"))
+    assert [r.data["subject"] for r in run(m, export) if r.data] == ["Café | bar"]
+    policy = servicerules.load(ROOT / "rulesets" / "starter.yaml", backend="reference")
+    subjects: list[str | None] = []
+    summary = check_files(
+        policy, [str(export)], transform=functools.partial(apply_mapping, m), on_report=lambda i, r: subjects.append(i.subject),
+        format=m.input.format, encoding=m.input.encoding, csv_dialect=m.input.csv,
+    )
+    assert (summary.evaluated, summary.rejected, subjects) == (1, 0, ["Café | bar"])
+
+
+def test_read_mapped_takes_a_path_object_and_positions_name_the_file_as_text(tmp_path: Path) -> None:
+    m = mapping("""
+        layout: per_interaction
+        fields: {id: id, channel: {const: email}, created_at: opened}
+    """)
+    export = write_csv(tmp_path / "export.csv", ["id", "opened"], [["1", "2026-03-02T09:00:00Z"]])
+    (record,) = read_mapped(m, export)
+    assert record.ok and record.position.file == str(export)

@@ -20,6 +20,7 @@ import pytest
 import servicerules
 from servicerules.batch.output import (
     CSV_COLUMNS,
+    BatchSink,
     JUnitWriter,
     RejectsWriter,
     SummaryJsonWriter,
@@ -143,6 +144,15 @@ def test_json_array_is_valid_when_empty_and_writer_can_take_violations(ruleset: 
     rows = list(csv.DictReader(csv_out.open(newline="", encoding="utf-8")))
     assert {r["rule_id"] for r in rows} >= {"reply.email-first-reply", "reply.autoresponder-only"}
     assert {(r["ruleset"], r["version"]) for r in rows} == {("starter", "1.0.0")}
+
+
+def test_writers_given_a_handle_complete_it_and_leave_it_open_for_the_caller(ruleset: Any, data: str) -> None:
+    # A web service writes the violations and rejects to memory and reads them back after the run.
+    violations, rejects = io.StringIO(), io.StringIO()
+    summary = check_files(ruleset, [data], sinks=[ViolationWriter(violations, "json"), RejectsWriter(rejects)], as_of=AS_OF)
+    assert not violations.closed and not rejects.closed
+    assert [Violation.model_validate(v) for v in json.loads(violations.getvalue())] == _expected_violations(ruleset)
+    assert len(rejects.getvalue().splitlines()) == summary.rejected == 2
 
 
 # ------------------------------------------------------------------------------------- rejected records
@@ -484,6 +494,29 @@ def test_sinks_are_closed_when_the_run_cannot_start(ruleset: Any, tmp_path: Path
     with pytest.raises(FileNotFoundError):
         check_files(ruleset, [str(tmp_path / "missing.jsonl")], sinks=[ViolationWriter.open(str(out)), SummaryJsonWriter(str(summary_file))])
     assert json.loads(out.read_text()) == [] and not summary_file.exists()
+
+
+def test_inputs_may_be_paths_and_one_string_instead_of_a_list_is_a_type_error(ruleset: Any, data: str, tmp_path: Path) -> None:
+    by_name = check_files(ruleset, [data], as_of=AS_OF).to_dict()
+    by_path = check_files(ruleset, [Path(data)], as_of=AS_OF).to_dict()
+    assert {**by_path, "elapsed_seconds": 0} == {**by_name, "elapsed_seconds": 0} and by_path["evaluated"] == 3
+    out = tmp_path / "v.json"
+    for wrong in (data, Path(data)):
+        with pytest.raises(TypeError, match="inputs must be a list"):
+            check_files(ruleset, wrong, sinks=[ViolationWriter.open(str(out))])  # type: ignore[arg-type]
+        assert json.loads(out.read_text()) == []  # the sinks were closed
+
+
+def test_sinks_are_closed_when_a_sink_cannot_begin(ruleset: Any, data: str, tmp_path: Path) -> None:
+    class Database(BatchSink):
+        def begin(self, summary: BatchSummary) -> None:
+            raise ConnectionError("the database is down")
+
+    out, summary_file = tmp_path / "v.json", tmp_path / "s.json"
+    writer = ViolationWriter.open(str(out))
+    with pytest.raises(ConnectionError):
+        check_files(ruleset, [data], sinks=[writer, Database(), SummaryJsonWriter(str(summary_file))])
+    assert writer.handle.closed and json.loads(out.read_text()) == [] and not summary_file.exists()
 
 
 # ------------------------------------------------------------------------------- per chunk, not per record

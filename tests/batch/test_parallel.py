@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import gzip
 import io
 import json
@@ -729,3 +730,71 @@ def test_a_record_whose_validation_raises_is_rejected_alone_and_counted(ruleset:
     (rejected,) = map(json.loads, rejects.read_text(encoding="utf-8").splitlines())
     assert (rejected["line"], rejected["code"]) == (2, "SR402")
     assert rejected["reason"].startswith("this interaction could not be validated: IndexError: a bug")
+
+
+_LIBRARY_PROGRAM = """
+import threading, sys
+import servicerules
+from servicerules.batch.parallel import WorkerCrashed
+from servicerules.batch.runner import check_files
+
+def main():
+    policy = servicerules.load(sys.argv[1], backend="reference")
+    results = []
+    def job():
+        try:
+            results.append(check_files(policy, [sys.argv[2]], jobs=2, chunk_size=50).jobs)
+        except WorkerCrashed as error:
+            results.append(error.render())
+    thread = threading.Thread(target=job)  # a second thread: the workers cannot be forked
+    thread.start()
+    thread.join()
+    print(results[0])
+"""
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_a_program_that_runs_a_batch_from_a_thread_needs_a_main_guard_and_is_told_so(corpus_file: Path, tmp_path: Path, guarded: bool) -> None:
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("forkserver is not available here")
+    program = tmp_path / "nightly.py"
+    records = tmp_path / "records.jsonl"
+    records.write_text("".join(corpus_file.read_text(encoding="utf-8").splitlines(keepends=True)[:200]), encoding="utf-8")
+    program.write_text(_LIBRARY_PROGRAM + ('if __name__ == "__main__":\n    main()\n' if guarded else "main()\n"), encoding="utf-8")
+    done = subprocess.run([sys.executable, str(program), str(ROOT / "rulesets" / "starter.yaml"), str(records)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    if guarded:
+        assert done.stdout == "2\n"
+    else:  # the workers run the program again as they start, which multiprocessing refuses
+        assert "SR401 worker process" in done.stdout and "exited with code 1" in done.stdout
+        assert 'hint: the worker failed while starting (its error is on stderr); started by forkserver' in done.stdout
+        assert 'if __name__ == "__main__":' in done.stdout
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_failed_run_releases_its_input_file_and_worker_pipes_at_once(ruleset: Any, corpus_file: Path, jobs: int) -> None:
+    # A service that checks upload after upload must not hold a file or pipe per failed run until the cyclic
+    # garbage collector runs (the exception's traceback keeps the run's frame alive).
+    class Database(BatchSink):
+        def add_outcome(self, outcome: InteractionOutcome) -> None:
+            raise ConnectionError("the database went away")
+
+    def open_files() -> set[str]:
+        found = set()
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                found.add(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:
+                pass
+        return found
+
+    gc.collect()
+    gc.disable()
+    try:
+        before = open_files()
+        with pytest.raises(ConnectionError):
+            check_files(ruleset, [str(corpus_file)], jobs=jobs, chunk_size=CHUNK, start_method="fork", sinks=[Database()], as_of=AS_OF)
+        assert open_files() - before == set()
+    finally:
+        gc.enable()

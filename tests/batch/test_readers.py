@@ -841,3 +841,8 @@ def test_reading_is_lazy_and_bounded(monkeypatch: pytest.MonkeyPatch, fmt: str) 
     assert first.ok and first.position.row == 1
     assert buffer.tell() <= 2 * readers._CHUNK_SIZE
     assert sum(1 for _ in records) == count - 1
+
+
+def test_a_record_made_in_memory_needs_only_its_position_and_data() -> None:
+    record = RawRecord(SourcePosition("tickets-db", 7, 7), {"id": "E-7"})
+    assert (record.ok, record.error, record.code, record.size, str(record.position)) == (True, None, None, 0, "tickets-db:7")

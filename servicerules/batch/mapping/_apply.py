@@ -700,12 +700,13 @@ def apply_mapping(
 
 def read_mapped(
     mapping: Mapping,
-    path: str,
+    path: str | os.PathLike[str],
     *,
     join_files: AbcMapping[str, str | Path] | None = None,
 ) -> Iterator[RawRecord]:
     """Read one export file (``-`` for stdin) with the mapping's ``input`` options and map it."""
     spec = mapping.input
+    path = os.fspath(path)
     records = read_records(path, format=spec.format, encoding=spec.encoding, csv_dialect=spec.csv)
     base_dir = "." if path == "-" else (os.path.dirname(path) or ".")
     return apply_mapping(mapping, records, base_dir=base_dir, join_files=join_files)
