@@ -420,18 +420,6 @@ def test_a_bad_mapping_or_an_unknown_join_name_stops_check_with_status_2(tmp_pat
     assert code == 2 and f"{mapping}:1:1: SR110 unknown field 'layot'" in err
 
 
-def test_check_reads_the_export_with_the_mappings_csv_options(tmp_path):
-    # The mapping says how to read its export: a '|' delimiter, which no sniffing finds.
-    export, mapping = tmp_path / "in.csv", tmp_path / "map.yaml"
-    export.write_text("id|opened\n1|2026-03-02T09:00:00Z\n2|2026-03-02T10:00:00Z\n", encoding="utf-8")
-    mapping.write_text(MAPPING + "input:\n  csv: {delimiter: '|'}\n", encoding="utf-8")
-    summary = tmp_path / "summary.json"
-    code, _, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(export), "--mapping", str(mapping), "-q",
-                        "--summary-json", str(summary), "--fail-on", "never")
-    assert (code, err) == (0, "")
-    assert json.loads(summary.read_text())["evaluated"] == 2
-
-
 def test_ctrl_c_while_loading_exits_130_without_a_traceback(monkeypatch, capsys):
     from servicerules import cli
 
