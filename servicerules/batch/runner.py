@@ -188,6 +188,7 @@ def check_records(
     progress: BatchProgress | None = None,
     start_method: str | None = None,
     tune_allocator: bool = True,
+    cancel: threading.Event | None = None,
 ) -> BatchSummary:
     """Check raw records (from :mod:`servicerules.batch.readers`, a mapping, or any iterable).
 
@@ -201,7 +202,11 @@ def check_records(
     :func:`~servicerules.batch.parallel.tune_gc`) configure worker processes; the calling process is never
     tuned.
 
-    Returns the summary (``interrupted`` set after Ctrl-C). Raises
+    ``cancel``: setting this event (from another thread: a web request that was cancelled, a service that
+    shuts down) stops the run as Ctrl-C does, after the chunk being evaluated or merged.
+
+    Returns the summary (``interrupted`` set after Ctrl-C or ``cancel``; the outputs are valid up to the
+    last completed record). Raises
     :class:`~servicerules.batch.parallel.WorkerCrashed` when a worker process dies, and :class:`InputFailed`
     when iterating ``records`` raises.
     """
@@ -217,6 +222,7 @@ def check_records(
         progress=progress,
         start_method=start_method,
         tune_allocator=tune_allocator,
+        cancel=cancel,
     )
 
 
@@ -236,6 +242,7 @@ def check_files(
     chunk_size: int | None = None,
     start_method: str | None = None,
     tune_allocator: bool = True,
+    cancel: threading.Event | None = None,
 ) -> BatchSummary:
     """Check every record of the given files, globs, directories or ``-`` (stdin), as strings or paths.
 
@@ -281,6 +288,7 @@ def check_files(
         progress=progress,
         start_method=start_method,
         tune_allocator=tune_allocator,
+        cancel=cancel,
     )
 
 
@@ -302,6 +310,7 @@ def _run(
     progress: BatchProgress | None,
     start_method: str | None,
     tune_allocator: bool,
+    cancel: threading.Event | None = None,
 ) -> BatchSummary:
     jobs = default_jobs() if jobs is None else jobs
     if chunk_size is None:
@@ -325,7 +334,7 @@ def _run(
         _close_all(sinks, None)
         raise
     detail = merger.detail
-    stop = _Interrupt()
+    stop = _Interrupt(cancel)
     try:
         stop.install()
         chunks = _chunks(read(chunk_size), chunk_size, stop)
@@ -806,10 +815,12 @@ class _Interrupt:
     is done. A second one interrupts at once. Only the main thread receives signals: elsewhere nothing is
     installed and the signals behave as they always do."""
 
-    def __init__(self) -> None:
+    def __init__(self, cancel: threading.Event | None = None) -> None:
         self.received = False
         self.signum: int | None = None
         """The first signal received."""
+        self._cancel = cancel
+        """Set from another thread: the run stops where a first signal would."""
         self._deferring = 0
         self._previous: dict[int, Any] = {}
 
@@ -841,8 +852,9 @@ class _Interrupt:
             raise KeyboardInterrupt
 
     def check(self) -> None:
-        """Stop here if a signal came (one swallowed where it landed is still seen here)."""
-        if self.received:
+        """Stop here if a signal came (one swallowed where it landed is still seen here), or the run was
+        cancelled."""
+        if self.received or (self._cancel is not None and self._cancel.is_set()):
             raise KeyboardInterrupt
 
     @contextmanager

@@ -21,6 +21,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -343,6 +344,45 @@ def test_interrupt_leaves_valid_outputs_up_to_the_last_merged_record(
     assert len(files["rejects.jsonl"].read_text().splitlines()) == summary.rejected
     assert json.loads(files["summary.json"].read_text())["interrupted"] is True
     assert multiprocessing.active_children() == []  # workers stopped
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_cancel_event_stops_the_run_after_the_chunk_as_ctrl_c_does(ruleset: Any, corpus_file: Path, tmp_path: Path, jobs: int) -> None:
+    cancel = threading.Event()
+
+    class CancellingSink(_Collect):
+        def add_outcome(self, outcome: Any) -> None:
+            super().add_outcome(outcome)
+            if len(self.items) == 5:
+                cancel.set()  # as another thread would: a web request that was cancelled
+
+    sink, out = CancellingSink(), tmp_path / "v.json"
+    summary = check_files(ruleset, [str(corpus_file)], jobs=jobs, chunk_size=CHUNK, as_of=AS_OF, cancel=cancel,
+                          sinks=[sink, ViolationWriter.open(str(out))])
+    assert summary.interrupted and summary.error is None
+    assert summary.read == CHUNK == summary.evaluated + summary.rejected  # the chunk was completed, then the run stopped
+    assert len(json.loads(out.read_text(encoding="utf-8"))) == summary.violations  # the array is closed
+    assert multiprocessing.active_children() == []
+
+
+def test_a_run_in_another_thread_is_cancelled_from_this_one(ruleset: Any, corpus_file: Path) -> None:
+    cancel, started = threading.Event(), threading.Event()
+    results: list[Any] = []
+
+    class Started(_Collect):
+        def add_outcome(self, outcome: Any) -> None:
+            started.set()
+            super().add_outcome(outcome)
+
+    worker = threading.Thread(target=lambda: results.append(
+        check_files(ruleset, [str(corpus_file)], jobs=1, chunk_size=CHUNK, as_of=AS_OF, cancel=cancel, sinks=[Started()])
+    ))
+    worker.start()
+    assert started.wait(60)
+    cancel.set()
+    worker.join(60)
+    (summary,) = results
+    assert summary.interrupted and 0 < summary.read < N_GOOD and summary.read % CHUNK == 0
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
