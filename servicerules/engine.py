@@ -477,7 +477,13 @@ class CompiledRuleset:
         return (_restore, (self.program.source, self.program.file, self._requested_backend))
 
     def close(self) -> None:
+        """Release the matching engine. Idempotent; the ruleset cannot evaluate afterwards (SR400)."""
         self._backend.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._backend.closed
 
     @property
     def targets(self) -> tuple[CompiledTarget, ...]:

@@ -319,6 +319,9 @@ def _run(
     if problem is not None:
         _close_all(sinks, None)
         raise ValueError(problem)
+    if ruleset.closed:  # as it would fail in this process; worker processes would compile it again
+        _close_all(sinks, None)
+        raise EvaluationError([Diagnostic("SR400", f"the ruleset {ruleset.name} was closed; load it again to check a batch")])
     if summary is None:
         summary = BatchSummary.for_ruleset(ruleset)
     pool: WorkerPool | None = None

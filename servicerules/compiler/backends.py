@@ -29,6 +29,11 @@ class Backend(Protocol):
         """Release engine resources. Idempotent; the backend is unusable afterwards."""
         ...
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        ...
+
 
 DURABLE_UNAVAILABLE = (
     f"the durable_rules backend is not available here: its C extension (durable-rules 2.0.28) imports on "

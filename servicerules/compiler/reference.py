@@ -232,6 +232,10 @@ class ReferenceBackend:
     def close(self) -> None:
         self._closed = True
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def __enter__(self) -> ReferenceBackend:
         return self
 

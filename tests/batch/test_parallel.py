@@ -838,3 +838,15 @@ def test_a_failed_run_releases_its_input_file_and_worker_pipes_at_once(ruleset: 
         assert open_files() - before == set()
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_closed_ruleset_is_refused_before_anything_is_read_whatever_the_jobs(corpus_file: Path, tmp_path: Path, jobs: int) -> None:
+    policy = servicerules.load(ROOT / "rulesets" / "starter.yaml")
+    policy.close()
+    assert policy.closed
+    out = tmp_path / "v.json"
+    with pytest.raises(EvaluationError) as info:  # worker processes would have compiled it again and run
+        check_files(policy, [str(corpus_file)], jobs=jobs, chunk_size=CHUNK, sinks=[ViolationWriter.open(str(out))], as_of=AS_OF)
+    assert info.value.codes == ["SR400"] and "was closed" in str(info.value)
+    assert json.loads(out.read_text(encoding="utf-8")) == []  # the sinks were closed: a valid, empty array
