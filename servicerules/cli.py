@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import json
 import os
 import platform
@@ -263,7 +262,7 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from servicerules.engine import load
 
     ruleset = load(args.ruleset, backend=args.backend)
-    transform, read_options = _mapping_options(args)
+    mapping, joins = _mapping_options(args)
     paths = expand_inputs(args.inputs)  # missing inputs: FileNotFoundError (exit 2) before anything is written
     _check_outputs(args, paths)
     cpus = default_jobs()
@@ -285,7 +284,7 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     try:
         summary = check_files(
             ruleset, paths, as_of=args.as_of, jobs=args.jobs, sinks=sinks, progress=progress,
-            transform=transform, **read_options,
+            mapping=mapping, join_files=joins,
         )
     except (WorkerCrashed, InputFailed) as exc:  # the outputs hold what was done before it
         if not args.quiet and exc.summary is not None and exc.summary.read:
@@ -343,15 +342,15 @@ def _check_outputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
 
 
 
-def _mapping_options(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
-    """(record transform, reader options) for ``check --mapping``; (None, {}) without a mapping."""
+def _mapping_options(args: argparse.Namespace) -> tuple[Any, dict[str, str | Path] | None]:
+    """(the mapping, its join files) for ``check --mapping``; (None, None) without a mapping."""
     if not args.mapping:
         if args.join:
             raise _UsageError("servicerules check: error: --join needs --mapping")
-        return None, {}
-    from servicerules.batch.mapping import apply_mapping, load_mapping
+        return None, None
+    from servicerules.batch.mapping import load_mapping
 
-    joins: dict[str, str] = {}
+    joins: dict[str, str | Path] = {}
     for item in args.join:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
@@ -362,8 +361,7 @@ def _mapping_options(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     if unknown:
         known = ", ".join(mapping.joins) or "none"
         raise _UsageError(f"servicerules check: error: the mapping has no join named {', '.join(unknown)} (its joins: {known})")
-    options = {"format": mapping.input.format, "encoding": mapping.input.encoding, "csv_dialect": mapping.input.csv}
-    return functools.partial(apply_mapping, mapping, join_files=joins), options
+    return mapping, joins
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import datetime as dt
+import functools
 import itertools
 import os
 import re
@@ -38,9 +39,11 @@ import sys
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import Mapping as AbcMapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 from types import FrameType
-from typing import Any, Callable, Generator, Iterable, Iterator, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Generator, Iterable, Iterator, NamedTuple, Sequence
 
 from servicerules.batch.output import BatchProgress, BatchSink, OutcomeDigest, make_progress
 from servicerules.batch.parallel import (
@@ -68,6 +71,9 @@ from servicerules.engine import CompiledRuleset
 from servicerules.errors import Diagnostic, EvaluationError
 from servicerules.model.interaction import Interaction
 from servicerules.report import Report
+
+if TYPE_CHECKING:  # loaded only when a run uses one
+    from servicerules.batch.mapping import Mapping
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "INPUT_FAILED", "InputFailed", "check_files", "check_records"]
 
@@ -236,9 +242,11 @@ def check_files(
     progress: BatchProgress | bool | None = None,
     on_report: ReportCallback | None = None,
     format: str | None = None,
-    encoding: str = "utf-8",
+    encoding: str | None = None,
     csv_dialect: dict[str, Any] | None = None,
     transform: RecordTransform | None = None,
+    mapping: Mapping | None = None,
+    join_files: AbcMapping[str, str | Path] | None = None,
     chunk_size: int | None = None,
     start_method: str | None = None,
     tune_allocator: bool = True,
@@ -249,12 +257,12 @@ def check_files(
     ``jobs``: worker processes (``None``: one per CPU, as ``servicerules check`` does by default; ``1``,
     the default here: evaluate in this process). ``progress`` is a
     :class:`~servicerules.batch.output.BatchProgress`, or ``True`` for a progress bar on stderr when it is a
-    terminal (sized by :func:`~servicerules.batch.readers.total_size`). ``format``, ``encoding`` and
-    ``csv_dialect`` are passed to :func:`~servicerules.batch.readers.read_records`. ``transform`` is applied
-    to each file's stream of records, e.g. ``functools.partial(apply_mapping, mapping)`` for a help-desk
-    export, read with the mapping's input options (``format=mapping.input.format,
-    encoding=mapping.input.encoding, csv_dialect=mapping.input.csv``, as ``servicerules check --mapping``
-    does).
+    terminal (sized by :func:`~servicerules.batch.readers.total_size`). ``format``, ``encoding`` (default
+    UTF-8) and ``csv_dialect`` are passed to :func:`~servicerules.batch.readers.read_records`. ``mapping``
+    (a loaded :class:`~servicerules.batch.mapping.Mapping`) reads a help-desk export through it, as
+    ``servicerules check --mapping`` does: with its input options (which ``format``, ``encoding`` and
+    ``csv_dialect`` override) and ``join_files`` (join name → path) for its joins. ``transform`` is
+    applied to each file's stream of records instead, for any other conversion.
     Rejected records carry their original text, read back from the file (for gzip input and stdin: the
     parsed record as JSON when there is one). With a ``transform``, a row it rejects carries the row's text
     (read back from a plain file, as long as the transform reports it within 1,024 rows of reading it),
@@ -264,6 +272,18 @@ def check_files(
     :class:`TypeError`.
     """
     try:
+        if mapping is not None:
+            if transform is not None:
+                raise ValueError("give either a mapping or a transform, not both")
+            from servicerules.batch.mapping import apply_mapping
+
+            transform = functools.partial(apply_mapping, mapping, join_files=join_files)
+            format = format or mapping.input.format
+            encoding = encoding or mapping.input.encoding
+            csv_dialect = csv_dialect if csv_dialect is not None else mapping.input.csv
+        elif join_files is not None:
+            raise ValueError("join_files are the files of a mapping's joins: give the mapping too")
+        encoding = encoding or "utf-8"
         paths = expand_inputs(inputs)
     except BaseException:
         _close_all(sinks, None)

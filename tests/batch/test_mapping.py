@@ -1588,9 +1588,8 @@ def test_a_check_reports_a_joined_files_problems_once_and_every_time(tmp_path: P
     m = load_mapping(HELPDESK)
     ruleset = servicerules.load(ROOT / "rulesets" / "starter.yaml", backend="reference")
     joins = {"authors": str(tmp_path / "users.csv"), "requesters": str(tmp_path / "users.csv"), "tickets": str(tmp_path / "tickets.csv")}
-    transform = functools.partial(apply_mapping, m, join_files=joins)
     for inputs in ([str(path)], [str(path)], [str(path), str(second)]):
-        summary = check_files(ruleset, inputs, transform=transform, format="csv")
+        summary = check_files(ruleset, inputs, mapping=m, join_files=joins, format="csv")
         assert (summary.read, summary.rejected) == (len(inputs) + 1, 1)
         assert [r.source for r in summary.rejections] == [f"{tmp_path / 'users.csv'}:3"]
 
@@ -2075,6 +2074,16 @@ def test_check_files_with_a_mapping_reads_with_its_input_options_as_read_mapped_
         format=m.input.format, encoding=m.input.encoding, csv_dialect=m.input.csv,
     )
     assert (summary.evaluated, summary.rejected, subjects) == (1, 0, ["Café | bar"])
+    # mapping= does all of that; the mapping's input options are the defaults
+    subjects.clear()
+    summary = check_files(policy, [str(export)], mapping=m, on_report=lambda i, r: subjects.append(i.subject))
+    assert (summary.evaluated, summary.rejected, subjects) == (1, 0, ["Café | bar"])
+    summary = check_files(policy, [str(export)], mapping=m, encoding="utf-8")  # overridden: not UTF-8 text
+    assert (summary.evaluated, summary.rejected, [r.code for r in summary.rejections]) == (0, 1, ["SR303"])
+    with pytest.raises(ValueError, match="either a mapping or a transform"):
+        check_files(policy, [str(export)], mapping=m, transform=functools.partial(apply_mapping, m))
+    with pytest.raises(ValueError, match="give the mapping too"):
+        check_files(policy, [str(export)], join_files={"tickets": str(export)})
 
 
 def test_read_mapped_takes_a_path_object_and_positions_name_the_file_as_text(tmp_path: Path) -> None:
