@@ -524,7 +524,8 @@ def _percent(value: float | None) -> str:
 
 class SummaryPrinter:
     """The terminal summary: totals, per-rule compliance, top violations, per-channel/team/agent
-    compliance, rejections."""
+    compliance, rejections. Ids, teams and agents are folded onto more lines where the width is short,
+    never cut."""
 
     def __init__(self, stream: TextIO, *, width: int | None = None, top: int = 10):
         if width is None:  # a terminal's own width; elsewhere (a file, a pipe, a CI log) always the same
@@ -547,20 +548,22 @@ class SummaryPrinter:
             c.print(f"Stopped: {_printable(summary.error)}", style="bold red", markup=False)
         if summary.rules:
             table = Table(title="Compliance per rule", title_justify="left")
-            for column, justify in (("rule", "left"), ("severity", "left"), ("violated", "right"), ("compliant", "right"), ("n/a", "right"), ("compliance", "right")):
-                table.add_column(column, justify=justify)  # type: ignore[arg-type]
+            table.add_column("rule", overflow="fold")
+            table.add_column("severity")
+            for column in ("violated", "compliant", "n/a", "compliance"):
+                table.add_column(column, justify="right")
             for stats in sorted(summary.rules.values(), key=lambda s: (-s.violated, s.rule_id)):
                 table.add_row(*_cells(stats.rule_id, stats.severity or "", stats.violated, stats.compliant, stats.not_applicable, _percent(stats.compliance)))
             c.print(table)
         top = summary.top_violations(self.top)
         if top:
             table = Table(title="Top violations", title_justify="left")
-            table.add_column("rule")
+            table.add_column("rule", overflow="fold")
             table.add_column("severity")
             table.add_column("violations", justify="right")
             table.add_column("interactions", justify="right")
             table.add_column("of all checked", justify="right")
-            table.add_column("examples")
+            table.add_column("examples", overflow="fold")
             for stats in top:
                 share = stats.violated / summary.evaluated if summary.evaluated else None
                 table.add_row(*_cells(stats.rule_id, stats.severity or "", stats.violations, stats.violated, _percent(share), ", ".join(stats.examples)))
@@ -573,7 +576,7 @@ class SummaryPrinter:
             if not groups:
                 continue
             table = Table(title=f"Compliance per {title}", title_justify="left")
-            table.add_column(title)
+            table.add_column(title, overflow="fold")
             table.add_column("interactions", justify="right")
             table.add_column("compliant", justify="right")
             for key, group in sorted(groups.items()):

@@ -420,6 +420,35 @@ def test_terminal_summary_shows_top_violations_and_rejections(ruleset: Any, data
     assert "… and 12 more (see --rejects); by code: SR111 × 1, SR301 × 31" in out.getvalue()
 
 
+def _summary_with_rules(*rules: tuple[str, str, int]) -> BatchSummary:
+    """A summary of 100 interactions with the given rules: (rule id, severity, violated interactions)."""
+    from servicerules.batch.summary import GroupStats, RuleStats
+
+    summary = BatchSummary("demo", "1", "reference", read=100, evaluated=100, compliant=50, violations=sum(r[2] for r in rules))
+    for rule_id, severity, violated in rules:
+        summary.rules[rule_id] = RuleStats(rule_id, "", severity, violated=violated, compliant=100 - violated,
+                                           violations=violated, examples=[f"{rule_id}-example-interaction-{k}" for k in range(3)])
+    summary.by_agent["Jean-Baptiste-Emmanuel-Zorg-de-la-Tres-Longue-Famille"] = GroupStats(100, 50)
+    return summary
+
+
+@pytest.mark.parametrize("width", [60, 80, 110])
+def test_terminal_summary_folds_long_ids_instead_of_cutting_them(width: int) -> None:
+    rule_id = "protocol.greeting-the-customer-by-name-in-the-first-personal-reply"
+    summary = _summary_with_rules((rule_id, "minor", 8))
+    out = io.StringIO()
+    SummaryPrinter(out, width=width).print(summary)
+    text = out.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= width
+    # read the first column of each table back: the whole id is there, folded over lines, never cut with "…"
+    firsts = "".join(line.split("│")[1].strip() for line in text.splitlines() if line.startswith("│"))
+    assert firsts.count(rule_id) == 2
+    assert "Jean-Baptiste-Emmanuel-Zorg-de-la-Tres-Longue-Famille" in firsts
+    examples = "".join(line.split("│")[6].strip() for line in text[text.index("Top violations") :].splitlines() if line.count("│") == 7)
+    assert f"{rule_id}-example-interaction-2" in examples
+    assert not [line for line in text.splitlines() if line.startswith("│") and "…" in line]  # (60 columns cut headers)
+
+
 def test_terminal_summary_prints_ids_teams_and_agents_as_written_not_as_markup(ruleset: Any, tmp_path: Path) -> None:
     # "[/]" closes nothing: read as Rich markup it raised MarkupError at the end of the run
     record = dict(_email(1, 30, "Sorted."), id="[/]", team="[bold red]billing[/]", agents=[{"id": "[/x]"}])
