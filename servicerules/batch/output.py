@@ -523,9 +523,9 @@ def _percent(value: float | None) -> str:
 
 
 class SummaryPrinter:
-    """The terminal summary: totals, per-rule compliance, top violations, per-channel/team/agent
-    compliance, rejections. Ids, teams and agents are folded onto more lines where the width is short,
-    never cut."""
+    """The terminal summary: totals, per-rule compliance, top violations (most severe first),
+    per-channel/team/agent compliance, rejections. Ids, teams and agents are folded onto more lines where
+    the width is short, never cut."""
 
     def __init__(self, stream: TextIO, *, width: int | None = None, top: int = 10):
         if width is None:  # a terminal's own width; elsewhere (a file, a pipe, a CI log) always the same
@@ -568,6 +568,9 @@ class SummaryPrinter:
                 share = stats.violated / summary.evaluated if summary.evaluated else None
                 table.add_row(*_cells(stats.rule_id, stats.severity or "", stats.violations, stats.violated, _percent(share), ", ".join(stats.examples)))
             c.print(table)
+            more = sum(1 for stats in summary.rules.values() if stats.violations) - len(top)
+            if more > 0:
+                c.print(f"  … and {more} more violated rule{'s' if more != 1 else ''} (see Compliance per rule)")
         if summary.targets is not None:
             c.print("[bold]Aggregate targets[/bold]")
             for result in summary.targets.results():

@@ -432,6 +432,20 @@ def _summary_with_rules(*rules: tuple[str, str, int]) -> BatchSummary:
     return summary
 
 
+def test_terminal_summary_puts_the_most_severe_violations_first() -> None:
+    # by count alone, eleven frequent info-level rules pushed the one critical rule out of the top ten
+    rules = [(f"protocol.info-{k:02d}", "info", 40 + k) for k in range(11)] + [("privacy.card-number", "critical", 2), ("reply.late", "major", 5)]
+    summary = _summary_with_rules(*rules)
+    assert [s.rule_id for s in summary.top_violations(3)] == ["privacy.card-number", "reply.late", "protocol.info-10"]
+    out = io.StringIO()
+    SummaryPrinter(out, width=160).print(summary)
+    text = out.getvalue()
+    top = text[text.index("Top violations") :]
+    assert top.index("privacy.card-number") < top.index("reply.late") < top.index("protocol.info-10")
+    assert "protocol.info-01" not in top[: top.index("… and")]  # the top ten: 1 critical, 1 major, 8 info
+    assert "… and 3 more violated rules (see Compliance per rule)" in text
+
+
 @pytest.mark.parametrize("width", [60, 80, 110])
 def test_terminal_summary_folds_long_ids_instead_of_cutting_them(width: int) -> None:
     rule_id = "protocol.greeting-the-customer-by-name-in-the-first-personal-reply"
