@@ -581,7 +581,7 @@ class SummaryPrinter:
             table = Table(title=f"Compliance per {title}", title_justify="left")
             table.add_column(title, overflow="fold")
             table.add_column("interactions", justify="right")
-            table.add_column("compliant", justify="right")
+            table.add_column("compliance", justify="right")
             for key, group in sorted(groups.items()):
                 table.add_row(*_cells(key, group.interactions, _percent(group.compliance)))
             c.print(table)

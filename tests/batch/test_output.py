@@ -9,6 +9,7 @@ import functools
 import gzip
 import io
 import json
+import re
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -444,6 +445,16 @@ def test_terminal_summary_puts_the_most_severe_violations_first() -> None:
     assert top.index("privacy.card-number") < top.index("reply.late") < top.index("protocol.info-10")
     assert "protocol.info-01" not in top[: top.index("… and")]  # the top ten: 1 critical, 1 major, 8 info
     assert "… and 3 more violated rules (see Compliance per rule)" in text
+
+
+def test_terminal_summary_labels_shares_compliance_and_counts_compliant() -> None:
+    # the rule table's "compliant" is a count; the group tables' share was labelled "compliant" too
+    out = io.StringIO()
+    SummaryPrinter(out, width=160).print(_summary_with_rules(("reply.late", "major", 5)))
+    text = out.getvalue()
+    rules, agents = text[: text.index("Top violations")], text[text.index("Compliance per agent") :]
+    assert re.search(r"┃ violated ┃ compliant ┃ n/a ┃ compliance ┃", rules) and "│        95 │" in rules
+    assert re.search(r"┃ interactions ┃ compliance ┃", agents) and "│      50.0% │" in agents
 
 
 @pytest.mark.parametrize("width", [60, 80, 110])
