@@ -574,7 +574,7 @@ class SummaryPrinter:
         if summary.targets is not None:
             c.print("[bold]Aggregate targets[/bold]")
             for result in summary.targets.results():
-                c.print(f"  {_printable(format_result(result))}", markup=False)
+                c.print(f"  {_printable(format_result(result))}", markup=False, soft_wrap=True)  # one line each: grep ': missed'
         for title, groups in (("channel", summary.by_channel), ("team", summary.by_team), ("agent", summary.by_agent)):
             if not groups:
                 continue
@@ -588,7 +588,8 @@ class SummaryPrinter:
         if summary.rejected:
             c.print(f"[bold]Rejected records[/bold] ({summary.rejected}):")
             for rejected in summary.rejections[:20]:
-                c.print(_printable(f"  {rejected.source}: {rejected.code} {rejected.reason}"), markup=False)
+                # one line each, left to the terminal to wrap: a long path's "file:line" was broken at the width
+                c.print(_printable(f"  {rejected.source}: {rejected.code} {rejected.reason}"), markup=False, soft_wrap=True)
             if summary.rejected > 20:
                 codes = ", ".join(f"{code} × {n}" for code, n in sorted(summary.rejections_by_code.items()))
                 c.print(f"  … and {summary.rejected - 20} more (see --rejects); by code: {codes}", markup=False)

@@ -457,6 +457,17 @@ def test_terminal_summary_labels_shares_compliance_and_counts_compliant() -> Non
     assert re.search(r"┃ interactions ┃ compliance ┃", agents) and "│      50.0% │" in agents
 
 
+def test_terminal_summary_prints_each_rejection_on_one_line() -> None:
+    # wrapped at the width, '/exports/…/calls_february.txt:643:' came out as '…txt:6' and '43:' on the next line
+    summary = _summary_with_rules(("reply.late", "major", 5))
+    source = "/srv/exports/anonymous_bank_callcenter/data_anonymous_bank_february.txt:643"
+    summary.add_rejection(source, "SR310", "no value in columns 'date', 'q_exit'; event 'call.answered' needs a time ('at')")
+    out = io.StringIO()
+    SummaryPrinter(out, width=80).print(summary)
+    lines = out.getvalue().splitlines()
+    assert f"  {source}: SR310 no value in columns 'date', 'q_exit'; event 'call.answered' needs a time ('at')" in lines
+
+
 @pytest.mark.parametrize("width", [60, 80, 110])
 def test_terminal_summary_folds_long_ids_instead_of_cutting_them(width: int) -> None:
     rule_id = "protocol.greeting-the-customer-by-name-in-the-first-personal-reply"
