@@ -301,6 +301,13 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         return 130
     if not summary.read:  # an empty export would otherwise pass a CI gate unnoticed
         print("servicerules check: warning: the inputs hold no records; nothing was checked", file=stderr)
+    elif not summary.evaluated:  # every record rejected: the summary's tables are all zeros
+        print(f"servicerules check: warning: all {summary.read} records were rejected; nothing was checked", file=stderr)
+        if not args.mapping:  # the usual cause: a help-desk export read as interactions
+            from servicerules.batch.mapping import shipped_mappings
+
+            print("servicerules check: hint: a help-desk export is read with --mapping FILE or a shipped mapping: "
+                  f"{', '.join(shipped_mappings())}", file=stderr)
     return EXIT_VIOLATIONS if summary.failing(args.fail_on) or summary.rejected else EXIT_OK
 
 

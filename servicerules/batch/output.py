@@ -523,8 +523,9 @@ def _percent(value: float | None) -> str:
 
 
 class SummaryPrinter:
-    """The terminal summary: totals, per-rule compliance, top violations, per-channel/team/agent
-    compliance, rejections."""
+    """The terminal summary: totals, per-rule compliance, top violations (most severe first),
+    per-channel/team/agent compliance, rejections. Ids, teams and agents are folded onto more lines where
+    the width is short, never cut."""
 
     def __init__(self, stream: TextIO, *, width: int | None = None, top: int = 10):
         if width is None:  # a terminal's own width; elsewhere (a file, a pipe, a CI log) always the same
@@ -547,42 +548,48 @@ class SummaryPrinter:
             c.print(f"Stopped: {_printable(summary.error)}", style="bold red", markup=False)
         if summary.rules:
             table = Table(title="Compliance per rule", title_justify="left")
-            for column, justify in (("rule", "left"), ("severity", "left"), ("violated", "right"), ("compliant", "right"), ("n/a", "right"), ("compliance", "right")):
-                table.add_column(column, justify=justify)  # type: ignore[arg-type]
+            table.add_column("rule", overflow="fold")
+            table.add_column("severity")
+            for column in ("violated", "compliant", "n/a", "compliance"):
+                table.add_column(column, justify="right")
             for stats in sorted(summary.rules.values(), key=lambda s: (-s.violated, s.rule_id)):
                 table.add_row(*_cells(stats.rule_id, stats.severity or "", stats.violated, stats.compliant, stats.not_applicable, _percent(stats.compliance)))
             c.print(table)
         top = summary.top_violations(self.top)
         if top:
             table = Table(title="Top violations", title_justify="left")
-            table.add_column("rule")
+            table.add_column("rule", overflow="fold")
             table.add_column("severity")
             table.add_column("violations", justify="right")
             table.add_column("interactions", justify="right")
             table.add_column("of all checked", justify="right")
-            table.add_column("examples")
+            table.add_column("examples", overflow="fold")
             for stats in top:
                 share = stats.violated / summary.evaluated if summary.evaluated else None
                 table.add_row(*_cells(stats.rule_id, stats.severity or "", stats.violations, stats.violated, _percent(share), ", ".join(stats.examples)))
             c.print(table)
+            more = sum(1 for stats in summary.rules.values() if stats.violations) - len(top)
+            if more > 0:
+                c.print(f"  … and {more} more violated rule{'s' if more != 1 else ''} (see Compliance per rule)")
         if summary.targets is not None:
             c.print("[bold]Aggregate targets[/bold]")
             for result in summary.targets.results():
-                c.print(f"  {_printable(format_result(result))}", markup=False)
+                c.print(f"  {_printable(format_result(result))}", markup=False, soft_wrap=True)  # one line each: grep ': missed'
         for title, groups in (("channel", summary.by_channel), ("team", summary.by_team), ("agent", summary.by_agent)):
             if not groups:
                 continue
             table = Table(title=f"Compliance per {title}", title_justify="left")
-            table.add_column(title)
+            table.add_column(title, overflow="fold")
             table.add_column("interactions", justify="right")
-            table.add_column("compliant", justify="right")
+            table.add_column("compliance", justify="right")
             for key, group in sorted(groups.items()):
                 table.add_row(*_cells(key, group.interactions, _percent(group.compliance)))
             c.print(table)
         if summary.rejected:
             c.print(f"[bold]Rejected records[/bold] ({summary.rejected}):")
             for rejected in summary.rejections[:20]:
-                c.print(_printable(f"  {rejected.source}: {rejected.code} {rejected.reason}"), markup=False)
+                # one line each, left to the terminal to wrap: a long path's "file:line" was broken at the width
+                c.print(_printable(f"  {rejected.source}: {rejected.code} {rejected.reason}"), markup=False, soft_wrap=True)
             if summary.rejected > 20:
                 codes = ", ".join(f"{code} × {n}" for code, n in sorted(summary.rejections_by_code.items()))
                 c.print(f"  … and {summary.rejected - 20} more (see --rejects); by code: {codes}", markup=False)

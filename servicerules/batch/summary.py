@@ -453,10 +453,12 @@ class BatchSummary:
         return sum(n for severity, n in self.enforced_by_severity.items() if Severity(severity).rank >= threshold)
 
     def top_violations(self, limit: int = 10) -> list[RuleStats]:
-        """Rules with violations, most violated first (ties: more severe first, then rule id)."""
+        """Rules with violations, most severe first, then most violated (ties: rule id): what to fix first.
+        By count alone, a few critical violations (a card number in a chat) fell below ``limit`` rules of
+        frequent info-level ones."""
         rank = {s.value: s.rank for s in Severity}
         violated = [s for s in self.rules.values() if s.violations]
-        violated.sort(key=lambda s: (-s.violations, -rank.get(s.severity, -1), s.rule_id))
+        violated.sort(key=lambda s: (-rank.get(s.severity, -1), -s.violations, s.rule_id))
         return violated[:limit]
 
     def to_dict(self) -> SummaryJson:

@@ -9,6 +9,7 @@ import functools
 import gzip
 import io
 import json
+import re
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -418,6 +419,70 @@ def test_terminal_summary_shows_top_violations_and_rejections(ruleset: Any, data
     out = io.StringIO()
     SummaryPrinter(out, width=160).print(summary)
     assert "… and 12 more (see --rejects); by code: SR111 × 1, SR301 × 31" in out.getvalue()
+
+
+def _summary_with_rules(*rules: tuple[str, str, int]) -> BatchSummary:
+    """A summary of 100 interactions with the given rules: (rule id, severity, violated interactions)."""
+    from servicerules.batch.summary import GroupStats, RuleStats
+
+    summary = BatchSummary("demo", "1", "reference", read=100, evaluated=100, compliant=50, violations=sum(r[2] for r in rules))
+    for rule_id, severity, violated in rules:
+        summary.rules[rule_id] = RuleStats(rule_id, "", severity, violated=violated, compliant=100 - violated,
+                                           violations=violated, examples=[f"{rule_id}-example-interaction-{k}" for k in range(3)])
+    summary.by_agent["Jean-Baptiste-Emmanuel-Zorg-de-la-Tres-Longue-Famille"] = GroupStats(100, 50)
+    return summary
+
+
+def test_terminal_summary_puts_the_most_severe_violations_first() -> None:
+    # by count alone, eleven frequent info-level rules pushed the one critical rule out of the top ten
+    rules = [(f"protocol.info-{k:02d}", "info", 40 + k) for k in range(11)] + [("privacy.card-number", "critical", 2), ("reply.late", "major", 5)]
+    summary = _summary_with_rules(*rules)
+    assert [s.rule_id for s in summary.top_violations(3)] == ["privacy.card-number", "reply.late", "protocol.info-10"]
+    out = io.StringIO()
+    SummaryPrinter(out, width=160).print(summary)
+    text = out.getvalue()
+    top = text[text.index("Top violations") :]
+    assert top.index("privacy.card-number") < top.index("reply.late") < top.index("protocol.info-10")
+    assert "protocol.info-01" not in top[: top.index("… and")]  # the top ten: 1 critical, 1 major, 8 info
+    assert "… and 3 more violated rules (see Compliance per rule)" in text
+
+
+def test_terminal_summary_labels_shares_compliance_and_counts_compliant() -> None:
+    # the rule table's "compliant" is a count; the group tables' share was labelled "compliant" too
+    out = io.StringIO()
+    SummaryPrinter(out, width=160).print(_summary_with_rules(("reply.late", "major", 5)))
+    text = out.getvalue()
+    rules, agents = text[: text.index("Top violations")], text[text.index("Compliance per agent") :]
+    assert re.search(r"┃ violated ┃ compliant ┃ n/a ┃ compliance ┃", rules) and "│        95 │" in rules
+    assert re.search(r"┃ interactions ┃ compliance ┃", agents) and "│      50.0% │" in agents
+
+
+def test_terminal_summary_prints_each_rejection_on_one_line() -> None:
+    # wrapped at the width, '/exports/…/calls_february.txt:643:' came out as '…txt:6' and '43:' on the next line
+    summary = _summary_with_rules(("reply.late", "major", 5))
+    source = "/srv/exports/anonymous_bank_callcenter/data_anonymous_bank_february.txt:643"
+    summary.add_rejection(source, "SR310", "no value in columns 'date', 'q_exit'; event 'call.answered' needs a time ('at')")
+    out = io.StringIO()
+    SummaryPrinter(out, width=80).print(summary)
+    lines = out.getvalue().splitlines()
+    assert f"  {source}: SR310 no value in columns 'date', 'q_exit'; event 'call.answered' needs a time ('at')" in lines
+
+
+@pytest.mark.parametrize("width", [60, 80, 110])
+def test_terminal_summary_folds_long_ids_instead_of_cutting_them(width: int) -> None:
+    rule_id = "protocol.greeting-the-customer-by-name-in-the-first-personal-reply"
+    summary = _summary_with_rules((rule_id, "minor", 8))
+    out = io.StringIO()
+    SummaryPrinter(out, width=width).print(summary)
+    text = out.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= width
+    # read the first column of each table back: the whole id is there, folded over lines, never cut with "…"
+    firsts = "".join(line.split("│")[1].strip() for line in text.splitlines() if line.startswith("│"))
+    assert firsts.count(rule_id) == 2
+    assert "Jean-Baptiste-Emmanuel-Zorg-de-la-Tres-Longue-Famille" in firsts
+    examples = "".join(line.split("│")[6].strip() for line in text[text.index("Top violations") :].splitlines() if line.count("│") == 7)
+    assert f"{rule_id}-example-interaction-2" in examples
+    assert not [line for line in text.splitlines() if line.startswith("│") and "…" in line]  # (60 columns cut headers)
 
 
 def test_terminal_summary_prints_ids_teams_and_agents_as_written_not_as_markup(ruleset: Any, tmp_path: Path) -> None:

@@ -186,7 +186,7 @@ def test_a_json_array_named_csv_is_rejected_row_by_row_not_a_crash(tmp_path):
     code, out, err = call(
         "check", str(ROOT / "rulesets" / "starter.yaml"), str(data), "--rejects", str(rejects), "-q", "--backend", "reference"
     )
-    assert (code, err) == (1, "")
+    assert code == 1 and err.startswith("servicerules check: warning: all 2 records were rejected; nothing was checked\n")
     rows = [json.loads(line) for line in rejects.read_text().splitlines()]
     assert [(r["line"], r["code"]) for r in rows] == [(2, "SR110"), (3, "SR110")]
     assert rows[0]["reason"].startswith("unknown field '['")
@@ -362,6 +362,24 @@ def test_an_empty_export_and_too_many_jobs_are_pointed_out(tmp_path, monkeypatch
     code, _, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(ROOT / "examples" / "interactions.jsonl"),
                         "-q", "-j", "4", "--as-of", "2026-03-02T18:00:00Z")
     assert (code, err) == (1, "")
+
+
+def test_a_run_whose_every_record_was_rejected_says_so_and_points_at_mappings(tmp_path):
+    # a help-desk export checked without --mapping: every row is rejected (SR110) and the summary's
+    # tables are all zeros; the status was already 1, but nothing said why nothing was checked
+    export = tmp_path / "tweets.csv"
+    export.write_text("tweet_id,author_id,inbound,created_at,text\n1,c1,True,Mon Mar 02 09:00:00 +0000 2026,hi\n"
+                      "2,Acme,False,Mon Mar 02 09:05:00 +0000 2026,hello\n", encoding="utf-8")
+    starter = str(ROOT / "rulesets" / "starter.yaml")
+    code, _, err = call("check", starter, str(export), "-q")
+    assert code == 1
+    assert err == ("servicerules check: warning: all 2 records were rejected; nothing was checked\n"
+                   "servicerules check: hint: a help-desk export is read with --mapping FILE or a shipped mapping: "
+                   "bank-calls, twcs, zendesk\n")
+    code, _, err = call("check", starter, str(export), "-q", "--mapping", "twcs")  # an orphan reply: rejected
+    assert code == 1 and "hint" not in err
+    code, _, err = call("check", starter, str(ROOT / "examples" / "invalid.jsonl"), "-q")  # some rejected: no warning
+    assert code == 1 and "warning" not in err
 
 
 def test_as_of_takes_a_lowercase_z_as_utc():
