@@ -538,12 +538,12 @@ class SummaryPrinter:
         c = self.console
         c.print(
             f"[bold]{escape(_printable(summary.ruleset))}[/bold] {escape(_printable(summary.version))} (backend {summary.backend}): "
-            f"{summary.read} read, {summary.evaluated} evaluated, {summary.rejected} rejected; "
-            f"{summary.compliant} compliant, {summary.violations} violations"
+            f"{summary.read:,} read, {summary.evaluated:,} evaluated, {summary.rejected:,} rejected; "
+            f"{summary.compliant:,} compliant, {summary.violations:,} violations"
             + (f" in {summary.elapsed:.2f}s" if summary.elapsed else "")
         )
         if summary.interrupted:
-            c.print(f"[bold yellow]Interrupted[/bold yellow]: results cover the first {summary.read} records.")
+            c.print(f"[bold yellow]Interrupted[/bold yellow]: results cover the first {summary.read:,} records.")
         if summary.error:
             c.print(f"Stopped: {_printable(summary.error)}", style="bold red", markup=False)
         if summary.rules:
@@ -586,18 +586,18 @@ class SummaryPrinter:
                 table.add_row(*_cells(key, group.interactions, _percent(group.compliance)))
             c.print(table)
         if summary.rejected:
-            c.print(f"[bold]Rejected records[/bold] ({summary.rejected}):")
+            c.print(f"[bold]Rejected records[/bold] ({summary.rejected:,}):")
             for rejected in summary.rejections[:20]:
                 # one line each, left to the terminal to wrap: a long path's "file:line" was broken at the width
                 c.print(_printable(f"  {rejected.source}: {rejected.code} {rejected.reason}"), markup=False, soft_wrap=True)
             if summary.rejected > 20:
-                codes = ", ".join(f"{code} × {n}" for code, n in sorted(summary.rejections_by_code.items()))
-                c.print(f"  … and {summary.rejected - 20} more (see --rejects); by code: {codes}", markup=False)
+                codes = ", ".join(f"{code} × {n:,}" for code, n in sorted(summary.rejections_by_code.items()))
+                c.print(f"  … and {summary.rejected - 20:,} more (see --rejects); by code: {codes}", markup=False)
 
 
 def _cells(*values: object) -> list[Text]:
     """Table cells as plain text: ids, teams and agents come from the data, and "[/]" in one is not markup."""
-    return [Text(_printable(str(value))) for value in values]
+    return [Text(_printable(f"{value:,}" if type(value) is int else str(value))) for value in values]
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -631,10 +631,10 @@ def format_result(result: TargetResult) -> str:
         exact = result.exact if result.exact is not None else _decimal(result.achieved)
         achieved, objective = _figures(exact, _decimal(result.objective), result.unit)
         if result.kind == "average":
-            figure = f"{achieved} (mean of {result.count})"
+            figure = f"{achieved} (mean of {result.count:,})"
         else:
-            figure = f"{achieved} ({result.numerator}/{result.denominator})"
+            figure = f"{achieved} ({result.numerator:,}/{result.denominator:,})"
     objective = f"objective {result.comparison} {objective}"
-    unknown = f", {result.unknown} unknown" if result.unknown else ""
+    unknown = f", {result.unknown:,} unknown" if result.unknown else ""
     status = result.status.replace("_", " ")
     return f"{head}: {figure}{unknown}, {objective}: {status}"

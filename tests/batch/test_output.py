@@ -457,6 +457,20 @@ def test_terminal_summary_labels_shares_compliance_and_counts_compliant() -> Non
     assert re.search(r"┃ interactions ┃ compliance ┃", agents) and "│      50.0% │" in agents
 
 
+def test_terminal_summary_counts_have_thousands_separators_as_the_progress_bar() -> None:
+    from servicerules.batch.summary import GroupStats, RuleStats
+
+    summary = BatchSummary("calls", "1", "reference", read=33_344, evaluated=33_323, rejected=21, compliant=12_345, violations=1_234_567)
+    summary.rules["phone.wait"] = RuleStats("phone.wait", "", "major", violated=20_978, compliant=12_345, violations=1_234_567)
+    summary.by_agent["DANA"] = GroupStats(20_000, 10_000)
+    out = io.StringIO()
+    SummaryPrinter(out, width=160).print(summary)
+    text = out.getvalue()
+    assert text.splitlines()[0] == "calls 1 (backend reference): 33,344 read, 33,323 evaluated, 21 rejected; 12,345 compliant, 1,234,567 violations"
+    assert "│ phone.wait │ major    │   20,978 │    12,345 │   0 │      37.0% │" in text
+    assert "│ DANA  │       20,000 │      50.0% │" in text
+
+
 def test_terminal_summary_prints_each_rejection_on_one_line() -> None:
     # wrapped at the width, '/exports/…/calls_february.txt:643:' came out as '…txt:6' and '43:' on the next line
     summary = _summary_with_rules(("reply.late", "major", 5))

@@ -912,7 +912,7 @@ def test_the_charter_s_phone_targets_over_the_bank_calls_mapping(tmp_path: Path)
         ("average", [0.25], 0.2, "t: 0.25s (mean of 1), objective <= 0.2s: missed"),
         # the float mean rounds to 30.000000000000004; 12 decimals were not enough to show the difference
         ("average", [30, 30.000000000000004], 30, "t: 30.000000000000002s (mean of 2), objective <= 30s: missed"),
-        ("share", [True] * 99_999 + [False], 1.0, "t: 99.999% (99999/100000), objective <= 100%: met"),
+        ("share", [True] * 99_999 + [False], 1.0, "t: 99.999% (99,999/100,000), objective <= 100%: met"),
     ],
 )
 def test_printed_figures_never_look_equal_when_they_are_not(kind: str, values: list[Any], objective: float, line: str) -> None:
