@@ -302,7 +302,8 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if not summary.read:  # an empty export would otherwise pass a CI gate unnoticed
         print("servicerules check: warning: the inputs hold no records; nothing was checked", file=stderr)
     elif not summary.evaluated:  # every record rejected: the summary's tables are all zeros
-        print(f"servicerules check: warning: all {summary.read} records were rejected; nothing was checked", file=stderr)
+        every = "the only record was" if summary.read == 1 else f"all {summary.read:,} records were"  # as the summary counts
+        print(f"servicerules check: warning: {every} rejected; nothing was checked", file=stderr)
         if not args.mapping:  # the usual cause: a help-desk export read as interactions
             from servicerules.batch.mapping import shipped_mappings
 

@@ -220,10 +220,14 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
 
 def file_identity(path: str) -> object:
     """What makes two paths one file: its device and inode when it exists (also through a symbolic or
-    hard link), else its real path."""
+    hard link), else its real path. An inode of 0 identifies nothing (Python: "if non-zero, uniquely
+    identifies the file"; some network and FAT file systems on Windows give 0 for every file): the path
+    decides there too."""
     try:
         status = os.stat(path)
     except OSError:
+        status = None
+    if status is None or not status.st_ino:
         return os.path.normcase(os.path.realpath(path))
     return (status.st_dev, status.st_ino)
 

@@ -789,8 +789,9 @@ def test_spreadsheet_serials() -> None:
         "column 't': '1e400' does not match format excel",
     ]
     pair = "  created_at: {date: d, time: t, date_format: excel, time_format: excel}\n"
-    data = [{"id": "1", "d": "46083", "t": "0.38400462962962961"}, {"id": "2", "d": "46083", "t": "0.999999999"}]
-    assert created(pair, data, head) == ["2026-03-02T09:12:58+01:00", "column 't': '0.999999999' does not match format excel (a spreadsheet time of day is a fraction of a day, from 0 up to 1)"]
+    data = [{"id": "1", "d": "46083", "t": "0.38400462962962961"}, {"id": "2", "d": "46083", "t": "0.999999999"}, {"id": "3", "d": "46083", "t": "1e308"}]
+    fraction = "does not match format excel (a spreadsheet time of day is a fraction of a day, from 0 up to 1)"
+    assert created(pair, data, head) == ["2026-03-02T09:12:58+01:00", f"column 't': '0.999999999' {fraction}", f"column 't': '1e308' {fraction}"]
     # the call log of a spreadsheet: an ISO date, a serial time of day, and a talk time in days
     mixed = "  created_at: {date: d, time: t, time_format: excel, add: {column: talk, unit: days}}\n"
     assert created(mixed, [{"id": "1", "d": "2026-03-02", "t": "0.38400462962962961", "talk": "1.6550925925925926E-3"}], head) == ["2026-03-02T09:15:21+01:00"]

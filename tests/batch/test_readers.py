@@ -539,6 +539,23 @@ def test_a_file_named_again_through_a_hard_link_is_read_once(tmp_path: Path) -> 
     assert expand_inputs([str(tmp_path / "c.jsonl"), str(data)]) == [str(tmp_path / "c.jsonl"), str(data)]
 
 
+def test_files_whose_file_system_gives_no_inode_are_told_apart_by_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # an inode of 0 identifies no file (some Windows network and FAT drives give it to every file): taken
+    # as an identity, every input after the first was dropped as "the same file"
+    real_stat = os.stat
+
+    def no_inode(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        s = real_stat(path, *args, **kwargs)
+        return os.stat_result((s.st_mode, 0, s.st_dev, s.st_nlink, s.st_uid, s.st_gid, s.st_size, int(s.st_atime), int(s.st_mtime), int(s.st_ctime)))
+
+    for name in ("a.jsonl", "b.jsonl"):
+        write(tmp_path / name, "{}\n")
+    monkeypatch.setattr(os, "stat", no_inode)
+    a, b = str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")
+    assert expand_inputs([a, b, a]) == [a, b]
+    assert expand_inputs([str(tmp_path)]) == [a, b]
+
+
 def test_expand_inputs_globs_stdin_order_and_duplicates(tmp_path: Path) -> None:
     for name in ["2024/02/b.jsonl", "2024/01/a.jsonl", "2024/01/c.csv", "2023/x.jsonl", "top.jsonl"]:
         write(tmp_path / name, "{}\n")

@@ -382,6 +382,18 @@ def test_a_run_whose_every_record_was_rejected_says_so_and_points_at_mappings(tm
     assert code == 1 and "warning" not in err
 
 
+def test_the_warning_that_every_record_was_rejected_counts_as_the_summary_does(tmp_path):
+    # the summary above it says '1,200 read'; the warning said 'all 1200 records', and 'all 1 records'
+    starter = str(ROOT / "rulesets" / "starter.yaml")
+    many, one = tmp_path / "many.jsonl", tmp_path / "one.jsonl"
+    many.write_text('{"id": "x"}\n' * 1200, encoding="utf-8")
+    one.write_text('{"id": "x"}\n', encoding="utf-8")
+    code, _, err = call("check", starter, str(many), "-q", "--backend", "reference")
+    assert code == 1 and err.startswith("servicerules check: warning: all 1,200 records were rejected; nothing was checked\n")
+    code, _, err = call("check", starter, str(one), "-q", "--backend", "reference")
+    assert code == 1 and err.startswith("servicerules check: warning: the only record was rejected; nothing was checked\n")
+
+
 def test_as_of_takes_a_lowercase_z_as_utc():
     from servicerules._argtypes import aware_timestamp
 

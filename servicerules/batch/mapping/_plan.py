@@ -326,7 +326,8 @@ def _parse_date(text: Any, fmt: str, column: str) -> dt.date:
 def _parse_time(text: Any, fmt: str, column: str) -> dt.time:
     try:
         if fmt == "excel":
-            ms = _excel_ms(_excel_serial(text))
+            days = _excel_serial(text)
+            ms = _excel_ms(days) if 0 <= days < 1 else -1  # not rounded out of range: 1e308 days overflow an int
             if not 0 <= ms < _DAY_MS:
                 raise ValueError("a spreadsheet time of day is a fraction of a day, from 0 up to 1")
             return (dt.datetime.min + dt.timedelta(milliseconds=ms)).time()
