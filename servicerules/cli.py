@@ -349,7 +349,6 @@ def _check_outputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
         raise _UsageError(f"servicerules check: error: {option} {path} {problem}")
 
 
-
 def _mapping_options(args: argparse.Namespace) -> tuple[Any, dict[str, str | Path] | None]:
     """(the mapping, its join files) for ``check --mapping``; (None, None) without a mapping."""
     if not args.mapping:

@@ -57,6 +57,7 @@ from servicerules.batch.parallel import (
     evaluate_pieces,
 )
 from servicerules.batch.readers import (
+    _STDIN_NAME,
     JsonLines,
     RawRecord,
     SourcePosition,
@@ -710,7 +711,7 @@ def _tracked(
         if transform is not None:
             records: Iterable[RawRecord] = read_records(path, format=format, encoding=encoding, csv_dialect=csv_dialect)
             recent = _RecentSpans(path) if _is_plain_file(path) else None
-            name = "<stdin>" if path == "-" else path
+            name = _STDIN_NAME if path == "-" else path
             for record in transform(records if recent is None else recent.track(records)):
                 if record.data is None and record.position.file != name:
                     # a row of another file (a mapping's joined file): each input's mapping reports the joined
