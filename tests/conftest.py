@@ -29,6 +29,22 @@ def golden(request: pytest.FixtureRequest):
     return check
 
 
+@pytest.fixture
+def bank_calls_log(tmp_path: Path):
+    """``bank_calls_log(rows)``: a call-centre log in the shipped bank-calls mapping's format (tab-separated,
+    CRLF, with its header) holding ``rows``; returns its path."""
+
+    header = ["vru+line", "call_id", "customer_id", "priority", "type", "date", "vru_entry", "vru_exit", "vru_time",
+              "q_start", "q_exit", "q_time", "outcome", "ser_start", "ser_exit", "ser_time", "server"]
+
+    def write(rows: list[list[str]]) -> Path:
+        path = tmp_path / "calls.txt"
+        path.write_bytes(("\r\n".join("\t".join(r) for r in [header, *rows]) + "\r\n").encode())
+        return path
+
+    return write
+
+
 def _backends() -> list[str]:
     from servicerules.compiler.backends import durable_available
 

@@ -1756,14 +1756,7 @@ def test_zendesk_mapping(tmp_path: Path) -> None:
             Interaction.parse(record.data)
 
 
-BANK_HEADER = [
-    "vru+line", "call_id", "customer_id", "priority", "type", "date", "vru_entry", "vru_exit", "vru_time", "q_start", "q_exit",
-    "q_time", "outcome", "ser_start", "ser_exit", "ser_time", "server",
-]  # fmt: skip
-
-
-def test_bank_calls_mapping(tmp_path: Path) -> None:
-    path = tmp_path / "calls.txt"  # tab-separated with CRLF, as the call-centre log is
+def test_bank_calls_mapping(bank_calls_log: Any) -> None:
     rows = [
         ["AA0101", "1", "0", "0", "PS", "260302", "7:02:47", "7:02:56", "9", "0:00:00", "0:00:00", "0", "AGENT", "7:02:55", "7:05:41", "166", "DANA"],
         ["AA0101", "2", "23317894", "2", "PS", "260302", "8:09:16", "8:09:22", "6", "8:09:22", "8:09:27", "5", "HANG", "0:00:00", "0:00:00", "0", "NO_SERVER"],
@@ -1782,7 +1775,7 @@ def test_bank_calls_mapping(tmp_path: Path) -> None:
         # a short service on a clock half a minute behind the queue's: ser_exit comes before q_exit
         ["AA0103", "6", "0", "0", "PS", "260302", "12:00:00", "12:00:10", "10", "12:00:10", "12:00:41", "31", "AGENT", "12:00:09", "12:00:24", "15", "OREN"],
     ]
-    path.write_bytes(("\r\n".join("\t".join(r) for r in [BANK_HEADER, *rows]) + "\r\n").encode())
+    path = bank_calls_log(rows)  # tab-separated with CRLF, as the call-centre log is
     out = run(load_mapping("bank-calls"), path)
     assert bad(out) == [(11, "SR310", "no value in columns 'date', 'q_exit' / columns 'date', 'ser_start'; event 'call.answered' needs a time ('at')")]
     calls = {d["id"]: d for d in good(out)}

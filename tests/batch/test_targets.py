@@ -872,14 +872,12 @@ def test_batch_runs_accumulate_targets_identically_in_worker_processes(tmp_path:
     assert (abandonment["numerator"], abandonment["denominator"]) == (4, 16)
 
 
-def test_the_charter_s_phone_targets_over_the_bank_calls_mapping(tmp_path: Path) -> None:
+def test_the_charter_s_phone_targets_over_the_bank_calls_mapping(bank_calls_log: Any) -> None:
     """The queue wait of a mapped call is the log's own q_time, also after a short service whose end the
     service's clock (behind the queue's) logs before the caller left the queue."""
     from servicerules.batch.mapping import load_mapping, read_mapped
     from servicerules.batch.runner import check_records
 
-    header = ["vru+line", "call_id", "customer_id", "priority", "type", "date", "vru_entry", "vru_exit", "vru_time",
-              "q_start", "q_exit", "q_time", "outcome", "ser_start", "ser_exit", "ser_time", "server"]
     rows = [
         # answered after 31 s; the 15 s service ends (12:00:24 on its clock) before q_exit: a miss
         ["AA01", "1", "0", "0", "PS", "260302", "12:00:00", "12:00:10", "10", "12:00:10", "12:00:41", "31", "AGENT", "12:00:09", "12:00:24", "15", "DANA"],
@@ -892,8 +890,7 @@ def test_the_charter_s_phone_targets_over_the_bank_calls_mapping(tmp_path: Path)
         ["AA01", "5", "0", "0", "PS", "260302", "12:20:00", "12:20:10", "10", "12:20:10", "12:20:15", "5", "PHANTOM", "0:00:00", "0:00:00", "0", "NO_SERVER"],
         ["AA01", "6", "0", "0", "PS", "260302", "12:25:00", "12:25:10", "10", "0:00:00", "0:00:00", "0", "AGENT", "12:25:09", "12:26:00", "51", "DANA"],
     ]  # fmt: skip
-    path = tmp_path / "calls.txt"
-    path.write_bytes(("\r\n".join("\t".join(r) for r in [header, *rows]) + "\r\n").encode())
+    path = bank_calls_log(rows)
     ruleset = servicerules.load(Path(__file__).resolve().parents[2] / "rulesets" / "charter.yaml", backend="reference")
     summary = check_records(ruleset, read_mapped(load_mapping("bank-calls"), str(path)))
     targets = {t["target_id"]: t for t in summary.to_dict()["targets"]}

@@ -7,11 +7,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from servicerules.batch.mapping._load import MappingError, _diagnostic
 from servicerules.batch.mapping._plan import (
@@ -25,6 +25,7 @@ from servicerules.batch.mapping._plan import (
     _Row,
     _ScalarPlan,
     _show,
+    _TargetPlan,
     _walk,
 )
 from servicerules.batch.mapping._spec import JoinSpec, Mapping
@@ -62,19 +63,28 @@ def _set(target: dict[str, Any], path: Sequence[str], value: Any) -> None:
     node[path[-1]] = value
 
 
-def _map_row(plan: _Plan, row: _Row, seq: int, position: SourcePosition) -> _RowResult | list[str]:
-    errors: list[str] = []
-    scalars: dict[str, Any] = {}
-    for s in plan.scalars:
+_P = TypeVar("_P", bound=_TargetPlan)
+
+
+def _values(plans: Iterable[_P], row: _Row, errors: list[str], needs: Callable[[_P], str]) -> Iterator[tuple[_P, Any]]:
+    """Each target's value in ``row``; its problems (a bad value, a required one missing) go to ``errors``."""
+    for p in plans:
         try:
-            value = s.get(row)
+            value = p.get(row)
         except _CellError as exc:
             errors.extend(exc.messages)
             continue
         if value is MISSING:
-            if s.required:
-                errors.append(f"no value in {s.describe}; '{s.target}' needs one")
+            if p.required:
+                errors.append(f"no value in {p.describe}; {needs(p)}")
             continue
+        yield p, value
+
+
+def _map_row(plan: _Plan, row: _Row, seq: int, position: SourcePosition) -> _RowResult | list[str]:
+    errors: list[str] = []
+    scalars: dict[str, Any] = {}
+    for s, value in _values(plan.scalars, row, errors, lambda s: f"'{s.target}' needs one"):
         scalars[s.target] = value
     elements: dict[str, dict[str, Any]] = {}
     for list_name, plans in plan.lists.items():
@@ -115,16 +125,7 @@ def _map_row(plan: _Plan, row: _Row, seq: int, position: SourcePosition) -> _Row
             errors.append(f"no value in {synth.at_describe}; event {synth.type!r} needs a time ('at')")
             continue
         event: dict[str, Any] = {"type": synth.type, "at": at}
-        for p in synth.fields:
-            try:
-                value = p.get(row)
-            except _CellError as exc:
-                errors.extend(exc.messages)
-                continue
-            if value is MISSING:
-                if p.required:
-                    errors.append(f"no value in {p.describe}; event {synth.type!r} needs '{p.target}'")
-                continue
+        for p, value in _values(synth.fields, row, errors, lambda p: f"event {synth.type!r} needs '{p.target}'"):
             _set(event, p.path, value)
         events.append(event)
     if errors:

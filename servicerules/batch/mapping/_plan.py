@@ -650,22 +650,23 @@ def _shift(moment: dt.datetime, seconds: float, where: str) -> dt.datetime:
 
 
 @dataclass(frozen=True)
-class _ScalarPlan:
+class _TargetPlan:
+    """How one target gets its value from a row."""
+
     target: str
     path: tuple[str, ...]
     get: Getter
     describe: str
     required: bool
+
+
+@dataclass(frozen=True)
+class _ScalarPlan(_TargetPlan):
     pick: str
 
 
 @dataclass(frozen=True)
-class _ElementPlan:
-    target: str
-    path: tuple[str, ...]
-    get: Getter
-    describe: str
-    required: bool
+class _ElementPlan(_TargetPlan):
     constant: bool
 
 
