@@ -493,6 +493,12 @@ class _Applier:
         elif not group.failed:
             group.rows.append(result)
 
+    def group_key(self, record: RawRecord) -> str | RawRecord:
+        """The key that groups a row into its interaction, or the rejection of a row without one."""
+        assert record.data is not None and self.plan.key_column is not None
+        key = self.key_of(_Row(record.data, self.plan), self.plan.key_column)
+        return self.bad(record.position, "; ".join(key), CODE_GROUPING) if isinstance(key, list) else key
+
     def group_contiguous(self, record: RawRecord | None, state: dict[str, Any]) -> Iterator[RawRecord]:
         current: _Group | None = state.get("current")
         finished: dict[str, tuple[int, bool]] = state.setdefault("finished", {})
@@ -500,10 +506,9 @@ class _Applier:
             if current is not None:
                 yield from self.emit(current)
             return
-        assert record.data is not None and self.plan.key_column is not None
-        key = self.key_of(_Row(record.data, self.plan), self.plan.key_column)
-        if isinstance(key, list):
-            yield self.bad(record.position, "; ".join(key), CODE_GROUPING)
+        key = self.group_key(record)
+        if isinstance(key, RawRecord):
+            yield key
             return
         if current is None or key != current.key:
             if current is not None:
@@ -521,10 +526,9 @@ class _Applier:
                 yield from self.emit(group)
             groups.clear()
             return
-        assert record.data is not None and self.plan.key_column is not None
-        key = self.key_of(_Row(record.data, self.plan), self.plan.key_column)
-        if isinstance(key, list):
-            yield self.bad(record.position, "; ".join(key), CODE_GROUPING)
+        key = self.group_key(record)
+        if isinstance(key, RawRecord):
+            yield key
             return
         group = groups.get(key) or groups.setdefault(key, _Group(key, record.position))
         yield from self.add_to_group(group, record)
