@@ -100,10 +100,13 @@ class CompiledTarget:
     """average: the number (or seconds, for a duration) whose mean is taken."""
     unit: Unit
     facts: tuple[str, ...]
-    """Facts read by when, condition and value, in first-use order."""
+    """Facts read by when, condition, value and group_time, in first-use order."""
     group_by: tuple[GroupKey, ...]
     zone: dt.tzinfo = UTC
     """Time zone of the ``day`` and ``interval_30m`` groups."""
+    group_time: Evaluator | None = None
+    """The moment (seconds since the epoch, or None) that places an interaction in its ``day`` and
+    ``interval_30m`` groups; None: its ``created_at``."""
 
     @property
     def id(self) -> str:
@@ -228,6 +231,9 @@ def _compile_one(
         if not {"day", "interval_30m"} & set(target.group_by):
             problem("SR112", "'calendar' sets the time zone of the day and interval_30m groups, and this target groups by neither",
                     ("calendar",), hint="group by day or interval_30m, or leave 'calendar' out")
+    if target.group_time is not None and not {"day", "interval_30m"} & set(target.group_by):
+        problem("SR112", "'group_time' places interactions in day and interval_30m groups, and this target groups by neither",
+                ("group_time",), hint="group by day or interval_30m, or leave 'group_time' out")
 
     checker = Checker("interaction", lexicons, KeyAllocator(), lookup, "target")
     facts: list[str] = []
@@ -250,7 +256,12 @@ def _compile_one(
                 problem("SR200", exc.message, (name,), exc.offset, exc.hint)
                 return None
         try:
-            result = checker.lower(node)[2] if name != "value" else _numeric(checker.check(node))
+            if name == "value":
+                result = _numeric(checker.check(node))
+            elif name == "group_time":
+                result = _timestamp(checker.check(node))
+            else:
+                result = checker.lower(node)[2]
         except CheckError as exc:
             problem(exc.code, exc.message, (name,), exc.start, exc.hint)
             return None
@@ -258,6 +269,7 @@ def _compile_one(
         return result
 
     when, condition, value = typed("when"), typed("condition"), typed("value")
+    group_time = typed("group_time")
     if failed or problems:
         return None
     unit: Unit = "ratio" if kind != "average" else ("seconds" if value is not None and value.type == "duration" else "number")
@@ -271,6 +283,7 @@ def _compile_one(
         facts=tuple(facts),
         group_by=tuple(target.group_by),
         zone=zone,
+        group_time=group_time.fn if group_time is not None else None,
     )
 
 
@@ -291,6 +304,23 @@ def _numeric(typed: Typed) -> Typed:
     return typed
 
 
+def _timestamp(typed: Typed) -> Typed:
+    """A group_time: a timestamp (a free attribute is read as one, from its ISO 8601 text)."""
+    if typed.type == "any" and typed.fact is not None:
+        name = typed.fact.name
+
+        def read(get: Getter, _n: str = name) -> Any:
+            return get(_n, "timestamp")
+
+        return Typed("timestamp", read, typed.node, typed.facts, fact=typed.fact)
+    if typed.type != "timestamp":
+        raise CheckError(
+            "SR202", f"group_time must be a timestamp, this is a {typed.type}", typed.node.start,
+            "for example: group_time: call.queued_at ?? interaction.created_at",
+        )
+    return typed
+
+
 # -- per interaction ------------------------------------------------------------------------------------
 
 
@@ -304,7 +334,7 @@ def target_contributions(
     per group it falls into: once, or once per agent when the target is grouped by agent.
     """
     out: list[Contribution] = []
-    labels: dict[tuple[str, dt.tzinfo], list[str | None]] = {}
+    labels: _Labels = {}
     for target in targets:
         if target.when is not None and target.when(get) is not True:
             continue
@@ -318,7 +348,7 @@ def target_contributions(
         if not target.group_by:
             out.append(Contribution(target.index, (), hit, value))
             continue
-        columns = [_labels(key, target.zone, interaction, labels) for key in target.group_by]
+        columns = [_labels(key, target, get, interaction, labels) for key in target.group_by]
         for group in itertools.product(*columns):
             out.append(Contribution(target.index, group, hit, value))
     return out
@@ -344,11 +374,15 @@ def _finite(value: Any) -> float | None:
     return float(value)
 
 
-def _labels(
-    key: GroupKey, zone: dt.tzinfo, interaction: Interaction, cache: dict[tuple[str, dt.tzinfo], list[str | None]]
-) -> list[str | None]:
-    """The group values of ``interaction`` for ``key`` (several for ``agent``), computed once per call."""
-    known = cache.get((key, zone))  # not try/except: most calls are first calls, and raising is slow
+_Labels = dict[tuple[str, dt.tzinfo, str | None], list[str | None]]
+
+
+def _labels(key: GroupKey, target: CompiledTarget, get: Getter, interaction: Interaction, cache: _Labels) -> list[str | None]:
+    """The group values of ``interaction`` for ``key`` (several for ``agent``), computed once per call for
+    targets with the same time zone and group_time."""
+    zone = target.zone
+    cache_key = (key, zone, target.spec.group_time)
+    known = cache.get(cache_key)  # not try/except: most calls are first calls, and raising is slow
     if known is not None:
         return known
     found: list[str | None]
@@ -360,15 +394,28 @@ def _labels(
         agents: list[str | None] = list(interaction_agents(interaction))
         found = agents or [None]
     else:
-        local = interaction.created_at.astimezone(zone)
-        if key == "day":
-            found = [local.date().isoformat()]
+        moment = interaction.created_at.astimezone(zone) if target.group_time is None else _moment(target.group_time(get), zone)
+        if moment is None:
+            found = [None]
+        elif key == "day":
+            found = [moment.date().isoformat()]
         else:
-            start = local.replace(minute=local.minute - local.minute % 30, second=0, microsecond=0)
+            start = moment.replace(minute=moment.minute - moment.minute % 30, second=0, microsecond=0)
             text = start.isoformat(timespec="minutes")
             found = [text.replace("+00:00", "Z") if zone is UTC else text]
-    cache[(key, zone)] = found
+    cache[cache_key] = found
     return found
+
+
+def _moment(epoch: Any, zone: dt.tzinfo) -> dt.datetime | None:
+    """A group_time's value (seconds since the epoch, as the expression language has timestamps) in
+    ``zone``; None when it is unknown or outside the years a datetime holds."""
+    if not isinstance(epoch, (int, float)) or isinstance(epoch, bool):
+        return None
+    try:
+        return dt.datetime.fromtimestamp(epoch, zone)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 # -- accumulating ---------------------------------------------------------------------------------------

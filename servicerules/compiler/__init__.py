@@ -250,7 +250,7 @@ def _expression_fields(state: _State) -> list[tuple[tuple[str | int, ...], str, 
         if sla.when is not None:
             out.append((("slas", i, "when"), sla.when, "interaction"))
     for i, target in enumerate(state.spec.targets):
-        for name in ("when", "condition", "value"):
+        for name in ("when", "condition", "value", "group_time"):
             text = getattr(target, name)
             if text is not None:
                 out.append((("targets", i, name), text, "interaction"))

@@ -186,6 +186,21 @@ def _queue_wait(ctx: InteractionContext) -> float | None:
 
 
 @fact(
+    "call.queued_at",
+    "timestamp",
+    "when the caller entered the first queue (the first call.queued event by as_of): the moment a call "
+    "centre counts a call as offered, e.g. for a target grouped by interval_30m (group_time: call.queued_at); "
+    "null without call.queued",
+    "2026-03-02T09:00:12+01:00",
+    family=FAMILY,
+    about=_QUEUED,
+)
+def _queued_at(ctx: InteractionContext) -> dt.datetime | None:
+    index = _QUEUED.find(ctx)
+    return None if index is None else ctx.events[index].at
+
+
+@fact(
     "call.total_queue_wait",
     "duration",
     "the caller's waits in all queues together, including the queues a transfer sent the call back to; "

@@ -235,6 +235,11 @@ class TargetSpec(_Strict):
         default=None,
         description="a calendar of 'calendars:' whose time zone the day and interval_30m groups are taken in (default UTC)",
     )
+    group_time: Expression | None = Field(
+        default=None,
+        description="expression (a timestamp): the moment that puts an interaction into its day and interval_30m "
+        "groups, e.g. call.queued_at (default: interaction.created_at)",
+    )
     severity: Severity = Severity.MAJOR
 
 

@@ -804,6 +804,97 @@ def test_a_target_s_calendar_must_exist_and_must_have_day_or_half_hour_groups() 
     assert diagnostic.location is not None and diagnostic.location.line == 13
 
 
+GROUP_TIME_TARGETS = """\
+ruleset: x
+version: "1"
+targets:
+  - id: offered
+    title: calls by the half hour they were offered to the queue
+    kind: share
+    when: interaction.channel == "phone"
+    condition: call.answered
+    objective: 0.8
+    group_by: [interval_30m]
+    group_time: call.queued_at
+  - id: offered-or-opened
+    title: the same, falling back to the interaction's start
+    kind: share
+    when: interaction.channel == "phone"
+    condition: call.answered
+    objective: 0.8
+    group_by: [day, interval_30m]
+    group_time: call.queued_at ?? interaction.created_at
+  - id: opened
+    title: the default, the interaction's start
+    kind: share
+    when: interaction.channel == "phone"
+    condition: call.answered
+    objective: 0.8
+    group_by: [interval_30m]
+"""
+
+
+def _queued_late(ident: str, created: dt.datetime, menu_seconds: float) -> dict[str, Any]:
+    """A call whose caller spends ``menu_seconds`` in the voice menu before reaching the queue."""
+    record = call(ident, 10, True, ["a1"], created, None)
+    for event in record["events"]:
+        event["at"] = (dt.datetime.fromisoformat(event["at"]) + dt.timedelta(seconds=menu_seconds)).isoformat()
+    return record
+
+
+def test_group_time_places_a_call_in_the_half_hour_it_reached_the_queue(backend: str) -> None:
+    ruleset = servicerules.load(GROUP_TIME_TARGETS, backend=backend)
+    try:
+        # opened at 23:58 on 2 March, queued 3 minutes later: 00:01 on 3 March
+        late = _queued_late("L", dt.datetime(2026, 3, 2, 23, 58, tzinfo=UTC), 180)
+        # no queue event at all (the caller hung up in the voice menu)
+        menu = {"id": "M", "channel": "phone", "created_at": "2026-03-02T09:10:00+00:00",
+                "events": [{"at": "2026-03-02T09:10:00+00:00", "type": "call.abandoned"}]}
+        results = accumulate(ruleset, [late, menu]).results()
+        assert rows_of(results, "offered") == [
+            ({"interval_30m": "2026-03-03T00:00Z"}, ("met", 1, 1, None, None, 0)),
+            ({"interval_30m": None}, ("missed", 0, 1, None, None, 0)),  # no queue entry: the (none) group
+        ]
+        assert rows_of(results, "offered-or-opened") == [
+            ({"day": "2026-03-02", "interval_30m": "2026-03-02T09:00Z"}, ("missed", 0, 1, None, None, 0)),
+            ({"day": "2026-03-03", "interval_30m": "2026-03-03T00:00Z"}, ("met", 1, 1, None, None, 0)),
+        ]
+        assert rows_of(results, "opened") == [
+            ({"interval_30m": "2026-03-02T09:00Z"}, ("missed", 0, 1, None, None, 0)),
+            ({"interval_30m": "2026-03-02T23:30Z"}, ("met", 1, 1, None, None, 0)),
+        ]
+    finally:
+        ruleset.close()
+
+
+def test_group_time_may_read_a_timestamp_attribute() -> None:
+    source = GROUP_TIME_TARGETS.replace("group_time: call.queued_at\n", "group_time: interaction.attributes.offered_at\n", 1)
+    ruleset = servicerules.load(source, backend="reference")
+    try:
+        first = call("A", 5, True, ["a1"], dt.datetime(2026, 3, 2, 9, 10, tzinfo=UTC), None)
+        first["attributes"] = {"offered_at": "2026-03-02T10:45:00+01:00"}  # 09:45 UTC
+        second = call("B", 5, True, ["a1"], dt.datetime(2026, 3, 2, 9, 10, tzinfo=UTC), None)
+        second["attributes"] = {"offered_at": "not a time"}
+        results = accumulate(ruleset, [first, second]).results()
+        assert [r.group for r in results if r.target_id == "offered"] == [{"interval_30m": "2026-03-02T09:30Z"}, {"interval_30m": None}]
+    finally:
+        ruleset.close()
+
+
+def test_group_time_must_be_a_timestamp_and_needs_day_or_half_hour_groups() -> None:
+    def diagnostics(source: str) -> list[tuple[str, str, int | None, int | None]]:
+        with pytest.raises(RulesetError) as info:
+            servicerules.load(source, backend="reference")
+        return [(d.code, d.message, d.location.line if d.location else None, d.location.col if d.location else None)
+                for d in info.value.diagnostics]
+
+    assert diagnostics(GROUP_TIME_TARGETS.replace("group_time: call.queued_at\n", "group_time: call.queue_wait\n", 1)) == [
+        ("SR202", "group_time must be a timestamp, this is a duration", 11, 17)]
+    assert diagnostics(GROUP_TIME_TARGETS.replace("group_time: call.queued_at\n", "group_time: call.queued_att\n", 1))[0][:1] == ("SR201",)
+    assert diagnostics(GROUP_TIME_TARGETS.replace("group_by: [interval_30m]\n    group_time", "group_by: [agent]\n    group_time", 1)) == [
+        ("SR112", "'group_time' places interactions in day and interval_30m groups, and this target groups by neither", 11, 17)]
+
+
 def test_already_reported_syntax_errors_are_not_reported_again() -> None:
     spec = RulesetSpec.model_validate({"ruleset": "x", "version": "1", "targets": [
         {"id": "a", "title": "a", "kind": "share", "condition": "call.answered and", "objective": 0.8},

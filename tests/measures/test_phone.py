@@ -17,6 +17,7 @@ UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 PHONE_FACTS = (
+    "call.queued_at",
     "call.queue_wait",
     "call.total_queue_wait",
     "call.answered",
@@ -61,6 +62,7 @@ def test_registered_in_the_phone_family() -> None:
 def test_answered_in_15_seconds() -> None:
     got = facts((0, "call.queued"), (15, "call.answered"), (315, "call.ended"))
     assert got == {
+        "call.queued_at": T0,
         "call.queue_wait": 15.0,
         "call.total_queue_wait": 15.0,
         "call.answered": True,
@@ -108,6 +110,7 @@ def test_abandon_without_a_queue_start_has_no_known_wait() -> None:
     assert got["call.abandoned"] is True
     assert got["call.queue_wait"] is None
     assert got["call.short_abandon"] is None
+    assert got["call.queued_at"] is None
 
 
 def test_two_holds() -> None:
@@ -157,6 +160,13 @@ def test_repeated_hold_start_continues_the_hold_and_stray_end_is_ignored() -> No
     assert got["call.talk_time"] == 70.0
 
 
+def test_queued_at_is_the_first_queue_entry_not_the_interaction_s_start() -> None:
+    # The interaction starts (voice menu) at 0; the caller reaches the queue 75 s later.
+    got = facts((0, "note"), (75, "call.queued"), (90, "call.answered"), (200, "call.ended"))
+    assert got["call.queued_at"] == T0 + dt.timedelta(seconds=75)
+    assert got["call.queue_wait"] == 15.0
+
+
 def test_blind_transfer_queues_again() -> None:
     got = facts(
         (0, "call.queued"),
@@ -167,6 +177,7 @@ def test_blind_transfer_queues_again() -> None:
         (400, "call.ended"),
     )
     assert got["call.queue_wait"] == 10.0  # the first queue only
+    assert got["call.queued_at"] == T0  # the first queue's entry, not the second's
     assert got["call.total_queue_wait"] == 40.0  # 10 + 30
     assert got["call.transfer_count"] == 1
     assert got["call.handle_time"] == 360.0  # (10 -> 70) + (100 -> 400)
