@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 from servicerules._durations import format_duration
 from servicerules.batch.summary_schema import TargetJson
 from servicerules.compiler import expr as ast
-from servicerules.compiler.checker import CheckError, Checker, Evaluator, Getter, KeyAllocator, Typed
+from servicerules.compiler.checker import CheckError, Checker, Evaluator, Getter, KeyAllocator, Typed, adopt
 from servicerules.errors import Diagnostic, RulesetError, did_you_mean
 from servicerules.measures.calendar import BusinessCalendar
 from servicerules.measures.catalogue import FactSpec
@@ -289,13 +289,7 @@ def _compile_one(
 
 def _numeric(typed: Typed) -> Typed:
     """An average's value: a number or a duration (a free attribute is read as a number)."""
-    if typed.type == "any" and typed.fact is not None:
-        name = typed.fact.name
-
-        def read(get: Getter, _n: str = name) -> Any:
-            return get(_n, "number")
-
-        return Typed("number", read, typed.node, typed.facts, fact=typed.fact)
+    typed = adopt(typed, "number")
     if typed.type not in ("number", "duration"):
         raise CheckError(
             "SR202", f"the value of an average must be a number or a duration, this is a {typed.type}", typed.node.start,
@@ -306,13 +300,7 @@ def _numeric(typed: Typed) -> Typed:
 
 def _timestamp(typed: Typed) -> Typed:
     """A group_time: a timestamp (a free attribute is read as one, from its ISO 8601 text)."""
-    if typed.type == "any" and typed.fact is not None:
-        name = typed.fact.name
-
-        def read(get: Getter, _n: str = name) -> Any:
-            return get(_n, "timestamp")
-
-        return Typed("timestamp", read, typed.node, typed.facts, fact=typed.fact)
+    typed = adopt(typed, "timestamp")
     if typed.type != "timestamp":
         raise CheckError(
             "SR202", f"group_time must be a timestamp, this is a {typed.type}", typed.node.start,

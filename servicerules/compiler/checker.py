@@ -21,7 +21,7 @@ from servicerules.errors import did_you_mean
 from servicerules.measures.catalogue import CATALOGUE, FactSpec, lookup
 from servicerules.measures.text import LexiconMatcher, check_pattern, compile_pattern
 
-__all__ = ["CheckError", "Checker", "Getter", "KeyAllocator", "Typed"]
+__all__ = ["CheckError", "Checker", "Getter", "KeyAllocator", "Typed", "adopt"]
 
 Getter = Callable[[str, str], Any]
 """``get(fact_name, type)`` → the fact's normalised value (timestamps as epoch seconds) or None."""
@@ -252,7 +252,7 @@ class Checker:
         if op in ("in", "not in"):
             if right.type != "list":
                 raise CheckError("SR202", f"'{op}' needs a list such as [\"email\", \"chat\"] on its right", node.right.start)
-            left = self._adopt(left, right.elem_type or left.type)
+            left = adopt(left, right.elem_type or left.type)
             if right.elem_type and left.type != right.elem_type and left.type != "null":
                 raise CheckError("SR202", f"cannot look for a {left.type} in a list of {right.elem_type} values", node.op_start)
             values = right.value
@@ -290,8 +290,8 @@ class Checker:
     def _arithmetic(self, node: ast.Binary, left: Typed, right: Typed) -> Typed:
         op = node.op
         free = [t.type == "any" for t in (left, right)]
-        left = self._adopt(left, _arithmetic_type(op, right.type))
-        right = self._adopt(right, _arithmetic_type(op, left.type))
+        left = adopt(left, _arithmetic_type(op, right.type))
+        right = adopt(right, _arithmetic_type(op, left.type))
         table = {
             ("+", "number", "number"): "number",
             ("+", "duration", "duration"): "duration",
@@ -328,23 +328,11 @@ class Checker:
             return Typed(typed.type, _constant(value), typed.node, const=True, value=value)
         return typed
 
-    def _adopt(self, typed: Typed, type_: str) -> Typed:
-        """A free attribute (type ``any``) takes the type the expression uses it with."""
-        if typed.type != "any" or type_ in ("any", "null", "list"):
-            return typed
-        assert typed.fact is not None
-        name = typed.fact.name
-
-        def read(get: Getter, _n: str = name, _t: str = type_) -> Any:
-            return get(_n, _t)
-
-        return Typed(type_, read, typed.node, typed.facts, fact=typed.fact)
-
     def _unify(self, left: Typed, right: Typed, node: ast.Binary) -> tuple[Typed, Typed]:
-        left = self._adopt(left, right.type)
-        right = self._adopt(right, left.type)
+        left = adopt(left, right.type)
+        right = adopt(right, left.type)
         if left.type == "any" and right.type == "any":
-            left, right = self._adopt(left, "string"), self._adopt(right, "string")
+            left, right = adopt(left, "string"), adopt(right, "string")
         if "null" in (left.type, right.type) or left.type == right.type:
             return left, right
         hint = None
@@ -359,7 +347,7 @@ class Checker:
         if typed.type == type_:
             return typed
         if typed.type == "any" and typed.fact is not None:
-            return self._adopt(typed, type_)
+            return adopt(typed, type_)
         raise CheckError("SR202", f"{message}, found a {typed.type}", typed.node.start)
 
     # -- lowering ---------------------------------------------------------------------------------------
@@ -367,7 +355,7 @@ class Checker:
     def lower(self, node: ast.Node) -> tuple[Condition, Condition, Typed]:
         typed = self.check(node)
         if typed.type == "any":
-            typed = self._adopt(typed, "bool")
+            typed = adopt(typed, "bool")
         if typed.type != "bool":
             raise CheckError("SR202", f"a condition must be true or false, this is a {typed.type}", node.start)
         true, false = self._lower(node, typed)
@@ -429,7 +417,7 @@ class Checker:
 
     def _lower_membership(self, node: ast.Binary) -> tuple[Condition, Condition] | None:
         right = self.check(node.right)
-        left = self._adopt(self.check(node.left), right.elem_type or "string")
+        left = adopt(self.check(node.left), right.elem_type or "string")
         if left.const:
             return None
         key = self._operand_key(left)
@@ -438,6 +426,19 @@ class Checker:
         is_in: Condition = AnyOf(tuple(Compare(key, "==", v) for v in values))
         not_in: Condition = AllOf(tuple(Compare(key, "!=", v) for v in values)) if values else Present(key, True)
         return (is_in, not_in) if node.op == "in" else (not_in, is_in)
+
+
+def adopt(typed: Typed, type_: str) -> Typed:
+    """A free attribute (type ``any``) takes the type the expression uses it with; anything else is
+    returned as it is."""
+    if typed.type != "any" or typed.fact is None or type_ in ("any", "null", "list"):
+        return typed
+    name = typed.fact.name
+
+    def read(get: Getter, _n: str = name, _t: str = type_) -> Any:
+        return get(_n, _t)
+
+    return Typed(type_, read, typed.node, typed.facts, fact=typed.fact)
 
 
 def _constant(value: Any) -> Evaluator:
