@@ -90,12 +90,18 @@ def _describe(error: Any) -> tuple[str, str, str | None]:
         expected = error.get("ctx", {}).get("expected")
         value = error.get("input")
         hint = did_you_mean(str(value), [e.strip(" '") for e in str(expected).replace(" or ", ",").split(",")]) if expected else None
-        return "SR112", f"invalid value {value!r} for '{name}': {message.lower()}", hint
+        return "SR112", f"invalid value {value!r} for '{name}': {_lower_first(message)}", hint
     if kind in ("enum", "string_pattern_mismatch"):
-        return "SR112", f"invalid value {error.get('input')!r} for '{name}': {message.lower()}", None
+        # only the first letter: the rest quotes the allowed values or the pattern, whose case matters
+        return "SR112", f"invalid value {error.get('input')!r} for '{name}': {_lower_first(message)}", None
     if kind == "value_error":
         message = message.removeprefix("Value error, ")
-    return "SR112", f"'{name}': {message[0].lower() + message[1:] if message else message}", None
+    return "SR112", f"'{name}': {_lower_first(message)}", None
+
+
+def _lower_first(message: str) -> str:
+    """pydantic's sentence as the tail of ours: its first letter in lower case, the rest as it is."""
+    return message[:1].lower() + message[1:]
 
 
 def ruleset_diagnostics(exc: ValidationError, doc: SourceDocument, root: type[BaseModel]) -> list[Diagnostic]:

@@ -132,6 +132,15 @@ def test_schema_errors_and_expression_errors_of_other_rules_come_together():
     )
 
 
+def test_a_pattern_in_a_message_keeps_its_case():
+    # the pattern is what to write: lower-casing it ('^[a-za-z]…') would forbid capitals the name may have
+    err = errors_of("- id: 1st-reply\n  title: t\n  severity: minor\n  violated_if: has_personal_reply\n")
+    (diag,) = err.diagnostics
+    assert (diag.code, diag.message) == (
+        "SR112", "invalid value '1st-reply' for 'id': string should match pattern '^[A-Za-z][A-Za-z0-9_.\\-]*$'",
+    )
+
+
 def test_missing_required_field_names_the_rule():
     err = errors_of("- id: a\n  title: t\n  severity: minor\n")
     (diag,) = err.diagnostics
