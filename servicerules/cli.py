@@ -23,6 +23,9 @@ __all__ = ["main", "run"]
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
 SEVERITIES = ("info", "minor", "major", "critical")
+BROKEN_PIPE = 141
+"""Exit status when standard output was closed before all was printed: what a shell reports for a
+command that SIGPIPE ended (128 + 13)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -381,4 +384,8 @@ def main() -> None:
     except KeyboardInterrupt:  # before a run could stop cleanly (loading the ruleset): no traceback
         print("servicerules: interrupted", file=sys.stderr)
         code = 130
+    except BrokenPipeError:  # the reader of standard output went away (`servicerules facts | head`)
+        # what is left in the buffer goes nowhere: flushing it at exit would raise again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = BROKEN_PIPE
     sys.exit(code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from io import StringIO
 from pathlib import Path
@@ -93,6 +94,20 @@ def test_facts_lists_the_catalogue():
     assert code == 0
     assert facts["first_reply_time"]["type"] == "duration"
     assert facts["event.text"]["scope"] == "event"
+
+
+def test_a_reader_that_went_away_ends_the_command_quietly_with_status_141():
+    # `servicerules facts | head -1` once head has exited: writing to the pipe fails (EPIPE); no
+    # BrokenPipeError traceback and no "Exception ignored" at exit follow. The pipe's reading end is closed
+    # before the command starts, so its first write fails whatever the timing.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-c", "from servicerules.cli import main; main()", "facts"],
+                              stdout=write_end, stderr=subprocess.PIPE, check=False)
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (141, b"")
 
 
 def _write_jsonl(path: Path, records: list) -> None:
