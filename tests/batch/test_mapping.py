@@ -1774,12 +1774,16 @@ def test_bank_calls_mapping(bank_calls_log: Any) -> None:
         ["AA0103", "5", "0", "0", "PS", "260302", "11:00:00", "11:00:05", "5", "0:00:00", "0:00:00", "0", "AGENT", "0:00:00", "0:00:00", "0", "DANA"],
         # a short service on a clock half a minute behind the queue's: ser_exit comes before q_exit
         ["AA0103", "6", "0", "0", "PS", "260302", "12:00:00", "12:00:10", "10", "12:00:10", "12:00:41", "31", "AGENT", "12:00:09", "12:00:24", "15", "OREN"],
+        # queued at midnight on the dot: 0:00:00 is also the log's "did not happen", but the q_time is not 0
+        ["AA0103", "7", "0", "0", "PS", "260302", "23:59:51", "23:59:59", "8", "0:00:00", "0:00:31", "31", "AGENT", "0:00:30", "0:02:10", "99", "DANA"],
+        ["AA0103", "8", "0", "0", "PS", "260302", "23:59:40", "23:59:50", "10", "0:00:00", "0:00:12", "12", "HANG", "0:00:00", "0:00:00", "0", "NO_SERVER"],
     ]
     path = bank_calls_log(rows)  # tab-separated with CRLF, as the call-centre log is
     out = run(load_mapping("bank-calls"), path)
     assert bad(out) == [(11, "SR310", "no value in columns 'date', 'q_exit' / columns 'date', 'ser_start'; event 'call.answered' needs a time ('at')")]
     calls = {d["id"]: d for d in good(out)}
-    assert list(calls) == ["AA0101-1", "AA0101-2", "AA0102-1", "AA0102-2", "AA0102-3", "AA0103-1", "AA0103-2", "AA0103-3", "AA0103-4", "AA0103-6"]
+    assert list(calls) == ["AA0101-1", "AA0101-2", "AA0102-1", "AA0102-2", "AA0102-3", "AA0103-1", "AA0103-2", "AA0103-3", "AA0103-4", "AA0103-6",
+                           "AA0103-7", "AA0103-8"]
     assert calls["AA0101-1"] == {
         "id": "AA0101-1",
         "channel": "phone",
@@ -1788,7 +1792,12 @@ def test_bank_calls_mapping(bank_calls_log: Any) -> None:
         "customer": {"segment": "unidentified"},
         "attributes": {"service_type": "PS", "vru_line": "AA0101", "outcome": "AGENT", "vru_seconds": 9, "queue_seconds": 0, "service_seconds": 166},
         "agents": [{"id": "DANA"}],
-        "events": [{"type": "call.answered", "at": "2026-03-02T07:02:55+02:00"}, {"type": "call.ended", "at": "2026-03-02T07:05:41+02:00"}],
+        # taken by an agent at once: no queue in the log, queued and answered at the service start (a wait of 0 s)
+        "events": [
+            {"type": "call.queued", "at": "2026-03-02T07:02:55+02:00"},
+            {"type": "call.answered", "at": "2026-03-02T07:02:55+02:00"},
+            {"type": "call.ended", "at": "2026-03-02T07:05:41+02:00"},
+        ],
     }
     assert [(e["type"], e["at"]) for e in calls["AA0101-2"]["events"]] == [
         ("call.queued", "2026-03-02T08:09:22+02:00"),
@@ -1815,14 +1824,21 @@ def test_bank_calls_mapping(bank_calls_log: Any) -> None:
     assert calls["AA0103-2"]["events"][0]["at"].startswith("2026-03-02")
     assert events("AA0103-3") == [("call.ended", "10:00:10")]  # a phantom call never queues
     assert events("AA0103-4") == [("call.queued", "21:38:20"), ("call.abandoned", "21:45:05"), ("call.ended", "21:45:05")]
+    assert [e["at"] for e in calls["AA0103-7"]["events"]][:2] == ["2026-03-03T00:00:00+02:00", "2026-03-03T00:00:31+02:00"]
+    assert [(e["type"], e["at"]) for e in calls["AA0103-8"]["events"]][:2] == [
+        ("call.queued", "2026-03-03T00:00:00+02:00"),
+        ("call.abandoned", "2026-03-03T00:00:12+02:00"),
+    ]
     ruleset = servicerules.load(ROOT / "rulesets" / "starter.yaml", backend="reference")
     summary = check_records(ruleset, out)
-    assert (summary.read, summary.evaluated, summary.rejected) == (11, 10, 1)
-    # the queue waits are the log's q_time
+    assert (summary.read, summary.evaluated, summary.rejected) == (13, 12, 1)
+    # the queue waits are the log's q_time, for every call offered to the agents: those that queued (also at
+    # midnight), and those an agent took at once (0 s); none for a phantom call or a hang-up in the voice menu
     queue_wait = CATALOGUE["call.queue_wait"].compute
     waits = {d["id"]: queue_wait(InteractionContext(Interaction.parse(d), dt.datetime(2026, 3, 4, tzinfo=dt.timezone.utc))) for d in good(out)}
-    q_time = {f"{r[0]}-{r[1]}": float(r[11]) for r in rows if r[9] != "0:00:00" and r[12] != "PHANTOM"}
-    assert {i: w for i, w in waits.items() if w is not None} == q_time
+    q_time = {f"{r[0]}-{r[1]}": float(r[11]) for r in rows if r[12] != "PHANTOM" and (r[9] != "0:00:00" or r[11] != "0" or r[12] == "AGENT")}
+    assert {i: w for i, w in waits.items() if w is not None} == {i: w for i, w in q_time.items() if i != "AA0103-5"}
+    assert waits["AA0101-1"] == 0.0 and waits["AA0102-2"] is None and waits["AA0103-3"] is None
     # and an answered call is connected for the log's ser_time
     handle_time = CATALOGUE["call.handle_time"].compute
     handled = {d["id"]: handle_time(InteractionContext(Interaction.parse(d), dt.datetime(2026, 3, 4, tzinfo=dt.timezone.utc))) for d in good(out)}
