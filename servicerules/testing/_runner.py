@@ -215,7 +215,9 @@ def load_test_file(path: Path, cache: RulesetCache, *, display: str | None = Non
     ruleset_path = path.parent / loaded.spec.ruleset
     loaded.ruleset_path = ruleset_path
     if not ruleset_path.is_file():
-        siblings = [p.name for p in ruleset_path.parent.glob("*.y*ml")] if ruleset_path.parent.is_dir() else []
+        # rulesets only: a policy-test file (this one, say) is never the ruleset meant
+        siblings = [p.name for p in ruleset_path.parent.glob("*.y*ml") if not p.name.endswith(TEST_FILE_SUFFIXES)] \
+            if ruleset_path.parent.is_dir() else []
         hint = did_you_mean(ruleset_path.name, siblings) or "the path is relative to the test file"
         loaded.errors.append(
             doc.diagnostic(NOT_FOUND, f"ruleset file '{loaded.spec.ruleset}' not found (looked for {loaded.ruleset_display})",

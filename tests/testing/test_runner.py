@@ -272,6 +272,15 @@ def test_missing_ruleset_and_broken_ruleset(write):
     assert run.exit_code() == 2
 
 
+def test_a_missing_ruleset_is_never_mistaken_for_a_policy_test_file(write):
+    # the test file was copied away from its ruleset: its own name is close to the ruleset's, but no ruleset
+    write("refunds.test.yaml", "ruleset: refunds.yaml\ncases: []\n")
+    write("refunds.test.yml", "ruleset: refunds.yaml\ncases: []\n")
+    run = run_tests(["refunds.test.yaml"], backend="reference")
+    [error] = run.errors
+    assert (error.code, error.hint) == ("SR501", "the path is relative to the test file")
+
+
 def test_empty_and_unparsable_test_files(write):
     write("empty.test.yaml", "")
     write("bad.test.yaml", "ruleset: [\n")
