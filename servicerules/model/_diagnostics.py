@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from typing import Any, Iterable
@@ -91,12 +92,27 @@ def _describe(error: Any) -> tuple[str, str, str | None]:
         value = error.get("input")
         hint = did_you_mean(str(value), [e.strip(" '") for e in str(expected).replace(" or ", ",").split(",")]) if expected else None
         return "SR112", f"invalid value {value!r} for '{name}': {_lower_first(message)}", hint
+    if _is_key(error):  # a dict's key, e.g. a lexicon's name: the value it names is not the problem
+        value = error.get("input")
+        parent = f" in '{loc[-2]}'" if len(loc) > 1 else ""
+        hint = None
+        if loc[:1] == ("lexicons",) and kind == "string_pattern_mismatch" and isinstance(value, str):
+            hint = f"a lexicon's name has only letters, digits and '_', and no digit first (expressions read it): '{_NOT_NAME.sub('_', value)}'"
+        return "SR112", f"invalid name {value!r}{parent}: {_lower_first(message)}", hint
     if kind in ("enum", "string_pattern_mismatch"):
         # only the first letter: the rest quotes the allowed values or the pattern, whose case matters
         return "SR112", f"invalid value {error.get('input')!r} for '{name}': {_lower_first(message)}", None
     if kind == "value_error":
         message = message.removeprefix("Value error, ")
     return "SR112", f"'{name}': {_lower_first(message)}", None
+
+
+_NOT_NAME = re.compile(r"\W|^(?=\d)", re.ASCII)
+
+
+def _is_key(error: Any) -> bool:
+    """Whether the error is about a mapping's key (pydantic ends its location with ``[key]``)."""
+    return tuple(error["loc"])[-1:] == ("[key]",)
 
 
 def _lower_first(message: str) -> str:
@@ -118,7 +134,7 @@ def ruleset_diagnostics(exc: ValidationError, doc: SourceDocument, root: type[Ba
             where = f" in {_describe_path(parent)}" if parent else ""
             diag = doc.diagnostic(code, message + where, parent, hint=hint)
         else:
-            diag = doc.diagnostic(code, message, loc, hint=hint)
+            diag = doc.diagnostic(code, message, loc, hint=hint, key=_is_key(error))
         key = (diag.code, diag.location, diag.message)
         if key not in seen:
             seen.add(key)

@@ -141,6 +141,21 @@ def test_a_pattern_in_a_message_keeps_its_case():
     )
 
 
+def test_a_bad_lexicon_name_is_reported_at_the_name_with_a_usable_one():
+    source = (
+        "ruleset: x\nversion: '1'\nlexicons:\n  my-lex:\n    phrases: {en: [hello]}\n"
+        "rules:\n  - id: r\n    title: t\n    severity: minor\n    violated_if: false\n"
+    )
+    with pytest.raises(RulesetError) as info:
+        servicerules.load(source, backend="reference")
+    (diag,) = info.value.diagnostics
+    assert diag.location is not None
+    assert (diag.code, diag.message, diag.location.line, diag.location.col) == (
+        "SR112", "invalid name 'my-lex' in 'lexicons': string should match pattern '^[A-Za-z_][A-Za-z0-9_]*$'", 4, 3,
+    )
+    assert diag.hint is not None and diag.hint.endswith(": 'my_lex'")
+
+
 def test_missing_required_field_names_the_rule():
     err = errors_of("- id: a\n  title: t\n  severity: minor\n")
     (diag,) = err.diagnostics
