@@ -626,6 +626,12 @@ def test_autoresponder_only_is_null_when_nothing_was_sent_or_nobody_wrote() -> N
     [
         ("This is unacceptable.", True),
         ("Worst service ever", True),
+        ("It's a disgrace, your app is useless", True),
+        ("I hate this company", True),
+        ("wtf, where is my refund", True),
+        ("Fucking hell, two weeks now", True),
+        ("I hate to bother you again, sorry", False),  # a courtesy, not anger
+        ("Which is more useful?", False),
         ("Das ist eine Frechheit!", True),
         ("Ich bin wirklich wütend.", True),
         ("Jeg er meget utilfreds.", True),
