@@ -684,12 +684,20 @@ class _Recorder:
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_progress_counts_records_and_bytes(ruleset: Any, corpus_file: Path, jobs: int) -> None:
+def test_progress_counts_records_and_bytes(ruleset: Any, corpus_file: Path, tmp_path: Path, jobs: int) -> None:
+    # gzip inputs of each format beside the plain one: their progress is in compressed bytes, the units in
+    # which total_size() gives the bar its total, so the run ends at its total
+    records = list(corpus(300, seed=3, events=3))
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in records).encode()))
+    (tmp_path / "b.json.gz").write_bytes(gzip.compress(json.dumps(records, indent=1).encode()))
+    rows = "".join(f"X-{k},email,2026-03-02T09:00:00Z\n" for k in range(2000))
+    (tmp_path / "c.csv.gz").write_bytes(gzip.compress(("id,channel,created_at\n" + rows).encode()))
+    inputs = [corpus_file, tmp_path / "a.jsonl.gz", tmp_path / "b.json.gz", tmp_path / "c.csv.gz"]
     progress = _Recorder()
-    summary = check_files(ruleset, [str(corpus_file)], jobs=jobs, chunk_size=500, progress=progress, as_of=AS_OF)
+    summary = check_files(ruleset, [str(p) for p in inputs], jobs=jobs, chunk_size=500, progress=progress, as_of=AS_OF)
     assert progress.entered and progress.exited
-    assert progress.records == summary.read
-    assert progress.size == corpus_file.stat().st_size
+    assert progress.records == summary.read == N_GOOD + 40 + 300 + 300 + 2000
+    assert progress.size == sum(p.stat().st_size for p in inputs)
 
 
 def test_progress_is_quiet_when_stderr_is_not_a_terminal(ruleset: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
