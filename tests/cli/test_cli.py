@@ -144,6 +144,14 @@ def test_check_counts_add_up_and_exit_code_follows_fail_on(tmp_path):
     assert (rules["protocol.greeting"]["violated"], rules["protocol.greeting"]["compliant"]) == (1, 1)
     assert rules["reply.email-first-reply"]["violated"] == 1  # E-3 unanswered for 3 days at as_of
     assert rules["reply.autoresponder-only"]["violated"] == 1
+    # only E-1 holds every rule; all three are billing e-mails; agent a1 answered E-1 and E-2, nobody E-3
+    assert (summary["compliant"], summary["violations"]) == (1, 3)
+    assert summary["by_severity"] == summary["enforced_by_severity"] == {"critical": 1, "major": 1, "minor": 1}
+    assert (summary["by_channel"], summary["by_team"], summary["by_agent"]) == (
+        {"email": {"interactions": 3, "compliance": 1 / 3}},
+        {"billing": {"interactions": 3, "compliance": 1 / 3}},
+        {"a1": {"interactions": 2, "compliance": 1 / 2}},
+    )
     lines = [json.loads(line) for line in out_file.read_text().splitlines()]
     assert sorted((v["interaction_id"], v["rule_id"]) for v in lines) == [
         ("E-2", "protocol.greeting"), ("E-3", "reply.autoresponder-only"), ("E-3", "reply.email-first-reply"),
