@@ -190,8 +190,11 @@ def test_rejects_file_has_position_code_reason_and_masked_raw_text(ruleset: Any,
     assert lines[0]["raw"] == '{"id": "b", "text": "411111••••••1111" oops' and lines[0]["raw_truncated"] is False
     assert lines[1]["reason"] == "missing required field 'channel'; missing required field 'created_at'"
     assert lines[1]["raw"] == '{"id": "x"}'
-    assert lines[2]["raw_truncated"] is True and len(lines[2]["raw"].encode()) <= 1024
-    assert lines[2]["raw"].startswith('{"id": "L", "note": "card 411111••••••1111", "padding": "xxx')
+    # cut at 1 KB (1024 bytes of UTF-8, docs/reference/cli.md); the masked card's dots take 3 bytes each, and
+    # the cut falls in the padding
+    head = '{"id": "L", "note": "card 411111••••••1111", "padding": "'
+    assert lines[2]["raw_truncated"] is True
+    assert lines[2]["raw"] == head + "x" * (1024 - len(head.encode()))
     assert [r.source for r in summary.rejections] == [r["source"] for r in lines]
 
 
@@ -670,5 +673,10 @@ def test_summary_parts_and_sink_digests_equal_feeding_each_outcome(tmp_path: Pat
 
     each, chunked = outputs("each"), outputs("chunked")
     assert chunked == each
-    assert each[0]["targets"] and any(rule["examples"] for rule in each[0]["rules"])
+    assert each[0]["targets"]
+    # per rule: the interactions that violated it, counted, and the first three of them kept as examples
+    for rule in each[0]["rules"]:
+        violators = [o.interaction_id for o in outcomes if any(row.rule_id == rule["rule_id"] for row in o.violations)]
+        assert (rule["violated"], rule["examples"]) == (len(violators), violators[:3]), rule["rule_id"]
+    assert max(rule["violated"] for rule in each[0]["rules"]) > 3  # so that the bound is reached
     assert len(json.loads(each[1]["v.json"])) == each[0]["violations"] == len(each[1]["v.jsonl"].splitlines())
