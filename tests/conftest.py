@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,10 +47,13 @@ def bank_calls_log(tmp_path: Path):
     return write
 
 
-def _backends() -> list[str]:
-    from servicerules.compiler.backends import durable_available
-
-    return ["reference", "durable_rules"] if durable_available() else ["reference"]
+def _backends() -> list[Any]:
+    # durable-rules is a dependency on Python before 3.13 (pyproject.toml): there an extension that does not
+    # load fails the durable_rules cases instead of quietly leaving them out. From 3.13 on it cannot load,
+    # and the cases are skipped where `pytest -ra` lists them.
+    unavailable = sys.version_info >= (3, 13)
+    reason = "durable_rules does not import on Python 3.13+ (docs/explanation/durable-rules.md)"
+    return ["reference", pytest.param("durable_rules", marks=pytest.mark.skipif(unavailable, reason=reason))]
 
 
 @pytest.fixture(params=_backends())

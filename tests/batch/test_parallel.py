@@ -31,8 +31,8 @@ import pytest
 import servicerules
 from benchmarks.corpus import corpus
 from servicerules.batch import parallel
-from servicerules.batch.output import BatchSink, JUnitWriter, RejectsWriter, SummaryJsonWriter, ViolationWriter, make_progress
-from servicerules.batch.parallel import WorkerCrashed, default_jobs
+from servicerules.batch.output import BatchSink, JUnitWriter, RejectsWriter, SummaryJsonWriter, ViolationWriter
+from servicerules.batch.parallel import WorkerCrashed
 from servicerules.batch.readers import JsonLines, RawRecord, SourcePosition, read_records
 from servicerules.batch.runner import InputFailed, _Interrupt, check_files, check_records
 from servicerules.batch.summary import InteractionOutcome, RowDetail
@@ -130,6 +130,9 @@ def test_parallel_outputs_are_identical_to_serial(ruleset: Any, corpus_file: Pat
 def test_serial_run_checks_every_record(serial_run: Any) -> None:
     summary, texts = serial_run
     assert (summary.read, summary.evaluated, summary.rejected) == (N_GOOD + 40, N_GOOD, 40)
+    # the 40 bad records cycle through the 6 of _bad_lines: the first 4 kinds come 7 times, the last 2 six
+    # times. SR301: broken JSON (7) and the cut-off card record (6); SR302: an array (7); SR111: no channel (7);
+    # SR311: a time without a zone (7); SR312: events out of order (6)
     assert summary.rejections_by_code == {"SR301": 13, "SR302": 7, "SR111": 7, "SR311": 7, "SR312": 6}
     assert len(texts["rejects.jsonl"].splitlines()) == 40
     assert len(json.loads(texts["v.json"])) == summary.violations
@@ -400,26 +403,37 @@ def test_sigint_while_merging_is_held_until_the_chunk_is_merged(ruleset: Any, co
     assert len(sink.items) - 1 == CHUNK
 
 
-def _stalling(records: Iterator[RawRecord], after: int) -> Iterator[RawRecord]:
-    """An input that stalls after ``after`` records (a pipe nobody writes to), and the user presses Ctrl-C."""
+def _stalling(records: Iterator[RawRecord], after: int, waited: list[float]) -> Iterator[RawRecord]:
+    """An input that stalls after ``after`` records (a pipe nobody writes to), and the user presses Ctrl-C.
+    A wait the interrupt did not end runs to its end and is put in ``waited``."""
     for index, record in enumerate(records):
         if index == after:
             os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(60)  # the interrupt ends the wait
+            time.sleep(60)  # the interrupt ends the wait: it raises in here, and the next line never runs
+            waited.append(60)
         yield record
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_ctrl_c_while_the_input_stalls_stops_at_once(ruleset: Any, corpus_file: Path, jobs: int) -> None:
-    started = time.monotonic()
-    summary = check_records(ruleset, _stalling(read_records(str(corpus_file)), after=CHUNK + 3), jobs=jobs,
+    waited: list[float] = []
+    summary = check_records(ruleset, _stalling(read_records(str(corpus_file)), after=CHUNK + 3, waited=waited), jobs=jobs,
                             batch_size=CHUNK, as_of=AS_OF)
-    assert time.monotonic() - started < 30
+    assert waited == []  # the Ctrl-C ended the wait (whatever the machine's load, no clock is read)
     assert summary.interrupted
     # the records read since the last whole chunk are dropped, not evaluated after the Ctrl-C
     assert summary.read == summary.evaluated + summary.rejected
     assert summary.read in (0, CHUNK)
     assert multiprocessing.active_children() == []
+
+
+def _unread(pipe: int) -> int:
+    """The bytes written to ``pipe`` that its reader has not read yet."""
+    import fcntl
+    import struct
+    import termios
+
+    return int(struct.unpack("i", fcntl.ioctl(pipe, termios.FIONREAD, b"\0" * 4))[0])
 
 
 @pytest.mark.parametrize("stop", ["SIGTERM", "SIGHUP"])
@@ -431,12 +445,16 @@ def test_sigterm_or_sighup_complete_the_outputs_then_end_the_process(corpus_file
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
     assert process.stdin is not None
     lines = corpus_file.read_bytes().splitlines(keepends=True)
-    process.stdin.write(b"".join(lines[:2000]))  # then the input stalls: the run waits for more
+    # then the input stalls: the run waits for more. The 2,000 lines (megabytes) do not fit in the pipe (64 KiB
+    # on Linux), so the write returns only once the run (which installs its signal handlers before it reads)
+    # has read nearly all of them; then wait until the pipe is empty. No sleep stands in for the run starting.
+    assert len(b"".join(lines[:2000])) > 1 << 20
+    process.stdin.write(b"".join(lines[:2000]))
     process.stdin.flush()
-    deadline = time.monotonic() + 60
-    while not out.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)  # the outputs are opened just before the run starts
-    time.sleep(2)  # the run reads what there is, then waits for more
+    deadline = time.monotonic() + 120  # a bound on a hang only
+    while _unread(process.stdin.fileno()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _unread(process.stdin.fileno()) == 0 and process.poll() is None
     process.send_signal(getattr(signal, stop))
     _, err = process.communicate(timeout=60)
     # the outputs completed, the process ends as the signal asks; its workers end quietly
@@ -666,12 +684,20 @@ class _Recorder:
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_progress_counts_records_and_bytes(ruleset: Any, corpus_file: Path, jobs: int) -> None:
+def test_progress_counts_records_and_bytes(ruleset: Any, corpus_file: Path, tmp_path: Path, jobs: int) -> None:
+    # gzip inputs of each format beside the plain one: their progress is in compressed bytes, the units in
+    # which total_size() gives the bar its total, so the run ends at its total
+    records = list(corpus(300, seed=3, events=3))
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in records).encode()))
+    (tmp_path / "b.json.gz").write_bytes(gzip.compress(json.dumps(records, indent=1).encode()))
+    rows = "".join(f"X-{k},email,2026-03-02T09:00:00Z\n" for k in range(2000))
+    (tmp_path / "c.csv.gz").write_bytes(gzip.compress(("id,channel,created_at\n" + rows).encode()))
+    inputs = [corpus_file, tmp_path / "a.jsonl.gz", tmp_path / "b.json.gz", tmp_path / "c.csv.gz"]
     progress = _Recorder()
-    summary = check_files(ruleset, [str(corpus_file)], jobs=jobs, chunk_size=500, progress=progress, as_of=AS_OF)
+    summary = check_files(ruleset, [str(p) for p in inputs], jobs=jobs, chunk_size=500, progress=progress, as_of=AS_OF)
     assert progress.entered and progress.exited
-    assert progress.records == summary.read
-    assert progress.size == corpus_file.stat().st_size
+    assert progress.records == summary.read == N_GOOD + 40 + 300 + 300 + 2000
+    assert progress.size == sum(p.stat().st_size for p in inputs)
 
 
 def test_progress_is_quiet_when_stderr_is_not_a_terminal(ruleset: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -679,7 +705,6 @@ def test_progress_is_quiet_when_stderr_is_not_a_terminal(ruleset: Any, tmp_path:
     data.write_text("".join(json.dumps(r) + "\n" for r in corpus(20, events=2)))
     check_files(ruleset, [str(data)], progress=True, as_of=AS_OF)
     assert capsys.readouterr().err == ""
-    assert type(make_progress(io.StringIO(), total=10)).__name__ == "_NoProgress"
 
 
 # ----------------------------------------------------------------------------------------------- misc
@@ -692,8 +717,20 @@ def test_chunks_that_marshal_cannot_hold_are_pickled() -> None:
     assert parallel._pack(rich)[:1] == b"p" and parallel._unpack(parallel._pack(rich)) == rich
 
 
-def test_default_jobs_and_allocator_tuning() -> None:
-    assert default_jobs() >= 1
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this OS")
+def test_default_jobs_are_the_cpus_this_process_may_use() -> None:
+    # the affinity mask is process-wide: set it in a child process. Limited to one CPU (as by taskset or a
+    # container's cpuset), a run starts one worker, not one per CPU of the machine.
+    code = (
+        "import os; from servicerules.batch.parallel import default_jobs\n"
+        "allowed = os.sched_getaffinity(0); print(default_jobs() == len(allowed))\n"
+        "os.sched_setaffinity(0, {min(allowed)}); print(default_jobs())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.split() == ["True", "1"]
+
+
+def test_allocator_tuning() -> None:
     # the allocator setting is process-wide: change it in a child process, never in the test process
     code = "from servicerules.batch.parallel import tune_allocator; print(tune_allocator())"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
