@@ -9,13 +9,17 @@ ints, negative zero, Unicode and JSON-hostile strings).
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-pytest.importorskip("durable_rules_engine")
+# durable-rules is a dependency before Python 3.13 (pyproject.toml): there a build that does not load fails
+# these tests at collection instead of skipping them; from 3.13 on it cannot import.
+if sys.version_info >= (3, 13):
+    pytest.skip("durable_rules does not import on Python 3.13+", allow_module_level=True)
 
 from servicerules.compiler._durable import DurableBackend  # noqa: E402
 from servicerules.compiler.ir import (  # noqa: E402

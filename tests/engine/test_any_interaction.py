@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import math
 import re
+import sys
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -259,7 +260,8 @@ def _comparable(report: Report) -> Any:
 def test_both_backends_give_the_same_report_and_no_card_number_leaks(
     data: dict[str, Any], as_of: dt.datetime | None, name: str
 ) -> None:
-    pytest.importorskip("durable_rules_engine")
+    if sys.version_info >= (3, 13):  # before, durable-rules is a dependency: a build that does not load fails
+        pytest.skip("durable_rules does not import on Python 3.13+")
     reference = policy(name).evaluate(data, as_of=as_of)
     durable = policy(name, "durable_rules").evaluate(data, as_of=as_of)
     assert _comparable(durable) == _comparable(reference)
