@@ -922,7 +922,10 @@ def _display(spec: FactSpec, value: Any) -> str:
         return f"{value:.2f}".rstrip("0").rstrip(".")
     if isinstance(value, str):
         return _mask(value)
-    return str(value)
+    try:
+        return str(value)
+    except ValueError:  # an int of more digits than Python converts to text (sys.get_int_max_str_digits())
+        return "unknown"
 
 
 def _json_value(spec: FactSpec, value: Any) -> Any:

@@ -205,6 +205,30 @@ rules:
     assert statuses(other) == {"slow": "not_applicable", "ago": "not_applicable", "grace": "not_applicable"}
 
 
+def test_numbers_beyond_a_float_and_non_finite_numbers_are_no_crash(backend):
+    """A host's dict may hold any Python number: an int beyond a float's range compares exactly but is unknown
+    in arithmetic with a decimal (it has no float), NaN and infinities are unknown, and a message shows an int
+    too long to print as unknown. None of them raises (an OverflowError came out of evaluate())."""
+    rules = """
+ruleset: numbers
+version: "1"
+rules:
+  - {id: big, title: t, severity: minor, violated_if: interaction.attributes.x > 5, message: "x is {interaction.attributes.x}"}
+  - {id: half, title: t, severity: minor, violated_if: interaction.attributes.x + 0.5 > 5}
+  - {id: late, title: t, severity: minor, violated_if: interaction.created_at + interaction.attributes.x > interaction.created_at}
+"""
+    loaded = servicerules.load(rules, backend=backend)
+    try:
+        huge, endless = loaded.evaluate(interaction(attributes={"x": 10**400})), loaded.evaluate(interaction(attributes={"x": 10**5000}))
+        unknown = [loaded.evaluate(interaction(attributes={"x": x})) for x in (float("nan"), float("inf"), -float("inf"))]
+    finally:
+        loaded.close()
+    assert statuses(huge) == {"big": "violated", "half": "not_applicable", "late": "not_applicable"}
+    assert huge.violations[0].message == f"x is {10**400}" and endless.violations[0].message == "x is unknown"
+    assert '"interaction.attributes.x":1' + "0" * 5000 + "}" in endless.to_json()  # JSON writes any int
+    assert all(set(statuses(report).values()) == {"not_applicable"} for report in unknown)
+
+
 def test_interactions_are_isolated(policy):
     bad = interaction(id="A", attributes={"order": {"amount": 900}})
     good = interaction(id="B")
