@@ -514,6 +514,7 @@ class CompiledRuleset:
         ``as_of`` is the evaluation time (clocks still running are measured up to it). It defaults to the
         interaction's last timestamp, never to the wall clock, so results are reproducible.
         """
+        _check_locale(locale)
         model = _as_interaction(interaction)
         prepared = self._prepare(model, as_of)
         firings = self._match_many([prepared[1]])[0]
@@ -559,6 +560,8 @@ class CompiledRuleset:
         interaction facts (``get(name, type)``), reusing what the rules computed — the batch runner collects
         aggregate-target contributions with it.
         """
+        _check_locale(locale)
+        _check_many(interactions, as_of, errors)
         return self._evaluate_many(
             interactions, as_of, errors, batch_size, on_facts,
             lambda model, prepared, firings: self._report(model, prepared, firings, locale),
@@ -588,6 +591,7 @@ class CompiledRuleset:
         """:meth:`evaluate_many`, yielding each interaction's :class:`Verdicts` instead of its report: the
         same statuses and violation counts, without rendering messages, evidence and actions that nobody
         reads (a batch run that only counts). Its cost is that of the measures and the matching alone."""
+        _check_many(interactions, as_of, errors)
         return self._evaluate_many(
             interactions, as_of, errors, batch_size, on_facts,
             lambda model, _prepared, firings: Verdicts(model.id, *self._verdicts_of(firings)),
@@ -602,8 +606,6 @@ class CompiledRuleset:
         on_facts: Callable[[int, Interaction, Any], None] | None,
         finish: Callable[[Interaction, _Prepared, list[Firing]], _Result],
     ) -> Iterator[_Result | Rejection]:
-        if as_of is not None:
-            _check_as_of(as_of)  # here, once: the caller's mistake, not each record's
         pending: list[tuple[int, Interaction, _Prepared]] = []
         rejected: list[Rejection] = []
 
@@ -813,8 +815,28 @@ class CompiledRuleset:
 
 
 def _check_as_of(as_of: dt.datetime) -> None:
+    if not isinstance(as_of, dt.datetime):
+        raise TypeError(f"as_of must be a timezone-aware datetime, not {type(as_of).__name__}")
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
+
+
+def _check_locale(locale: str | None) -> None:
+    if locale is not None and not isinstance(locale, str):
+        raise TypeError(f"locale must be a str such as 'de' or 'de-AT', not {type(locale).__name__}")
+
+
+def _check_many(interactions: Iterable[Any], as_of: dt.datetime | None, errors: str) -> None:
+    """The caller's mistakes, raised at the call, not at the first record (nor once per record)."""
+    if isinstance(interactions, (Interaction, Mapping, str, bytes, bytearray)):
+        raise TypeError(
+            f"interactions must be an iterable of interactions, not one {type(interactions).__name__}: "
+            "pass [interaction], or call evaluate()"
+        )
+    if errors not in ("raise", "collect"):
+        raise ValueError(f"errors must be 'raise' or 'collect', not {errors!r}")
+    if as_of is not None:
+        _check_as_of(as_of)
 
 
 def _after(moment: dt.datetime, seconds: float) -> dt.datetime:

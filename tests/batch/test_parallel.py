@@ -755,6 +755,19 @@ def test_an_unpaired_surrogate_rejects_its_record_and_the_run_goes_on(ruleset: A
     assert '"S-7"' not in out.read_text(encoding="utf-8")  # S-8, with a paired surrogate, was evaluated
 
 
+def test_check_records_says_that_it_reads_raw_records(ruleset: Any, tmp_path: Path) -> None:
+    # A list of dicts stopped with "AttributeError: 'dict' object has no attribute 'error'"
+    records = list(corpus(3, seed=4, events=1))
+    rejects = tmp_path / "rejects.jsonl"
+    with pytest.raises(InputFailed, match=r"TypeError: check_records reads RawRecords, not dict: .*RawRecord\(SourcePosition"):
+        check_records(ruleset, records, as_of=AS_OF, sinks=[RejectsWriter.open(str(rejects))])
+    assert rejects.read_text(encoding="utf-8") == ""  # closed
+    with pytest.raises(TypeError, match="records must be an iterable of RawRecords, not one dict"):
+        check_records(ruleset, records[0], as_of=AS_OF, sinks=[RejectsWriter.open(str(rejects))])
+    with pytest.raises(ValueError, match="as_of must be a timezone-aware datetime, not str"):
+        check_records(ruleset, [], as_of="2026-03-03")
+
+
 def test_a_dict_with_an_unpaired_surrogate_is_rejected_and_the_run_goes_on(ruleset: Any, tmp_path: Path) -> None:
     # A host's records (json.loads of "\udc00") reach check_records as dicts: writing the violations of one
     # raised PydanticSerializationError out of the run.

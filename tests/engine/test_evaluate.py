@@ -322,6 +322,23 @@ def test_a_naive_as_of_is_the_callers_error_not_each_records(policy):
         list(policy.evaluate_many([interaction()] * 3, as_of=dt.datetime(2026, 3, 3), errors="collect"))
 
 
+def test_the_callers_mistakes_are_raised_at_the_call_and_say_what_to_pass(policy):
+    # They raised AttributeError from deep inside, or (one dict to evaluate_many) yielded a rejection per key.
+    with pytest.raises(TypeError, match="as_of must be a timezone-aware datetime, not str"):
+        policy.evaluate(interaction(), as_of="2026-03-03T00:00:00Z")
+    with pytest.raises(TypeError, match="as_of must be a timezone-aware datetime, not date"):
+        policy.verdicts_many([interaction()], as_of=dt.date(2026, 3, 3))
+    with pytest.raises(TypeError, match="locale must be a str"):
+        policy.evaluate(interaction(), locale=7)
+    for one in (interaction(), json.dumps(interaction()), servicerules.Interaction.parse(interaction())):
+        with pytest.raises(TypeError, match=r"interactions must be an iterable of interactions, not one \w+: pass \[interaction\]"):
+            policy.evaluate_many(one, errors="collect")
+    with pytest.raises(ValueError, match="errors must be 'raise' or 'collect', not 'skip'"):
+        policy.evaluate_many([interaction()], errors="skip")
+    with pytest.raises(TypeError, match=r"a ruleset is a path \(str or pathlib.Path\) or its YAML text \(str\) \(decode bytes first\), not bytes"):
+        servicerules.load(RULESET.encode())
+
+
 @pytest.mark.parametrize("name", ["starter", "charter"])
 def test_verdicts_many_say_what_the_reports_say(name):
     policy = servicerules.load(ROOT / "rulesets" / f"{name}.yaml")
