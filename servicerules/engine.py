@@ -485,6 +485,12 @@ class CompiledRuleset:
         """Whether :meth:`close` was called."""
         return self._backend.closed
 
+    def __enter__(self) -> CompiledRuleset:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def targets(self) -> tuple[CompiledTarget, ...]:
         """The ruleset's aggregate targets, compiled (``servicerules.batch.targets.CompiledTarget``)."""

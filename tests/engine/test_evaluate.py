@@ -229,6 +229,15 @@ rules:
     assert all(set(statuses(report).values()) == {"not_applicable"} for report in unknown)
 
 
+def test_a_ruleset_used_in_a_with_block_is_closed_at_its_end(backend):
+    with servicerules.load(RULESET, backend=backend) as loaded:
+        assert statuses(loaded.evaluate(interaction()))["greet"] == "compliant" and not loaded.closed
+    assert loaded.closed
+    with pytest.raises(servicerules.EvaluationError) as info:
+        loaded.evaluate(interaction())
+    assert info.value.codes == ["SR400"]
+
+
 def test_interactions_are_isolated(policy):
     bad = interaction(id="A", attributes={"order": {"amount": 900}})
     good = interaction(id="B")
