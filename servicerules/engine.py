@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +24,7 @@ from servicerules.compiler.backends import Backend, create_backend
 from servicerules.compiler.ir import KIND_KEY, AllOf, Compare, Condition, EngineRule, Fact, Firing, Present, Scope, Verdict
 from servicerules.compiler.reference import compile_condition
 from servicerules.compiler.values import identity as _identity, normalise as _normalise, normaliser as _normaliser
-from servicerules.errors import Diagnostic, EvaluationError, InteractionError, RulesetError, internal_error
+from servicerules.errors import Diagnostic, EvaluationError, InteractionError, RulesetError, internal_error, out_of_date_range
 from servicerules.loader import SourceDocument, load_yaml, read_source
 from servicerules.measures import InteractionContext
 from servicerules.measures.catalogue import FactSpec, lookup
@@ -503,8 +504,9 @@ class CompiledRuleset:
         from servicerules.batch.targets import target_contributions
 
         model = _as_interaction(interaction)
-        reader, _facts = self._prepare(model, as_of)
-        return target_contributions(self.program.targets, reader.getter(None), model)
+        with _dates_in_range():
+            reader, _facts = self._prepare(model, as_of)
+            return target_contributions(self.program.targets, reader.getter(None), model)
 
     # -- evaluation --------------------------------------------------------------------------------------
 
@@ -522,9 +524,10 @@ class CompiledRuleset:
         """
         _check_locale(locale)
         model = _as_interaction(interaction)
-        prepared = self._prepare(model, as_of)
-        firings = self._match_many([prepared[1]])[0]
-        return self._report(model, prepared, firings, locale)
+        with _dates_in_range():
+            prepared = self._prepare(model, as_of)
+            firings = self._match_many([prepared[1]])[0]
+            return self._report(model, prepared, firings, locale)
 
     def _match_many(self, batches: Sequence[Sequence[Fact]]) -> list[list[Firing]]:
         try:
@@ -616,10 +619,14 @@ class CompiledRuleset:
         rejected: list[Rejection] = []
 
         def failed(index: int, exc: Exception) -> Rejection:
-            """The rejection of an interaction whose evaluation raised ``exc``, or ``exc`` raised again."""
-            if errors == "raise" or isinstance(exc, MemoryError):
+            """The rejection of an interaction whose evaluation raised ``exc``, or ``exc`` raised again (a bug,
+            with ``errors="raise"``). A time out of range is the record's fault: rejected in both modes, and
+            raised when its turn comes with ``errors="raise"``, as an invalid record is."""
+            if isinstance(exc, MemoryError) or (errors == "raise" and not out_of_date_range(exc)):
                 raise exc
-            return Rejection(index, internal_error(exc, "evaluated"))
+            error = internal_error(exc, "evaluated")
+            error.__cause__ = exc
+            return Rejection(index, error)
 
         def flush() -> Iterator[_Result | Rejection]:
             results = self._match_many([p[2][1] for p in pending]) if pending else []
@@ -634,6 +641,8 @@ class CompiledRuleset:
             pending.clear()
             rejected.clear()
             for _index, item in merged:
+                if errors == "raise" and isinstance(item, Rejection):
+                    raise item.error
                 yield item
 
         for index, interaction in enumerate(interactions):
@@ -818,6 +827,18 @@ class CompiledRuleset:
                 for a in rule.actions
             ]
         return actions
+
+
+@contextmanager
+def _dates_in_range() -> Iterator[None]:
+    """A time of the record (or as_of) too close to the year 1 or 9999 to compute with: SR402, the
+    InteractionError that ``evaluate_many`` rejects such a record with, not the calendar's own exception."""
+    try:
+        yield
+    except (ValueError, OverflowError) as exc:
+        if not out_of_date_range(exc):
+            raise
+        raise internal_error(exc, "evaluated") from exc
 
 
 def _check_as_of(as_of: dt.datetime) -> None:

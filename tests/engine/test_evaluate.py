@@ -311,6 +311,18 @@ def test_times_too_close_to_the_year_9999_reject_the_interaction_and_say_so():
         "this interaction could not be evaluated: a time of the record, or as_of, is too close to the year 1 or 9999 "
         "to compute with (DateOutOfRange: calendar 'support-hours': 9999-12 is outside the supported date range)"
     )
+    # evaluate() and errors="raise" raise the same InteractionError (they raised the calendar's DateOutOfRange),
+    # the latter after the reports of the interactions before it
+    with pytest.raises(InteractionError) as info:
+        charter.evaluate(record, as_of=as_of)
+    assert info.value.diagnostics == result.error.diagnostics
+    yielded = []
+    with pytest.raises(InteractionError, match="SR402"):
+        for report in charter.evaluate_many([interaction(id="A"), record, interaction(id="B")], as_of=as_of):
+            yielded.append(report.interaction_id)
+    assert yielded == ["A"]
+    with pytest.raises(InteractionError, match="SR402"):
+        charter.evaluate(interaction(events=interaction()["events"][:1]), as_of=dt.datetime.max.replace(tzinfo=dt.timezone.utc))
 
 
 def test_an_interaction_whose_report_cannot_be_built_is_rejected_alone(policy, monkeypatch):
