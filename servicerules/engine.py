@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +24,7 @@ from servicerules.compiler.backends import Backend, create_backend
 from servicerules.compiler.ir import KIND_KEY, AllOf, Compare, Condition, EngineRule, Fact, Firing, Present, Scope, Verdict
 from servicerules.compiler.reference import compile_condition
 from servicerules.compiler.values import identity as _identity, normalise as _normalise, normaliser as _normaliser
-from servicerules.errors import Diagnostic, EvaluationError, InteractionError, RulesetError, internal_error
+from servicerules.errors import Diagnostic, EvaluationError, InteractionError, RulesetError, internal_error, out_of_date_range
 from servicerules.loader import SourceDocument, load_yaml, read_source
 from servicerules.measures import InteractionContext
 from servicerules.measures.catalogue import FactSpec, lookup
@@ -485,6 +486,12 @@ class CompiledRuleset:
         """Whether :meth:`close` was called."""
         return self._backend.closed
 
+    def __enter__(self) -> CompiledRuleset:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def targets(self) -> tuple[CompiledTarget, ...]:
         """The ruleset's aggregate targets, compiled (``servicerules.batch.targets.CompiledTarget``)."""
@@ -497,8 +504,9 @@ class CompiledRuleset:
         from servicerules.batch.targets import target_contributions
 
         model = _as_interaction(interaction)
-        reader, _facts = self._prepare(model, as_of)
-        return target_contributions(self.program.targets, reader.getter(None), model)
+        with _dates_in_range():
+            reader, _facts = self._prepare(model, as_of)
+            return target_contributions(self.program.targets, reader.getter(None), model)
 
     # -- evaluation --------------------------------------------------------------------------------------
 
@@ -514,10 +522,12 @@ class CompiledRuleset:
         ``as_of`` is the evaluation time (clocks still running are measured up to it). It defaults to the
         interaction's last timestamp, never to the wall clock, so results are reproducible.
         """
+        _check_locale(locale)
         model = _as_interaction(interaction)
-        prepared = self._prepare(model, as_of)
-        firings = self._match_many([prepared[1]])[0]
-        return self._report(model, prepared, firings, locale)
+        with _dates_in_range():
+            prepared = self._prepare(model, as_of)
+            firings = self._match_many([prepared[1]])[0]
+            return self._report(model, prepared, firings, locale)
 
     def _match_many(self, batches: Sequence[Sequence[Fact]]) -> list[list[Firing]]:
         try:
@@ -559,6 +569,8 @@ class CompiledRuleset:
         interaction facts (``get(name, type)``), reusing what the rules computed — the batch runner collects
         aggregate-target contributions with it.
         """
+        _check_locale(locale)
+        _check_many(interactions, as_of, errors)
         return self._evaluate_many(
             interactions, as_of, errors, batch_size, on_facts,
             lambda model, prepared, firings: self._report(model, prepared, firings, locale),
@@ -588,6 +600,7 @@ class CompiledRuleset:
         """:meth:`evaluate_many`, yielding each interaction's :class:`Verdicts` instead of its report: the
         same statuses and violation counts, without rendering messages, evidence and actions that nobody
         reads (a batch run that only counts). Its cost is that of the measures and the matching alone."""
+        _check_many(interactions, as_of, errors)
         return self._evaluate_many(
             interactions, as_of, errors, batch_size, on_facts,
             lambda model, _prepared, firings: Verdicts(model.id, *self._verdicts_of(firings)),
@@ -602,16 +615,18 @@ class CompiledRuleset:
         on_facts: Callable[[int, Interaction, Any], None] | None,
         finish: Callable[[Interaction, _Prepared, list[Firing]], _Result],
     ) -> Iterator[_Result | Rejection]:
-        if as_of is not None:
-            _check_as_of(as_of)  # here, once: the caller's mistake, not each record's
         pending: list[tuple[int, Interaction, _Prepared]] = []
         rejected: list[Rejection] = []
 
         def failed(index: int, exc: Exception) -> Rejection:
-            """The rejection of an interaction whose evaluation raised ``exc``, or ``exc`` raised again."""
-            if errors == "raise" or isinstance(exc, MemoryError):
+            """The rejection of an interaction whose evaluation raised ``exc``, or ``exc`` raised again (a bug,
+            with ``errors="raise"``). A time out of range is the record's fault: rejected in both modes, and
+            raised when its turn comes with ``errors="raise"``, as an invalid record is."""
+            if isinstance(exc, MemoryError) or (errors == "raise" and not out_of_date_range(exc)):
                 raise exc
-            return Rejection(index, internal_error(exc, "evaluated"))
+            error = internal_error(exc, "evaluated")
+            error.__cause__ = exc
+            return Rejection(index, error)
 
         def flush() -> Iterator[_Result | Rejection]:
             results = self._match_many([p[2][1] for p in pending]) if pending else []
@@ -626,6 +641,8 @@ class CompiledRuleset:
             pending.clear()
             rejected.clear()
             for _index, item in merged:
+                if errors == "raise" and isinstance(item, Rejection):
+                    raise item.error
                 yield item
 
         for index, interaction in enumerate(interactions):
@@ -812,9 +829,41 @@ class CompiledRuleset:
         return actions
 
 
+@contextmanager
+def _dates_in_range() -> Iterator[None]:
+    """A time of the record (or as_of) too close to the year 1 or 9999 to compute with: SR402, the
+    InteractionError that ``evaluate_many`` rejects such a record with, not the calendar's own exception."""
+    try:
+        yield
+    except (ValueError, OverflowError) as exc:
+        if not out_of_date_range(exc):
+            raise
+        raise internal_error(exc, "evaluated") from exc
+
+
 def _check_as_of(as_of: dt.datetime) -> None:
+    if not isinstance(as_of, dt.datetime):
+        raise TypeError(f"as_of must be a timezone-aware datetime, not {type(as_of).__name__}")
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
+
+
+def _check_locale(locale: str | None) -> None:
+    if locale is not None and not isinstance(locale, str):
+        raise TypeError(f"locale must be a str such as 'de' or 'de-AT', not {type(locale).__name__}")
+
+
+def _check_many(interactions: Iterable[Any], as_of: dt.datetime | None, errors: str) -> None:
+    """The caller's mistakes, raised at the call, not at the first record (nor once per record)."""
+    if isinstance(interactions, (Interaction, Mapping, str, bytes, bytearray)):
+        raise TypeError(
+            f"interactions must be an iterable of interactions, not one {type(interactions).__name__}: "
+            "pass [interaction], or call evaluate()"
+        )
+    if errors not in ("raise", "collect"):
+        raise ValueError(f"errors must be 'raise' or 'collect', not {errors!r}")
+    if as_of is not None:
+        _check_as_of(as_of)
 
 
 def _after(moment: dt.datetime, seconds: float) -> dt.datetime:
@@ -922,7 +971,10 @@ def _display(spec: FactSpec, value: Any) -> str:
         return f"{value:.2f}".rstrip("0").rstrip(".")
     if isinstance(value, str):
         return _mask(value)
-    return str(value)
+    try:
+        return str(value)
+    except ValueError:  # an int of more digits than Python converts to text (sys.get_int_max_str_digits())
+        return "unknown"
 
 
 def _json_value(spec: FactSpec, value: Any) -> Any:

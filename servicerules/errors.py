@@ -29,6 +29,7 @@ __all__ = [
     "RulesetError",
     "ServiceRulesError",
     "did_you_mean",
+    "out_of_date_range",
 ]
 
 CODES: dict[str, str] = {
@@ -164,7 +165,7 @@ def internal_error(exc: BaseException, doing: str) -> InteractionError:
     text = str(exc)
     if len(text) > 300:  # an exception may quote a whole text of the record
         text = text[:300] + "…"
-    if isinstance(exc, DateOutOfRange) or (isinstance(exc, OverflowError) and "date" in text):
+    if out_of_date_range(exc):
         message = (
             f"this interaction could not be {doing}: a time of the record, or as_of, is too close to the year 1 or "
             f"9999 to compute with ({type(exc).__name__}: {text})"
@@ -178,6 +179,12 @@ def internal_error(exc: BaseException, doing: str) -> InteractionError:
 
 class DateOutOfRange(ValueError):
     """A computation with dates (a business calendar's) went beyond the dates it supports."""
+
+
+def out_of_date_range(exc: BaseException) -> bool:
+    """Whether ``exc`` says that a time was too close to the year 1 or 9999 to compute with: the fault of the
+    record (or of as_of), not a bug."""
+    return isinstance(exc, DateOutOfRange) or (isinstance(exc, OverflowError) and "date" in str(exc))
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:

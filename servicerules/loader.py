@@ -197,6 +197,9 @@ def read_source(path_or_text: str | Path) -> tuple[str, str | None]:
     """``(text, file name)`` for a path, or the text itself when it is YAML rather than a path."""
     if isinstance(path_or_text, Path):
         return path_or_text.read_text(encoding="utf-8"), str(path_or_text)
+    if not isinstance(path_or_text, str):
+        hint = " (decode bytes first)" if isinstance(path_or_text, (bytes, bytearray)) else ""
+        raise TypeError(f"a ruleset is a path (str or pathlib.Path) or its YAML text (str){hint}, not {type(path_or_text).__name__}")
     if "\n" not in path_or_text.strip():
         # a ruleset needs several lines (ruleset, version, rules): one line is a path
         return Path(path_or_text).read_text(encoding="utf-8"), path_or_text

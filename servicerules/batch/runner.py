@@ -217,9 +217,12 @@ def check_records(
     :class:`~servicerules.batch.parallel.WorkerCrashed` when a worker process dies, and :class:`InputFailed`
     when iterating ``records`` raises.
     """
+    if isinstance(records, (AbcMapping, str, bytes)):
+        _close_all(sinks, None)
+        raise TypeError(f"records must be an iterable of RawRecords, not one {type(records).__name__}")
     return _run(
         ruleset,
-        lambda block_lines: ((record, None) for record in records),
+        lambda block_lines: ((_raw_record(record), None) for record in records),
         as_of=as_of,
         on_report=on_report,
         chunk_size=batch_size,
@@ -231,6 +234,15 @@ def check_records(
         tune_allocator=tune_allocator,
         cancel=cancel,
     )
+
+
+def _raw_record(record: RawRecord) -> RawRecord:
+    if not isinstance(record, RawRecord):  # a dict would fail later, with an AttributeError about .error
+        raise TypeError(
+            f"check_records reads RawRecords, not {type(record).__name__}: give each record its position, as "
+            "RawRecord(SourcePosition('tickets-db', n, n), data) (servicerules.batch.readers)"
+        )
+    return record
 
 
 def check_files(
@@ -428,6 +440,8 @@ def _run(
 
 
 def _argument_problem(as_of: dt.datetime | None, jobs: int, on_report: ReportCallback | None, chunk_size: int) -> str | None:
+    if as_of is not None and not isinstance(as_of, dt.datetime):
+        return f"as_of must be a timezone-aware datetime, not {type(as_of).__name__}"
     if as_of is not None and as_of.tzinfo is None:
         return "as_of must be timezone-aware"
     if jobs < 1:

@@ -357,9 +357,13 @@ def interaction_agents(interaction: Interaction) -> list[str]:
 
 
 def _finite(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond a float's range (10**400)
+        return None
+    return number if math.isfinite(number) else None
 
 
 _Labels = dict[tuple[str, dt.tzinfo, str | None], list[str | None]]

@@ -61,6 +61,11 @@ draining them with ``start_action`` was measured 2-10x slower (``start_action`` 
 
 *Threads.* One lock per backend serialises every engine call sequence; the C calls hold the GIL, so
 threads give correct results but no speed-up.
+
+*Fork.* A process forked while another thread held that lock would inherit it held, by a thread that does
+not exist in the child: its first evaluation would wait forever. After a fork the child gets new locks,
+and a backend whose lock was held starts a new session, since the interaction being matched was left
+half asserted (each C call holds the GIL, so the engine itself is never forked mid-call).
 """
 
 from __future__ import annotations
@@ -69,8 +74,10 @@ import bisect
 import itertools
 import json
 import math
+import os
 import re
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -502,6 +509,18 @@ class _Handle:
     """Whether the backend's current session exists in this ruleset (must be deleted eventually)."""
 
 
+_live_backends: weakref.WeakSet[DurableBackend] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for backend in list(_live_backends):
+        backend._after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # pragma: no branch - every POSIX system has it
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class DurableBackend:
     """Matches facts with durable_rules; returns exactly the firings of the reference backend.
 
@@ -527,6 +546,7 @@ class DurableBackend:
         self.program = program
         self._lock = threading.Lock()
         self._closed = False
+        _live_backends.add(self)
         self._handles: list[_Handle] = []
         self._n_rules = len(program.engine_rules)
         self._firings: list[Firing] = []
@@ -664,6 +684,18 @@ class DurableBackend:
             except Exception:  # noqa: BLE001 - a foreign object whose __eq__ raises matches nothing
                 return None
         return None
+
+    def _after_fork(self) -> None:
+        """In a forked child: locks that no thread holds. If a thread of the parent was matching, leave its
+        session (its facts half asserted, its actions undrained: deleting it could abort) for a new one."""
+        interrupted = self._lock.locked()
+        self._lock = threading.Lock()
+        self._firings_lock = threading.Lock()
+        if interrupted and not self._closed:
+            self._sid = str(next(self._sessions))
+            self._sid_uses = 0
+            for h in self._handles:
+                h.live = False
 
     def _check_open(self) -> None:
         if self._closed:

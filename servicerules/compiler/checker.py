@@ -85,7 +85,7 @@ def _null_safe(fn: Callable[..., Any], *args: Evaluator) -> Evaluator:
             return None
         try:
             return fn(*values)
-        except ZeroDivisionError:
+        except (ZeroDivisionError, OverflowError):  # x / 0; an int beyond any float (10**400) beside a float
             return None
 
     return run

@@ -23,7 +23,9 @@ def _timestamp(value: Any) -> float | None:
 
 
 def _number(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):  # not for an int: 10**400 has no float
         return None
     return value
 

@@ -204,13 +204,16 @@ def _mask_cards(text: str) -> str:
             continue
         windows = sorted(_card_windows(text, run, strict=False))
         clusters: list[list[tuple[int, int, str]]] = []
+        ends: list[int] = []  # each cluster's end: a run of digit groups can hold thousands of windows
         for window in windows:
-            if clusters and window[0] < max(w[1] for w in clusters[-1]):
+            if clusters and window[0] < ends[-1]:
                 clusters[-1].append(window)
+                ends[-1] = max(ends[-1], window[1])
             else:
                 clusters.append([window])
-        for cluster in clusters:
-            start, end = cluster[0][0], max(w[1] for w in cluster)
+                ends.append(window[1])
+        for cluster, end in zip(clusters, ends):
+            start = cluster[0][0]
             digits = [c for c in text[start:end] if c.isdecimal()]
             keep = min(_kept_leading(len(w[2])) for w in cluster)
             masked = "".join(digits[:keep]) + _MASK * (len(digits) - keep - 4) + "".join(digits[-4:])
@@ -260,7 +263,10 @@ _IBAN_LENGTHS = {
     "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29,
     "VA": 22, "VG": 24, "XK": 20,
 }  # fmt: skip
-_IBAN_CANDIDATE = regex.compile(r"(?<![\p{L}\p{N}])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]+(?:[ ][A-Za-z0-9]+)*)?")
+# An IBAN-shaped string: a country and check digits at the start of a word, the rest of that group, then
+# more groups of ASCII letters and digits, each after a single space.
+_IBAN_HEAD = regex.compile(r"(?<![\p{L}\p{N}])[A-Za-z]{2}\d{2}[A-Za-z0-9]*")
+_IBAN_GROUP = re.compile(r" [A-Za-z0-9]+")
 
 
 # A valid IBAN is ASCII: its country and check digits are two ASCII letters, then two ASCII digits. With each
@@ -293,20 +299,25 @@ def _iban_candidates(text: str) -> Iterator[tuple[int, int, bool]]:
         return
     pos = 0
     while True:
-        match = _IBAN_CANDIDATE.search(text, pos)
+        match = _IBAN_HEAD.search(text, pos)
         if match is None:
             return
         expected = _IBAN_LENGTHS.get(match.group()[:2].upper())
         found = None
         if expected is not None:
-            count = 0
-            for token in regex.finditer(r"[A-Za-z0-9]+", match.group()):
-                count += len(token.group())
-                if count == expected:
-                    found = match.start() + token.end()
+            # Group by group, only as far as the country's length: a text of thousands of such groups
+            # ("AB12 AB12 ...") is then read once, not once per candidate.
+            end = match.end()
+            # letters and digits as `[A-Za-z0-9]` counts them: not a check digit of another script
+            count = end - match.start() - sum(not c.isascii() for c in match.group()[2:4])
+            while count < expected:
+                group = _IBAN_GROUP.match(text, end)
+                if group is None:
                     break
-                if count > expected:
-                    break
+                count += group.end() - group.start() - 1
+                end = group.end()
+            if count == expected:
+                found = end
         if found is None:
             pos = match.start() + 1
             continue

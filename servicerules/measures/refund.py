@@ -140,7 +140,10 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond a float's range (10**400)
+            return None
     elif isinstance(value, str):
         try:
             number = float(value.strip())

@@ -26,6 +26,8 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+import weakref
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable, Iterator, Mapping
@@ -121,19 +123,37 @@ _SPACE_FOR_ASCII_NON_WORD = bytes(0x20 if b < 128 and chr(b) in _FOLDED_NON_WORD
 _NON_ASCII_NON_WORD = re.compile(_char_class(c for c in _FOLDED_NON_WORD_CHARS if not c.isascii()))
 
 
-#: Every whole-word key of every :class:`Keywords` built in this process (the lexicons' words: a few
-#: thousand at most), and a count of the times it grew. A text's index picks out, once, its words that are
-#: keys; each lexicon then compares that handful instead of all the text's words.
+#: Every whole-word key of every live :class:`Keywords` (the lexicons' words: a few thousand at most), and a
+#: count of the times it grew. A text's index picks out, once, its words that are keys; each lexicon then
+#: compares that handful instead of all the text's words.
 _ALL_KEYS: frozenset[str] = frozenset()
 _ALL_KEYS_GROWN = 0
 _ALL_KEYS_LOCK = threading.Lock()
+_KEY_USERS: Counter[str] = Counter()
+"""How many live :class:`Keywords` have each key: a service that loads ruleset after ruleset, each with
+lexicons of its own, would otherwise keep every word it ever saw."""
+_RELEASED: deque[frozenset[str]] = deque()
+"""Keys of :class:`Keywords` that were garbage-collected, dropped at the next registration. A finaliser may
+run in any thread at any allocation, also one made while the lock is held: it only appends here."""
 
 
-def _register_keys(keys: Iterable[str]) -> None:
+def _register_keys(keys: frozenset[str]) -> None:
     global _ALL_KEYS, _ALL_KEYS_GROWN
     with _ALL_KEYS_LOCK:
-        if not _ALL_KEYS.issuperset(keys):
-            _ALL_KEYS = _ALL_KEYS.union(keys)
+        dropped = False
+        while _RELEASED:
+            for key in _RELEASED.popleft():
+                _KEY_USERS[key] -= 1
+                if not _KEY_USERS[key]:
+                    del _KEY_USERS[key]
+                    dropped = True
+        _KEY_USERS.update(keys)
+        grows = not _ALL_KEYS.issuperset(keys)
+        if grows or dropped:
+            # A cached index that still holds a dropped key is safe (it only names more of its words), so
+            # only growth makes the indexes work their keys out again.
+            _ALL_KEYS = frozenset(_KEY_USERS)
+        if grows:
             _ALL_KEYS_GROWN += 1
 
 
@@ -203,7 +223,9 @@ class Keywords:
         object.__setattr__(self, "_substrings", re.compile(_trie_pattern(substrings)) if substrings else None)
         object.__setattr__(self, "_groups", groups)
         object.__setattr__(self, "_group_keys", frozenset(groups))
-        _register_keys(groups)
+        _register_keys(self._group_keys)
+        if self._group_keys:
+            weakref.finalize(self, _RELEASED.append, self._group_keys)
         object.__setattr__(self, "_starts", tuple(" " + p for p in sorted(prefixes)))
 
     @classmethod

@@ -12,13 +12,14 @@ the models' own validator, which gives the errors. Both build the same ``Interac
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal, get_args
+import re
+from typing import Annotated, Any, Literal, Mapping, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError, SchemaValidator
 
-from servicerules.errors import InteractionError, internal_error
+from servicerules.errors import Diagnostic, InteractionError, internal_error
 
 __all__ = [
     "AUTOMATION_KINDS",
@@ -149,31 +150,98 @@ class Interaction(_Strict):
     @classmethod
     def parse(cls, data: Any, *, default_timezone: str | dt.tzinfo | None = None) -> "Interaction":
         """Validate ``data`` (a dict or JSON text/bytes). Raises :class:`~servicerules.errors.InteractionError`:
-        for invalid data, and (SR402) when validating it raised any other exception, a bug that then costs
-        one record, not a batch run (the exception is the error's ``__cause__``)."""
+        for invalid data (in a dict, also a string with an unpaired surrogate, which JSON text cannot give),
+        and (SR402) when validating it raised any other exception, a bug that then costs one record, not a
+        batch run (the exception is the error's ``__cause__``)."""
         context = {"default_timezone": _zone(default_timezone)} if default_timezone else None
+        text = isinstance(data, (str, bytes, bytearray))
         try:
+            model: Interaction | None = None
             if not default_timezone and cls is Interaction and _AWARE_ONLY is not None:
                 try:
-                    if isinstance(data, (str, bytes, bytearray)):
-                        model: Interaction = _AWARE_ONLY.validate_json(data)
-                    else:
-                        model = _AWARE_ONLY.validate_python(data)
-                    return model
+                    model = _AWARE_ONLY.validate_json(data) if text else _AWARE_ONLY.validate_python(data)
                 except ValidationError:
                     pass  # Interaction's own validator decides, and words the errors
-            try:
-                if isinstance(data, (str, bytes, bytearray)):
-                    return cls.model_validate_json(data, context=context)
-                return cls.model_validate(data, context=context)
-            except ValidationError as exc:
-                from servicerules.model._diagnostics import interaction_error
+            if model is None:
+                try:
+                    model = cls.model_validate_json(data, context=context) if text else cls.model_validate(data, context=context)
+                except ValidationError as exc:
+                    from servicerules.model._diagnostics import interaction_error
 
-                raise interaction_error(exc, data) from None
+                    raise interaction_error(exc, data) from None
+            if not text:
+                where = _surrogate_path(data)
+                if where is not None:
+                    raise _surrogate_error(where)
+            return model
         except (InteractionError, MemoryError):
             raise
         except Exception as exc:
             raise internal_error(exc, "validated") from exc
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_Link = tuple[Any, Any]
+"""A key or index and the link of its container: a path from the end, built only for what is searched."""
+
+
+def _surrogate_path(data: Any) -> tuple[str | int, ...] | None:
+    """Where in ``data`` a string (or key) holds an unpaired surrogate; None when none does.
+
+    Python's ``json.loads`` decodes the JSON escape ``"\\udc00"`` to one, JSON text that holds one is
+    rejected by the parser, and no report or output file could encode it. This runs for every record given
+    as a dict: strings are checked in the loop (most are ASCII, an O(1) test), only containers are pushed."""
+    search = _SURROGATE.search
+    stack: list[tuple[Any, _Link | None]] = [(data, None)]
+    seen: set[int] = set()  # a dict or list of the attributes may hold itself
+    while stack:
+        value, link = stack.pop()
+        kind = type(value)
+        if kind is dict or kind is list:
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+        if kind is dict:
+            for key, item in value.items():
+                if type(key) is not str or not key.isascii():
+                    stack.append((key, (key, link)))
+                if type(item) is str:
+                    if not item.isascii() and search(item):
+                        return _path((key, link))
+                elif item is not None and type(item) not in (bool, int, float):
+                    stack.append((item, (key, link)))
+        elif kind is list:
+            for index, item in enumerate(value):
+                if type(item) is str:
+                    if not item.isascii() and search(item):
+                        return _path((index, link))
+                elif item is not None and type(item) not in (bool, int, float):
+                    stack.append((item, (index, link)))
+        elif isinstance(value, str):
+            if search(value):
+                return _path(link)
+        elif isinstance(value, Mapping):
+            stack.append((dict(value), link))
+        elif isinstance(value, (list, tuple)):
+            stack.append((list(value), link))
+    return None
+
+
+def _path(link: _Link | None) -> tuple[str | int, ...]:
+    parts: list[str | int] = []
+    while link is not None:
+        part, link = link
+        # a key may be what holds the surrogate: shown as its escape, so that the message can be written
+        parts.append(part if isinstance(part, int) else str(part).encode("utf-8", "backslashreplace").decode())
+    return tuple(reversed(parts))
+
+
+def _surrogate_error(path: tuple[str | int, ...]) -> InteractionError:
+    from servicerules.model._diagnostics import _describe_path
+
+    message = "text with an unpaired surrogate (half of a UTF-16 pair, as the JSON escape \\udc00 gives)"
+    hint = "no report or file can hold it: replace it (JSON text with one is rejected alike)"
+    return InteractionError([Diagnostic("SR112", f"{_describe_path(path)}: {message}" if path else message, hint=hint, path=path)])
 
 
 def _natively_aware(schema: Any) -> Any:

@@ -792,6 +792,33 @@ def test_an_unpaired_surrogate_rejects_its_record_and_the_run_goes_on(ruleset: A
     assert '"S-7"' not in out.read_text(encoding="utf-8")  # S-8, with a paired surrogate, was evaluated
 
 
+def test_check_records_says_that_it_reads_raw_records(ruleset: Any, tmp_path: Path) -> None:
+    # A list of dicts stopped with "AttributeError: 'dict' object has no attribute 'error'"
+    records = list(corpus(3, seed=4, events=1))
+    rejects = tmp_path / "rejects.jsonl"
+    with pytest.raises(InputFailed, match=r"TypeError: check_records reads RawRecords, not dict: .*RawRecord\(SourcePosition"):
+        check_records(ruleset, records, as_of=AS_OF, sinks=[RejectsWriter.open(str(rejects))])
+    assert rejects.read_text(encoding="utf-8") == ""  # closed
+    with pytest.raises(TypeError, match="records must be an iterable of RawRecords, not one dict"):
+        check_records(ruleset, records[0], as_of=AS_OF, sinks=[RejectsWriter.open(str(rejects))])
+    with pytest.raises(ValueError, match="as_of must be a timezone-aware datetime, not str"):
+        check_records(ruleset, [], as_of="2026-03-03")
+
+
+def test_a_dict_with_an_unpaired_surrogate_is_rejected_and_the_run_goes_on(ruleset: Any, tmp_path: Path) -> None:
+    # A host's records (json.loads of "\udc00") reach check_records as dicts: writing the violations of one
+    # raised PydanticSerializationError out of the run.
+    records = [dict(r, id=f"S-{k}") for k, r in enumerate(corpus(20, seed=4, events=3))]
+    records[3]["events"][0]["text"] = "card 4111 1111 1111 1111 \udc00"
+    out, rejects = tmp_path / "v.jsonl", tmp_path / "rejects.jsonl"
+    summary = check_records(ruleset, (RawRecord(SourcePosition("db", n, n), r) for n, r in enumerate(records, start=1)),
+                            as_of=AS_OF, sinks=[ViolationWriter.open(str(out)), RejectsWriter.open(str(rejects))])
+    assert (summary.read, summary.evaluated, summary.rejected) == (20, 19, 1)
+    (rejected,) = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+    assert (rejected["source"], rejected["code"]) == ("db:4", "SR112")
+    assert rejected["reason"].startswith("events[0].text: text with an unpaired surrogate")
+
+
 def test_a_record_whose_validation_raises_is_rejected_alone_and_counted(ruleset: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from servicerules.model import _diagnostics
 

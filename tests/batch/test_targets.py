@@ -749,6 +749,17 @@ def test_a_free_attribute_is_averaged_as_a_number() -> None:
     assert target.value is not None and target.value(lambda name, type_: 4.5 if type_ == "number" else "4.5") == 4.5
 
 
+def test_an_average_leaves_out_numbers_it_cannot_add(backend: str) -> None:
+    # NaN and infinities, and an int beyond a float's range (it raised OverflowError from evaluation)
+    policy = servicerules.load('ruleset: x\nversion: "1"\ntargets:\n  - {id: csat, title: CSAT, kind: average, '
+                               'value: interaction.attributes.csat, objective: 4}\n', backend=backend)
+    record = {"id": "A", "channel": "email", "created_at": "2026-03-02T09:00:00Z"}
+    values = [policy.target_contributions({**record, "attributes": {"csat": csat}})[0].value
+              for csat in (4.5, 10**400, math.nan, math.inf)]
+    policy.close()
+    assert values == [4.5, None, None, None]
+
+
 def test_program_targets_locates_problems_in_the_file() -> None:
     text = 'ruleset: x\nversion: "1"\ntargets:\n  - id: a\n    title: a\n    kind: average\n    value: interaction.channel\n    objective: 30\n'
     with pytest.raises(RulesetError) as info:  # the compiler's targets pass reports it when loading

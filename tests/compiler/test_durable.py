@@ -488,6 +488,44 @@ def test_concurrent_threads_get_serial_results(backends: list[DurableBackend]) -
     assert all(results[t] == expected for t in range(8))
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork")
+def test_a_child_forked_while_another_thread_matches_can_match(backends: list[DurableBackend]) -> None:
+    # The child inherited the backend's lock held, by a thread it does not have: its first match waited forever.
+    import signal
+
+    prog = _thread_program()
+    backend = durable(backends, prog)
+    data = _thread_data(2, 40)
+    expected = [ReferenceBackend(prog).match(d) for d in data]
+    assert backend.match_many(data) == expected
+    matching, forked = threading.Event(), threading.Event()
+
+    def half_way() -> None:  # stopped in the middle of an interaction: facts asserted, actions not drained
+        with backend._lock:
+            h = backend._handles[0]
+            h.live = True
+            durable_rules_engine.assert_facts(h.handle, json.dumps([{"q": 10**9, "sid": backend._sid, "kind": h.kind}]))
+            matching.set()
+            forked.wait(30)
+            backend._abandon(h, backend._sid)  # in the parent the thread finishes, as a failed match does
+
+    thread = threading.Thread(target=half_way)
+    thread.start()
+    matching.wait(30)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit status
+        signal.alarm(20)
+        try:
+            os._exit(0 if backend.match_many(data) == expected else 1)
+        except BaseException:  # noqa: BLE001
+            os._exit(2)
+    forked.set()
+    thread.join()
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status  # not SIGALRM: it did not hang
+    assert backend.match_many(data) == expected  # the parent goes on as before
+
+
 def test_close_deletes_the_rulesets_and_is_final() -> None:
     backend = DurableBackend(program(ALWAYS, (ALWAYS, E)))
     handles = [h.handle for h in backend._handles]

@@ -205,6 +205,39 @@ rules:
     assert statuses(other) == {"slow": "not_applicable", "ago": "not_applicable", "grace": "not_applicable"}
 
 
+def test_numbers_beyond_a_float_and_non_finite_numbers_are_no_crash(backend):
+    """A host's dict may hold any Python number: an int beyond a float's range compares exactly but is unknown
+    in arithmetic with a decimal (it has no float), NaN and infinities are unknown, and a message shows an int
+    too long to print as unknown. None of them raises (an OverflowError came out of evaluate())."""
+    rules = """
+ruleset: numbers
+version: "1"
+rules:
+  - {id: big, title: t, severity: minor, violated_if: interaction.attributes.x > 5, message: "x is {interaction.attributes.x}"}
+  - {id: half, title: t, severity: minor, violated_if: interaction.attributes.x + 0.5 > 5}
+  - {id: late, title: t, severity: minor, violated_if: interaction.created_at + interaction.attributes.x > interaction.created_at}
+"""
+    loaded = servicerules.load(rules, backend=backend)
+    try:
+        huge, endless = loaded.evaluate(interaction(attributes={"x": 10**400})), loaded.evaluate(interaction(attributes={"x": 10**5000}))
+        unknown = [loaded.evaluate(interaction(attributes={"x": x})) for x in (float("nan"), float("inf"), -float("inf"))]
+    finally:
+        loaded.close()
+    assert statuses(huge) == {"big": "violated", "half": "not_applicable", "late": "not_applicable"}
+    assert huge.violations[0].message == f"x is {10**400}" and endless.violations[0].message == "x is unknown"
+    assert '"interaction.attributes.x":1' + "0" * 5000 + "}" in endless.to_json()  # JSON writes any int
+    assert all(set(statuses(report).values()) == {"not_applicable"} for report in unknown)
+
+
+def test_a_ruleset_used_in_a_with_block_is_closed_at_its_end(backend):
+    with servicerules.load(RULESET, backend=backend) as loaded:
+        assert statuses(loaded.evaluate(interaction()))["greet"] == "compliant" and not loaded.closed
+    assert loaded.closed
+    with pytest.raises(servicerules.EvaluationError) as info:
+        loaded.evaluate(interaction())
+    assert info.value.codes == ["SR400"]
+
+
 def test_interactions_are_isolated(policy):
     bad = interaction(id="A", attributes={"order": {"amount": 900}})
     good = interaction(id="B")
@@ -278,6 +311,18 @@ def test_times_too_close_to_the_year_9999_reject_the_interaction_and_say_so():
         "this interaction could not be evaluated: a time of the record, or as_of, is too close to the year 1 or 9999 "
         "to compute with (DateOutOfRange: calendar 'support-hours': 9999-12 is outside the supported date range)"
     )
+    # evaluate() and errors="raise" raise the same InteractionError (they raised the calendar's DateOutOfRange),
+    # the latter after the reports of the interactions before it
+    with pytest.raises(InteractionError) as info:
+        charter.evaluate(record, as_of=as_of)
+    assert info.value.diagnostics == result.error.diagnostics
+    yielded = []
+    with pytest.raises(InteractionError, match="SR402"):
+        for report in charter.evaluate_many([interaction(id="A"), record, interaction(id="B")], as_of=as_of):
+            yielded.append(report.interaction_id)
+    assert yielded == ["A"]
+    with pytest.raises(InteractionError, match="SR402"):
+        charter.evaluate(interaction(events=interaction()["events"][:1]), as_of=dt.datetime.max.replace(tzinfo=dt.timezone.utc))
 
 
 def test_an_interaction_whose_report_cannot_be_built_is_rejected_alone(policy, monkeypatch):
@@ -296,6 +341,23 @@ def test_an_interaction_whose_report_cannot_be_built_is_rejected_alone(policy, m
 def test_a_naive_as_of_is_the_callers_error_not_each_records(policy):
     with pytest.raises(ValueError, match="as_of must be timezone-aware"):
         list(policy.evaluate_many([interaction()] * 3, as_of=dt.datetime(2026, 3, 3), errors="collect"))
+
+
+def test_the_callers_mistakes_are_raised_at_the_call_and_say_what_to_pass(policy):
+    # They raised AttributeError from deep inside, or (one dict to evaluate_many) yielded a rejection per key.
+    with pytest.raises(TypeError, match="as_of must be a timezone-aware datetime, not str"):
+        policy.evaluate(interaction(), as_of="2026-03-03T00:00:00Z")
+    with pytest.raises(TypeError, match="as_of must be a timezone-aware datetime, not date"):
+        policy.verdicts_many([interaction()], as_of=dt.date(2026, 3, 3))
+    with pytest.raises(TypeError, match="locale must be a str"):
+        policy.evaluate(interaction(), locale=7)
+    for one in (interaction(), json.dumps(interaction()), servicerules.Interaction.parse(interaction())):
+        with pytest.raises(TypeError, match=r"interactions must be an iterable of interactions, not one \w+: pass \[interaction\]"):
+            policy.evaluate_many(one, errors="collect")
+    with pytest.raises(ValueError, match="errors must be 'raise' or 'collect', not 'skip'"):
+        policy.evaluate_many([interaction()], errors="skip")
+    with pytest.raises(TypeError, match=r"a ruleset is a path \(str or pathlib.Path\) or its YAML text \(str\) \(decode bytes first\), not bytes"):
+        servicerules.load(RULESET.encode())
 
 
 @pytest.mark.parametrize("name", ["starter", "charter"])

@@ -249,7 +249,9 @@ def test_excluded_category_is_ineligible_even_without_a_date() -> None:
 
 
 @pytest.mark.parametrize(
-    ("amount", "expected"), [(750, True), (500, False), (499.99, False), ("612.50", True), ("a lot", None), (None, None)]
+    ("amount", "expected"),
+    [(750, True), (500, False), (499.99, False), ("612.50", True), ("a lot", None), (None, None),
+     (10**400, None), (float("nan"), None), ("1e400", None)],  # an int beyond a float raised OverflowError
 )
 def test_needs_manager_approval(amount: Any, expected: bool | None) -> None:
     assert fact("refund.needs_manager_approval", context(order(amount=amount))) is expected

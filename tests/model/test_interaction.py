@@ -351,3 +351,31 @@ def test_the_native_path_has_no_python_callback_per_timestamp():
     assert sum(n.get("function") is interaction._aware for n in own) == 4
     assert not any(n.get("function") is interaction._aware for n in native)
     assert [n for n in native if n.get("type") == "datetime"] == [{"type": "datetime", "microseconds_precision": "truncate", "tz_constraint": "aware"}] * 4
+
+
+@pytest.mark.parametrize(
+    ("changes", "where"),
+    [
+        ({"subject": "broken \udc00 emoji"}, "subject"),
+        ({"customer": {"name": "\ud83d"}}, "customer.name"),
+        ({"attributes": {"tags": ["ok", "\ud800"]}}, "attributes.tags[1]"),
+        ({"attributes": {"k\ud800": 1}}, "attributes.k\\ud800"),
+    ],
+)
+def test_an_unpaired_surrogate_from_json_loads_is_rejected_like_the_json_text(validation_path, changes, where):
+    # json.loads decodes the escape "\udc00" (JSON text with it is rejected); a report could never encode it
+    data = base(**changes)
+    data["events"][1]["text"] = "Hello \U0001f600"  # a paired one is an emoji, and fine
+    with pytest.raises(InteractionError) as info:
+        Interaction.parse(data)
+    (problem,) = info.value.diagnostics
+    assert problem.code == "SR112" and problem.message.startswith(f"{where}: text with an unpaired surrogate")
+    assert problem.render().encode("utf-8")
+    with pytest.raises(InteractionError, match="SR112"):
+        Interaction.parse(json.dumps(data))
+    cyclic = base(attributes={"note": "\udc00"})
+    cyclic["attributes"]["self"] = cyclic["attributes"]
+    with pytest.raises(InteractionError, match="attributes.note"):
+        Interaction.parse(cyclic)
+    cyclic["attributes"]["note"] = "fine"
+    assert Interaction.parse(cyclic).attributes["note"] == "fine"
