@@ -717,6 +717,12 @@ def test_chunks_that_marshal_cannot_hold_are_pickled() -> None:
     assert parallel._pack(rich)[:1] == b"p" and parallel._unpack(parallel._pack(rich)) == rich
 
 
+def _printed_by_child(code: str) -> list[str]:
+    """The words a new Python process running ``code`` prints: process-wide settings are changed there."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    return done.stdout.split()
+
+
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this OS")
 def test_default_jobs_are_the_cpus_this_process_may_use() -> None:
     # the affinity mask is process-wide: set it in a child process. Limited to one CPU (as by taskset or a
@@ -726,16 +732,14 @@ def test_default_jobs_are_the_cpus_this_process_may_use() -> None:
         "allowed = os.sched_getaffinity(0); print(default_jobs() == len(allowed))\n"
         "os.sched_setaffinity(0, {min(allowed)}); print(default_jobs())\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
-    assert done.stdout.split() == ["True", "1"]
+    assert _printed_by_child(code) == ["True", "1"]
 
 
 def test_allocator_tuning() -> None:
     # the allocator setting is process-wide: change it in a child process, never in the test process
     code = "from servicerules.batch.parallel import tune_allocator; print(tune_allocator())"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     expected = "True" if sys.platform == "linux" and platform.libc_ver()[0] == "glibc" else "False"
-    assert done.stdout.strip() == expected
+    assert _printed_by_child(code) == [expected]
 
 
 def test_gc_tuning_raises_the_thresholds_and_freezes_what_is_alive() -> None:
@@ -745,8 +749,7 @@ def test_gc_tuning_raises_the_thresholds_and_freezes_what_is_alive() -> None:
         "before = gc.get_freeze_count(); tune_gc(freeze=True)\n"
         "print(gc.get_threshold() == GC_THRESHOLDS, before == 0 and gc.get_freeze_count() > 1000)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
-    assert done.stdout.split() == ["True", "True"]
+    assert _printed_by_child(code) == ["True", "True"]
 
 
 def test_records_given_as_json_text_evaluate_like_dicts(ruleset: Any) -> None:
