@@ -275,6 +275,8 @@ class Checker:
         if op in ("+", "-", "*", "/"):
             return self._arithmetic(node, left, right)
         if op == "??":
+            if right.type == "null":  # x ?? null is x (and a free attribute stays free to take a type)
+                return left
             left, right = self._unify(left, right, node)
             if left.type == "null":
                 return right

@@ -205,6 +205,32 @@ rules:
     assert statuses(other) == {"slow": "not_applicable", "ago": "not_applicable", "grace": "not_applicable"}
 
 
+def test_a_free_attribute_coalesced_with_null_is_still_read_as_the_rule_uses_it(backend):
+    """`x ?? null` is x: coalescing a free attribute with null does not take away the type the rule reads
+    it as (it was a compile error, "a condition must be true or false, this is a any")."""
+    rules = """
+ruleset: coalesce
+version: "1"
+rules:
+  - {id: vip, title: t, severity: minor, violated_if: "interaction.attributes.vip ?? null"}
+  - {id: big, title: t, severity: minor, violated_if: "(null ?? interaction.attributes.amount) > 500"}
+"""
+    loaded = servicerules.load(rules, backend=backend)
+    try:
+        results = [
+            statuses(loaded.evaluate(interaction(attributes=attributes)))
+            for attributes in ({"vip": True, "amount": 900}, {"vip": False, "amount": 20}, {"vip": "yes", "amount": "900"}, {})
+        ]
+    finally:
+        loaded.close()
+    assert results == [
+        {"vip": "violated", "big": "violated"},
+        {"vip": "compliant", "big": "compliant"},
+        {"vip": "not_applicable", "big": "not_applicable"},
+        {"vip": "not_applicable", "big": "not_applicable"},
+    ]
+
+
 def test_numbers_beyond_a_float_and_non_finite_numbers_are_no_crash(backend):
     """A host's dict may hold any Python number: an int beyond a float's range compares exactly but is unknown
     in arithmetic with a decimal (it has no float), NaN and infinities are unknown, and a message shows an int
