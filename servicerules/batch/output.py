@@ -20,6 +20,7 @@ from typing import IO, Any, Callable, Iterable, Protocol, Sequence, TextIO
 
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
@@ -525,7 +526,7 @@ def _percent(value: float | None) -> str:
 class SummaryPrinter:
     """The terminal summary: totals, per-rule compliance, top violations (most severe first),
     per-channel/team/agent compliance, rejections. Ids, teams and agents are folded onto more lines where
-    the width is short, never cut."""
+    the width is short, never cut (the example ids before the rule ids)."""
 
     def __init__(self, stream: TextIO, *, width: int | None = None, top: int = 10):
         if width is None:  # a terminal's own width; elsewhere (a file, a pipe, a CI log) always the same
@@ -557,17 +558,31 @@ class SummaryPrinter:
             c.print(table)
         top = summary.top_violations(self.top)
         if top:
-            table = Table(title="Top violations", title_justify="left")
-            table.add_column("rule", overflow="fold")
-            table.add_column("severity")
-            table.add_column("violations", justify="right")
-            table.add_column("interactions", justify="right")
-            table.add_column("of all checked", justify="right")
-            table.add_column("examples", overflow="fold")
-            for stats in top:
-                share = stats.violated / summary.evaluated if summary.evaluated else None
-                table.add_row(*_cells(stats.rule_id, stats.severity or "", stats.violations, stats.violated, _percent(share), ", ".join(stats.examples)))
-            c.print(table)
+            rows = [
+                _cells(stats.rule_id, stats.severity or "", stats.violations, stats.violated,
+                       _percent(stats.violated / summary.evaluated if summary.evaluated else None), ", ".join(stats.examples))
+                for stats in top
+            ]
+
+            def top_table(examples_width: int | None) -> Table:
+                table = Table(title="Top violations", title_justify="left")
+                table.add_column("rule", overflow="fold")
+                table.add_column("severity")
+                for column in ("violations", "interactions", "of all checked"):
+                    table.add_column(column, justify="right")
+                if examples_width is None:
+                    for row in rows:
+                        table.add_row(*row[:-1])
+                    return table
+                table.add_column("examples", overflow="fold", max_width=examples_width or None)
+                for row in rows:
+                    table.add_row(*row)
+                return table
+
+            # Where the other columns fit at their full width, the examples fold in the room they leave, so the
+            # rule ids stay whole (Rich would narrow the widest column, the ids, first); else both fold.
+            room = c.width - _natural_width(c, top_table(None)) - _COLUMN_FRAME
+            c.print(top_table(room if room >= len("examples") else 0))
             more = sum(1 for stats in summary.rules.values() if stats.violations) - len(top)
             if more > 0:
                 c.print(f"  … and {more} more violated rule{'s' if more != 1 else ''} (see Compliance per rule)")
@@ -593,6 +608,15 @@ class SummaryPrinter:
             if summary.rejected > 20:
                 codes = ", ".join(f"{code} × {n:,}" for code, n in sorted(summary.rejections_by_code.items()))
                 c.print(f"  … and {summary.rejected - 20:,} more (see --rejects); by code: {codes}", markup=False)
+
+
+_COLUMN_FRAME = 3
+"""What a further column adds to a table's width besides its text: a rule and a space either side."""
+
+
+def _natural_width(console: Console, table: Table) -> int:
+    """The width ``table`` takes with every column at its full width, whatever the console's width."""
+    return Measurement.get(console, console.options.update_width(1 << 16), table).maximum
 
 
 def _cells(*values: object) -> list[Text]:

@@ -525,6 +525,22 @@ def test_terminal_summary_folds_long_ids_instead_of_cutting_them(width: int) -> 
     assert not [line for line in text.splitlines() if line.startswith("│") and "…" in line]  # (60 columns cut headers)
 
 
+def test_terminal_summary_folds_the_examples_rather_than_the_rule_ids_where_the_ids_fit() -> None:
+    # at the width of a log (110), Rich narrowed the widest column first: "complaint.escalated-to-ma" / "nager"
+    rule_id = "privacy.agent-asks-for-card-or-password"
+    summary = _summary_with_rules((rule_id, "critical", 8), ("reply.late", "major", 5))
+    out = io.StringIO()
+    SummaryPrinter(out, width=110).print(summary)
+    text = out.getvalue()
+    top = text[text.index("Top violations") : text.index("Compliance per agent")]
+    rows = [line.split("│") for line in top.splitlines() if line.count("│") == 7]
+    assert max(len(line) for line in top.splitlines()) <= 110
+    assert [row[1].strip() for row in rows if row[1].strip()] == [rule_id, "reply.late"]  # each on one line
+    examples = "".join(row[6].strip() for row in rows)
+    assert all(f"{rule_id}-example-interaction-{k}" in examples for k in range(3))
+    assert len(rows) > 2  # the examples took more lines
+
+
 def test_terminal_summary_prints_ids_teams_and_agents_as_written_not_as_markup(ruleset: Any, tmp_path: Path) -> None:
     # "[/]" closes nothing: read as Rich markup it raised MarkupError at the end of the run
     record = dict(_email(1, 30, "Sorted."), id="[/]", team="[bold red]billing[/]", agents=[{"id": "[/x]"}])
