@@ -23,14 +23,15 @@ of any phrase (nor a keyword of the lexicon's patterns) cannot match, and that t
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import unicodedata
 import weakref
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Iterator, Mapping
+from typing import Iterable, Iterator, Mapping, NamedTuple
 
 import regex
 
@@ -46,7 +47,7 @@ _IS_WORD = regex.compile(_WORD)
 
 # Apostrophe look-alikes (’ ‘ ʼ ′ ＇ — NFKC already folds the full-width one) and invisible joiners.
 _TRANSLATE = {0x2019: "'", 0x2018: "'", 0x02BC: "'", 0x2032: "'", 0x200C: None, 0x200D: None, 0x00AD: None}
-_TRANSLATED = re.compile("[" + "".join(map(chr, _TRANSLATE)) + "]")
+_TRANSLATED = tuple(map(chr, _TRANSLATE))
 
 
 @lru_cache(maxsize=4096)
@@ -55,8 +56,10 @@ def normalise_text(text: str) -> str:
     if text.isascii():
         return text  # NFKC leaves ASCII as it is, and every character _TRANSLATE replaces is beyond ASCII
     normalised = unicodedata.normalize("NFKC", text)
-    # translate() builds the string anew character by character: only when there is something to replace
-    return normalised.translate(_TRANSLATE) if _TRANSLATED.search(normalised) else normalised
+    # translate() builds the string anew character by character: only when there is something to replace.
+    # Seven substring tests cost a seventh of one search for a class of the seven in `re` (which tests a class
+    # at every character), and in a Latin-1 text the six beyond it are ruled out without a look.
+    return normalised.translate(_TRANSLATE) if any(map(normalised.__contains__, _TRANSLATED)) else normalised
 
 
 # -- the keyword prefilter -----------------------------------------------------------------------------------
@@ -86,11 +89,29 @@ def _char_class(chars: Iterable[str]) -> str:
 
 
 _SETTLED_TEXT = re.compile(_char_class(_SETTLED_CHARS) + "*")
+_LATIN_1, _SETTLED, _UNSETTLED = 1, 2, 3
+
+
+@lru_cache(maxsize=512)
+def _alphabet(text: str) -> int:
+    """Of a text that is not ASCII: _LATIN_1 when each of its characters is below U+0100 (all settled), else
+    _SETTLED or _UNSETTLED. Cached: the facts ask it of each text again and again (for the prefilter, the
+    digit count, shouting, names), and `re` tests each character of a text against a class in about 50
+    instructions."""
+    if len(text.encode("latin-1", "ignore")) == len(text):  # a copy of the text where it is Latin-1
+        return _LATIN_1
+    return _SETTLED if _SETTLED_TEXT.fullmatch(text) is not None else _UNSETTLED
 
 
 def is_settled(text: str) -> bool:
     """Whether ``text`` is made of characters of the settled blocks only."""
-    return text.isascii() or _SETTLED_TEXT.fullmatch(text) is not None
+    return text.isascii() or _alphabet(text) != _UNSETTLED
+
+
+def is_latin_1(text: str) -> bool:
+    """Whether ``text`` is made of characters below U+0100 only (Latin-1; ASCII among them): then
+    ``text.encode("latin-1")`` maps each character to one byte, for bytes.translate()."""
+    return text.isascii() or _alphabet(text) == _LATIN_1
 
 
 def settled_class(pattern: str) -> str:
@@ -116,71 +137,214 @@ def _folded_alphabet() -> list[str]:
 _FOLDED_WORD_CHARS = frozenset(c for c in _folded_alphabet() if _IS_WORD.match(c))
 _FOLDED_NON_WORD_CHARS = frozenset(_folded_alphabet()) - _FOLDED_WORD_CHARS
 # A text's words are found without a regular expression (`re`'s findall() takes about twice as long): its
-# non-word characters become spaces, the ASCII ones through bytes.translate() on its UTF-8 form (a non-ASCII
-# character's bytes are all above 127; str.translate() is slow), the others, rarer, through `re`;
-# str.split() then cuts the words out.
+# non-word characters become spaces, through bytes.translate() on its Latin-1 form where it has one, else the
+# ASCII ones through bytes.translate() on its UTF-8 form (a non-ASCII character's bytes are all above 127;
+# str.translate() is slow) and the others through `re`; str.split() then cuts the words out.
+_SPACE_FOR_LATIN_1_NON_WORD = bytes(0x20 if chr(b) in _FOLDED_NON_WORD_CHARS else b for b in range(256))
 _SPACE_FOR_ASCII_NON_WORD = bytes(0x20 if b < 128 and chr(b) in _FOLDED_NON_WORD_CHARS else b for b in range(256))
 _NON_ASCII_NON_WORD = re.compile(_char_class(c for c in _FOLDED_NON_WORD_CHARS if not c.isascii()))
 
 
-#: Every whole-word key of every live :class:`Keywords` (the lexicons' words: a few thousand at most), and a
-#: count of the times it grew. A text's index picks out, once, its words that are keys; each lexicon then
-#: compares that handful instead of all the text's words.
+class _Keys(NamedTuple):
+    """What one :class:`Keywords` looks for, case-folded (see there)."""
+
+    substrings: tuple[str, ...]
+    groups: Mapping[str, tuple[tuple[str, ...], ...]]
+    """Each whole-word key with the further words of each of its groups."""
+    prefixes: tuple[str, ...]
+
+
+# Every live Keywords has a *slot*, a small number, and the keys of all of them make one table
+# (:class:`_KeywordTable`). A text is looked up in it once for all lexicons: its words are cut out once
+# (:func:`_word_index`), and each word is classified once (which slots it is a whole-word key of, begins with
+# a word start of, or contains a substring keyword of) and remembered, as most words recur from text to
+# text. A lexicon's prefilter then only asks whether its slot is among the text's.
+_KEYS: dict[int, _Keys] = {}
+"""The keys of each live :class:`Keywords`, by slot."""
+_TABLE: "_KeywordTable | None" = None
+"""The table of :data:`_KEYS`, built when first needed after a change. A text's slots are worked out again
+for each new table: a lexicon added since must find its words, and a slot may have been handed on."""
+_TABLES_BUILT = itertools.count()
+_KEYS_LOCK = threading.Lock()
+_RELEASED: deque[int] = deque()
+"""Slots of :class:`Keywords` that were garbage-collected, freed at the next registration: a service that
+loads ruleset after ruleset, each with lexicons of its own, would otherwise keep every word it ever saw. A
+finaliser may run in any thread at any allocation, also one made while the lock is held: it only appends
+here."""
 _ALL_KEYS: frozenset[str] = frozenset()
-_ALL_KEYS_GROWN = 0
-_ALL_KEYS_LOCK = threading.Lock()
-_KEY_USERS: Counter[str] = Counter()
-"""How many live :class:`Keywords` have each key: a service that loads ruleset after ruleset, each with
-lexicons of its own, would otherwise keep every word it ever saw."""
-_RELEASED: deque[frozenset[str]] = deque()
-"""Keys of :class:`Keywords` that were garbage-collected, dropped at the next registration. A finaliser may
-run in any thread at any allocation, also one made while the lock is held: it only appends here."""
+"""Every whole-word key of every live :class:`Keywords` (the lexicons' words: a few thousand at most), for
+a look at what the table holds."""
 
 
-def _register_keys(keys: frozenset[str]) -> None:
-    global _ALL_KEYS, _ALL_KEYS_GROWN
-    with _ALL_KEYS_LOCK:
-        dropped = False
+def _register(keys: _Keys) -> int:
+    """A slot for a new :class:`Keywords` with these keys."""
+    global _TABLE, _ALL_KEYS
+    with _KEYS_LOCK:
         while _RELEASED:
-            for key in _RELEASED.popleft():
-                _KEY_USERS[key] -= 1
-                if not _KEY_USERS[key]:
-                    del _KEY_USERS[key]
-                    dropped = True
-        _KEY_USERS.update(keys)
-        grows = not _ALL_KEYS.issuperset(keys)
-        if grows or dropped:
-            # A cached index that still holds a dropped key is safe (it only names more of its words), so
-            # only growth makes the indexes work their keys out again.
-            _ALL_KEYS = frozenset(_KEY_USERS)
-        if grows:
-            _ALL_KEYS_GROWN += 1
+            del _KEYS[_RELEASED.popleft()]
+        slot = next(n for n in itertools.count() if n not in _KEYS)
+        _KEYS[slot] = keys
+        _ALL_KEYS = frozenset(key for k in _KEYS.values() for key in k.groups)
+        _TABLE = None  # tables are built under the lock: none without these keys can be stored after this
+    return slot
+
+
+def _current_table() -> _KeywordTable:
+    global _TABLE
+    with _KEYS_LOCK:
+        if _TABLE is None:
+            _TABLE = _KeywordTable(_KEYS)
+        return _TABLE
+
+
+def _is_word(key: str) -> bool:
+    """Whether ``key`` (folded) is made of word characters only: in a text, then, it can only be inside a word."""
+    return bool(key) and all(c in _FOLDED_WORD_CHARS for c in key)
+
+
+_Found = tuple[frozenset[int], tuple[tuple[int, tuple[str, ...]], ...]]
+"""What a word of a text says: the slots it is enough for, and (slot, further words) for the groups whose key
+it is, which need their further words in the text too."""
+_WORDS_KEPT = 20_000
+"""How many words a table remembers (of each kind) before it starts afresh: order numbers, names and typos
+never stop coming."""
+
+
+class _KeywordTable:
+    """The keys of every live :class:`Keywords`, and for each word of a text the slots whose prefilter it lets
+    pass."""
+
+    __slots__ = ("number", "_exact", "_starts", "_start", "_parts", "_part", "_scattered", "_quiet", "_loud")
+
+    def __init__(self, keys: Mapping[int, _Keys]):
+        self.number = next(_TABLES_BUILT)
+        """Which table this is: what a text's slots were worked out with (not the table itself, which a cached
+        text would keep alive, with the words it remembers)."""
+        exact: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+        starts: dict[str, set[int]] = {}
+        parts: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+        scattered: list[tuple[str, bool, int]] = []
+        for slot, k in keys.items():
+            for key, groups in k.groups.items():
+                exact.setdefault(key, []).extend((slot, rest) for rest in groups)
+            for prefix in k.prefixes:
+                if _is_word(prefix):
+                    starts.setdefault(prefix, set()).add(slot)
+                else:
+                    scattered.append((" " + prefix, True, slot))
+            for part in k.substrings:
+                # A keyword with a character that is no word character ("login-daten") is inside no one word,
+                # but a word of the text holds its longest run of word characters.
+                runs = "".join(c if c in _FOLDED_WORD_CHARS else " " for c in part).split()
+                if not runs:
+                    scattered.append((part, False, slot))
+                elif runs == [part]:
+                    parts.setdefault(part, []).append((slot, ()))
+                else:
+                    parts.setdefault(max(runs, key=len), []).append((slot, (part,)))
+        self._exact = {key: tuple(found) for key, found in exact.items()}
+        """Each whole-word key, and (slot, further words) for each group it is the key of."""
+        # The trie pattern finds the longest word start a word begins with; the word begins with every start
+        # that is a prefix of that one, and the one stands for them all.
+        self._starts = {
+            p: frozenset(s for n in range(1, len(p) + 1) for s in starts.get(p[:n], ())) for p in starts
+        }
+        self._start = re.compile(_trie_pattern(starts)) if starts else None
+        self._parts = tuple(parts.items())
+        """Each substring keyword of word characters (or the longest such run of one that has others), and the
+        slots it is enough for, or (slot, (keyword,)) to confirm."""
+        self._part = re.compile(_trie_pattern(parts)) if parts else None
+        self._scattered = tuple(scattered)
+        """Keys without a word character (or a word start with a character that is no word character),
+        (key, whether it is looked for in the spaced text, slot): searched in each text as a whole."""
+        self._quiet: set[str] = set()
+        """Words seen that let no prefilter pass (nearly all)."""
+        self._loud: dict[str, _Found] = {}
+        """Words seen that do, and what they let pass."""
+
+    def _classify(self, word: str) -> _Found | None:
+        """What a word says (None: nothing), remembered. A full memory is replaced, not emptied: another
+        thread may be reading it."""
+        found: list[tuple[int, tuple[str, ...]]] = list(self._exact.get(word, ()))
+        if self._start is not None and (start := self._start.match(word)) is not None:
+            found.extend((slot, ()) for slot in self._starts[start.group()])
+        if self._part is not None and self._part.search(word) is not None:
+            found.extend(f for part, owners in self._parts if part in word for f in owners)
+        if not found:
+            if len(self._quiet) >= _WORDS_KEPT:
+                self._quiet = set()
+            self._quiet.add(word)
+            return None
+        if len(self._loud) >= _WORDS_KEPT:
+            self._loud = {}
+        what = self._loud[word] = _found(found)
+        return what
+
+    def slots(self, index: _WordIndex) -> frozenset[int]:
+        """The slots of the :class:`Keywords` that may match the text of ``index``."""
+        folded = index.folded
+        passing: set[int] = set()
+        quiet, loud = self._quiet, self._loud
+        # Most of the cost is hashing the words, which any look-up of them pays; a set of them first, for a
+        # difference() in C, costs more than the loop.
+        for word in index.spaced.split():
+            if word in quiet:
+                continue
+            found = loud.get(word) or self._classify(word)
+            if found is not None:
+                slots, conditional = found
+                passing |= slots
+                for slot, rest in conditional:
+                    for other in rest:
+                        if other not in folded:
+                            break
+                    else:
+                        passing.add(slot)
+        for key, in_spaced, slot in self._scattered:
+            if key in (index.spaced if in_spaced else folded):
+                passing.add(slot)
+        return frozenset(passing)
+
+
+def _found(found: Iterable[tuple[int, tuple[str, ...]]]) -> _Found:
+    """(slot, further words) pairs as a :data:`_Found`."""
+    pairs = list(found)
+    return frozenset(s for s, rest in pairs if not rest), tuple((s, rest) for s, rest in pairs if rest)
+
+
+_NO_SLOTS: tuple[int, frozenset[int]] = (-1, frozenset())
 
 
 class _WordIndex:
     """What the keyword prefilter looks at in one text, built once and shared by every lexicon."""
 
-    __slots__ = ("folded", "spaced", "_keys", "_grown")
+    __slots__ = ("folded", "spaced", "_slots")
 
-    def __init__(self, folded: str):
+    def __init__(self, folded: str, latin_1: bool):
         self.folded = folded
         """The case-folded text (substring keywords, a group's further words)."""
-        if not folded.isascii():
-            folded = _NON_ASCII_NON_WORD.sub(" ", folded)
-        self.spaced = " " + folded.encode().translate(_SPACE_FOR_ASCII_NON_WORD).decode()
+        if latin_1:
+            spaced = folded.encode("latin-1").translate(_SPACE_FOR_LATIN_1_NON_WORD).decode("latin-1")
+        else:
+            spaced = _NON_ASCII_NON_WORD.sub(" ", folded).encode().translate(_SPACE_FOR_ASCII_NON_WORD).decode()
+        self.spaced = " " + spaced
         """Its whole words (maximal runs of word characters, _FOLDED_WORD_CHARS) with each other character a
-        space, and a space before all: a word begins with ``p`` iff ``" " + p`` is in it, which is one fast
-        substring search per prefix."""
-        self._keys: frozenset[str] = frozenset()
-        self._grown = -1
+        space, and a space before all: a word begins with ``p`` iff ``" " + p`` is in it."""
+        self._slots = _NO_SLOTS
+        """The number of the table the slots were worked out with, and the slots of the lexicons that may
+        match."""
 
-    def keys(self) -> frozenset[str]:
-        """Its words that are a key of some lexicon (worked out again when lexicons were added since)."""
-        grown = _ALL_KEYS_GROWN  # read first: keys added meanwhile make the next call work it out again
-        if self._grown != grown:
-            self._keys = _ALL_KEYS.intersection(self.spaced.split())
-            self._grown = grown
-        return self._keys
+    def slots(self) -> frozenset[int]:
+        """The slots of the :class:`Keywords` that may match this text (worked out again for a new table)."""
+        table = _TABLE
+        if table is None:
+            table = _current_table()
+        known = self._slots  # one read: another thread may store its own pair meanwhile
+        if known[0] == table.number:
+            return known[1]
+        slots = table.slots(self)
+        self._slots = (table.number, slots)
+        return slots
 
 
 @lru_cache(maxsize=256)
@@ -188,7 +352,13 @@ def _word_index(text: str) -> _WordIndex | None:
     """The prefilter's view of ``text``, or None when the text may not be prefiltered. Cached: the facts of
     one interaction run one after the other, each checking the same texts against other lexicons (a few
     hundred entries cover an interaction; each holds several times its text)."""
-    return _WordIndex(_fold(text)) if is_settled(text) else None
+    if text.isascii():
+        return _WordIndex(_fold(text), latin_1=True)
+    alphabet = _alphabet(text)
+    if alphabet == _UNSETTLED:
+        return None
+    # Folding keeps a Latin-1 text in Latin-1, but for the micro sign (µ folds to the Greek μ).
+    return _WordIndex(_fold(text), latin_1=alphabet == _LATIN_1 and "\xb5" not in text)
 
 
 @dataclass(frozen=True)
@@ -200,33 +370,29 @@ class Keywords:
 
     Whole words make the prefilter sharp: "sur" (Danish, angry) is in "sure" and "pin" in "shipping", but
     neither is a whole word there; and "not possible to refund" needs "refund", not just "possible".
-    Each text's whole words are found once (:func:`_word_index`); a lexicon then only looks its keys up."""
+    Each text is looked up once for all live Keywords (:class:`_KeywordTable`); one then only asks whether
+    it is among those the text may match."""
 
     words: tuple[str, ...]
     whole_words: tuple[tuple[str, ...], ...] = ()
     word_starts: tuple[str, ...] = ()
-    _substrings: "re.Pattern[str] | None" = field(init=False, repr=False, compare=False)
-    _groups: dict[str, list[tuple[str, ...]]] = field(init=False, repr=False, compare=False)
-    _group_keys: frozenset[str] = field(init=False, repr=False, compare=False)
-    _starts: tuple[str, ...] = field(init=False, repr=False, compare=False)
-    """``" " + prefix`` for each word start, searched in :attr:`_WordIndex.spaced`."""
+    _slot: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         substrings = _without_longer(sorted({_fold(w) for w in self.words}, key=len))
         groups: dict[str, list[tuple[str, ...]]] = {}
         for key, *rest in self.whole_words:
             groups.setdefault(_fold(key), []).append(tuple(_fold(w) for w in rest))
-        prefixes = frozenset(_fold(w) for w in self.word_starts)
+        prefixes = {_fold(w) for w in self.word_starts}
         # Where a shorter substring keyword is found anyway, a longer keyword containing it adds nothing.
-        groups = {k: g for k, g in groups.items() if not any(s in k for s in substrings)}
-        prefixes = frozenset(p for p in prefixes if not any(s in p for s in substrings))
-        object.__setattr__(self, "_substrings", re.compile(_trie_pattern(substrings)) if substrings else None)
-        object.__setattr__(self, "_groups", groups)
-        object.__setattr__(self, "_group_keys", frozenset(groups))
-        _register_keys(self._group_keys)
-        if self._group_keys:
-            weakref.finalize(self, _RELEASED.append, self._group_keys)
-        object.__setattr__(self, "_starts", tuple(" " + p for p in sorted(prefixes)))
+        keys = _Keys(
+            tuple(substrings),
+            {k: tuple(g) for k, g in groups.items() if not any(s in k for s in substrings)},
+            tuple(sorted(p for p in prefixes if not any(s in p for s in substrings))),
+        )
+        slot = _register(keys)
+        object.__setattr__(self, "_slot", slot)
+        weakref.finalize(self, _RELEASED.append, slot)
 
     @classmethod
     def usable(
@@ -243,22 +409,7 @@ class Keywords:
     def may_match(self, text: str) -> bool:
         """False only when no match is possible in this text (the one the regular expression searches)."""
         index = _word_index(text)
-        if index is None:
-            return True
-        folded = index.folded
-        if self._substrings is not None and self._substrings.search(folded) is not None:
-            return True
-        keys = index.keys()  # usually none or a few words
-        if keys and not self._group_keys.isdisjoint(keys):
-            for key in self._group_keys.intersection(keys):
-                for rest in self._groups[key]:
-                    if all(w in folded for w in rest):
-                        return True
-        spaced = index.spaced
-        for start in self._starts:
-            if start in spaced:
-                return True
-        return False
+        return index is None or self._slot in index.slots()
 
 
 def _without_longer(words: list[str]) -> list[str]:
@@ -406,9 +557,17 @@ class LexiconMatcher:
         return iter(()) if normalised is None else self._compiled.finditer(normalised)
 
     def matches(self, text: str | None) -> bool:
-        # not through search(): one call less, for each of the dozen lexicons that ask about each text
-        normalised = self._normalised(text)
-        return normalised is not None and self._compiled.search(normalised) is not None
+        # _normalised() and Keywords.may_match() written out: two calls less, for each of the dozen lexicons
+        # that ask about each text
+        if not text:
+            return False
+        normalised = normalise_text(text)
+        keywords = self._keywords
+        if keywords is not None:
+            index = _word_index(normalised)
+            if index is not None and keywords._slot not in index.slots():
+                return False
+        return self._compiled.search(normalised) is not None
 
 
 _HONORIFICS = frozenset(

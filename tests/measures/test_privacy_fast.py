@@ -39,6 +39,12 @@ def test_every_non_ascii_digit_sends_the_count_to_regex() -> None:
     assert all(privacy._MAYBE_NON_ASCII_DIGIT.match(d) for d in non_ascii_digits)
 
 
+def test_no_character_below_u0640_beyond_ascii_is_a_digit() -> None:
+    # so the digits of a text without a character from U+0640 up (its UTF-8 bytes tell) are its ASCII digits
+    assert privacy._DIGIT.findall("".join(map(chr, range(0x80, 0x640)))) == []
+    assert privacy._DIGIT.match("\u0660")
+
+
 DIGITISH = ["7", "42", "४", "१२३", "１２", "𝟙", "²", "①", "ä", "अ", "ß", "\ud800", "€", "٣", " "]
 
 

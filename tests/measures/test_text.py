@@ -6,18 +6,19 @@ Every expectation is written by hand; comments say why a case must come out the 
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Any
 
 import pytest
 import regex
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import servicerules
 from servicerules.measures import CATALOGUE, text as text_module, text_facts
 from servicerules.measures.catalogue import NO_RESOURCES, InteractionContext, RulesetResources
 from servicerules.measures.lexicons import DEFAULT_LEXICONS, default_lexicon
-from servicerules.measures.text import LexiconMatcher, name_matcher
+from servicerules.measures.text import Keywords, LexiconMatcher, name_matcher
 from servicerules.measures.text_facts import is_shouting
 from servicerules.model.interaction import Interaction
 
@@ -305,6 +306,159 @@ def test_word_index_finds_the_words_of_the_regular_expression(text: str) -> None
     assert index is not None
     assert index.spaced.split() == regex.findall(r"[\p{L}\p{M}\p{N}_]+", index.folded)
     assert index.spaced.startswith(" ")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.one_of(SETTLED, st.sampled_from(TRICKY), st.characters()), max_size=12))
+def test_a_text_s_alphabet_and_normal_form(text: str) -> None:
+    # What is worked out once per text (and cached) is what it stands for.
+    settled = set(text_module._SETTLED_CHARS)
+    assert text_module.is_settled(text) is all(c in settled for c in text)
+    assert text_module.is_latin_1(text) is all(c <= "\xff" for c in text)
+    assert text_module.normalise_text(text) == unicodedata.normalize("NFKC", text).translate(text_module._TRANSLATE)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.one_of(st.characters(max_codepoint=0xFF), st.sampled_from(["µ", "ß", "ÿ", "\xa0", "\xad", "×"])), max_size=30))
+def test_word_index_of_latin_1_texts_finds_the_words_of_the_regular_expression(text: str) -> None:
+    # A Latin-1 text (most German and Danish ones) is cut into words through its Latin-1 bytes: the same words.
+    index = text_module._word_index(text)
+    assert index is not None
+    assert index.spaced.split() == regex.findall(r"[\p{L}\p{M}\p{N}_]+", index.folded)
+    assert index.spaced.startswith(" ")
+
+
+# -- one table of the keywords of every lexicon ----------------------------------------------------------------
+#
+# Each text is looked up once for the keywords of all live Keywords (text._KeywordTable), each of its words
+# classified once and remembered. Whatever the table remembers, each Keywords must answer what its definition
+# says about that text.
+
+
+def keywords_by_definition(keywords: Keywords, text: str) -> bool:
+    """What Keywords.may_match answers, by the definition in its docstring, on the text's word index (each
+    Keywords on its own, as before the table)."""
+    index = text_module._word_index(text)
+    if index is None:
+        return True
+    fold, words = text_module._fold, set(index.spaced.split())
+    substrings = [fold(w) for w in keywords.words]
+    # A word start that holds a substring keyword is left out, as found anyway; it is not, where the start
+    # has a character that is no word character (a space in the spaced text, which phrases never give).
+    starts = [fold(p) for p in keywords.word_starts if not any(s in fold(p) for s in substrings)]
+    return (
+        any(s in index.folded for s in substrings)
+        or any(fold(key) in words and all(fold(w) in index.folded for w in rest) for key, *rest in keywords.whole_words)
+        or any(" " + start in index.spaced for start in starts)
+    )
+
+
+# Keys that are prefixes or parts of one another (across Keywords too), that hold characters that are no word
+# characters, that fold to other lengths, and none at all.
+KEY_PIECES = ["card", "car", "cardigan", "kort", "kortnummer", "kode", "login-daten", "login", "daten", "!!!", "'s", "i'm",
+              "e-rezept", "rezept", "straße", "STRASSE", "ss", "नमस्ते", "नम", "entschuldig", "Ent", "x", "sur", "pin",
+              "µ", "μ", "İ", "ı", "i", "a b", " ", "-", ""]  # fmt: skip
+KEYS = st.one_of(st.sampled_from(KEY_PIECES), st.text(SETTLED, max_size=3))
+KEYWORDS = st.tuples(
+    st.lists(KEYS, max_size=3).map(tuple),
+    st.lists(st.lists(KEYS, min_size=1, max_size=3).map(tuple), max_size=3).map(tuple),
+    st.lists(KEYS, max_size=3).map(tuple),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@example([((), (), ("card",)), ((), (), ("car",))], [["Cardigan"]], str, "")  # word starts of other Keywords
+@example([(("login-daten",), (), ()), ((), (("daten",),), ())], [["die", "Login", "daten"], ["LOGIN-DATEN"]], str, " ")
+@given(
+    st.lists(KEYWORDS, min_size=2, max_size=4),
+    st.lists(st.lists(st.one_of(st.sampled_from(KEY_PIECES + TRICKY), st.text(SETTLED, max_size=4)), max_size=6), min_size=1, max_size=4),
+    st.sampled_from([str, str.upper, str.title]),
+    st.sampled_from(["", " ", "-", "."]),
+)
+def test_the_keyword_table_answers_what_each_keywords_defines(
+    specs: list[Any], texts: list[list[str]], case: Any, glue: str
+) -> None:
+    # A first Keywords sees the texts alone; then others join (a new table), and the texts are asked again.
+    first = Keywords(*specs[0])
+    samples = [case(glue.join(parts)) for parts in texts]
+    for text in samples:
+        assert first.may_match(text) is keywords_by_definition(first, text), text
+    everyone = [first, *(Keywords(*spec) for spec in specs[1:])]
+    for _ in range(2):  # the second time from what the table and the texts' indexes remember
+        for keywords in everyone:
+            for text in samples:
+                assert keywords.may_match(text) is keywords_by_definition(keywords, text), (keywords, text)
+
+
+def test_a_slot_handed_on_does_not_answer_for_its_former_keywords() -> None:
+    # The slot of a collected Keywords goes to a new one: what a text said about the old one must not stick.
+    import gc
+
+    text = "Die Quokkafütterung ist heute"
+    old = Keywords((), (("zorblax",),))
+    slot = old._slot
+    assert not old.may_match(text)
+    del old
+    gc.collect()
+    new = [Keywords((), (("heute",),))]
+    while new[-1]._slot != slot:  # slots are handed out lowest first: others may have been freed below it
+        new.append(Keywords((), (("heute",),)))
+    assert all(keywords.may_match(text) for keywords in new)
+
+
+def test_a_table_that_forgets_words_still_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A table remembers only so many words: past that it starts afresh, and must still find every keyword.
+    monkeypatch.setattr(text_module, "_WORDS_KEPT", 3)
+    matcher = default_lexicon("anger")
+    assert matcher is not None
+    texts = [f"order {n} is late, this is {word}" for n, word in enumerate(["unacceptable", "fine", "a SCAM", "ok"] * 5)]
+    for text in texts:
+        text_module._word_index.cache_clear()  # each text worked out again, on a table that keeps forgetting
+        assert matcher.matches(text) is unfiltered(matcher).matches(text), text
+
+
+def test_lexicons_built_and_collected_in_other_threads_leave_matching_right() -> None:
+    # Rulesets loaded in one thread (new lexicons, new tables, slots freed and handed on) while others match.
+    import gc
+    import sys
+    import threading
+
+    texts = [f"Hallo, {word} {n}" for n in range(40) for word in ("das ist eine Frechheit", "danke", "ANWALT", "gut")]
+    names = ["anger", "thanks", "legal_threat", "greeting"]
+    matchers = {name: default_lexicon(name) for name in names}
+    expected = {(name, text): unfiltered(m).matches(text) for name, m in matchers.items() if m for text in texts}
+    failures: list[Any] = []
+    stop = threading.Event()
+
+    def churn() -> None:
+        n = 0
+        while not stop.is_set():
+            LexiconMatcher.build("churn", {"de": [f"frechheit{n}", "danke schön", f"wort{n}*"]}).matches(texts[n % len(texts)])
+            n += 1
+            if n % 10 == 0:
+                gc.collect()
+
+    def match() -> None:
+        for _ in range(3):
+            for (name, text), answer in expected.items():
+                if matchers[name].matches(text) is not answer:  # type: ignore[union-attr]
+                    failures.append((name, text))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        churner = threading.Thread(target=churn)
+        churner.start()
+        workers = [threading.Thread(target=match) for _ in range(3)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        stop.set()
+        churner.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not failures
 
 
 def test_a_lexicon_with_patterns_but_no_keywords_is_never_prefiltered() -> None:
@@ -816,6 +970,26 @@ def shouting_without_prefilter(text: str) -> bool:
 def test_shouting_prefilter_agrees_with_the_regular_expression(parts: list[str]) -> None:
     # is_shouting rules most texts out with a `re` scan for three capitalised words in a row, exact on texts
     # of the settled blocks; it must answer what the `regex` scan alone answers.
+    text = "".join(parts)
+    assert is_shouting(text) is shouting_without_prefilter(text)
+
+
+@settings(max_examples=300, deadline=None)
+@example(["DIE", " ", "FÜR", " ", "GROßE"])  # no four capitals in a row without ß
+@example(["JEG", " ", "ER", " ", "SÅDAN"])
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(["SÅDAN", "ÜBEL", "ÆØÅÆ", "ÉÉÉ", "GROßE", "ßßßß", "FÜR", "Ärger", "ÅH", "I'M", "µ", "ÿ", "DIE"]),
+            st.sampled_from([" ", ", ", "-", "!", "\xa0", "\x85", "'", "×"]),
+            st.text(st.characters(max_codepoint=0xFF), max_size=3),
+        ),
+        max_size=8,
+    )
+)
+def test_shouting_in_latin_1_texts_agrees_with_the_regular_expression(parts: list[str]) -> None:
+    # A Latin-1 text is ruled out by its bytes (no four capitals in a row) before any scan: with accented
+    # capitals and ß, which are letters of a word in capitals too.
     text = "".join(parts)
     assert is_shouting(text) is shouting_without_prefilter(text)
 
