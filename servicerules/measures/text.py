@@ -171,22 +171,25 @@ _RELEASED: deque[int] = deque()
 loads ruleset after ruleset, each with lexicons of its own, would otherwise keep every word it ever saw. A
 finaliser may run in any thread at any allocation, also one made while the lock is held: it only appends
 here."""
-_ALL_KEYS: frozenset[str] = frozenset()
-"""Every whole-word key of every live :class:`Keywords` (the lexicons' words: a few thousand at most), for
-a look at what the table holds."""
 
 
 def _register(keys: _Keys) -> int:
     """A slot for a new :class:`Keywords` with these keys."""
-    global _TABLE, _ALL_KEYS
+    global _TABLE
     with _KEYS_LOCK:
         while _RELEASED:
             del _KEYS[_RELEASED.popleft()]
         slot = next(n for n in itertools.count() if n not in _KEYS)
         _KEYS[slot] = keys
-        _ALL_KEYS = frozenset(key for k in _KEYS.values() for key in k.groups)
         _TABLE = None  # tables are built under the lock: none without these keys can be stored after this
     return slot
+
+
+def _all_keys() -> frozenset[str]:
+    """Every whole-word key of every registered :class:`Keywords` (the lexicons' words: a few thousand at
+    most): a look at what the table holds."""
+    with _KEYS_LOCK:
+        return frozenset(key for k in _KEYS.values() for key in k.groups)
 
 
 def _current_table() -> _KeywordTable:
