@@ -570,13 +570,10 @@ class SummaryPrinter:
                 table.add_column("severity")
                 for column in ("violations", "interactions", "of all checked"):
                     table.add_column(column, justify="right")
-                if examples_width is None:
-                    for row in rows:
-                        table.add_row(*row[:-1])
-                    return table
-                table.add_column("examples", overflow="fold", max_width=examples_width or None)
+                if examples_width is not None:  # None: the table without them, to measure the others
+                    table.add_column("examples", overflow="fold", max_width=examples_width or None)
                 for row in rows:
-                    table.add_row(*row)
+                    table.add_row(*(row if examples_width is not None else row[:-1]))
                 return table
 
             # Where the other columns fit at their full width, the examples fold in the room they leave, so the
