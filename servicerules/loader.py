@@ -122,6 +122,9 @@ YamlLoader.add_implicit_resolver(
 )
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class _Builder:
     """Builds Python data from a composed node tree, recording positions and duplicate keys."""
 
@@ -129,6 +132,20 @@ class _Builder:
         self.doc = doc
         self.constructor = YamlLoader("")  # only its scalar constructors are used
         self.problems: list[Diagnostic] = []
+        self._merged: dict[yaml.Node, int] = {}
+        """How many pairs of each flattened mapping node a merge key brought in (they come first)."""
+
+    def _duplicate(self, key: Any, key_node: yaml.Node, first: yaml.Node, path: DocPath) -> Diagnostic:
+        child = path + (key if isinstance(key, (str, int)) else str(key),)
+        mark = key_node.start_mark
+        return Diagnostic(
+            code="SR101",
+            message=f"duplicate key '{key}' (first defined at line {first.start_mark.line + 1})",
+            location=Location(self.doc.file, mark.line + 1, mark.column + 1),
+            hint="each key may appear once in a mapping; merge the two entries",
+            source_line=self.doc.source_line(mark.line + 1),
+            path=child,
+        )
 
     def build(self, node: yaml.Node, path: DocPath) -> Any:
         style = node.style if isinstance(node, yaml.ScalarNode) else None
@@ -136,26 +153,27 @@ class _Builder:
         if isinstance(node, yaml.ScalarNode) and style is None:
             self.doc.raw[path] = node.value
         if isinstance(node, yaml.MappingNode):
-            self.constructor.flatten_mapping(node)  # resolves YAML merge keys (<<)
-            result: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
+            merged = self._merged.get(node)
+            if merged is None:  # not flattened yet (an aliased node is built once per alias)
+                explicit = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE_TAG)
+                self.constructor.flatten_mapping(node)  # resolves YAML merge keys (<<): merged pairs come first
+                merged = self._merged[node] = len(node.value) - explicit
+            # A key written in this mapping overrides a merged one, as a merged one does another merged after it
+            # (PyYAML orders them so); only two written keys clash.
+            chosen: dict[Any, tuple[yaml.Node, yaml.Node, bool]] = {}
+            for position, (key_node, value_node) in enumerate(node.value):
                 key = self.constructor.construct_object(key_node, deep=True)
                 if not isinstance(key, (str, int, float, bool)) and key is not None:
                     key = str(key)
-                child = path + (key if isinstance(key, (str, int)) else str(key),)
-                if key in result:
-                    first = self.doc.keys[child]
-                    self.problems.append(
-                        Diagnostic(
-                            code="SR101",
-                            message=f"duplicate key '{key}' (first defined at line {first.line + 1})",
-                            location=Location(self.doc.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1),
-                            hint="each key may appear once in a mapping; merge the two entries",
-                            source_line=self.doc.source_line(key_node.start_mark.line + 1),
-                            path=child,
-                        )
-                    )
+                written = position >= merged
+                first = chosen.get(key)
+                if first is not None and written and first[2]:
+                    self.problems.append(self._duplicate(key, key_node, first[0], path))
                     continue
+                chosen[key] = (key_node, value_node, written)
+            result: dict[Any, Any] = {}
+            for key, (key_node, value_node, _) in chosen.items():
+                child = path + (key if isinstance(key, (str, int)) else str(key),)
                 self.doc.keys[child] = _Pos(key_node.start_mark.line, key_node.start_mark.column)
                 result[key] = self.build(value_node, child)
             return result

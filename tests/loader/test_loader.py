@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -62,6 +63,34 @@ def test_syntax_error_has_code_location_and_caret():
 def test_merge_keys_are_resolved():
     doc = load_yaml("base: &b {x: 1}\nderived:\n  <<: *b\n  y: 2\n", None)
     assert doc.data["derived"] == {"x": 1, "y": 2}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "s: &s {column: a, required: true}\nteam: {<<: *s, column: tm}\n",  # a written key overrides a merged one
+        "s: &s {column: a}\nteam: {column: tm, <<: *s}\n",  # wherever the merge key stands
+        "a: &a {x: 1, y: 1}\nb: &b {x: 2, z: 2}\nc: {<<: [*a, *b]}\n",  # the first merged mapping wins
+        "a: &a {x: 1}\nb: &b {<<: *a, x: 2}\nc: *b\nd: *b\n",  # a merging node reached through aliases
+        "a: &a {x: {p: 1}}\nb: {<<: *a, x: {q: 2}}\n",  # an override replaces, it does not merge deeper
+    ],
+)
+def test_merge_keys_resolve_as_pyyaml_resolves_them(text):
+    assert load_yaml(text, None).data == yaml.safe_load(text)
+
+
+def test_a_key_overriding_a_merged_one_is_located_where_it_is_written():
+    doc = load_yaml("s: &s {column: a}\nteam:\n  <<: *s\n  column: tm\n", "m.yaml")
+    assert doc.location(("team", "column")) == Location("m.yaml", 4, 11)
+
+
+def test_a_key_written_twice_beside_a_merge_key_is_still_a_duplicate():
+    with pytest.raises(RulesetError) as info:
+        load_yaml("a: &a {x: 0}\nt: {<<: *a, x: 1, x: 2}\n", "dup.yaml")
+    (diag,) = info.value.diagnostics
+    assert (diag.code, diag.location, diag.message) == (
+        "SR101", Location("dup.yaml", 2, 19), "duplicate key 'x' (first defined at line 2)"
+    )
 
 
 @settings(max_examples=100, deadline=None)
