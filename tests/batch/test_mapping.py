@@ -35,6 +35,7 @@ from servicerules.batch.mapping import (
 from servicerules.batch.readers import RawRecord, SourcePosition, read_records
 from servicerules.batch.runner import check_files, check_records
 from servicerules.errors import RulesetError
+from servicerules.loader import load_yaml
 from servicerules.measures.catalogue import CATALOGUE, InteractionContext
 from servicerules.model.interaction import EVENT_TYPES, Interaction
 
@@ -135,9 +136,68 @@ def test_every_shipped_mapping_has_a_name_matching_its_file() -> None:
 def test_json_schema_accepts_the_shorthands() -> None:
     schema = mapping_json_schema()
     fields = schema["properties"]["fields"]["additionalProperties"]["anyOf"]
-    assert {"type": "string"} in fields and {"$ref": "#/$defs/Value"} in fields
+    assert {"type": ["string", "number", "boolean"]} in fields and {"$ref": "#/$defs/Value"} in fields
     assert schema["$defs"]["Condition"]["properties"]["in"]  # the alias, as written in files
     assert schema["$defs"]["Value"]["additionalProperties"] is False
+
+
+def _schema_errors(text: str) -> list[str]:
+    """What the published JSON Schema says of a mapping file, read as an editor reads YAML."""
+    jsonschema = pytest.importorskip("jsonschema")
+    data = load_yaml(textwrap.dedent(text), None).data
+    validator = jsonschema.Draft202012Validator(json.loads((ROOT / "schemas" / "mapping.schema.json").read_text()))
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(data)]
+
+
+# Unquoted scalars the loader reads as the text written (mapping.md, "Unquoted scalars stay text"): an editor
+# with the schema must not flag them.
+_SCALARS_AS_TEXT = """\
+mapping: 2017
+layout: per_message
+group_by: 1
+null_values: '-'
+fields:
+  id: 1
+  channel: {const: email}
+  subject: 5
+  events[].at: at
+  events[].type: {const: message}
+  events[].text: {column: body, null_values: [0, n/a], when: {column: kind, in: x}}
+  events[].author.role:
+    - {column: inbound, when: {column: inbound, equals: True}, map: {True: customer}}
+    - {const: agent, when: {column: inbound, not_in: [True, 1]}}
+  events[].public: {const: true, when: [{column: kind, equals: 0}]}
+"""
+
+
+def test_json_schema_takes_unquoted_scalars_as_the_loader_does() -> None:
+    assert _schema_errors(_SCALARS_AS_TEXT) == []
+    mapping = load_mapping(_SCALARS_AS_TEXT)
+    assert (mapping.mapping, mapping.group_by, mapping.null_values) == ("2017", "1", ["-"])
+    assert mapping.fields["subject"][0].column == "5"
+    condition = mapping.fields["events[].text"][0].when[0]
+    assert condition.in_ == ["x"] and mapping.fields["events[].text"][0].null_values == ["0", "n/a"]
+
+
+@pytest.mark.parametrize("name", shipped_mappings())
+def test_shipped_mappings_satisfy_the_json_schema(name: str) -> None:
+    assert _schema_errors(mapping_path(name).read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "flagged"),
+    [
+        ("layout: per_message", "layout: sideways"),  # not one of the layouts
+        ("null_values: [0, n/a]", "nul_values: [0, n/a]"),  # a Value has no such key
+        ("{column: kind, in: x}", "{column: kind, inside: x}"),  # no such condition key
+    ],
+)
+def test_json_schema_still_flags_what_the_loader_refuses(change: str, flagged: str) -> None:
+    text = _SCALARS_AS_TEXT.replace(change, flagged)
+    assert text != _SCALARS_AS_TEXT
+    assert _schema_errors(text)
+    with pytest.raises(RulesetError):
+        load_mapping(text)
 
 
 def test_event_types_match_the_interaction_model() -> None:

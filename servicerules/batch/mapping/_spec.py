@@ -67,7 +67,8 @@ def _texts(value: Any) -> Any:
     return [_text(v) for v in items] if isinstance(items, list) else items
 
 
-TextList = Annotated[list[str], BeforeValidator(_texts)]
+TextList = Annotated[list[str], BeforeValidator(_texts, json_schema_input_type=Union[str, list[str]])]
+"""Texts; one text alone is a list of one."""
 
 
 class _Spec(BaseModel):
@@ -367,9 +368,30 @@ class Mapping(_Spec):
         return self._doc.file if self._doc is not None else None
 
 
+_SCALAR_TEXT = ["string", "number", "boolean"]
+
+
+def _scalars_as_text(schema: Any) -> Any:
+    """``schema`` with every free text (a ``string`` without enum, pattern or format) also taking a number or a
+    boolean: the loader reads an unquoted ``2017`` or ``True`` as the text written (see ``_as_text``)."""
+    if isinstance(schema, list):
+        return [_scalars_as_text(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: _scalars_as_text(value) for key, value in schema.items()}
+    if out.get("type") == "string" and not {"enum", "const", "pattern", "format"} & out.keys():
+        out["type"] = _SCALAR_TEXT
+    return out
+
+
 def mapping_json_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a mapping file, as published in ``schemas/mapping.schema.json``."""
-    schema = Mapping.model_json_schema(mode="validation")
+    """The JSON Schema (draft 2020-12) of a mapping file, as published in ``schemas/mapping.schema.json``.
+
+    It guides editors (completion, each field's type and values). The loader is the authority: it also
+    checks what the schema does not say, such as exactly one source per value, layout and grouping, target
+    paths, formats and time zones; and it reads ``yes``/``1`` as ``true`` where a boolean is due and
+    ``"30"`` as 30 where a number is, which the schema flags."""
+    schema = _scalars_as_text(Mapping.model_json_schema(mode="validation"))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://servicerules.dev/schemas/mapping.schema.json",
