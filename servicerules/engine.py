@@ -677,7 +677,7 @@ class CompiledRuleset:
         facts: list[Fact] = [self._interaction_plan.fact("i", reader, None)]
         if self._needs_events:
             plan = self._event_plan
-            facts.extend(plan.fact("e", reader, index) for index in range(len(model.events)))
+            facts.extend(plan.fact("e", reader, index) for index in range(len(reader.ctx.events)))
         return reader, facts
 
     def _verdicts_of(self, firings: Sequence[Firing]) -> tuple[dict[int, str], dict[int, list[int | None]]]:

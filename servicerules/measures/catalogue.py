@@ -76,8 +76,13 @@ class InteractionContext:
         self.interaction = interaction
         self.as_of = as_of
         self.resources = resources
-        self.events: list[Event] = interaction.events
-        """The interaction's events (read ~100 times per interaction: an attribute, not a property)."""
+        events = interaction.events
+        seen = len(events)
+        while seen and events[seen - 1].at > as_of:  # events are in time order: usually no step at all
+            seen -= 1
+        self.events: list[Event] = events if seen == len(events) else events[:seen]
+        """The interaction's events up to ``as_of``: evaluation is as of that instant, and what happened after
+        it is not known yet (read ~100 times per interaction: an attribute, not a property)."""
         self.facts: dict[str, Any] = {}
         """Interaction facts computed so far, by name: the engine's fact reader and the SLA gates share them."""
         self._cache: dict[str, Any] = {}
@@ -209,6 +214,10 @@ def catalogue_markdown() -> str:
         "Also available: free attributes `interaction.attributes.<path>`, `customer.attributes.<path>` and",
         "`event.attributes.<path>` (typed by how a rule uses them: a value of another type is null), and per SLA",
         "`sla.<id>.state|breached|elapsed|target|deadline|count` (see [ruleset](ruleset.md)).",
+        "",
+        "Every fact describes the interaction *as of* `as_of`: events after it are not seen (nor are event",
+        "facts or event rules computed for them), and a `solved_at` or `closed_at` after it counts as not yet.",
+        "An evaluation at 11:00 of an e-mail answered the next day finds no personal reply.",
         "",
         "Some interaction facts describe one event, named after *Evidence:* below. A violation of an interaction",
         "rule that reads such a fact points its evidence at that event (see [report](report.md#violation)).",

@@ -117,17 +117,25 @@ def _created_at(ctx: InteractionContext) -> dt.datetime:
     return ctx.interaction.created_at
 
 
-@fact("interaction.solved_at", "timestamp", "when it was solved (null while open)", "2026-03-02T11:00:00+01:00", family=FAMILY)
+@fact(
+    "interaction.solved_at", "timestamp", "when it was solved (null while open at as_of)", "2026-03-02T11:00:00+01:00",
+    family=FAMILY,
+)
 def _solved_at(ctx: InteractionContext) -> dt.datetime | None:
-    return ctx.interaction.solved_at
+    at = ctx.interaction.solved_at
+    return at if at is not None and at <= ctx.as_of else None
 
 
-@fact("interaction.closed_at", "timestamp", "when it was closed (null while open)", "2026-03-05T11:00:00+01:00", family=FAMILY)
+@fact(
+    "interaction.closed_at", "timestamp", "when it was closed (null while open at as_of)", "2026-03-05T11:00:00+01:00",
+    family=FAMILY,
+)
 def _closed_at(ctx: InteractionContext) -> dt.datetime | None:
-    return ctx.interaction.closed_at
+    at = ctx.interaction.closed_at
+    return at if at is not None and at <= ctx.as_of else None
 
 
-@fact("interaction.event_count", "number", "number of events", "12", family=FAMILY)
+@fact("interaction.event_count", "number", "number of events up to as_of", "12", family=FAMILY)
 def _event_count(ctx: InteractionContext) -> int:
     return len(ctx.events)
 

@@ -242,12 +242,12 @@ def _apology_before_denial(ctx: InteractionContext) -> bool | None:
     "by as_of the customer has had automated public messages (autoresponder, macro, trigger, bot or "
     "system author) but no personal reply; false once a personal reply exists by as_of; null when the "
     "customer wrote nothing by as_of or nothing at all was sent back (an unanswered contact: see "
-    "unanswered_for). Events after as_of are ignored",
+    "unanswered_for)",
     "true",
     family=FAMILY,
 )
 def _autoresponder_only(ctx: InteractionContext) -> bool | None:
-    events = [e for e in ctx.events if e.at <= ctx.as_of]
+    events = ctx.events  # up to as_of
     if not any(is_customer_message(e) for e in events):
         return None
     if any(is_personal_reply(e) for e in events):

@@ -245,7 +245,7 @@ def test_every_fact_is_null_or_of_its_declared_type(data: dict[str, Any], as_of:
     program = policy("charter").program
     ctx = InteractionContext(model, as_of or default_as_of(model), program.resources)
     for spec in [*CATALOGUE.values(), *program.local_facts.values()]:
-        values = [spec.compute(ctx)] if spec.scope == "interaction" else [spec.compute(ctx, i) for i in range(len(model.events))]
+        values = [spec.compute(ctx)] if spec.scope == "interaction" else [spec.compute(ctx, i) for i in range(len(ctx.events))]
         for value in values:
             assert of_declared_type(spec, value), (spec.name, spec.type, value)
 

@@ -31,7 +31,7 @@ def every_fact(policy: CompiledRuleset, model: Interaction, as_of: dt.datetime) 
     reader = _FactReader(InteractionContext(model, as_of, program.resources), program.local_facts)
     facts = []
     for index, columns, derived, kind in [(None, program.interaction_columns, program.interaction_derived, "i")] + [
-        (i, program.event_columns, program.event_derived, "e") for i in range(len(model.events))
+        (i, program.event_columns, program.event_derived, "e") for i in range(len(reader.ctx.events))  # up to as_of
     ]:
         get = reader.getter(index)
         fact: dict[str, Any] = {"kind": kind}
