@@ -84,6 +84,12 @@ def _describe(error: Any) -> tuple[str, str, str | None]:
         return "SR111", f"missing required field '{name}'", None
     if kind == "naive_timestamp":
         return "SR311", error["msg"], None
+    if kind == "timestamp_text":
+        value = error.get("input")
+        hint = None
+        if (isinstance(value, (int, float)) and not isinstance(value, bool)) or (isinstance(value, str) and value.strip().lstrip("-").replace(".", "", 1).isdigit()):
+            hint = "a number is not read as a time (seconds since 1970? a date as 20260301?): convert it first; a mapping reads epoch seconds with format: epoch"
+        return "SR112", f"invalid timestamp {value!r}: {_lower_first(error['msg'])}", hint
     if kind == "events_order":
         return "SR312", error["msg"], "sort the events by 'at' before checking"
     message = error["msg"]

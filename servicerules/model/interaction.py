@@ -16,8 +16,18 @@ import re
 from typing import Annotated, Any, Literal, Mapping, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
-from pydantic_core import PydanticCustomError, SchemaValidator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError, SchemaValidator, core_schema
 
 from servicerules.errors import Diagnostic, InteractionError, internal_error
 
@@ -64,7 +74,38 @@ def _aware(value: dt.datetime, info: ValidationInfo) -> dt.datetime:
     )
 
 
-Timestamp = Annotated[dt.datetime, AfterValidator(_aware)]
+_TIMESTAMP_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}"
+_IS_TIMESTAMP_TEXT = re.compile(_TIMESTAMP_TEXT)
+_NOT_TIMESTAMP_TEXT = "a timestamp is ISO 8601 text with a date and a time of day, such as 2026-03-02T09:15:00+01:00"
+
+
+def _timestamp_text(value: Any) -> Any:
+    """A timestamp given in Python: a datetime, or text that begins with a date and a time of day."""
+    if isinstance(value, dt.datetime) or (isinstance(value, str) and _IS_TIMESTAMP_TEXT.match(value)):
+        return value
+    raise PydanticCustomError("timestamp_text", _NOT_TIMESTAMP_TEXT)
+
+
+class _DateAndTime:
+    """Only a date with a time of day makes a timestamp: pydantic alone would take ``20260301`` (also as
+    text) for seconds since 1970, and ``"2026-03-01"`` for its midnight. In JSON, pydantic-core checks the
+    text's start itself; in Python, :func:`_timestamp_text` does."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        parse = handler(source)
+        text = core_schema.custom_error_schema(
+            core_schema.str_schema(pattern=_TIMESTAMP_TEXT), "timestamp_text", custom_error_message=_NOT_TIMESTAMP_TEXT
+        )
+        return core_schema.json_or_python_schema(
+            json_schema=core_schema.chain_schema([text, parse]),
+            python_schema=core_schema.no_info_before_validator_function(_timestamp_text, parse),
+        )
+
+
+Timestamp = Annotated[
+    dt.datetime, _DateAndTime, AfterValidator(_aware), WithJsonSchema({"type": "string", "format": "date-time"})
+]
 
 
 class _Strict(BaseModel):
@@ -249,10 +290,20 @@ def _natively_aware(schema: Any) -> Any:
     (``tz_constraint="aware"``), instead of calling :func:`_aware` for each."""
     if isinstance(schema, dict):
         if schema.get("type") == "function-after" and schema["function"].get("function") is _aware:
-            return {**schema["schema"], "tz_constraint": "aware"}
+            return _aware_datetimes(schema["schema"])
         return {key: _natively_aware(value) for key, value in schema.items()}
     if isinstance(schema, list):
         return [_natively_aware(item) for item in schema]
+    return schema
+
+
+def _aware_datetimes(schema: Any) -> Any:
+    """``schema`` with ``tz_constraint="aware"`` on each datetime schema in it."""
+    if isinstance(schema, dict):
+        found = {key: _aware_datetimes(value) for key, value in schema.items()}
+        return {**found, "tz_constraint": "aware"} if schema.get("type") == "datetime" else found
+    if isinstance(schema, list):
+        return [_aware_datetimes(item) for item in schema]
     return schema
 
 

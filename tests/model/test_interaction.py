@@ -184,7 +184,7 @@ def outcome(parse, data, **kwargs):
 def full():
     data = base(
         solved_at="2026-03-02T11:00:00Z",
-        closed_at=1772449200,  # epoch seconds: UTC
+        closed_at="2026-03-02T06:00:00-05:00",
         priority="high",
         customer={"id": "c1", "tier": "gold", "attributes": {"vip": True}},
         agents=[{"id": "a1", "name": "Maria"}, {"id": "a2"}],
@@ -350,7 +350,34 @@ def test_the_native_path_has_no_python_callback_per_timestamp():
     own = list(nodes(Interaction.__pydantic_core_schema__))
     assert sum(n.get("function") is interaction._aware for n in own) == 4
     assert not any(n.get("function") is interaction._aware for n in native)
-    assert [n for n in native if n.get("type") == "datetime"] == [{"type": "datetime", "microseconds_precision": "truncate", "tz_constraint": "aware"}] * 4
+    # each timestamp's datetime schema, shared by its JSON and Python branches, checks the zone natively
+    datetimes = [n for n in native if n.get("type") == "datetime"]
+    assert datetimes and all(n == {"type": "datetime", "microseconds_precision": "truncate", "tz_constraint": "aware"} for n in datetimes)
+    # and JSON text, what batches read, is checked without any Python call (the text's start by pattern)
+    json_branches = [n["json_schema"] for n in native if n.get("type") == "json-or-python"]
+    assert len(json_branches) == 4
+    assert not any("function" in node for branch in json_branches for node in nodes(branch))
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "dict"])
+@pytest.mark.parametrize(
+    ("value", "numeric"),
+    [(1772449200, True), (20260301, True), ("1772449200", True), (1.7e9, True), (True, False),
+     ("2026-03-02", False), ("09:00", False), ("next Tuesday", False), ([], False)],
+)
+def test_a_timestamp_is_text_with_a_date_and_a_time(validation_path, value, numeric, as_json):
+    # pydantic alone takes 20260301 (also as text) for seconds since 1970 (23 August 1970), and a date alone
+    # for its midnight
+    data = base(closed_at=value)
+    with pytest.raises(InteractionError) as info:
+        Interaction.parse(json.dumps(data) if as_json else data)
+    (diagnostic,) = info.value.diagnostics
+    assert diagnostic.code == "SR112" and diagnostic.path == ("closed_at",)
+    assert diagnostic.message == (
+        f"closed_at: invalid timestamp {value!r}: a timestamp is ISO 8601 text with a date and a time of day, "
+        "such as 2026-03-02T09:15:00+01:00"
+    )
+    assert (diagnostic.hint is not None and "seconds since 1970" in diagnostic.hint) == numeric
 
 
 @pytest.mark.parametrize(
