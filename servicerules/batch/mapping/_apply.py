@@ -728,7 +728,7 @@ def join_paths(
     of ``path`` (for stdin the current one), as :func:`~servicerules.batch.runner.check_files` and
     :func:`apply_mapping` without ``base_dir`` find them: in the order they are tried, up to the first
     that exists, which is the file the join reads. A file created at any of these paths before the join
-    reads it would be read instead."""
+    reads it would be read instead: ``servicerules check`` refuses an output at any of them."""
     base_dir = _join_dir(os.fspath(path))
     return {
         name: [str(join_files[name])] if join_files and name in join_files else _candidates(spec, base_dir)[0]
