@@ -327,7 +327,8 @@ def _check_outputs(args: argparse.Namespace, inputs: Sequence[str], mapping: Map
         ("--output", args.output), ("--rejects", args.rejects), ("--junit", args.junit), ("--summary-json", args.summary_json),
     ) if path]
     # everything the run reads: the records, the ruleset, the mapping and the files it joins (explicit or found)
-    sources = [*(p for p in inputs if p != "-"), args.ruleset, *([args.mapping] if args.mapping else [])]
+    mapping_file = mapping.source_file if mapping is not None else None  # also a shipped one, named by its name
+    sources = [*(p for p in inputs if p != "-"), args.ruleset, *([mapping_file] if mapping_file else [])]
     read = {file_identity(p): p for p in sources if os.path.isfile(p)}
     joined, awaited = _join_reads(mapping, inputs, joins) if mapping is not None else ({}, {})
     for key, shown in joined.items():

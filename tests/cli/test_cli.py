@@ -430,6 +430,20 @@ def test_an_output_where_a_join_would_find_it_is_refused_and_one_after_the_found
     assert (tmp_path / "exports" / "user_data.csv").read_text(encoding="utf-8").startswith("id,name,role,locale\n7,Jana")
 
 
+def test_an_output_on_the_file_of_a_shipped_mapping_named_by_its_name_is_refused(tmp_path, monkeypatch):
+    shipped = tmp_path / "shipped"  # not the package's own folder: a failing test must not destroy it
+    shipped.mkdir()
+    (shipped / "zendesk.yaml").write_bytes((ROOT / "servicerules" / "data" / "mappings" / "zendesk.yaml").read_bytes())
+    before = (shipped / "zendesk.yaml").read_bytes()
+    monkeypatch.setattr("servicerules.batch.mapping._load.MAPPINGS_DIR", shipped)
+    comments = _zendesk_export(tmp_path / "exports")
+    code, out, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(comments), "--mapping", "zendesk",
+                          "--summary-json", str(shipped / "zendesk.yaml"))
+    assert (code, out) == (2, "")
+    assert err.startswith(f"servicerules check: error: --summary-json {shipped / 'zendesk.yaml'} is also an input ({shipped / 'zendesk.yaml'})")
+    assert (shipped / "zendesk.yaml").read_bytes() == before
+
+
 def test_two_outputs_in_one_file_or_an_unwritable_output_are_refused_up_front(tmp_path):
     starter, examples = str(ROOT / "rulesets" / "starter.yaml"), str(ROOT / "examples" / "interactions.jsonl")
     same = tmp_path / "out.json"
