@@ -13,11 +13,14 @@ import os
 import platform
 import sys
 from pathlib import Path
-from typing import Any, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Sequence, TextIO
 
 from servicerules._argtypes import aware_timestamp
 from servicerules import __version__
 from servicerules.errors import Diagnostic, Location, RulesetError
+
+if TYPE_CHECKING:
+    from servicerules.batch.mapping import Mapping
 
 __all__ = ["main", "run"]
 
@@ -267,7 +270,7 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     ruleset = load(args.ruleset, backend=args.backend)
     mapping, joins = _mapping_options(args)
     paths = expand_inputs(args.inputs)  # missing inputs: FileNotFoundError (exit 2) before anything is written
-    _check_outputs(args, paths)
+    _check_outputs(args, paths, mapping, joins)
     cpus = default_jobs()
     if args.jobs is not None and args.jobs > 2 * cpus:
         print(f"servicerules check: note: --jobs {args.jobs} on {cpus} CPUs: each worker holds its own compiled "
@@ -315,7 +318,7 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return EXIT_VIOLATIONS if summary.failing(args.fail_on) or summary.rejected else EXIT_OK
 
 
-def _check_outputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
+def _check_outputs(args: argparse.Namespace, inputs: Sequence[str], mapping: Mapping | None, joins: dict[str, str | Path] | None) -> None:
     """Refuse, before any file is opened, outputs that would destroy an input or each other, or that
     could only fail once the whole run is done (the summary and JUnit files are written at the end)."""
     from servicerules.batch.readers import file_identity
@@ -323,10 +326,13 @@ def _check_outputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
     named = [(option, path) for option, path in (
         ("--output", args.output), ("--rejects", args.rejects), ("--junit", args.junit), ("--summary-json", args.summary_json),
     ) if path]
-    # everything the run reads: the records, the ruleset, the mapping and the files it joins
-    joins = [item.partition("=")[2] for item in args.join]
-    sources = [*(p for p in inputs if p != "-"), args.ruleset, *([args.mapping] if args.mapping else []), *joins]
+    # everything the run reads: the records, the ruleset, the mapping and the files it joins (explicit or found)
+    mapping_file = mapping.source_file if mapping is not None else None  # also a shipped one, named by its name
+    sources = [*(p for p in inputs if p != "-"), args.ruleset, *([mapping_file] if mapping_file else [])]
     read = {file_identity(p): p for p in sources if os.path.isfile(p)}
+    joined, awaited = _join_reads(mapping, inputs, joins) if mapping is not None else ({}, {})
+    for key, shown in joined.items():
+        read.setdefault(key, shown)
     taken: dict[object, str] = {}
     for option, path in named:
         if path == "-":
@@ -336,6 +342,10 @@ def _check_outputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
             raise _UsageError(
                 f"servicerules check: error: {option} {path} is also an input ({read[key]}): writing it would destroy "
                 "what the run is about to read; write the outputs elsewhere"
+            )
+        if key in awaited:
+            raise _UsageError(
+                f"servicerules check: error: {option} {path} would become an input: {awaited[key]}; write the outputs elsewhere"
             )
         if key in taken:
             raise _UsageError(f"servicerules check: error: {option} and {taken[key]} name the same file {path}")
@@ -350,6 +360,38 @@ def _check_outputs(args: argparse.Namespace, inputs: Sequence[str]) -> None:
         else:
             continue
         raise _UsageError(f"servicerules check: error: {option} {path} {problem}")
+
+
+def _join_reads(mapping: Mapping, inputs: Sequence[str], joins: dict[str, str | Path] | None) -> tuple[dict[object, str], dict[object, str]]:
+    """By file identity, how an error names them: the files the mapping's joins read for these inputs,
+    and the paths where a join would read a file that an output created (a name it tries before the file
+    it finds, or every name when it finds none). A join finds its file beside each input, so an output can
+    land on one that no option names."""
+    from servicerules.batch.mapping import join_paths
+    from servicerules.batch.readers import file_identity
+
+    looked_for: dict[object, tuple[str, list[str]]] = {}
+    folders = {os.path.dirname(p): p for p in inputs}  # the inputs of one folder find the same files
+    for first in folders.values():
+        for name, paths in join_paths(mapping, first, join_files=joins).items():
+            for path in paths:
+                looked_for.setdefault(file_identity(path), (path, []))[1].append(name)
+    given = {file_identity(str(path)) for path in (joins or {}).values()}  # named by --join: shown as given
+    joined = {
+        key: path if key in given else f"{path}, read by the mapping's {_joins_named(names)}"
+        for key, (path, names) in looked_for.items() if os.path.isfile(path)
+    }
+    awaited = {
+        key: f"the mapping's {_joins_named(names)} {'reads' if len(set(names)) == 1 else 'read'} {path} when it exists"
+        for key, (path, names) in looked_for.items() if not os.path.exists(path)  # a directory there is no output either
+    }
+    return joined, awaited
+
+
+def _joins_named(names: list[str]) -> str:
+    """``join 'tickets'``, ``joins 'authors' and 'requesters'``: each name once."""
+    unique = [repr(n) for n in dict.fromkeys(names)]
+    return f"join {unique[0]}" if len(unique) == 1 else f"joins {', '.join(unique[:-1])} and {unique[-1]}"
 
 
 def _mapping_options(args: argparse.Namespace) -> tuple[Any, dict[str, str | Path] | None]:

@@ -28,6 +28,7 @@ from servicerules.batch.mapping import (
     apply_mapping,
     load_mapping,
     mapping_json_schema,
+    join_paths,
     mapping_path,
     read_mapped,
     shipped_mappings,
@@ -1712,6 +1713,27 @@ def test_finding_joined_files(tmp_path: Path) -> None:
     (tmp_path / "users.csv").rename(tmp_path / "exports" / "users.csv")
     m = load_mapping(HELPDESK.replace("[tickets.csv, ticket_data.csv]", "t.csv"))
     assert len(good(list(apply_mapping(m, records, base_dir=tmp_path / "exports")))) == 1
+
+
+def test_join_paths_are_the_files_a_join_reads_and_the_names_it_tries_before(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    m = load_mapping(HELPDESK)
+    path = helpdesk(tmp_path, [["7", "2026-03-02 09:00", "a", "u1"]])
+    users = [str(tmp_path / "users.csv")]
+    assert join_paths(m, path) == {"tickets": [str(tmp_path / "tickets.csv")], "authors": users, "requesters": users}
+    (tmp_path / "tickets.csv").rename(tmp_path / "ticket_data.csv")  # the second candidate: the first is tried before it
+    both = [str(tmp_path / "tickets.csv"), str(tmp_path / "ticket_data.csv")]
+    assert join_paths(m, str(path))["tickets"] == both
+    assert good(run(m, path))[0]["subject"] == "Refund"
+    write_csv(tmp_path / "tickets.csv", ["id", "via", "subject", "requester_id"], [["7", "web", "Created later", "u1"]])
+    assert good(run(m, path))[0]["subject"] == "Created later"  # why the first name counts though it did not exist
+    (tmp_path / "tickets.csv").unlink()
+    (tmp_path / "ticket_data.csv").unlink()
+    assert join_paths(m, path)["tickets"] == both  # none exists: every name, the run fails until one does
+    assert join_paths(m, path, join_files={"tickets": tmp_path / "t.csv"}) == {
+        "tickets": [str(tmp_path / "t.csv")], "authors": users, "requesters": users,
+    }
+    monkeypatch.chdir(tmp_path)  # stdin, or a file named without a directory: the current directory
+    assert join_paths(m, "-")["authors"] == join_paths(m, "comments.csv")["authors"] == ["./users.csv"]
 
 
 # -------------------------------------------------------------------------------------- shipped mappings

@@ -366,6 +366,84 @@ def test_an_output_that_is_the_ruleset_a_join_file_or_a_hard_link_to_an_input_is
     assert linked.stat().st_size == data.stat().st_size > 0 and users.read_text().startswith("id,name")
 
 
+def _zendesk_export(folder: Path) -> Path:
+    """A comment export with the ticket and user exports beside it, where the zendesk mapping finds them."""
+    folder.mkdir()
+    (folder / "ticket_data.csv").write_text(
+        "id,created_at,priority,requester_id,assignee_id,status,subject,updated_at,via_channel,type,group_id,organization_id\n"
+        "5,2024-01-01 10:00:00,high,7,8,open,Locked out,2024-01-01 10:00:00,email,question,1,2\n", encoding="utf-8",
+    )
+    (folder / "user_data.csv").write_text("id,name,role,locale\n7,Jana,end-user,cs\n8,Ola,agent,nb\n", encoding="utf-8")
+    comments = folder / "comments.csv"
+    comments.write_text("id,body,created,public,ticket_id,user_id\n1,hi,2024-01-01 10:00:00,true,5,7\n", encoding="utf-8")
+    return comments
+
+
+@pytest.mark.parametrize("option", ["-o", "--rejects", "--junit", "--summary-json"])
+def test_an_output_on_a_join_file_the_mapping_finds_itself_is_refused(tmp_path, option):
+    comments = _zendesk_export(tmp_path / "exports")
+    (tmp_path / "link").symlink_to(tmp_path / "exports", target_is_directory=True)
+    flag = "--output" if option == "-o" else option
+    ticket_file, user_file = tmp_path / "exports" / "ticket_data.csv", tmp_path / "exports" / "user_data.csv"
+    before = {ticket_file: ticket_file.read_bytes(), user_file: user_file.read_bytes()}
+    for target, read, joins in (
+        (ticket_file, ticket_file, "join 'tickets'"),
+        (tmp_path / "link" / "user_data.csv", user_file, "joins 'authors', 'requesters' and 'assignees'"),  # another spelling
+        (tmp_path / "exports" / ".." / "link" / "ticket_data.csv", ticket_file, "join 'tickets'"),
+    ):
+        code, out, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(comments), "--mapping", "zendesk", option, str(target))
+        assert (code, out) == (2, "")
+        assert err == (
+            f"servicerules check: error: {flag} {target} is also an input ({read}, read by the mapping's {joins}): "
+            "writing it would destroy what the run is about to read; write the outputs elsewhere\n"
+        )
+        assert {path: path.read_bytes() for path in before} == before
+
+
+def test_an_output_where_a_join_would_find_it_is_refused_and_one_after_the_found_file_is_not(tmp_path, monkeypatch):
+    starter = str(ROOT / "rulesets" / "starter.yaml")
+    comments = _zendesk_export(tmp_path / "exports")
+    tickets = tmp_path / "exports" / "tickets.csv"  # the second of ticket_data.csv, tickets.csv, ticket.csv
+    (tmp_path / "exports" / "ticket_data.csv").rename(tickets)
+    code, out, err = call("check", starter, str(comments), "--mapping", "zendesk", "-o", str(tmp_path / "exports" / "ticket_data.csv"))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"servicerules check: error: --output {tmp_path / 'exports' / 'ticket_data.csv'} would become an input: the mapping's "
+        f"join 'tickets' reads {tmp_path / 'exports' / 'ticket_data.csv'} when it exists; write the outputs elsewhere\n"
+    )
+    assert not (tmp_path / "exports" / "ticket_data.csv").exists()
+    before = tickets.read_bytes()
+    later = tmp_path / "exports" / "ticket.csv"  # tried only when tickets.csv is missing: the run never reads it
+    code, out, err = call("check", starter, str(comments), "--mapping", "zendesk", "-q", "--summary-json", str(later))
+    assert (code, err) == (0, "")
+    assert json.loads(later.read_text(encoding="utf-8"))["rejected"] == 0 and tickets.read_bytes() == before
+    tickets.unlink()  # no ticket file at all: the run would read one an output wrote, instead of stopping
+    code, _, err = call("check", starter, str(comments), "--mapping", "zendesk", "--join", f"tickets={tmp_path / 't.csv'}",
+                        "--rejects", str(tmp_path / "t.csv"))
+    assert code == 2 and f"--rejects {tmp_path / 't.csv'} would become an input: the mapping's join 'tickets' reads" in err
+    code, _, err = call("check", starter, str(comments), "--mapping", "zendesk", "--junit", str(tickets))
+    assert code == 2 and f"--junit {tickets} would become an input: the mapping's join 'tickets' reads {tickets} when" in err
+    assert not tickets.exists() and not (tmp_path / "t.csv").exists()
+    monkeypatch.chdir(tmp_path / "exports")  # standard input finds its joins in the current directory
+    code, _, err = call("check", starter, "-", "--mapping", "zendesk", "--rejects", "user_data.csv")
+    assert code == 2 and "--rejects user_data.csv is also an input (./user_data.csv, read by the mapping's joins 'authors'," in err
+    assert (tmp_path / "exports" / "user_data.csv").read_text(encoding="utf-8").startswith("id,name,role,locale\n7,Jana")
+
+
+def test_an_output_on_the_file_of_a_shipped_mapping_named_by_its_name_is_refused(tmp_path, monkeypatch):
+    shipped = tmp_path / "shipped"  # not the package's own folder: a failing test must not destroy it
+    shipped.mkdir()
+    (shipped / "zendesk.yaml").write_bytes((ROOT / "servicerules" / "data" / "mappings" / "zendesk.yaml").read_bytes())
+    before = (shipped / "zendesk.yaml").read_bytes()
+    monkeypatch.setattr("servicerules.batch.mapping._load.MAPPINGS_DIR", shipped)
+    comments = _zendesk_export(tmp_path / "exports")
+    code, out, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(comments), "--mapping", "zendesk",
+                          "--summary-json", str(shipped / "zendesk.yaml"))
+    assert (code, out) == (2, "")
+    assert err.startswith(f"servicerules check: error: --summary-json {shipped / 'zendesk.yaml'} is also an input ({shipped / 'zendesk.yaml'})")
+    assert (shipped / "zendesk.yaml").read_bytes() == before
+
+
 def test_two_outputs_in_one_file_or_an_unwritable_output_are_refused_up_front(tmp_path):
     starter, examples = str(ROOT / "rulesets" / "starter.yaml"), str(ROOT / "examples" / "interactions.jsonl")
     same = tmp_path / "out.json"

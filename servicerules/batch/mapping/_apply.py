@@ -249,13 +249,30 @@ class _JoinTable:
     is kept for the next read, its problems must not be lost with it)."""
 
 
+def _join_dir(file: str | None) -> str:
+    """The directory in which the joins of the records of ``file`` find their files: the file's own; the
+    current one for stdin (``-`` as given, ``<stdin>`` as its records name it) or another name in angle brackets."""
+    return (os.path.dirname(file) or ".") if file and not file.startswith("<") else "."
+
+
+def _candidates(spec: JoinSpec, base_dir: str) -> tuple[list[str], str | None]:
+    """The paths a join tries in ``base_dir``, in order, up to the first that exists; and that one (None
+    when none does)."""
+    tried: list[str] = []
+    for candidate in spec.file:
+        path = candidate if os.path.isabs(candidate) else os.path.join(base_dir, candidate)
+        tried.append(path)
+        if os.path.exists(path):
+            return tried, path
+    return tried, None
+
+
 def _join_file(name: str, spec: JoinSpec, base_dir: str, overrides: AbcMapping[str, str | Path] | None) -> str:
     if overrides and name in overrides:
         return str(overrides[name])
-    for candidate in spec.file:
-        path = candidate if os.path.isabs(candidate) else os.path.join(base_dir, candidate)
-        if os.path.exists(path):
-            return path
+    found = _candidates(spec, base_dir)[1]
+    if found is not None:
+        return found
     names = " or ".join(repr(f) for f in spec.file)
     raise FileNotFoundError(
         f"join {name!r}: no file {names} in {base_dir!r}; give its path (CLI: --join {name}=PATH, Python: join_files={{{name!r}: PATH}})"
@@ -363,10 +380,7 @@ class _Applier:
 
     def load_joins(self, first: RawRecord) -> Iterator[RawRecord]:
         """Read the joined files (each file once, even when several joins use it with the same key)."""
-        base = self.base_dir
-        if base is None:
-            name = first.position.file
-            base = os.path.dirname(name) if name and not name.startswith("<") else "."
+        base = self.base_dir if self.base_dir is not None else _join_dir(first.position.file)
         cache = self.mapping._join_cache
         shared: dict[tuple[Any, ...], list[str]] = {}
         paths: dict[str, str] = {}
@@ -701,6 +715,25 @@ def apply_mapping(
         known = ", ".join(mapping.joins) or "none"
         raise ValueError(f"the mapping has no join named {', '.join(repr(u) for u in unknown)} (its joins: {known})")
     return _Applier(mapping, base_dir, join_files).run(records)
+
+
+def join_paths(
+    mapping: Mapping,
+    path: str | os.PathLike[str],
+    *,
+    join_files: AbcMapping[str, str | Path] | None = None,
+) -> dict[str, list[str]]:
+    """The files the joins of ``mapping`` look for when they map the records of the file ``path`` (``-``:
+    stdin), by join name: the path ``join_files`` gives the join, else its ``file`` names in the directory
+    of ``path`` (for stdin the current one), as :func:`~servicerules.batch.runner.check_files` and
+    :func:`apply_mapping` without ``base_dir`` find them: in the order they are tried, up to the first
+    that exists, which is the file the join reads. A file created at any of these paths before the join
+    reads it would be read instead: ``servicerules check`` refuses an output at any of them."""
+    base_dir = _join_dir(os.fspath(path))
+    return {
+        name: [str(join_files[name])] if join_files and name in join_files else _candidates(spec, base_dir)[0]
+        for name, spec in mapping.joins.items()
+    }
 
 
 def read_mapped(
