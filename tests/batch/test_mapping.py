@@ -201,6 +201,22 @@ def test_json_schema_still_flags_what_the_loader_refuses(change: str, flagged: s
         load_mapping(text)
 
 
+@pytest.mark.parametrize(
+    ("where", "written", "problem"),
+    [
+        ("timestamp_format", "'%Q %Y'", "'Q' is a bad directive in format '%Q %Y'"),
+        ("date_format", "'%d.%m.%'", "stray % in format '%d.%m.%'"),
+    ],
+)
+def test_a_bad_strptime_directive_is_an_error_when_the_mapping_loads(where: str, written: str, problem: str) -> None:
+    # not once per row during check (SR310 on every one of them)
+    text = f"layout: per_interaction\n{where}: {written}\nfields:\n  id: a\n  channel: {{const: email}}\n  created_at: t\n"
+    column = len(where) + 3
+    assert diagnostics(text) == [
+        f"<string>:2:{column}: SR112 '{where}': {problem} (strptime directives: %Y %m %d %H %M %S %z %b %p …; %% is a literal %)"
+    ]
+
+
 def test_event_types_match_the_interaction_model() -> None:
     schema = mapping_json_schema()
     assert tuple(schema["$defs"]["EventSpec"]["properties"]["type"]["enum"]) == EVENT_TYPES

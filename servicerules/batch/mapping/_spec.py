@@ -8,6 +8,7 @@ runs them itself, to report them with file positions).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
@@ -121,6 +122,12 @@ def _zone(name: str) -> ZoneInfo:
 def _check_format(value: str) -> str:
     if value not in _SPECIAL_FORMATS and "%" not in value:
         raise ValueError(f"{value!r} is not a time format: write iso, epoch, epoch_ms, excel or a strptime format such as %Y-%m-%d %H:%M")
+    if value not in _SPECIAL_FORMATS:
+        try:  # strptime checks the directives before the text: a bad one fails here, not on every row
+            dt.datetime.strptime("", value)
+        except ValueError as exc:
+            if "does not match format" not in str(exc):
+                raise ValueError(f"{exc} (strptime directives: %Y %m %d %H %M %S %z %b %p …; %% is a literal %)") from None
     return value
 
 
