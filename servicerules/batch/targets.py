@@ -645,7 +645,7 @@ def _figure(value: float, unit: Unit) -> str:
     if unit == "seconds":
         return format_duration(value) if abs(value) >= 1 or value == 0 else f"{value:.2g}s"
     if abs(value) >= 1:  # 4 significant digits, but every digit before the point: 12345, 123.5, 1.235
-        return _decimals(Fraction(value), max(0, 4 - len(str(int(abs(value))))))
+        return _decimals(_decimal(value), max(0, 4 - len(str(int(abs(value))))))
     return format(Decimal(f"{value:.4g}"), "f")  # 0.0001235, never 1.235e-04
 
 

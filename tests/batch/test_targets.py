@@ -1145,6 +1145,9 @@ def test_printed_figures_use_plain_decimals_never_exponents() -> None:
         ([0.00012, 0.00013], 0.0001, "t: 0.000125 (mean of 2), objective >= 0.0001: met"),
         ([123.456], 100, "t: 123.5 (mean of 1), objective >= 100: met"),
         ([2e20], 1e20, "t: 200000000000000000000 (mean of 1), objective >= 100000000000000000000: met"),
+        # the decimals they print as, not the binary fractions nearest to them (99999999999999991611392)
+        ([1e23], 1e23, "t: 100000000000000000000000 (mean of 1), objective >= 100000000000000000000000: met"),
+        ([1e308, 1e308], 3.3, "t: 1" + "0" * 308 + " (mean of 2), objective >= 3.3: met"),
         # the exact mean is a hair below 1: the figure says so instead of "1 ... objective >= 1: missed"
         ([1, 0.9999999999999999], 1, "t: 0.99999999999999995 (mean of 2), objective >= 1: missed"),
     ],
