@@ -12,7 +12,6 @@ is closed: a JSON array is closed, CSV rows are complete, JSON Lines end with a 
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import re
@@ -141,7 +140,9 @@ class ViolationWriter(BatchSink):
         if self.fmt == "json":
             handle.write("[")
         elif self.fmt == "csv":
-            csv.writer(handle, lineterminator="\n").writerow(CSV_COLUMNS)
+            header = _CsvRows()
+            header.writer.writerow(CSV_COLUMNS)
+            handle.write(header.text())
 
     @classmethod
     def open(cls, path: str, fmt: str | None = None) -> "ViolationWriter":
@@ -206,6 +207,29 @@ def _csv_text(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+class _CsvRows:
+    """CSV rows, written by :attr:`writer`, each ended by a line feed (LF).
+
+    A csv writer quotes a field only for the delimiter, the quote character and the characters of its line
+    terminator, while a CSV reader ends a row at a carriage return (CR) as well as at an LF. With an LF
+    terminator, a field holding a bare CR was written unquoted: a reader split the row there, and the text
+    after the CR began a row of its own, whose first cell the formula guard (:func:`_csv_text`) never saw.
+    Told that rows end with CR LF, the writer quotes every field with either in it; the rows still end
+    with an LF, as they always did."""
+
+    __slots__ = ("lines", "writer")
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.writer = csv.writer(self, lineterminator="\r\n")
+
+    def write(self, line: str) -> None:
+        self.lines.append(line[:-2] + "\n")  # a csv writer writes each row, with its terminator, in one call
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
 class _ViolationText:
     """Violations as the text a :class:`ViolationWriter` writes: ``(count, text)``, the text UTF-8 encoded
     if asked. Worker processes run it (it pickles), so that the merging process only writes the text."""
@@ -224,8 +248,8 @@ class _ViolationText:
 
     def rows(self, rows: Iterable[tuple[str, ViolationRow]]) -> tuple[int, str]:
         if self.fmt == "csv":
-            out = io.StringIO()
-            writer = csv.writer(out, lineterminator="\n")
+            out = _CsvRows()
+            writer = out.writer
             count = 0
             for interaction_id, row in rows:
                 writer.writerow(
@@ -244,7 +268,7 @@ class _ViolationText:
                     )
                 )
                 count += 1
-            return count, out.getvalue()
+            return count, out.text()
         texts: list[str] = []
         for _, row in rows:
             if row.json is None:

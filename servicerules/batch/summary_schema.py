@@ -42,7 +42,7 @@ class TargetJson(TypedDict):
     comparison: Literal[">=", "<="]
     numerator: Annotated[int | None, Field(ge=0, description="share/rate: the counted interactions whose condition is true")]
     denominator: Annotated[int | None, Field(ge=0, description="share/rate: the counted interactions")]
-    sum: Annotated[float | None, Field(description="average: the sum of the values")]
+    sum: Annotated[float | None, Field(description="average: the sum of the values; null when beyond a float's range (about 1.8e308)")]
     count: Annotated[int | None, Field(ge=0, description="average: the number of values")]
     unknown: Annotated[int, Field(ge=0, description="counted by when, but left out: condition or value unknown")]
     unit: Literal["ratio", "seconds", "number"]

@@ -475,6 +475,8 @@ class TargetResult:
     numerator: int | None
     denominator: int | None
     sum: float | None
+    """average: the sum of the values, rounded once to a float; None for a share or rate, and when the sum
+    is beyond a float's range (``achieved``, the mean, always is in range)."""
     count: int | None
     unknown: int
     """Counted by ``when`` but left out because the condition (or value) was unknown."""
@@ -591,7 +593,7 @@ def _result(info: _TargetInfo, group: dict[str, str | None], tally: _Tally) -> T
     if tally.count:
         # compared exactly, as decimal numbers: an average of 3.3, 3.3 and 3.3 meets an objective of 3.3
         exact = tally.exact / tally.count if average else Fraction(tally.hits, tally.count)
-        achieved = float(exact)
+        achieved = float(exact)  # a mean lies between the smallest and the largest value: in a float's range
         objective = _decimal(spec.objective)
         met = exact >= objective if spec.comparison == ">=" else exact <= objective
     if achieved is None:
@@ -611,13 +613,22 @@ def _result(info: _TargetInfo, group: dict[str, str | None], tally: _Tally) -> T
         comparison=spec.comparison,
         numerator=None if average else tally.hits,
         denominator=None if average else tally.count,
-        sum=float(tally.exact) if average else None,
+        sum=_float(tally.exact) if average else None,
         count=tally.count if average else None,
         unknown=tally.unknown,
         unit=info.unit,
         severity=spec.severity.value,
         exact=exact,
     )
+
+
+def _float(value: Fraction) -> float | None:
+    """``value`` rounded to a float, or None beyond a float's range: values near the largest float
+    (1.8e308) are finite one by one, and their sum need not be."""
+    try:
+        return float(value)
+    except OverflowError:
+        return None
 
 
 # -- printing -------------------------------------------------------------------------------------------
@@ -634,7 +645,7 @@ def _figure(value: float, unit: Unit) -> str:
     if unit == "seconds":
         return format_duration(value) if abs(value) >= 1 or value == 0 else f"{value:.2g}s"
     if abs(value) >= 1:  # 4 significant digits, but every digit before the point: 12345, 123.5, 1.235
-        return _decimals(Fraction(value), max(0, 4 - len(str(int(abs(value))))))
+        return _decimals(_decimal(value), max(0, 4 - len(str(int(abs(value))))))
     return format(Decimal(f"{value:.4g}"), "f")  # 0.0001235, never 1.235e-04
 
 

@@ -298,6 +298,33 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_text(ruleset: An
     assert any((v["evidence"]["excerpt"] or "").startswith("=HYPERLINK(") for v in jsonl)
 
 
+@pytest.mark.parametrize("newline", ["\r", "\r\n", "\n"], ids=["CR", "CRLF", "LF"])
+def test_csv_cells_with_a_line_break_are_quoted_and_stay_one_cell(ruleset: Any, tmp_path: Path, newline: str) -> None:
+    # A reader ends a row at a lone CR too: an unquoted one split the row, and the text after it (here a
+    # formula) became the first cell of a row of its own, where no leading ' guarded it.
+    def pasted(ident: str, text: str) -> dict[str, Any]:
+        record = _email(1, 30)
+        record["events"][0]["text"] = text
+        return {**record, "id": ident}
+
+    data = _write_jsonl(tmp_path / "in.jsonl", [pasted(f"E{newline}=1", f"Thanks{newline}=1+2 {CARD}"), pasted("\r=2", f"{CARD}{newline}=3")])
+    out = tmp_path / "v.csv"
+    check_files(ruleset, [data], sinks=[ViolationWriter.open(str(out))], as_of=AS_OF)
+    with out.open(encoding="utf-8", newline="") as handle:
+        text = handle.read()
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    same = ["privacy.card-number-in-message", "critical", "enforce", "Message 0 contains what looks like a card number (customer).", "0", "2026-03-02T09:00:00Z"]
+    assert rows == [
+        ["interaction_id", "rule_id", "severity", "mode", "message", "event_index", "at", "excerpt", "actions", "ruleset", "version"],
+        [f"E{newline}=1", *same, f"Thanks{newline}=1+2 411111••••••1111", "purge-card-data", "starter", "1.0.0"],
+        ["'\r=2", *same, f"411111••••••1111{newline}=3", "purge-card-data", "starter", "1.0.0"],
+    ]
+    # quoted, and the rows still end with a line feed alone
+    assert f'version\n"E{newline}=1",privacy.' in text
+    assert f'1.0.0\n"\'\r=2",privacy.' in text
+    assert text.endswith(f'"411111••••••1111{newline}=3",purge-card-data,starter,1.0.0\n')
+
+
 def test_rejected_raw_text_of_csv_rows_json_elements_and_gzip(ruleset: Any, tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_text("id,channel\nc1\nc2,email\n", encoding="utf-8")
     (tmp_path / "b.json").write_text('[\n  {"id": "j1"},\n  {bad}\n]\n', encoding="utf-8")

@@ -553,6 +553,77 @@ def test_an_average_equal_to_the_objective_is_met(values: list[float], objective
     assert (result.status, result.achieved) == ("met", objective)
 
 
+def _average_of(values: list[float], objective: float = 3.3) -> TargetAccumulator:
+    spec = RulesetSpec(ruleset="x", version="1", targets=[TargetSpec(
+        id="avg", title="avg", kind="average", value="interaction.attributes.score", objective=objective,
+    )])
+    accumulator = TargetAccumulator(compile_targets(spec, lookup, {}))
+    accumulator.add(Contribution(0, (), None, v) for v in values)
+    return accumulator
+
+
+def _average_figures(accumulator: TargetAccumulator) -> tuple[Any, ...]:
+    (result,) = accumulator.results()
+    return result.status, result.achieved, result.sum, result.count
+
+
+@pytest.mark.parametrize(
+    ("values", "figures"),
+    [
+        # the sum is beyond a float's range: the mean is not, and the sum is null
+        ([1e308, 1e308], ("met", 1e308, None, 2)),
+        ([-1e308, -1e308], ("missed", -1e308, None, 2)),
+        ([1.7976931348623157e308] * 3, ("met", 1.7976931348623157e308, None, 3)),
+        # past the largest float on the way, back in range at the end
+        ([1e308, 1e308, -1e308, -1e308, 5.0], ("met", 1.0, 5.0, 5)),
+        ([1.5e308, 1.5e308, -1.5e308, -1.3e308], ("met", 5e306, 2e307, 4)),
+    ],
+)
+def test_an_average_of_values_near_the_largest_float_does_not_overflow(values: list[float], figures: tuple[Any, ...]) -> None:
+    accumulator = _average_of(values, objective=0)
+    assert _average_figures(accumulator) == figures
+    (result,) = accumulator.results()
+    json.dumps(result.to_dict(), allow_nan=False)  # no Infinity in the summary
+
+
+def test_worker_sums_beyond_a_float_s_range_merge_exactly() -> None:
+    # each worker's sum overflows a float, one up and one down; together they are back in range
+    up, down = _average_of([1.5e308, 1.5e308]), _average_of([-1.5e308, -1.3e308])
+    assert _average_figures(up) == ("met", 1.5e308, None, 2)
+    assert _average_figures(down) == ("missed", -1.4e308, None, 2)
+    for first, second in ((up, down), (down, up)):
+        merged = _average_of([])
+        merged.merge(pickle.loads(pickle.dumps(first)))
+        merged.merge(pickle.loads(pickle.dumps(second)))
+        assert _average_figures(merged) == ("met", 5e306, 2e307, 4)
+
+
+def test_a_summary_with_an_average_beyond_a_float_s_sum_is_valid_json(tmp_path: Path) -> None:
+    from servicerules.batch.output import SummaryJsonWriter
+    from servicerules.batch.runner import check_files
+    from servicerules.batch.summary_schema import summary_adapter
+
+    ruleset = servicerules.load('ruleset: x\nversion: "1"\ntargets:\n  - {id: score, title: Score, kind: average, '
+                                'value: interaction.attributes.score, objective: 3.3}\n')
+    data = tmp_path / "in.jsonl"
+    data.write_text("".join(json.dumps({"id": f"S{i}", "channel": "chat", "created_at": "2026-03-01T10:00:00Z",
+                                        "attributes": {"score": 1e308}}) + "\n" for i in range(4)), encoding="utf-8")
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in the summary")
+
+    try:
+        for jobs in (1, 2):  # in worker processes, whose sums are merged
+            path = tmp_path / f"summary-{jobs}.json"
+            summary = check_files(ruleset, [str(data)], jobs=jobs, chunk_size=1, sinks=[SummaryJsonWriter(str(path))])
+            assert summary.jobs == jobs
+            document = json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse)
+            assert summary_adapter().validate_python(document) == document
+            (target,) = document["targets"]
+            assert (target["status"], target["achieved"], target["sum"], target["count"]) == ("met", 1e308, None, 4)
+    finally:
+        ruleset.close()
+
 @pytest.mark.parametrize(
     ("hits", "count", "objective", "comparison", "status"),
     [
@@ -1074,6 +1145,9 @@ def test_printed_figures_use_plain_decimals_never_exponents() -> None:
         ([0.00012, 0.00013], 0.0001, "t: 0.000125 (mean of 2), objective >= 0.0001: met"),
         ([123.456], 100, "t: 123.5 (mean of 1), objective >= 100: met"),
         ([2e20], 1e20, "t: 200000000000000000000 (mean of 1), objective >= 100000000000000000000: met"),
+        # the decimals they print as, not the binary fractions nearest to them (99999999999999991611392)
+        ([1e23], 1e23, "t: 100000000000000000000000 (mean of 1), objective >= 100000000000000000000000: met"),
+        ([1e308, 1e308], 3.3, "t: 1" + "0" * 308 + " (mean of 2), objective >= 3.3: met"),
         # the exact mean is a hair below 1: the figure says so instead of "1 ... objective >= 1: missed"
         ([1, 0.9999999999999999], 1, "t: 0.99999999999999995 (mean of 2), objective >= 1: missed"),
     ],
