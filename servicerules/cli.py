@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import platform
+import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence, TextIO
@@ -347,7 +348,12 @@ def _check_outputs(args: argparse.Namespace, inputs: Sequence[str], mapping: Map
             raise _UsageError(
                 f"servicerules check: error: {option} {path} would become an input: {awaited[key]}; write the outputs elsewhere"
             )
-        if key in taken:
+        if path.lower().endswith(".gz"):
+            raise _UsageError(
+                f"servicerules check: error: {option} {path}: outputs are written uncompressed; name the file without "
+                ".gz and compress it after the run (gzip FILE)"
+            )
+        if key in taken and not _is_device(path):  # /dev/null may take several outputs
             raise _UsageError(f"servicerules check: error: {option} and {taken[key]} name the same file {path}")
         taken[key] = option
         folder = os.path.dirname(os.path.abspath(path))
@@ -360,6 +366,14 @@ def _check_outputs(args: argparse.Namespace, inputs: Sequence[str], mapping: Map
         else:
             continue
         raise _UsageError(f"servicerules check: error: {option} {path} {problem}")
+
+
+def _is_device(path: str) -> bool:
+    """Whether ``path`` is a character device such as /dev/null, which any number of writers may share."""
+    try:
+        return stat.S_ISCHR(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _join_reads(mapping: Mapping, inputs: Sequence[str], joins: dict[str, str | Path] | None) -> tuple[dict[object, str], dict[object, str]]:

@@ -217,6 +217,14 @@ def test_a_bad_strptime_directive_is_an_error_when_the_mapping_loads(where: str,
     ]
 
 
+def test_naive_times_in_a_daylight_saving_change_take_the_offset_before_it(tmp_path: Path) -> None:
+    export = tmp_path / "dst.csv"
+    export.write_text("a,t\n1,2026-03-29T02:30:00\n2,2026-10-25T02:30:00\n", encoding="utf-8")
+    mapping = load_mapping("layout: per_interaction\ntimezone: Europe/Berlin\nfields:\n  id: a\n  channel: {const: email}\n  created_at: t\n")
+    # 02:30 does not exist on the spring-forward night (read as 03:30 CEST), and is there twice on the fall-back night
+    assert [r.data["created_at"] for r in read_mapped(mapping, export)] == ["2026-03-29T02:30:00+01:00", "2026-10-25T02:30:00+02:00"]
+
+
 def test_event_types_match_the_interaction_model() -> None:
     schema = mapping_json_schema()
     assert tuple(schema["$defs"]["EventSpec"]["properties"]["type"]["enum"]) == EVENT_TYPES

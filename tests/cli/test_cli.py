@@ -460,6 +460,24 @@ def test_two_outputs_in_one_file_or_an_unwritable_output_are_refused_up_front(tm
     assert (code, err) == (2, "servicerules check: error: --output -: outputs are files; give a path\n")
 
 
+def test_a_compressed_output_name_is_refused_and_dev_null_takes_several_outputs(tmp_path):
+    starter, examples = str(ROOT / "rulesets" / "starter.yaml"), str(ROOT / "examples" / "interactions.jsonl")
+    for option, name in (("-o", "v.json.gz"), ("--rejects", "r.jsonl.GZ"), ("--summary-json", "s.json.gz")):
+        path = tmp_path / name
+        code, _, err = call("check", starter, examples, option, str(path))
+        long_option = {"-o": "--output"}.get(option, option)
+        assert (code, err) == (
+            2,
+            f"servicerules check: error: {long_option} {path}: outputs are written uncompressed; name the file without "
+            ".gz and compress it after the run (gzip FILE)\n",
+        )
+        assert not path.exists()
+    # only the violations count (exit 1: the examples break rules on purpose)
+    code, out, err = call("check", starter, examples, "--as-of", "2026-03-02T18:00:00Z", "-q",
+                          "-o", os.devnull, "--junit", os.devnull, "--summary-json", os.devnull, "--rejects", os.devnull)
+    assert (code, out, err) == (1, "", "")
+
+
 def test_options_are_not_abbreviated_and_format_needs_an_output():
     starter, examples = str(ROOT / "rulesets" / "starter.yaml"), str(ROOT / "examples" / "interactions.jsonl")
     code, _, err = call("check", starter, examples, "--quie")
