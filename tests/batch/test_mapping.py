@@ -2343,6 +2343,80 @@ def test_no_post_of_a_rejected_thread_is_checked_whatever_the_order(forest: tupl
         assert tree & bad
 
 
+def unreadable_row(i: int, data: dict[str, str], kind: str, shifted: dict[str, str]) -> RawRecord:
+    """Row ``i`` (line i + 2) as a reader gives it when it cannot be read: a bad byte (the whole row, read with
+    it replaced), a field too many (read from the first and from the last field: ``shifted``) or no JSON."""
+    readings = {"SR303": ({**data, "text": "\ufffd"},), "SR305": (data, shifted), "SR301": ()}[kind]
+    return RawRecord(SourcePosition("mem.csv", i + 2, i + 1), None, f"cannot be read ({kind})", kind, 10, readings)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(st.sampled_from("abcdef"), st.integers(0, 10_000), st.sampled_from(["ok", "ok", "ok", "SR303", "SR305", "SR301"])), max_size=40),
+    st.sampled_from(["contiguous", "buffered"]),
+)
+def test_no_interaction_is_checked_without_a_row_that_cannot_be_read(rows: list[tuple[str, int, str]], grouping: str) -> None:
+    """Contiguous rows sorted by key, buffered rows in any order: an interaction with a row that cannot be read
+    is one error, and every other one is checked whole. A row whose key cannot be read (SR301) is, under
+    contiguous grouping, a row of the interaction before it or of the one after it; under buffered grouping
+    it cannot be told."""
+    if grouping == "contiguous":
+        rows = sorted(rows, key=lambda row: row[0])
+    records = [
+        RawRecord(SourcePosition("mem.csv", i + 2, i + 1), {"key": k, "n": str(n)}, None, None, 10)
+        if kind == "ok"
+        else unreadable_row(i, {"key": k, "n": str(n)}, kind, {"n": "extra", "key": str(n)})  # the second key no key
+        for i, (k, n, kind) in enumerate(rows)
+    ]
+    out = list(apply_mapping(load_mapping(GROUPED.format(grouping=grouping)), records))
+    readable = [(i, k) for i, (k, _, kind) in enumerate(rows) if kind == "ok"]
+    lost = {k for k, _, kind in rows if kind in ("SR303", "SR305")}
+    if grouping == "contiguous":
+        for i, (_, _, kind) in enumerate(rows):
+            if kind == "SR301":
+                lost |= set([key for j, key in readable if j < i][-1:] + [key for j, key in readable if j > i][:1])
+    keys = {k for _, k in readable}
+    checked = {r.data["id"]: sorted(e["text"] for e in r.data["events"]) for r in out if r.data}
+    assert checked == {k: sorted(str(n) for key, n, kind in rows if key == k and kind == "ok") for k in keys - lost}
+    assert sorted(r.error.split("'")[1] for r in out if r.code == "SR310" and r.error) == sorted(keys & lost)  # one each
+    assert sorted(r.position.line for r in out if r.code in ("SR301", "SR303", "SR305")) == [i + 2 for i, row in enumerate(rows) if row[2] != "ok"]
+    assert sum(r.size for r in out) == 10 * len(rows)
+
+
+@settings(max_examples=120, deadline=None)
+@given(forests(), st.data(), st.booleans())
+def test_no_thread_is_checked_without_a_post_that_cannot_be_read(forest: tuple[list[int | None], list[int]], data: Any, with_replies: bool) -> None:
+    """Posts that cannot be read, with their id and parent (SR303), or only two candidates for each (SR305):
+    no thread with one of them is checked, and every other thread is checked whole."""
+    parents, order = forest
+    n = len(parents)
+    bad = {i: data.draw(st.sampled_from(["SR303", "SR305"]), label=f"p{i}") for i in data.draw(st.lists(st.integers(0, n - 1), max_size=3))}
+
+    def root(i: int) -> int:
+        while (p := parents[i]) is not None:
+            i = p
+        return i
+
+    records = []
+    for line, i in enumerate(order):
+        row = {
+            "id": f"p{i}",
+            "reply_to": "" if parents[i] is None else f"p{parents[i]}",
+            "replies": ",".join(f"p{c}" for c in range(n) if parents[c] == i),
+            "t": f"2026-03-02T09:00:{i:02d}",
+            "text": f"tweet {i}",
+        }
+        if i in bad:
+            records.append(unreadable_row(line, row, bad[i], {"id": f"x{i}", "reply_to": f"y{i}"}))
+        else:
+            records.append(RawRecord(SourcePosition("mem.csv", line + 2, line + 1), row, None, None, 10))
+    out = list(apply_mapping(load_mapping(TWEETS.format(replies=", replies: replies" if with_replies else "")), records))
+    dirty = {root(i) for i in bad}
+    checked = sorted(sorted(int(e["text"][6:]) for e in r.data["events"]) for r in out if r.data)
+    assert checked == sorted(sorted(i for i in range(n) if root(i) == r) for r in {root(i) for i in range(n)} - dirty)
+    assert {r.position.line for r in out if r.code in ("SR303", "SR305")} == {order.index(i) + 2 for i in bad}
+
+
 def test_numbers_become_text_in_text_fields_only() -> None:
     m = mapping("""\
     layout: per_interaction
