@@ -15,6 +15,9 @@ be turned into a record becomes a :class:`RawRecord` carrying ``error``, a stabl
   corrupt (reading cannot go on past that point, so it is always the last record of the file)
 * ``SR305`` CSV row with the wrong number of fields (also other malformed CSV rows and a bad header)
 
+A row with a bad byte (SR303) or the wrong number of fields (SR305) also carries ``readings``, what can
+still be made of it, so that a mapping can tell which interaction lost it (see :attr:`RawRecord.readings`).
+
 Input is gzip-decompressed transparently whenever it starts with the gzip magic bytes ``1f 8b`` (a
 ``.gz`` name alone only matters for format detection). Text must be UTF-8 (a leading BOM is skipped) or
 another single-byte ASCII-compatible encoding such as ``latin-1`` or ``cp1252``.
@@ -125,6 +128,13 @@ class RawRecord:
     error: str | None = None
     code: str | None = None
     size: int = 0
+    readings: tuple[dict[str, Any], ...] = ()
+    """For a record that cannot be read: what can still be made of it, to tell which interaction it is
+    part of (a mapping's group key), never to check it. A CSV row or JSON record with a byte its encoding
+    does not have (SR303) has one reading, the whole record, each such byte replaced by U+FFFD. A CSV row
+    with the wrong number of fields has two, partial ones: its fields matched to the header's columns from
+    the first and from the last, so that a column on either side of one damaged place has its value in one
+    of them (a column a reading lacks is unknown there, not empty). Empty for other problems."""
 
     @property
     def ok(self) -> bool:
@@ -135,8 +145,10 @@ def _good(position: SourcePosition, data: dict[str, Any], size: int) -> RawRecor
     return RawRecord(position, data, None, None, size)
 
 
-def _bad(position: SourcePosition, code: str, error: str, size: int) -> RawRecord:
-    return RawRecord(position, None, error, code, size)
+def _bad(
+    position: SourcePosition, code: str, error: str, size: int, readings: tuple[dict[str, Any], ...] = ()
+) -> RawRecord:
+    return RawRecord(position, None, error, code, size, readings)
 
 
 # ------------------------------------------------------------------------------------- inputs and formats
@@ -582,7 +594,8 @@ def _json_record(
         if line_start == 0:
             col += first_col - 1
         location = where(raw.count(b"\n", 0, exc.start), col)
-        return _bad(position, "SR303", f"invalid {_label(codec)} byte 0x{raw[exc.start]:02x} {location}", size)
+        message = f"invalid {_label(codec)} byte 0x{raw[exc.start]:02x} {location}"
+        return _bad(position, "SR303", message, size, _replaced_reading(raw, codec))
     if text.startswith("\ufeff"):  # a BOM left over from concatenated files
         text = text[1:]
     try:
@@ -609,6 +622,24 @@ def _json_record(
             col += first_col - 1
         return _bad(position, "SR301", f"malformed JSON: unpaired surrogate escape {where(line_offset, col)}", size)
     return _good(position, value, size)
+
+
+def _replaced_reading(raw: bytes, codec: str) -> tuple[dict[str, Any], ...]:
+    """The record with its undecodable bytes replaced by U+FFFD, when it is a JSON object then. Replacing
+    keeps every ASCII byte (quotes, brackets, commas), so the structure is the record's own."""
+    text = raw.decode(codec, "replace").removeprefix("\ufeff")
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return ()
+    return (value,) if isinstance(value, dict) else ()
+
+
+def _csv_readings(header: list[str], fields: list[str]) -> tuple[dict[str, Any], ...]:
+    """A CSV row's readings (see :attr:`RawRecord.readings`)."""
+    if len(fields) == len(header):
+        return (dict(zip(header, fields)),)
+    return dict(zip(header, fields)), dict(zip(reversed(header), reversed(fields)))
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -1120,11 +1151,11 @@ def _read_csv(source: _ByteSource, name: str, codec: str, dialect: dict[str, Any
         elif cut_by_eof:
             message = "file ends in the middle of a record: a quoted field opened in this row is never closed"
             yield _bad(position, "SR304", message + " (unbalanced quote character?)", size)
-        elif bad is not None:
-            yield _bad(position, "SR303", bad_message, size)
+        elif bad is not None:  # the feed decoded the row with replacement characters
+            yield _bad(position, "SR303", bad_message, size, _csv_readings(header, fields))
         elif len(fields) != len(header):
             message = f"CSV row has {len(fields)} field{'' if len(fields) == 1 else 's'}, expected {len(header)} (the header's columns)"
-            yield _bad(position, "SR305", message, size)
+            yield _bad(position, "SR305", message, size, _csv_readings(header, fields))
         else:
             yield _good(position, dict(zip(header, fields)), size)
     if source.problem is not None and not reported:

@@ -1493,7 +1493,7 @@ def test_identical_synthesised_events_of_one_interaction_are_kept_once() -> None
 # ------------------------------------------------------------------------------ errors, sizes, positions
 
 
-def test_reader_errors_pass_through_and_sizes_add_up(tmp_path: Path) -> None:
+def test_reader_errors_keep_their_code_and_position_and_sizes_add_up(tmp_path: Path) -> None:
     path = tmp_path / "chats.csv"
     path.write_text(
         "conversation,sent,role,sender,text\n"
@@ -1506,9 +1506,10 @@ def test_reader_errors_pass_through_and_sizes_add_up(tmp_path: Path) -> None:
     )
     raw = list(read_records(str(path)))
     out = run(chat_mapping(), path)
-    # c1 is complete (and emitted) when the row of c2 arrives
-    assert [(r.position.line, r.code) for r in out] == [(3, "SR305"), (2, None), (5, "SR310"), (6, None)]
-    assert (out[0].position, out[0].error, out[0].code) == (raw[1].position, raw[1].error, raw[1].code)  # as read
+    # the short row is one of c1's: c1 is not checked (said at its first row when the row of c2 arrives)
+    assert [(r.position.line, r.code) for r in out] == [(3, "SR305"), (2, "SR310"), (5, "SR310"), (6, None)]
+    assert (out[0].position, out[0].code) == (raw[1].position, raw[1].code)  # as read
+    assert out[0].error == "CSV row has 4 fields, expected 5 (the header's columns); interaction 'c1' is not checked"
     assert sum(r.size for r in out) == sum(r.size for r in raw) == path.stat().st_size
 
 
@@ -1530,6 +1531,7 @@ def test_json_inputs(tmp_path: Path) -> None:
     """)
     out = run(m, path)
     assert [(r.position.line, r.code) for r in out] == [(1, None), (2, "SR302"), (3, None)]
+    assert out[1].error == "record is a JSON array, expected an object"  # one row per interaction: as read
     assert good(out)[1] == {"id": "8", "channel": "web", "created_at": "2026-03-02T09:16:00+00:00", "attributes": {"messages": 0}}
 
 
@@ -1562,6 +1564,262 @@ def test_mapped_records_plug_into_check_records(tmp_path: Path) -> None:
     # 2 minutes is late) and greets; c2, whose time 'x' the mapping cannot read, is rejected at its row
     assert checked == [("c1", [])]
     assert [(r.source, r.code) for r in summary.rejections] == [(f"{path}:4", "SR310")]
+
+
+# ------------------------------------------------------------------------------------ rows that cannot be read
+
+# A reply that cannot be read: a Latin-1 text in a UTF-8 export (SR303), or a comma the export did not quote
+# (SR305, a field too many). Checked without it, its interaction would get false violations.
+UNREADABLE = {"SR303": b"Gr\xfc\xdfe Ada", "SR305": b"hi, Ada"}
+THREAD = TWEETS.format(replies="")
+
+
+def write_rows(path: Path, lines: Sequence[bytes]) -> Path:
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    return path
+
+
+def unreadable_export(tmp_path: Path, grouping: str, kind: str) -> tuple[Mapping, Path]:
+    """An export with one row that cannot be read, in c1's (contiguous, buffered) or post 1's thread."""
+    bad = UNREADABLE[kind]
+    if grouping == "thread":
+        rows = [b"id,reply_to,t,text", b"1,,2026-03-02T09:00,hello", b"2,1,2026-03-02T09:01," + bad, b"3,2,2026-03-02T09:02,thanks", b"9,,2026-03-02T09:09,help"]
+        return load_mapping(THREAD), write_rows(tmp_path / "posts.csv", rows)
+    if grouping == "contiguous":
+        rows = [b"c1,09:00,customer,Ada,hello", b"c1,09:02,agent,bob," + bad, b"c1,09:03,customer,Ada,thanks", b"c2,10:00,customer,Cy,help", b"c2,10:01,agent,eve,Hello Cy"]
+    else:  # the rows of c1 and c2 interleaved
+        rows = [b"c1,09:00,customer,Ada,hello", b"c2,10:00,customer,Cy,help", b"c1,09:02,agent,bob," + bad, b"c2,10:01,agent,eve,Hello Cy", b"c1,09:03,customer,Ada,thanks"]
+    return chat_mapping(grouping), write_rows(tmp_path / "chats.csv", [",".join(CHAT_HEADER).encode(), *rows])
+
+
+SR305_GROUPED = (
+    "CSV row has 6 fields, expected 5 (the header's columns); its conversation is 'c1' or '09:02' (its fields counted from the "
+    "first or from the last column), and neither interaction is checked"
+)
+UNREADABLE_REJECTS: dict[tuple[str, str], list[tuple[int, str, str]]] = {
+    ("contiguous", "SR303"): [
+        (3, "SR303", "invalid UTF-8 byte 0xfc at column 22; interaction 'c1' is not checked"),
+        (2, "SR310", "conversation 'c1' (from line 2): its row at line 3 (SR303) cannot be read, so interaction 'c1' is not checked: it would be judged without it"),
+    ],
+    ("contiguous", "SR305"): [
+        (3, "SR305", SR305_GROUPED),
+        (2, "SR310", "conversation 'c1' (from line 2): the row at line 3 (SR305) cannot be read and may be one of its rows, so interaction 'c1' is not checked: it would be judged without it"),
+    ],
+    ("buffered", "SR303"): [
+        (4, "SR303", "invalid UTF-8 byte 0xfc at column 22; interaction 'c1' is not checked"),
+        (2, "SR310", "conversation 'c1' (from line 2): its row at line 4 (SR303) cannot be read, so interaction 'c1' is not checked: it would be judged without it"),
+    ],
+    ("buffered", "SR305"): [
+        (4, "SR305", SR305_GROUPED),
+        (2, "SR310", "conversation 'c1' (from line 2): the row at line 4 (SR305) cannot be read and may be one of its rows, so interaction 'c1' is not checked: it would be judged without it"),
+    ],
+    ("thread", "SR303"): [
+        (3, "SR303", "invalid UTF-8 byte 0xfc at column 24; the thread of id '2' is not checked"),
+        (2, "SR310", "the thread from line 2: its post at line 3 (SR303) cannot be read, so it is not checked: it would be judged without it"),
+    ],
+    ("thread", "SR305"): [
+        (
+            3,
+            "SR305",
+            "CSV row has 5 fields, expected 4 (the header's columns); its id is '2' or '1' and its reply_to '1' or '2026-03-02T09:01' "
+            "(its fields counted from the first or from the last column), so the threads of id '2', '1' and '2026-03-02T09:01' are not checked",
+        ),
+        # post 3 answers post 2, which is not read: the two parts of the thread are not linked, and neither is checked
+        (2, "SR310", "the thread from line 2: the post at line 3 (SR305) cannot be read and may be one of its posts, so it is not checked: it would be judged without it"),
+        (4, "SR310", "the thread from line 4: the post at line 3 (SR305) cannot be read and may be one of its posts, so it is not checked: it would be judged without it"),
+    ],
+}
+
+
+@pytest.mark.parametrize("kind", ["SR303", "SR305"])
+@pytest.mark.parametrize("grouping", ["contiguous", "buffered", "thread"])
+def test_a_row_that_cannot_be_read_rejects_its_interaction(tmp_path: Path, grouping: str, kind: str) -> None:
+    m, path = unreadable_export(tmp_path, grouping, kind)
+    ruleset = servicerules.load(ROOT / "rulesets" / "starter.yaml", backend="reference")
+    checked: list[str] = []
+    summary = check_files(ruleset, [path], mapping=m, on_report=lambda i, r: checked.append(i.id))
+    assert checked == (["9"] if grouping == "thread" else ["c2"])
+    assert [(r.line, r.code, r.reason) for r in summary.rejections] == UNREADABLE_REJECTS[grouping, kind]
+    # every record the mapping gives is counted: the row's rejection, the interaction's, the other interaction
+    expected = len(UNREADABLE_REJECTS[grouping, kind]) + 1
+    assert (summary.read, summary.evaluated, summary.rejected) == (expected, 1, expected - 1)
+
+
+def test_worker_processes_give_the_results_of_one_process_for_rows_that_cannot_be_read(tmp_path: Path) -> None:
+    ruleset = servicerules.load(ROOT / "rulesets" / "starter.yaml", backend="reference")
+    for grouping in ("contiguous", "buffered", "thread"):
+        for kind in UNREADABLE:
+            (tmp_path / grouping / kind).mkdir(parents=True)
+            m, path = unreadable_export(tmp_path / grouping / kind, grouping, kind)
+            results = []
+            for jobs in (1, 2):
+                summary = check_files(ruleset, [path], mapping=m, jobs=jobs, chunk_size=1)
+                assert summary.jobs == jobs  # one record per chunk: the records are evaluated by two workers
+                results.append({k: v for k, v in summary.to_dict().items() if k not in ("elapsed_seconds", "jobs")})
+            assert results[0] == results[1], (grouping, kind)
+            assert results[0]["read"] == results[0]["evaluated"] + results[0]["rejected"] == len(UNREADABLE_REJECTS[grouping, kind]) + 1
+
+
+def test_a_row_whose_key_cannot_be_read_rejects_the_contiguous_interactions_next_to_it(tmp_path: Path) -> None:
+    # JSON Lines with lines that are no JSON: the conversation of such a row cannot be read. Under grouping:
+    # contiguous a row between two rows of c1 is one of c1's; a row between c2 and c3 may be the last of c2 or the
+    # first of c3, so neither is checked. c4 is not next to one.
+    m = load_mapping(CHAT.format(grouping="contiguous").replace("sent, format: \"%H:%M\"", "sent, format: iso"))
+    lines = [
+        {"conversation": "c1", "sent": "2026-03-02T09:00:00Z", "role": "customer", "sender": "Ada", "text": "a"},
+        "{broken",
+        {"conversation": "c1", "sent": "2026-03-02T09:02:00Z", "role": "agent", "sender": "bob", "text": "b"},
+        {"conversation": "c2", "sent": "2026-03-02T10:00:00Z", "role": "customer", "sender": "Cy", "text": "c"},
+        '["an array"]',
+        {"conversation": "c3", "sent": "2026-03-02T11:00:00Z", "role": "customer", "sender": "Di", "text": "d"},
+        {"conversation": "c4", "sent": "2026-03-02T12:00:00Z", "role": "customer", "sender": "Ed", "text": "e"},
+    ]
+    path = tmp_path / "chats.jsonl"
+    path.write_text("".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines), encoding="utf-8")
+    out = run(m, path)
+    assert [(r.position.line, r.code, r.error or r.data["id"]) for r in out] == [
+        (2, "SR301", (
+            "malformed JSON: Expecting property name enclosed in double quotes at column 2; its conversation cannot be read, so it "
+            "may be a row of interaction 'c1' before it or of the interaction after it, and neither is checked (grouping: contiguous)"
+        )),
+        (1, "SR310", (
+            "conversation 'c1' (from line 1): the row at line 2 (SR301) cannot be read and may be one of its rows, so interaction "
+            "'c1' is not checked: it would be judged without it"
+        )),
+        (5, "SR302", (
+            "record is a JSON array, expected an object; its conversation cannot be read, so it may be a row of interaction 'c2' "
+            "before it or of the interaction after it, and neither is checked (grouping: contiguous)"
+        )),
+        (4, "SR310", (
+            "conversation 'c2' (from line 4): the row at line 5 (SR302) cannot be read and may be one of its rows, so interaction "
+            "'c2' is not checked: it would be judged without it"
+        )),
+        (6, "SR310", (
+            "conversation 'c3' (from line 6): the row at line 5 (SR302) cannot be read and may be one of its rows, so interaction "
+            "'c3' is not checked: it would be judged without it"
+        )),
+        (7, None, "c4"),
+    ]
+
+
+def test_a_json_record_with_a_bad_byte_names_its_interaction_read_with_the_byte_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "chats.jsonl"
+    path.write_bytes(
+        b'{"conversation": "c1", "sent": "09:00", "role": "customer", "sender": "Ada", "text": "a"}\n'
+        b'{"conversation": "c2", "sent": "09:01", "role": "customer", "sender": "Cy", "text": "b"}\n'
+        b'{"conversation": "c1", "sent": "09:02", "role": "agent", "sender": "bob", "text": "Gr\xfc\xdfe"}\n'
+        b'{"conversation": "c\xfc", "sent": "09:03", "role": "agent", "sender": "bob", "text": "x"}\n'
+    )
+    out = run(chat_mapping("buffered"), path)
+    assert [(r.position.line, r.code, r.error or r.data["id"]) for r in out] == [
+        (3, "SR303", "invalid UTF-8 byte 0xfc at column 86; interaction 'c1' is not checked"),
+        # a key with the bad byte in it is not the row's key: which interaction lost the row cannot be told
+        (4, "SR303", (
+            "invalid UTF-8 byte 0xfc at column 20; its conversation cannot be read, so the interaction it is part of cannot be "
+            "told, and may be checked without it"
+        )),
+        (1, "SR310", (
+            "conversation 'c1' (from line 1): its row at line 3 (SR303) cannot be read, so interaction 'c1' is not checked: it "
+            "would be judged without it"
+        )),
+        (2, None, "c2"),
+    ]
+
+
+def test_a_key_after_the_damage_is_read_from_the_last_fields(tmp_path: Path) -> None:
+    # as in a Zendesk comment export, the key comes after the text: a comma too many in the text shifts it
+    m = load_mapping(CHAT.format(grouping="buffered"))
+    header = b"sent,role,sender,text,conversation"
+    path = write_rows(tmp_path / "chats.csv", [header, b"09:00,customer,Ada,hello,T1", b"09:01,agent,bob,hi, Ada,T1", b"10:00,customer,Cy,help,T2"])
+    out = run(m, path)
+    assert [(r.position.line, r.code, r.error or r.data["id"]) for r in out] == [
+        (3, "SR305", (
+            "CSV row has 6 fields, expected 5 (the header's columns); its conversation is 'Ada' or 'T1' (its fields counted from "
+            "the first or from the last column), and neither interaction is checked"
+        )),
+        (2, "SR310", (
+            "conversation 'T1' (from line 2): the row at line 3 (SR305) cannot be read and may be one of its rows, so interaction "
+            "'T1' is not checked: it would be judged without it"
+        )),
+        (4, None, "T2"),
+    ]
+
+
+def test_contiguous_rows_that_cannot_be_read_and_interactions_that_came_out_or_do_not_go_on(tmp_path: Path) -> None:
+    bad = b"Gr\xfc\xdfe"
+    rows = [
+        b"c1,09:00,customer,Ada,a",
+        b"c2,10:00,customer,Cy,b",
+        b"c1,09:05,agent,bob," + bad,  # c1 came out (checked) before this row
+        b"c3,11:00,agent,bob," + bad,  # would be the first row of c3, but c3 does not go on here
+        b"c2,10:01,agent,eve,c",
+        b"c3,11:01,customer,Di,d",  # c3 comes back: rejected where its unreadable row was
+        b"c4,12:00,customer,Ed,e",
+        b"c4,9h,customer,Ed,f",  # c4 is rejected by this row's value already: no rejection of its own
+        b"c4,12:02,agent,bob," + bad,
+        b"c5,13:00,customer,Fa," + bad,  # c5 has no row that can be read: nothing else to reject
+    ]
+    path = write_rows(tmp_path / "chats.csv", [",".join(CHAT_HEADER).encode(), *rows])
+    out = run(chat_mapping(), path)
+    tail = "; grouping: contiguous needs the rows of one interaction together"
+    assert [(r.position.line, r.code, r.error or r.data["id"]) for r in out] == [
+        (2, None, "c1"),
+        (4, "SR303", (
+            "invalid UTF-8 byte 0xfc at column 22; it is not next to the rows of interaction 'c1' (from line 2), which was already "
+            "checked without it, so its results are incomplete and may be wrong" + tail
+        )),
+        (5, "SR303", "invalid UTF-8 byte 0xfc at column 22; interaction 'c3' is not checked"),
+        (3, None, "c2"),
+        (7, "SR310", (
+            "conversation 'c3': 1 row from line 7 is not next to the interaction's earlier rows (from line 5); interaction 'c3' was "
+            "rejected there, and this row is not checked either" + tail + " (sort the export by conversation or use grouping: buffered)"
+        )),
+        (9, "SR310", "column 'sent': '9h' does not match format %H:%M; interaction 'c4' is not checked"),
+        (10, "SR303", "invalid UTF-8 byte 0xfc at column 22; interaction 'c4' is not checked"),
+        (11, "SR303", "invalid UTF-8 byte 0xfc at column 24; interaction 'c5' is not checked"),
+    ]
+
+
+@pytest.mark.parametrize("replies", ["", ", replies: replies"])
+def test_a_post_that_cannot_be_read_in_a_thread(tmp_path: Path, replies: str) -> None:
+    m = load_mapping(TWEETS.format(replies=replies))
+    header = b"id,reply_to,t,text,replies"
+    rows = [
+        b"1,,2026-03-02T09:00,hello,2",
+        b"2,1,2026-03-02T09:01,Gr\xfc\xdfe,",  # listed by post 1
+        b"5,,2026-03-02T09:05,help,6",
+        b"6,5,2026-03-02T09:06,sure,",
+        b"7,5,2026-03-02T09:07,late \xfc,",  # not listed by post 5: with replies, its thread was checked already
+        b"8,\xfc,2026-03-02T09:08,x,",  # its parent cannot be read
+        b"9,,2026-03-02T09:09,other,",
+    ]
+    out = run(m, write_rows(tmp_path / "posts.csv", [header, *rows]))
+    cannot = (7, "SR303", (
+        "invalid UTF-8 byte 0xfc at column 3; its id or reply_to cannot be read, so the thread it is part of cannot be told, "
+        "and may be checked without it"
+    ))
+    thread_1 = (2, "SR310", "the thread from line 2: its post at line 3 (SR303) cannot be read, so it is not checked: it would be judged without it")
+    if replies:
+        assert [(r.position.line, r.code, r.error or r.data["id"]) for r in out] == [
+            (3, "SR303", "invalid UTF-8 byte 0xfc at column 24; the thread of id '2' is not checked"),
+            thread_1,  # out as soon as post 2, the one post 1 lists, is read
+            (4, None, "5"),  # out with post 6, the one it lists
+            (6, "SR303", (
+                "invalid UTF-8 byte 0xfc at column 27; the thread of id '7' is not checked; the thread of id '5' (line 4) was checked "
+                "before this post came (a reply its post did not list), without it, so its results are incomplete and may be wrong"
+            )),
+            cannot,
+            (8, None, "9"),
+        ]
+    else:
+        assert [(r.position.line, r.code, r.error or r.data["id"]) for r in out] == [
+            (3, "SR303", "invalid UTF-8 byte 0xfc at column 24; the thread of id '2' is not checked"),
+            (6, "SR303", "invalid UTF-8 byte 0xfc at column 27; the thread of id '7' is not checked"),
+            cannot,
+            thread_1,
+            (4, "SR310", "the thread from line 4: its post at line 6 (SR303) cannot be read, so it is not checked: it would be judged without it"),
+            (8, None, "9"),
+        ]
 
 
 # ------------------------------------------------------------------------------------------------- joins
@@ -2129,6 +2387,80 @@ def test_no_post_of_a_rejected_thread_is_checked_whatever_the_order(forest: tupl
     for i in set(range(n)) - set(checked):  # not checked: in the thread of a bad post
         tree = {j for j in range(n) if (ancestors(j) | {j}) & (ancestors(i) | {i})}
         assert tree & bad
+
+
+def unreadable_row(i: int, data: dict[str, str], kind: str, shifted: dict[str, str]) -> RawRecord:
+    """Row ``i`` (line i + 2) as a reader gives it when it cannot be read: a bad byte (the whole row, read with
+    it replaced), a field too many (read from the first and from the last field: ``shifted``) or no JSON."""
+    readings = {"SR303": ({**data, "text": "\ufffd"},), "SR305": (data, shifted), "SR301": ()}[kind]
+    return RawRecord(SourcePosition("mem.csv", i + 2, i + 1), None, f"cannot be read ({kind})", kind, 10, readings)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(st.sampled_from("abcdef"), st.integers(0, 10_000), st.sampled_from(["ok", "ok", "ok", "SR303", "SR305", "SR301"])), max_size=40),
+    st.sampled_from(["contiguous", "buffered"]),
+)
+def test_no_interaction_is_checked_without_a_row_that_cannot_be_read(rows: list[tuple[str, int, str]], grouping: str) -> None:
+    """Contiguous rows sorted by key, buffered rows in any order: an interaction with a row that cannot be read
+    is one error, and every other one is checked whole. A row whose key cannot be read (SR301) is, under
+    contiguous grouping, a row of the interaction before it or of the one after it; under buffered grouping
+    it cannot be told."""
+    if grouping == "contiguous":
+        rows = sorted(rows, key=lambda row: row[0])
+    records = [
+        RawRecord(SourcePosition("mem.csv", i + 2, i + 1), {"key": k, "n": str(n)}, None, None, 10)
+        if kind == "ok"
+        else unreadable_row(i, {"key": k, "n": str(n)}, kind, {"n": "extra", "key": str(n)})  # the second key no key
+        for i, (k, n, kind) in enumerate(rows)
+    ]
+    out = list(apply_mapping(load_mapping(GROUPED.format(grouping=grouping)), records))
+    readable = [(i, k) for i, (k, _, kind) in enumerate(rows) if kind == "ok"]
+    lost = {k for k, _, kind in rows if kind in ("SR303", "SR305")}
+    if grouping == "contiguous":
+        for i, (_, _, kind) in enumerate(rows):
+            if kind == "SR301":
+                lost |= set([key for j, key in readable if j < i][-1:] + [key for j, key in readable if j > i][:1])
+    keys = {k for _, k in readable}
+    checked = {r.data["id"]: sorted(e["text"] for e in r.data["events"]) for r in out if r.data}
+    assert checked == {k: sorted(str(n) for key, n, kind in rows if key == k and kind == "ok") for k in keys - lost}
+    assert sorted(r.error.split("'")[1] for r in out if r.code == "SR310" and r.error) == sorted(keys & lost)  # one each
+    assert sorted(r.position.line for r in out if r.code in ("SR301", "SR303", "SR305")) == [i + 2 for i, row in enumerate(rows) if row[2] != "ok"]
+    assert sum(r.size for r in out) == 10 * len(rows)
+
+
+@settings(max_examples=120, deadline=None)
+@given(forests(), st.data(), st.booleans())
+def test_no_thread_is_checked_without_a_post_that_cannot_be_read(forest: tuple[list[int | None], list[int]], data: Any, with_replies: bool) -> None:
+    """Posts that cannot be read, with their id and parent (SR303), or only two candidates for each (SR305):
+    no thread with one of them is checked, and every other thread is checked whole."""
+    parents, order = forest
+    n = len(parents)
+    bad = {i: data.draw(st.sampled_from(["SR303", "SR305"]), label=f"p{i}") for i in data.draw(st.lists(st.integers(0, n - 1), max_size=3))}
+
+    def root(i: int) -> int:
+        while (p := parents[i]) is not None:
+            i = p
+        return i
+
+    records = []
+    for line, i in enumerate(order):
+        row = {
+            "id": f"p{i}",
+            "reply_to": "" if parents[i] is None else f"p{parents[i]}",
+            "replies": ",".join(f"p{c}" for c in range(n) if parents[c] == i),
+            "t": f"2026-03-02T09:00:{i:02d}",
+            "text": f"tweet {i}",
+        }
+        if i in bad:
+            records.append(unreadable_row(line, row, bad[i], {"id": f"x{i}", "reply_to": f"y{i}"}))
+        else:
+            records.append(RawRecord(SourcePosition("mem.csv", line + 2, line + 1), row, None, None, 10))
+    out = list(apply_mapping(load_mapping(TWEETS.format(replies=", replies: replies" if with_replies else "")), records))
+    dirty = {root(i) for i in bad}
+    checked = sorted(sorted(int(e["text"][6:]) for e in r.data["events"]) for r in out if r.data)
+    assert checked == sorted(sorted(i for i in range(n) if root(i) == r) for r in {root(i) for i in range(n)} - dirty)
+    assert {r.position.line for r in out if r.code in ("SR303", "SR305")} == {order.index(i) + 2 for i in bad}
 
 
 def test_numbers_become_text_in_text_fields_only() -> None:

@@ -676,6 +676,40 @@ def test_csv_invalid_utf8_affects_only_its_row(tmp_path: Path, chunk_size: int) 
     }
 
 
+def test_unreadable_csv_rows_keep_readings_to_tell_their_interaction(tmp_path: Path, chunk_size: int) -> None:
+    content = (
+        b"ticket,text,channel\n"
+        b"T1,caf\xe9,chat\n"  # a bad byte: the whole row, the byte replaced
+        b"T2,a, b,chat\n"  # a delimiter too many in the text
+        b"T3,chat\n"  # a field too few
+        b"T4,x\xff,chat,more\n"  # a bad byte and a field too many
+        b'T5,"x"y,chat\n'  # a row the csv module refuses (strict): nothing to read
+        b"T6,ok,chat\n"
+    )
+    records = read(write(tmp_path / "a.csv", content), csv_dialect={"strict": True})
+    assert [(r.code, r.readings) for r in records] == [
+        ("SR303", ({"ticket": "T1", "text": "caf\ufffd", "channel": "chat"},)),
+        ("SR305", ({"ticket": "T2", "text": "a", "channel": " b"}, {"ticket": "a", "text": " b", "channel": "chat"})),
+        ("SR305", ({"ticket": "T3", "text": "chat"}, {"text": "T3", "channel": "chat"})),
+        ("SR303", ({"ticket": "T4", "text": "x\ufffd", "channel": "chat"}, {"ticket": "x\ufffd", "text": "chat", "channel": "more"})),
+        ("SR305", ()),
+        (None, ()),
+    ]
+
+
+def test_unreadable_json_records_keep_the_replaced_record_as_a_reading(tmp_path: Path) -> None:
+    lines = read(write(tmp_path / "a.jsonl", b'{"ticket": "T1", "t": "caf\xe9"}\n{"ticket": "T2", "t": "\xff\n[1, "\xff"]\n{"a": 1}\n'))
+    assert [(r.code, r.readings) for r in lines] == [
+        ("SR303", ({"ticket": "T1", "t": "caf\ufffd"},)),
+        ("SR303", ()),  # not JSON even with the byte replaced
+        ("SR303", ()),  # not an object
+        (None, ()),
+    ]
+    element = read(write(tmp_path / "a.json", b'[{"ticket": "T1",\n  "t": "\xff"}, {"ticket": "T2"}]'))
+    assert [(r.code, r.readings) for r in element] == [("SR303", ({"ticket": "T1", "t": "\ufffd"},)), (None, ())]
+    assert records_of_blocks(str(tmp_path / "a.jsonl"), 2)[0] == lines  # as read in worker processes
+
+
 def test_csv_bom_and_blank_lines_before_the_header(tmp_path: Path) -> None:
     records = read(write(tmp_path / "a.csv", b"\xef\xbb\xbf\n\nid,text\n1,x\n"))
     assert summary(records) == [(4, 1, None)]

@@ -325,6 +325,71 @@ def _load_join(m: Mapping, plan: _Plan, names: Sequence[str], path: str) -> _Joi
 # ----------------------------------------------------------------------------------------- grouping
 
 
+_SHOWN_LOST = 5  # unreadable rows listed by line in an interaction's rejection; the others are counted
+_KEPT_LOST = 1000  # unreadable rows of one interaction kept by line (the others only counted), for bounded memory
+
+
+@dataclass
+class _Lost:
+    """Rows that cannot be read (a reader's SR301 to SR305) and are, or may be, rows of one interaction: the
+    line of each, with its code and whether it surely belongs to the interaction. A line is kept once, however
+    often it is added (a post may name a thread twice); past the first thousand, rows are only counted."""
+
+    rows: dict[int, tuple[str, bool]] = field(default_factory=dict)
+    more: int = 0
+
+    def add(self, line: int, code: str, certain: bool) -> None:
+        known = self.rows.get(line)
+        if known is None and len(self.rows) >= _KEPT_LOST:
+            self.more += 1
+        else:
+            self.rows[line] = (code, certain or (known is not None and known[1]))
+
+    def update(self, other: _Lost) -> None:
+        for line, (code, certain) in other.rows.items():
+            self.add(line, code, certain)
+        self.more += other.more
+
+    @property
+    def count(self) -> int:
+        return len(self.rows) + self.more
+
+    @property
+    def first_line(self) -> int:
+        return min(self.rows)
+
+    def why(self, noun: str) -> str:
+        """Which rows cannot be read, for the interaction's rejection: "its row at line 3 (SR303) cannot be
+        read", and for rows that only may be its own, "… cannot be read and may be one of its rows"."""
+
+        def rows(items: list[tuple[int, str]]) -> str:
+            lines = [f"{line} ({code})" for line, code in items]
+            listed = lines[0] if len(lines) == 1 else ", ".join(lines[:-1]) + " and " + lines[-1]
+            return f"{noun}{'s' if len(items) > 1 else ''} at line{'s' if len(items) > 1 else ''} {listed}"
+
+        shown = sorted(self.rows.items())[:_SHOWN_LOST]
+        sure = [(line, code) for line, (code, certain) in shown if certain]
+        maybe = [(line, code) for line, (code, certain) in shown if not certain]
+        parts = []
+        if sure:
+            parts.append(f"its {rows(sure)} cannot be read")
+        if maybe:
+            parts.append(f"the {rows(maybe)} cannot be read and may be {'one' if len(maybe) == 1 else 'some'} of its {noun}s")
+        more = self.count - len(shown)
+        extra = f" (and {more} more {noun}{'s' if more > 1 else ''} that cannot be read)" if more else ""
+        return ", and ".join(parts) + extra
+
+
+@dataclass
+class _Pending:
+    """Contiguous grouping: what the rows that cannot be read since the last row that could say about the
+    interaction that starts next. A row names its key, and is then the first row of that interaction if it
+    comes next; a row whose key cannot be read may be the first row of whichever comes next."""
+
+    keys: dict[str, _Lost] = field(default_factory=dict)
+    next: _Lost = field(default_factory=_Lost)
+
+
 @dataclass
 class _Group:
     key: str
@@ -335,6 +400,9 @@ class _Group:
     """Contiguous grouping, rows of a key that came back: where the key's earlier rows started, and
     whether that interaction was checked (or rejected)."""
     count: int = 0
+    """The rows read (not those that cannot be read)."""
+    lost: _Lost | None = None
+    """Rows of the interaction, or rows that may be, that cannot be read: it is not checked."""
 
 
 @dataclass
@@ -348,6 +416,13 @@ class _Tree:
     parent_of: dict[str, str | None] = field(default_factory=dict)
     failed: int = 0
     """The line of the row that made the thread fail (not checked), 0 while it has not."""
+    posts: int = 0
+    """The posts read (not those that cannot be read)."""
+    lost: _Lost | None = None
+    """Its posts that cannot be read."""
+    reported: bool = False
+    """An error names the thread as not checked already (a post that cannot be mapped, a post linked to a
+    thread that was not checked): posts that cannot be read need no error of the thread's own."""
 
 
 class _Applier:
@@ -422,10 +497,15 @@ class _Applier:
     def run(self, records: Iterable[RawRecord]) -> Iterator[RawRecord]:
         started = False
         grouper = self.group_contiguous if self.plan.grouping == "contiguous" else self.group_buffered
+        # a row that cannot be read is rejected with its reader's code; when it is a row of an interaction
+        # that groups rows, that interaction is not checked either (it would be judged without the row)
+        unreadable: Callable[[RawRecord, dict[str, Any]], Iterator[RawRecord]] | None = (
+            self.lost_contiguous if self.plan.grouping == "contiguous" else self.lost_buffered
+        )
         if not self.plan.per_message:
-            grouper = self.single
+            grouper, unreadable = self.single, None
         elif self.plan.thread is not None:
-            grouper = self.group_threads
+            grouper, unreadable = self.group_threads, self.lost_in_thread
         state: dict[str, Any] = {}
         for record in records:
             self.carry += record.size
@@ -434,8 +514,11 @@ class _Applier:
                 if self.mapping.joins:
                     yield from self.load_joins(record)
             if record.data is None:
-                yield RawRecord(record.position, None, record.error, record.code, self.carry)
-                self.carry = 0
+                if unreadable is not None and record.position.row is not None:  # a row, not a problem of the file
+                    yield from unreadable(record, state)
+                else:
+                    yield RawRecord(record.position, None, record.error, record.code, self.carry)
+                    self.carry = 0
                 continue
             yield from grouper(record, state)
         yield from grouper(None, state)
@@ -491,6 +574,14 @@ class _Applier:
                 f"together (sort the export by {column} or use grouping: buffered)"
             )
             yield self.bad(group.position, message, CODE_GROUPING)
+        elif group.lost is not None:
+            if not group.failed and group.count:  # else an error names it already, or it has no other rows
+                them = "it" if group.lost.count == 1 else "them"
+                message = (
+                    f"{self.plan.key_column} {_show(group.key)} (from line {group.position.line}): {group.lost.why('row')}, "
+                    f"so interaction {_show(group.key)} is not checked: it would be judged without {them}"
+                )
+                yield self.bad(group.position, message, CODE_GROUPING)
         elif not group.failed and group.rows:
             yield self.assembled(group.position, group.rows, group.key)
 
@@ -504,8 +595,113 @@ class _Applier:
             group.rows.clear()
             suffix = f"; interaction {_show(group.key)} is not checked"
             yield self.bad(record.position, "; ".join(result) + suffix, CODE_VALUE)
-        elif not group.failed:
+        elif not group.failed and group.lost is None:
             group.rows.append(result)
+
+    @staticmethod
+    def lose(group: _Group, lost: _Lost) -> None:
+        """Rows that cannot be read are, or may be, rows of ``group``: it is not checked."""
+        if group.lost is None:
+            group.lost = _Lost()
+        group.lost.update(lost)
+        group.rows.clear()
+
+    def reading(self, record: RawRecord, column: str) -> list[str]:
+        """The text of ``column`` in each reading of a row that cannot be read (see ``RawRecord.readings``)
+        that has it; a text with a replaced byte (U+FFFD) is not the row's own."""
+        whole = len(record.readings) == 1  # else the row's fields counted from the first and from the last
+        texts = []
+        for reading in record.readings:
+            if whole:
+                try:
+                    raw = _Row(reading, self.plan).cell(column)
+                except _CellError:
+                    continue
+            else:  # a column this reading lacks is unknown, not empty
+                raw = reading.get(column, _ABSENT)
+                if raw is _ABSENT and "." in column:
+                    raw = _walk(reading, column)
+                if raw is _ABSENT:
+                    continue
+            texts.append(_key_text(raw).strip() if raw is not MISSING and raw is not None else "")
+        return texts
+
+    def lost_keys(self, record: RawRecord) -> list[str]:
+        """The keys of the interactions a row that cannot be read may be part of: none when it cannot be told,
+        one when the readings agree, two when its fields counted from either end give two."""
+        column = self.plan.key_column
+        assert column is not None
+        texts = self.reading(record, column)
+        if any("\ufffd" in text for text in texts):
+            return []
+        return list(dict.fromkeys(text for text in texts if text))
+
+    def lost_message(self, record: RawRecord, keys: list[str], came_out: dict[str, str] | None = None) -> RawRecord:
+        """The rejection of a row that cannot be read, with its reader's code, naming the interactions it may be
+        part of: they are not checked, but for those in ``came_out``, which says what became of them."""
+        said = [(came_out or {}).get(key, f"interaction {_show(key)} is not checked") for key in keys]
+        if len(keys) == 1:
+            text = said[0]
+        else:
+            named = " or ".join(_show(k) for k in keys)
+            text = f"its {self.plan.key_column} is {named} (its fields counted from the first or from the last column)"
+            text += (": " + "; ".join(said)) if came_out else ", and neither interaction is checked"
+        return self.bad(record.position, f"{record.error}; {text}", record.code or "SR301")
+
+    def lost_contiguous(self, record: RawRecord, state: dict[str, Any]) -> Iterator[RawRecord]:
+        current: _Group | None = state.get("current")
+        finished: dict[str, tuple[int, bool]] = state.setdefault("finished", {})
+        pending: _Pending = state.setdefault("pending", _Pending())
+        column = self.plan.key_column
+        line, code = record.position.line, record.code or "SR301"
+        keys = self.lost_keys(record)
+        one = _Lost()
+        if not keys:
+            # Contiguous rows: a row between two rows of an interaction is one of its rows; a row between two
+            # interactions may be the last row of the one or the first of the other, so neither is checked.
+            one.add(line, code, False)
+            if current is not None:
+                self.lose(current, one)
+            pending.next.update(one)
+            if current is None:
+                where = "so it may be a row of the interaction after it, which is not checked"
+            else:
+                where = f"so it may be a row of interaction {_show(current.key)} before it or of the interaction after it, and neither is checked"
+            yield self.bad(record.position, f"{record.error}; its {column} cannot be read, {where} (grouping: contiguous)", code)
+            return
+        one.add(line, code, len(keys) == 1)
+        for other in [k for k in pending.keys if k not in keys]:  # not next to the interaction that comes next
+            finished.setdefault(other, (pending.keys.pop(other).first_line, False))
+        came_out: dict[str, str] = {}
+        for key in keys:
+            out = current.late if current is not None and current.key == key else finished.get(key)
+            if out is not None:  # a row that comes back after the interaction's rows came out
+                start, checked = out
+                if checked:
+                    came_out[key] = (
+                        f"it is not next to the rows of interaction {_show(key)} (from line {start}), which was already checked without "
+                        "it, so its results are incomplete and may be wrong; grouping: contiguous needs the rows of one interaction together"
+                    )
+                else:
+                    came_out[key] = f"it is not next to the rows of interaction {_show(key)} (from line {start}), which was rejected there"
+            elif current is not None and current.key == key:
+                self.lose(current, one)
+            else:
+                pending.keys.setdefault(key, _Lost()).update(one)
+        yield self.lost_message(record, keys, came_out)
+
+    def lost_buffered(self, record: RawRecord, state: dict[str, Any]) -> Iterator[RawRecord]:
+        groups: dict[str, _Group] = state.setdefault("groups", {})
+        keys = self.lost_keys(record)
+        if not keys:
+            message = f"{record.error}; its {self.plan.key_column} cannot be read, so the interaction it is part of cannot be told, and may be checked without it"
+            yield self.bad(record.position, message, record.code or "SR301")
+            return
+        one = _Lost()
+        one.add(record.position.line, record.code or "SR301", len(keys) == 1)
+        for key in keys:
+            self.lose(groups.get(key) or groups.setdefault(key, _Group(key, record.position)), one)
+        yield self.lost_message(record, keys)
 
     def group_key(self, record: RawRecord) -> str | RawRecord:
         """The key that groups a row into its interaction, or the rejection of a row without one."""
@@ -524,13 +720,22 @@ class _Applier:
         if isinstance(key, RawRecord):
             yield key
             return
+        pending: _Pending | None = state.pop("pending", None)
         if current is None or key != current.key:
             if current is not None:
                 if current.late is None:
-                    finished[current.key] = (current.position.line, not current.failed and bool(current.rows))
+                    checked = not current.failed and current.lost is None and bool(current.rows)
+                    finished[current.key] = (current.position.line, checked)
                 yield from self.emit(current)
             current = _Group(key, record.position, late=finished.get(key))
             state["current"] = current
+            if pending is not None:  # rows that cannot be read just before this one: they may be its first
+                for lost in (pending.keys.pop(key, None), pending.next):
+                    if lost is not None and lost.count:
+                        self.lose(current, lost)
+        if pending is not None:
+            for other, lost in pending.keys.items():  # rows of interactions that did not go on here
+                finished.setdefault(other, (lost.first_line, False))
         yield from self.add_to_group(current, record)
 
     def group_buffered(self, record: RawRecord | None, state: dict[str, Any]) -> Iterator[RawRecord]:
@@ -583,14 +788,34 @@ class _Applier:
             yield self.bad(record.position, str(exc), CODE_GROUPING)
             return
         parent = _key_text(parent_raw).strip() if parent_raw is not MISSING and parent_raw is not None else ""
-        replies: list[str] = []
-        if replies_raw is not MISSING and replies_raw is not None:
-            items = replies_raw if isinstance(replies_raw, list) else _key_text(replies_raw).split(thread.separator)
-            replies = [r for r in (_key_text(i).strip() for i in items) if r]
+        yield from self.add_post(record, own, parent, self.replies(replies_raw), state, lost=False)
+
+    def replies(self, raw: Any) -> list[str]:
+        """The post ids of a ``replies`` cell."""
+        thread = self.plan.thread
+        assert thread is not None
+        if raw is MISSING or raw is None:
+            return []
+        items = raw if isinstance(raw, list) else _key_text(raw).split(thread.separator)
+        return [r for r in (_key_text(i).strip() for i in items) if r]
+
+    def add_post(
+        self, record: RawRecord, own: str, parent: str, replies: list[str], state: dict[str, Any], *, lost: bool, also: str = ""
+    ) -> Iterator[RawRecord]:
+        """Link a post into its tree; ``lost``: a post that cannot be read, whose tree is not checked (``also``
+        ends its rejection)."""
+        thread = self.plan.thread
+        assert thread is not None
+        trees: dict[str, _Tree] = state["trees"]
+        rejected: dict[str, int] = state["rejected"]
+        first_lines: dict[str, int] = state["first_lines"]
         first_lines[own] = record.position.line
         known = trees.get(own)
+        seq = self.seq + 1  # the post's place in the input: a post that is read takes it when it is mapped
+        if lost:
+            self.seq = seq
         if known is None:
-            tree = _Tree(record.position, self.seq + 1)
+            tree = _Tree(record.position, seq)
             trees[own] = tree
             tree.ids.append(own)
         else:
@@ -607,19 +832,34 @@ class _Applier:
         tree.seen.add(own)
         tree.pending.discard(own)
         tree.parent_of[own] = parent or None
+        tree.posts += not lost
+        lost_ids: dict[str, _Lost] = state.setdefault("lost_ids", {})
+        for x in (own, parent, *replies) if lost_ids else ():
+            found_lost = lost_ids.pop(x, None)  # every later post that refers to x joins this tree
+            if found_lost is not None:
+                self.lose_tree(tree, found_lost)
+        # the reader's rejection of a post that cannot be read, with what it means for its thread
+        prefix, code = (f"{record.error}; ", record.code or "SR301") if lost else ("", CODE_GROUPING)
         linked = next((x for x in (own, parent, *replies) if x in rejected), None) if rejected and not tree.failed else None
         if linked is not None:
             tree.failed = rejected[linked]
+            tree.reported = True
             tree.rows.clear()
             tree.pending = {x for x in tree.pending if x not in rejected}  # those will not make it any better
             # not ``own``: the posts of a thread that came out were all read, and a post read again is rejected above
             why = f"{thread.id} {_show(own)} is in the thread of {thread.id} {_show(linked)}, which is not checked (line {tree.failed})"
-            yield self.bad(record.position, f"{why}; the thread of {thread.id} {_show(own)} is not checked either", CODE_GROUPING)
+            yield self.bad(record.position, f"{prefix}{why}; the thread of {thread.id} {_show(own)} is not checked either", code)
+        elif lost:
+            one = _Lost()
+            one.add(record.position.line, code, True)
+            self.lose_tree(tree, one)
+            yield self.bad(record.position, f"{prefix}the thread of {thread.id} {_show(own)} is not checked{also}", code)
         else:
             _, result = self.mapped(record)
             if isinstance(result, list):
                 if not tree.failed:
                     tree.failed = record.position.line
+                tree.reported = True
                 tree.rows.clear()
                 yield self.bad(record.position, "; ".join(result) + f"; the thread of {thread.id} {_show(own)} is not checked", CODE_VALUE)
             elif not tree.failed:
@@ -632,6 +872,96 @@ class _Applier:
             yield from self.emit_tree(tree)
 
     @staticmethod
+    def lose_tree(tree: _Tree, lost: _Lost) -> None:
+        """Posts that cannot be read are, or may be, posts of ``tree``: it is not checked."""
+        if tree.lost is None:
+            tree.lost = _Lost()
+        tree.lost.update(lost)
+        if not tree.failed:
+            tree.failed = lost.first_line
+        tree.rows.clear()
+
+    def checked_before(self, state: dict[str, Any], ids: list[str]) -> dict[str, str]:
+        """For a post that cannot be read: the threads among those of ``ids`` that came out checked before it
+        (with ``replies``, a thread comes out when the posts it lists are read), each with a clause for its
+        rejection."""
+        thread = self.plan.thread
+        assert thread is not None
+        trees, rejected, first_lines = state["trees"], state["rejected"], state["first_lines"]
+        return {
+            x: f"the thread of {thread.id} {_show(x)} (line {first_lines[x]}) was checked before this post came (a reply its post "
+            "did not list), without it, so its results are incomplete and may be wrong"
+            for x in dict.fromkeys(ids)
+            if x in first_lines and x not in rejected and (x not in trees or x not in trees[x].seen)  # read, in a tree that came out
+        }
+
+    def lost_in_thread(self, record: RawRecord, state: dict[str, Any]) -> Iterator[RawRecord]:
+        """A post that cannot be read: the thread it is part of is not checked, when its id and parent can be
+        read; when only candidates can (its fields counted from either end), every thread they name."""
+        thread = self.plan.thread
+        assert thread is not None
+        trees: dict[str, _Tree] = state.setdefault("trees", {})
+        state.setdefault("rejected", {})
+        first_lines: dict[str, int] = state.setdefault("first_lines", {})
+        lost_ids: dict[str, _Lost] = state.setdefault("lost_ids", {})
+        code = record.code or "SR301"
+        ids = list(dict.fromkeys(self.reading(record, thread.id)))
+        parents = list(dict.fromkeys(self.reading(record, thread.parent)))
+        if not all(ids) or not ids or not parents or any("\ufffd" in x for x in ids + parents):
+            message = (
+                f"{record.error}; its {thread.id} or {thread.parent} cannot be read, so the thread it is part of cannot be "
+                "told, and may be checked without it"
+            )
+            yield self.bad(record.position, message, code)
+            return
+        if len(ids) == 1 and len(parents) == 1:  # it is linked as a post: its thread is not checked
+            own, parent = ids[0], parents[0]
+            first = first_lines.get(own)
+            if first is not None:
+                message = f"{record.error}; {thread.id} {_show(own)} appears again (first at line {first}); only the first row with this id is used"
+                yield self.bad(record.position, message, code)
+                return
+            replies: list[str] = []
+            if thread.replies is not None and len(record.readings) == 1:  # with every field in place only
+                texts = self.reading(record, thread.replies)
+                if texts and "\ufffd" not in texts[0]:
+                    replies = self.replies(texts[0])
+            # before linking, which makes them posts of a new tree
+            also = "".join(f"; {clause}" for clause in self.checked_before(state, [parent, *replies]).values())
+            yield from self.add_post(record, own, parent, replies, state, lost=True, also=also)
+            return
+        # Its fields counted from the first and from the last column give two ids or two parents: it is a post of
+        # the thread of one of them. It is not linked (its id is not known), but no thread with one of them is checked.
+        one = _Lost()
+        one.add(record.position.line, code, False)
+        named = list(dict.fromkeys(x for x in ids + parents if x))
+        came_out = self.checked_before(state, named)
+        hit: dict[int, _Tree] = {}
+        for x in named:
+            tree = trees.get(x)
+            if tree is not None:
+                hit[id(tree)] = tree
+            elif x not in first_lines:  # for the thread that will have it
+                lost_ids.setdefault(x, _Lost()).update(one)
+        for tree in hit.values():
+            self.lose_tree(tree, one)
+
+        def either(values: list[str]) -> str:
+            return " or ".join(_show(v) if v else "empty" for v in values)
+
+        said = []
+        open_ = [_show(x) for x in named if x not in came_out]
+        if open_:
+            listed = open_[0] if len(open_) == 1 else ", ".join(open_[:-1]) + " and " + open_[-1]
+            said.append(f"the thread{'s' if len(open_) > 1 else ''} of {thread.id} {listed} {'are' if len(open_) > 1 else 'is'} not checked")
+        said.extend(came_out.values())
+        message = (
+            f"{record.error}; its {thread.id} is {either(ids)} and its {thread.parent} {either(parents)} (its fields counted from "
+            f"the first or from the last column), so " + "; ".join(said)
+        )
+        yield self.bad(record.position, message, code)
+
+    @staticmethod
     def merge(trees: dict[str, _Tree], a: _Tree, b: _Tree) -> _Tree:
         big, small = (a, b) if len(a.ids) >= len(b.ids) else (b, a)
         for x in small.ids:
@@ -641,6 +971,12 @@ class _Applier:
         big.pending = (big.pending | small.pending) - big.seen
         big.parent_of.update(small.parent_of)
         big.failed = min(filter(None, (big.failed, small.failed)), default=0)  # the first failing line, if any
+        big.posts += small.posts
+        big.reported = big.reported or small.reported
+        if small.lost is not None:
+            if big.lost is None:
+                big.lost = _Lost()
+            big.lost.update(small.lost)
         big.rows = [] if big.failed else big.rows + small.rows
         if small.seq < big.seq:
             big.seq, big.position = small.seq, small.position
@@ -672,6 +1008,10 @@ class _Applier:
         )
 
     def emit_tree(self, tree: _Tree) -> Iterator[RawRecord]:
+        if tree.lost is not None and not tree.reported and tree.posts:
+            them = "it" if tree.lost.count == 1 else "them"
+            message = f"the thread from line {tree.position.line}: {tree.lost.why('post')}, so it is not checked: it would be judged without {them}"
+            yield self.bad(tree.position, message, CODE_GROUPING)
         if tree.failed or not tree.rows:
             return
         rows = sorted(tree.rows, key=lambda r: r.seq)
