@@ -1933,6 +1933,42 @@ def test_problems_in_joined_files_are_reported_with_their_position(tmp_path: Pat
     assert bad(again) == bad(out) and len(good(again)) == 1
 
 
+@pytest.mark.parametrize(
+    ("user_row", "code"),
+    [(b"a1,B\xf6b,agent,\n", "SR303"), (b"a1,Bob,agent,,extra\n", "SR305")],
+    ids=["bad byte", "wrong number of fields"],
+)
+def test_a_row_looking_up_a_joined_row_that_cannot_be_read_is_not_mapped_without_it(tmp_path: Path, user_row: bytes, code: str) -> None:
+    # The agent's user row cannot be read: mapped without it, a1's comment had no role (or another one).
+    path = helpdesk(tmp_path, [["7", "2026-03-02 09:00", "I want a refund", "u1"], ["7", "2026-03-02 10:00", "Done", "a1"],
+                               ["8", "2026-03-02 09:30", "cannot log in", "u9"]])
+    (tmp_path / "users.csv").write_bytes(b"id,name,role,notes\nu1,Ada,end-user,\n" + user_row)
+    out = run(load_mapping(HELPDESK), path)
+    users = tmp_path / "users.csv"
+    assert [(str(r.position), r.code, r.error.split(":")[0] if r.error else None) for r in out if r.error] == [
+        (f"{users}:3", code, "join 'authors', 'requesters'"),
+        (f"{path}:3", "SR310", "column 'user_id'"),
+    ]
+    assert bad(out)[1][2] == (
+        f"column 'user_id': 'a1' (join 'authors'): its row at line 3 of {users} cannot be read, so this row is not mapped "
+        "without it; interaction '7' is not checked"
+    )
+    # u9 has no row at all in the user export, readable or not: its ticket is mapped as before
+    assert [d["id"] for d in good(out)] == ["8"]
+
+
+def test_a_joined_row_whose_key_cannot_be_read_may_be_any_missing_one(tmp_path: Path) -> None:
+    path = helpdesk(tmp_path, [["7", "2026-03-02 09:00", "I want a refund", "u1"], ["8", "2026-03-02 09:30", "cannot log in", "u9"]])
+    (tmp_path / "users.csv").write_bytes(b"id,name,role,notes\nu1,Ada,end-user,\nu\xf69,Eve,end-user,\n")
+    out = run(load_mapping(HELPDESK), path)
+    users = tmp_path / "users.csv"
+    assert bad(out)[1:] == [
+        (3, "SR310", f"column 'user_id': 'u9' (join 'authors'): it has no row in {users}, whose row at line 3 cannot be read "
+                     "and may be its own, so this row is not mapped without it; interaction '8' is not checked"),
+    ]
+    assert [d["id"] for d in good(out)] == ["7"]  # u1 is found: nothing was lost for it
+
+
 def test_a_check_reports_a_joined_files_problems_once_and_every_time(tmp_path: Path) -> None:
     # the join table was kept without its problems: a second run with the same mapping lost the joined file's
     # bad rows (read 2 where the first run read 3); a run of two input files reports them once

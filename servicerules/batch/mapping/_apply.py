@@ -247,6 +247,23 @@ class _JoinTable:
     problems: list[RawRecord] = field(default_factory=list)
     """The rows of the file that could not be used: every read that uses the table reports them (the table
     is kept for the next read, its problems must not be lost with it)."""
+    unreadable: dict[str, int] = field(default_factory=dict)
+    """The keys of rows that cannot be read (a bad byte, the wrong number of fields), with the line of each:
+    a lookup of one finds no row, but not because the file has none."""
+    unknown: list[int] = field(default_factory=list)
+    """The lines of rows that cannot be read and whose key cannot be told either: a lookup that finds no row
+    may have been meant for one of them."""
+
+    def missing(self, key: str) -> str | None:
+        """Why a lookup of ``key``, which finds no row, may have missed one that cannot be read; None when the
+        file has no row of ``key``."""
+        line = self.unreadable.get(key)
+        if line is not None:
+            return f"its row at line {line} of {self.file} cannot be read"
+        if self.unknown:
+            lines = ", ".join(map(str, self.unknown[:5])) + (", …" if len(self.unknown) > 5 else "")
+            return f"it has no row in {self.file}, whose row{'s' if len(self.unknown) > 1 else ''} at line{'s' if len(self.unknown) > 1 else ''} {lines} cannot be read and may be its own"
+        return None
 
 
 def _join_dir(file: str | None) -> str:
@@ -289,8 +306,20 @@ def _load_join(m: Mapping, plan: _Plan, names: Sequence[str], path: str) -> _Joi
     first_line: dict[str, int] = {}
     errors: list[RawRecord] = []
     label = "join " + ", ".join(repr(n) for n in names)
+    unreadable: dict[str, int] = {}
+    unknown: list[int] = []
     for record in read_records(path, format=spec.input.format, encoding=spec.input.encoding, csv_dialect=spec.input.csv):
         if record.data is None:
+            # its key, where a reading of the row tells it (two candidates for the wrong number of fields): a
+            # row that looks it up is not mapped without the joined columns, as if the file had no such row
+            keys = _reading_keys(record, spec.key)
+            line = record.position.line
+            if keys:
+                for key in keys:
+                    if key not in rows:  # a later row of a key already read would be ignored anyway
+                        unreadable.setdefault(key, line)
+            elif record.position.row is not None:  # a row; not a problem of the whole file
+                unknown.append(line)
             errors.append(RawRecord(record.position, None, f"{label}: {record.error}", record.code, 0))
             continue
         raw = record.data.get(spec.key, _ABSENT)
@@ -313,13 +342,32 @@ def _load_join(m: Mapping, plan: _Plan, names: Sequence[str], path: str) -> _Joi
         if not key:
             errors.append(RawRecord(record.position, None, f"{label}: column {spec.key!r} is empty; this row of the joined file is ignored", CODE_JOIN, 0))
             continue
-        if key in rows:
-            message = f"{label}: {spec.key} {_show(key)} appears again (first at line {first_line[key]}); this row of the joined file is ignored"
+        if key in rows or key in unreadable:
+            first = first_line[key] if key in rows else unreadable[key]
+            message = f"{label}: {spec.key} {_show(key)} appears again (first at line {first}); this row of the joined file is ignored"
             errors.append(RawRecord(record.position, None, message, CODE_JOIN, 0))
             continue
         rows[key] = {k: v for k, v in record.data.items() if k in keep or k in tops}
         first_line[key] = record.position.line
-    return _JoinTable(name, path, rows, errors)
+    return _JoinTable(name, path, rows, errors, unreadable, unknown)
+
+
+def _reading_keys(record: RawRecord, column: str) -> list[str]:
+    """The keys a row that cannot be read may have, from its readings (see ``RawRecord.readings``); none when
+    no reading has the column, or when a byte of it was replaced (the key is not the row's own then)."""
+    keys: list[str] = []
+    for reading in record.readings:
+        raw = reading.get(column, _ABSENT)
+        if raw is _ABSENT and "." in column:
+            raw = _walk(reading, column)
+        if raw is _ABSENT or raw is None:
+            continue
+        key = _key_text(raw).strip()
+        if "\ufffd" in key:
+            return []
+        if key:
+            keys.append(key)
+    return list(dict.fromkeys(keys))
 
 
 # ----------------------------------------------------------------------------------------- grouping
@@ -486,10 +534,15 @@ class _Applier:
             if not key:
                 row.joined[name] = None
                 continue
-            match = self.tables[name].rows.get(key)
+            table = self.tables[name]
+            match = table.rows.get(key)
             row.joined[name] = match
-            if match is None and spec.required:
-                return f"column {spec.on!r}: {_show(key)} has no match in column {spec.key!r} of {self.tables[name].file} (join {name!r})"
+            if match is None:
+                lost = table.missing(key)
+                if lost is not None:
+                    return f"column {spec.on!r}: {_show(key)} (join {name!r}): {lost}, so this row is not mapped without it"
+                if spec.required:
+                    return f"column {spec.on!r}: {_show(key)} has no match in column {spec.key!r} of {table.file} (join {name!r})"
         return None
 
     # -- the stream
