@@ -450,7 +450,7 @@ def action_indices(ctx: InteractionContext) -> dict[str, list[int]]:
 
 def _action_indices(ctx: InteractionContext, names: frozenset[str] | set[str]) -> list[int]:
     actions = action_indices(ctx)
-    found = [i for name in names for i in actions.get(name, ()) if ctx.events[i].at <= ctx.as_of]
+    found = [i for name in names for i in actions.get(name, ())]  # of ctx.events, which end at as_of
     return sorted(found)
 
 

@@ -100,8 +100,6 @@ def _build(ctx: InteractionContext) -> CallTimeline:
         if kind in _CONVERSATION_EVENTS:
             continue  # most events of most interactions: not even their time is read
         at = event.at
-        if at > as_of:
-            break  # events are in time order: the call as it stood at as_of
         if kind.startswith("call."):
             is_call = True
         if kind == "call.queued":
@@ -161,8 +159,7 @@ def _overlap(spans: tuple[tuple[dt.datetime, dt.datetime], ...], holds: tuple[tu
 
 
 def _first_of(ctx: InteractionContext, kind: str) -> int | None:
-    as_of = ctx.as_of
-    return next((i for i, e in enumerate(ctx.events) if e.type == kind and e.at <= as_of), None)
+    return next((i for i, e in enumerate(ctx.events) if e.type == kind), None)  # ctx.events end at as_of
 
 
 _QUEUED = EventPointer("the first call.queued event", functools.partial(_first_of, kind="call.queued"))

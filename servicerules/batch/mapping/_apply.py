@@ -312,7 +312,7 @@ def _load_join(m: Mapping, plan: _Plan, names: Sequence[str], path: str) -> _Joi
         if record.data is None:
             # its key, where a reading of the row tells it (two candidates for the wrong number of fields): a
             # row that looks it up is not mapped without the joined columns, as if the file had no such row
-            keys = _reading_keys(record, spec.key)
+            keys = _candidate_keys(_reading_texts(record, spec.key))
             line = record.position.line
             if keys:
                 for key in keys:
@@ -352,22 +352,34 @@ def _load_join(m: Mapping, plan: _Plan, names: Sequence[str], path: str) -> _Joi
     return _JoinTable(name, path, rows, errors, unreadable, unknown)
 
 
-def _reading_keys(record: RawRecord, column: str) -> list[str]:
-    """The keys a row that cannot be read may have, from its readings (see ``RawRecord.readings``); none when
-    no reading has the column, or when a byte of it was replaced (the key is not the row's own then)."""
-    keys: list[str] = []
+def _reading_texts(record: RawRecord, column: str, cell: Callable[[dict[str, Any], str], Any] | None = None) -> list[str]:
+    """The text of ``column`` in each reading of a row that cannot be read (see ``RawRecord.readings``) that
+    has it. ``cell`` reads a column of a whole reading (a row with a replaced byte) as the mapping reads its
+    rows; without it, the column is a key of the reading, as in a joined file."""
+    whole = len(record.readings) == 1  # else the row's fields counted from the first and from the last
+    texts = []
     for reading in record.readings:
-        raw = reading.get(column, _ABSENT)
-        if raw is _ABSENT and "." in column:
-            raw = _walk(reading, column)
-        if raw is _ABSENT or raw is None:
-            continue
-        key = _key_text(raw).strip()
-        if "\ufffd" in key:
-            return []
-        if key:
-            keys.append(key)
-    return list(dict.fromkeys(keys))
+        if whole and cell is not None:
+            try:
+                raw = cell(reading, column)
+            except _CellError:
+                continue
+        else:  # a column this reading lacks is unknown, not empty
+            raw = reading.get(column, _ABSENT)
+            if raw is _ABSENT and "." in column:
+                raw = _walk(reading, column)
+            if raw is _ABSENT:
+                continue
+        texts.append(_key_text(raw).strip() if raw is not MISSING and raw is not None else "")
+    return texts
+
+
+def _candidate_keys(texts: list[str]) -> list[str]:
+    """The keys readings give (:func:`_reading_texts`): none when one has a replaced byte (U+FFFD: the key is
+    not the row's own then), one when they agree, two when the fields counted from either end give two."""
+    if any("\ufffd" in text for text in texts):
+        return []
+    return list(dict.fromkeys(text for text in texts if text))
 
 
 # ----------------------------------------------------------------------------------------- grouping
@@ -660,34 +672,15 @@ class _Applier:
         group.rows.clear()
 
     def reading(self, record: RawRecord, column: str) -> list[str]:
-        """The text of ``column`` in each reading of a row that cannot be read (see ``RawRecord.readings``)
-        that has it; a text with a replaced byte (U+FFFD) is not the row's own."""
-        whole = len(record.readings) == 1  # else the row's fields counted from the first and from the last
-        texts = []
-        for reading in record.readings:
-            if whole:
-                try:
-                    raw = _Row(reading, self.plan).cell(column)
-                except _CellError:
-                    continue
-            else:  # a column this reading lacks is unknown, not empty
-                raw = reading.get(column, _ABSENT)
-                if raw is _ABSENT and "." in column:
-                    raw = _walk(reading, column)
-                if raw is _ABSENT:
-                    continue
-            texts.append(_key_text(raw).strip() if raw is not MISSING and raw is not None else "")
-        return texts
+        """The text of ``column`` in each reading of a row that cannot be read; a text with a replaced byte
+        (U+FFFD) is not the row's own."""
+        return _reading_texts(record, column, lambda reading, name: _Row(reading, self.plan).cell(name))
 
     def lost_keys(self, record: RawRecord) -> list[str]:
-        """The keys of the interactions a row that cannot be read may be part of: none when it cannot be told,
-        one when the readings agree, two when its fields counted from either end give two."""
+        """The keys of the interactions a row that cannot be read may be part of (see :func:`_candidate_keys`)."""
         column = self.plan.key_column
         assert column is not None
-        texts = self.reading(record, column)
-        if any("\ufffd" in text for text in texts):
-            return []
-        return list(dict.fromkeys(text for text in texts if text))
+        return _candidate_keys(self.reading(record, column))
 
     def lost_message(self, record: RawRecord, keys: list[str], came_out: dict[str, str] | None = None) -> RawRecord:
         """The rejection of a row that cannot be read, with its reader's code, naming the interactions it may be
