@@ -506,7 +506,7 @@ class CompiledRuleset:
         model = _as_interaction(interaction)
         with _dates_in_range():
             reader, _facts = self._prepare(model, as_of)
-            return target_contributions(self.program.targets, reader.getter(None), model)
+            return target_contributions(self.program.targets, reader.getter(None), model, reader.ctx.as_of)
 
     # -- evaluation --------------------------------------------------------------------------------------
 

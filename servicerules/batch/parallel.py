@@ -277,7 +277,7 @@ def evaluate_pieces(
             targets = ruleset.targets
 
             def on_facts(index: int, model: Interaction, get: Any) -> None:
-                contributions[index] = target_contributions(targets, get, model)
+                contributions[index] = target_contributions(targets, get, model, as_of)
 
         results: Iterator[Report | Verdicts | Rejection]
         counted = CountedRules(ruleset)
@@ -300,7 +300,7 @@ def evaluate_pieces(
                 if reports is not None:
                     reports.append((model, result))
             else:
-                done.append(outcome_from_verdicts(model, result, counted, source=source, targets=contributions[position]))
+                done.append(outcome_from_verdicts(model, result, counted, source=source, targets=contributions[position], as_of=as_of))
         if late:
             rejected.sort(key=lambda r: (r.piece, r.record))
     part = SummaryPart(targets=TargetAccumulator(ruleset.targets) if ruleset.targets else None)

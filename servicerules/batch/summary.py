@@ -164,7 +164,7 @@ def outcome_from_report(
         report.interaction_id,
         interaction.channel,
         interaction.team,
-        tuple(interaction_agents(interaction)),
+        tuple(interaction_agents(interaction, report.as_of)),
         report.compliant,
         "".join(STATUS_CODES[o.status] for o in report.outcomes),
         tuple(ViolationRow.from_violation(v, with_json=with_json) for v in report.violations),
@@ -192,9 +192,11 @@ def outcome_from_verdicts(
     *,
     source: str = "",
     targets: Sequence[Contribution] = (),
+    as_of: dt.datetime | None = None,
 ) -> InteractionOutcome:
     """The :class:`InteractionOutcome` of one evaluation at :attr:`RowDetail.COUNTS`: that of
-    :func:`outcome_from_report` but for the rows' empty fields."""
+    :func:`outcome_from_report` but for the rows' empty fields. ``as_of`` is the evaluation's (``None``:
+    the default, the interaction's latest timestamp)."""
     statuses = rules.none_applied.copy()
     for rule_index, status in verdicts.statuses.items():
         statuses[rule_index] = STATUS_CODES[status]
@@ -205,7 +207,7 @@ def outcome_from_verdicts(
         verdicts.interaction_id,
         interaction.channel,
         interaction.team,
-        tuple(interaction_agents(interaction)),
+        tuple(interaction_agents(interaction, as_of)),
         not any(enforced[rule_index] for rule_index in verdicts.violations),
         "".join(statuses),
         tuple(rows[rule_index] for rule_index, found in verdicts.violations.items() for _ in found),

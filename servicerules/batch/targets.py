@@ -313,10 +313,12 @@ def _timestamp(typed: Typed) -> Typed:
 
 
 def target_contributions(
-    targets: Sequence[CompiledTarget], get: Getter, interaction: Interaction
+    targets: Sequence[CompiledTarget], get: Getter, interaction: Interaction, as_of: dt.datetime | None = None
 ) -> list[Contribution]:
     """What ``interaction`` adds to each target, read through ``get``: the interaction-level fact getter
     the rules of the same evaluation used, so facts already computed for them are not computed again.
+    ``as_of`` is the evaluation's (``None``: the interaction's latest timestamp); per-agent groups count
+    only the agents who had written by then.
 
     An interaction whose ``when`` is false or unknown contributes nothing. A counted one contributes once
     per group it falls into: once, or once per agent when the target is grouped by agent.
@@ -336,22 +338,26 @@ def target_contributions(
         if not target.group_by:
             out.append(Contribution(target.index, (), hit, value))
             continue
-        columns = [_labels(key, target, get, interaction, labels) for key in target.group_by]
+        columns = [_labels(key, target, get, interaction, as_of, labels) for key in target.group_by]
         for group in itertools.product(*columns):
             out.append(Contribution(target.index, group, hit, value))
     return out
 
 
-def interaction_agents(interaction: Interaction) -> list[str]:
+def interaction_agents(interaction: Interaction, as_of: dt.datetime | None = None) -> list[str]:
     """The agents an interaction is grouped under: the declared ``agents``, else the ids (or names) of the
-    agents and managers who wrote its messages; sorted, without duplicates. The batch summary's per-agent
-    figures use it too."""
+    agents and managers who wrote its events up to ``as_of`` (``None``: all of them, as the default
+    ``as_of`` is the latest timestamp); sorted, without duplicates. The batch summary's per-agent figures
+    use it too."""
     if interaction.agents:
         return sorted({a.id for a in interaction.agents})
     found = {
         e.author.id or e.author.name
         for e in interaction.events
-        if e.author is not None and e.author.role in ("agent", "manager") and (e.author.id or e.author.name)
+        if e.author is not None
+        and e.author.role in ("agent", "manager")
+        and (e.author.id or e.author.name)
+        and (as_of is None or e.at <= as_of)
     }
     return sorted(a for a in found if a)
 
@@ -369,7 +375,9 @@ def _finite(value: Any) -> float | None:
 _Labels = dict[tuple[str, dt.tzinfo, str | None], list[str | None]]
 
 
-def _labels(key: GroupKey, target: CompiledTarget, get: Getter, interaction: Interaction, cache: _Labels) -> list[str | None]:
+def _labels(
+    key: GroupKey, target: CompiledTarget, get: Getter, interaction: Interaction, as_of: dt.datetime | None, cache: _Labels
+) -> list[str | None]:
     """The group values of ``interaction`` for ``key`` (several for ``agent``), computed once per call for
     targets with the same time zone and group_time."""
     zone = target.zone
@@ -383,7 +391,7 @@ def _labels(key: GroupKey, target: CompiledTarget, get: Getter, interaction: Int
     elif key == "team":
         found = [interaction.team]
     elif key == "agent":
-        agents: list[str | None] = list(interaction_agents(interaction))
+        agents: list[str | None] = list(interaction_agents(interaction, as_of))
         found = agents or [None]
     else:
         moment = interaction.created_at.astimezone(zone) if target.group_time is None else _moment(target.group_time(get), zone)

@@ -42,6 +42,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import servicerules
+from servicerules.batch.readers import RawRecord, SourcePosition
+from servicerules.batch.runner import check_records
 from servicerules.batch.targets import (
     CompiledTarget,
     Contribution,
@@ -179,7 +181,7 @@ def accumulate(ruleset: CompiledRuleset, records: Sequence[dict[str, Any]], as_o
 def contributions(ruleset: CompiledRuleset, targets: Sequence[CompiledTarget], record: dict[str, Any], as_of: dt.datetime | None = None) -> list[Contribution]:
     model = Interaction.parse(record)
     reader, _facts = ruleset._prepare(model, as_of)
-    return target_contributions(targets, reader.getter(None), model)
+    return target_contributions(targets, reader.getter(None), model, reader.ctx.as_of)
 
 
 def by_id(results: Sequence[TargetResult]) -> dict[str, TargetResult]:
@@ -429,6 +431,26 @@ def test_agents_from_message_authors_when_none_are_declared(mail_rules: Compiled
         ({"agent": "kim"}, ("missed", 0, 1, None, None, 0)),
         ({"agent": "sam"}, ("met", 2, 2, None, None, 0)),
     ]
+
+
+def test_agents_who_write_after_as_of_are_not_grouped_yet(mail_rules: CompiledRuleset, backend: str) -> None:
+    # sam answers the chat after 30 s; kim joins an hour later. At 10 minutes, only sam has written.
+    t = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    chat = email("H1", t, 30, agent="sam", channel="chat")
+    chat["events"].append({"at": (t + dt.timedelta(hours=1)).isoformat(), "type": "message",
+                           "author": {"role": "agent", "id": "kim"}, "text": "Taking over, hello."})
+    early = t + dt.timedelta(minutes=10)
+    assert rows_of(accumulate(mail_rules, [chat], as_of=early).results(), "chat-first-reply") == [
+        ({"agent": "sam"}, ("met", 1, 1, None, None, 0)),
+    ]
+    assert [c.group for c in contributions(mail_rules, program_targets(mail_rules.program), chat) if c.group] == [("kim",), ("sam",)]
+    policy = servicerules.load(EMAIL, backend=backend)
+    records = [RawRecord(SourcePosition("mem", 1, 1), chat)]
+    for when, agents in ((early, ["sam"]), (t + dt.timedelta(hours=2), ["kim", "sam"])):
+        for jobs in (1, 2):
+            summary = check_records(policy, iter(records), jobs=jobs, as_of=when)
+            assert sorted(summary.by_agent) == agents, (when, jobs)
+    policy.close()
 
 
 def test_group_by_half_hour(grouped: CompiledRuleset) -> None:
