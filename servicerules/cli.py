@@ -272,6 +272,15 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     mapping, joins = _mapping_options(args)
     paths = expand_inputs(args.inputs)  # missing inputs: FileNotFoundError (exit 2) before anything is written
     _check_outputs(args, paths, mapping, joins)
+    if mapping is not None:  # a missing join file: the run cannot start, and no output is created
+        from servicerules.batch.mapping import check_join_files
+
+        for first in {os.path.dirname(p): p for p in paths}.values():  # the inputs of one folder join the same files
+            try:
+                check_join_files(mapping, first, join_files=joins)
+            except FileNotFoundError as exc:
+                print(f"servicerules: error: {InputFailed(exc).render()}", file=stderr)
+                return EXIT_ERROR
     cpus = default_jobs()
     if args.jobs is not None and args.jobs > 2 * cpus:
         print(f"servicerules check: note: --jobs {args.jobs} on {cpus} CPUs: each worker holds its own compiled "

@@ -640,6 +640,16 @@ def test_an_input_failing_part_way_prints_what_was_checked_then_the_error(tmp_pa
 def test_a_join_file_that_is_missing_is_an_input_error(tmp_path):
     comments = tmp_path / "comments.csv"
     comments.write_text("id,body,created,public,ticket_id,user_id\n1,hi,2024-01-01 10:00:00,true,5,7\n", encoding="utf-8")
-    code, out, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(comments), "--mapping", "zendesk", "-q")
+    outputs = [tmp_path / name for name in ("v.jsonl", "rejects.jsonl", "junit.xml", "summary.json")]
+    options = [item for option, path in zip(("-o", "--rejects", "--junit", "--summary-json"), outputs) for item in (option, str(path))]
+    code, out, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(comments), "--mapping", "zendesk", "-q", *options)
     assert code == 2
     assert err.startswith("servicerules: error: SR403 an input could not be read: join 'tickets'") and "Traceback" not in err
+    assert not any(path.exists() for path in outputs)  # the run could not start: it leaves no empty output behind
+    # a path given with --join that does not exist: the same, naming it
+    tickets = tmp_path / "nope.csv"
+    code, out, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), str(comments), "--mapping", "zendesk", "-q",
+                          "--join", f"tickets={tickets}", *options)
+    assert code == 2
+    assert err == f"servicerules: error: SR403 an input could not be read: [Errno 2] join 'tickets': no such file: '{tickets}'\n"
+    assert not any(path.exists() for path in outputs)

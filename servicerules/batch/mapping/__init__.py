@@ -32,7 +32,7 @@ and the checks across fields), ``_load`` (reading a file, diagnostics at file po
 (compiling a mapping into getters, conversions and time parsing), ``_apply`` (rows, joins, grouping).
 """
 
-from servicerules.batch.mapping._apply import CODE_GROUPING, CODE_JOIN, CODE_VALUE, apply_mapping, join_paths, read_mapped
+from servicerules.batch.mapping._apply import CODE_GROUPING, CODE_JOIN, CODE_VALUE, apply_mapping, check_join_files, join_paths, read_mapped
 from servicerules.batch.mapping._load import MAPPINGS_DIR, MappingError, load_mapping, mapping_path, shipped_mappings
 from servicerules.batch.mapping._spec import (
     Condition,
@@ -61,6 +61,7 @@ __all__ = [
     "ThreadSpec",
     "Value",
     "apply_mapping",
+    "check_join_files",
     "join_paths",
     "load_mapping",
     "mapping_json_schema",

@@ -5,6 +5,7 @@ into interactions (per interaction, contiguous or buffered groups, reply trees) 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -1120,6 +1121,22 @@ def join_paths(
         name: [str(join_files[name])] if join_files and name in join_files else _candidates(spec, base_dir)[0]
         for name, spec in mapping.joins.items()
     }
+
+
+def check_join_files(
+    mapping: Mapping,
+    path: str | os.PathLike[str],
+    *,
+    join_files: AbcMapping[str, str | Path] | None = None,
+) -> None:
+    """Raise the :class:`FileNotFoundError` that mapping the records of the file ``path`` would raise
+    because a join's file is missing (see :func:`join_paths`), before anything is read or written:
+    ``servicerules check`` calls it before it opens its outputs, so a run that cannot start leaves none."""
+    base_dir = _join_dir(os.fspath(path))
+    for name, spec in mapping.joins.items():
+        found = _join_file(name, spec, base_dir, join_files)
+        if not os.path.exists(found):  # a path join_files gives
+            raise FileNotFoundError(errno.ENOENT, f"join {name!r}: no such file", found)
 
 
 def read_mapped(
