@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -628,11 +629,31 @@ class CompiledRuleset:
             error.__cause__ = exc
             return Rejection(index, error)
 
-        def flush() -> Iterator[_Result | Rejection]:
-            results = self._match_many([p[2][1] for p in pending]) if pending else []
-            merged: list[tuple[int, _Result | Rejection]] = []
-            for (index, model, prepared), firings in zip(pending, results):
+        def match() -> list[list[Firing] | Exception]:
+            """The batch's firings; when matching the batch raises (not the engine's own failure, SR400), each
+            interaction is matched alone, so that the one at fault is rejected and not the batch."""
+            try:
+                return list(self._match_many([p[2][1] for p in pending])) if pending else []
+            except EvaluationError:
+                raise
+            except Exception:
+                pass
+            alone: list[list[Firing] | Exception] = []
+            for _index, _model, prepared in pending:
                 try:
+                    alone.append(self._match_many([prepared[1]])[0])
+                except EvaluationError:
+                    raise
+                except Exception as exc:
+                    alone.append(exc)
+            return alone
+
+        def flush() -> Iterator[_Result | Rejection]:
+            merged: list[tuple[int, _Result | Rejection]] = []
+            for (index, model, prepared), firings in zip(pending, match()):
+                try:
+                    if isinstance(firings, Exception):
+                        raise firings
                     merged.append((index, finish(model, prepared, firings)))
                 except Exception as exc:
                     merged.append((index, failed(index, exc)))
@@ -983,6 +1004,8 @@ def _json_value(spec: FactSpec, value: Any) -> Any:
         return text[:-6] + "Z" if text.endswith("+00:00") else text  # as the report's own timestamps read
     if isinstance(value, str):
         return _excerpt(value)
+    if type(value) is float and not math.isfinite(value):  # a free attribute's NaN, which rules see as null
+        return None
     return value
 
 

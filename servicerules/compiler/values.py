@@ -30,8 +30,17 @@ def _number(value: Any) -> Any:
     return value
 
 
+def _free(value: Any) -> Any:
+    """A free attribute's value as it is, but a NaN or infinity (which ``json.loads`` reads from ``NaN``
+    and ``1e999``), which is no JSON number: unknown, as a typed number fact's."""
+    if type(value) is float and not math.isfinite(value):
+        return None
+    return value
+
+
 #: A fact value as the engine sees it, by fact type: None when unknown or of the wrong type.
 _NORMALISERS: dict[str, Callable[[Any], Any]] = {
+    "any": _free,
     "timestamp": _timestamp,
     "number": _number,
     "duration": _number,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import math
 import pickle
 import re
 import threading
@@ -321,6 +322,46 @@ def test_an_interaction_whose_measures_raise_is_rejected_alone(policy, monkeypat
         list(policy.evaluate_many(items))
     with pytest.raises(ZeroDivisionError):
         policy.evaluate(items[1])
+
+
+def test_an_interaction_the_backend_cannot_match_is_rejected_alone(policy, monkeypatch):
+    # A value the matching backend refuses (a NaN reached durable_rules that way) failed the whole batch.
+    real = policy._backend.match_many
+
+    def refusing(batches):
+        if any(facts[0].get(key) == "chat" for facts in batches for key in facts[0]):
+            raise ValueError("fact key 'f1': cannot be matched")
+        return real(batches)
+
+    monkeypatch.setattr(policy._backend, "match_many", refusing)
+    items = [interaction(id="A"), interaction(id="boom", channel="chat"), interaction(id="C", events=[])]
+    for many in (policy.evaluate_many, policy.verdicts_many):
+        results = list(many(items, errors="collect", batch_size=3))
+        assert [isinstance(r, Rejection) for r in results] == [False, True, False]
+        assert [results[0].interaction_id, results[2].interaction_id] == ["A", "C"]
+        assert results[1].index == 1 and results[1].error.codes == ["SR402"]
+        assert "ValueError: fact key 'f1': cannot be matched" in results[1].error.diagnostics[0].message
+    with pytest.raises(ValueError):
+        list(policy.evaluate_many(items, batch_size=3))
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_a_free_attribute_that_is_nan_or_infinite_is_null(backend, value):
+    # json.loads reads NaN and 1e999; no JSON number is either. The durable backend raised on them, and the
+    # reference backend compared them (inf > 500 was a violation).
+    rules = RULESET + """  - id: rated
+    title: Rated
+    severity: minor
+    violated_if: interaction.attributes.csat == null
+"""
+    loaded = servicerules.load(rules, backend=backend)
+    record = interaction(attributes={"order": {"amount": value}, "csat": value})
+    for given in (record, json.dumps(record)):  # a dict, and JSON text with NaN / Infinity
+        report = loaded.evaluate(given)
+        assert "big-order" not in report.violated_rules()
+        (rated,) = [v for v in report.violations if v.rule_id == "rated"]
+        assert rated.evidence.facts == {"interaction.attributes.csat": None}
+    loaded.close()
 
 
 def test_times_too_close_to_the_year_9999_reject_the_interaction_and_say_so():
