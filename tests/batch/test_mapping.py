@@ -969,6 +969,26 @@ def test_times_pushed_past_the_year_9999_reject_the_row_not_the_run() -> None:
     ]
 
 
+def test_durations_that_add_up_to_no_number_reject_the_row_not_the_run() -> None:
+    # 1e308 days and -1e308 days are each finite as read, but in seconds they are infinite and their sum is
+    # NaN: the row is an error, and the rows after it are still mapped
+    head = ts_head("timezone: UTC\n")
+    extra = "  created_at: {column: t, add: [{column: a, unit: days}, {column: b, unit: days}]}\n"
+    data = [{"id": "1", "t": "2026-03-02T09:00", "a": "1e308", "b": "-1e308"}, {"id": "2", "t": "2026-03-02T09:00", "a": "1", "b": "-1"}]
+    first, second = created(extra, data, head)
+    assert first.startswith("column 't' with its 'add' durations: 2026-03-02T09:00:00+00:00 plus ")
+    assert first.endswith(" is outside the years 1 to 9999")
+    assert second == "2026-03-02T09:00:00+00:00"
+
+
+@pytest.mark.parametrize("written", [".nan", ".inf", "-.inf"])
+def test_a_constant_duration_that_is_no_finite_number_is_an_error_when_the_mapping_loads(written: str) -> None:
+    # lint passed it, and check stopped at the first row (NaN) or rejected every row (infinity)
+    text = f"layout: per_interaction\ntimezone: UTC\nfields:\n  id: a\n  channel: {{const: email}}\n  created_at: {{column: t, add: {{const: {written}}}}}\n"
+    [problem] = diagnostics(text)
+    assert problem.startswith("<string>:6:") and " SR112 " in problem and "finite" in problem
+
+
 def test_hms_durations_take_minutes_and_seconds_below_60_after_a_colon() -> None:
     head = ts_head("timezone: UTC\n")
     extra = "  created_at: {column: t, add: {column: talk, unit: hms}}\n"

@@ -9,6 +9,7 @@ runs them itself, to report them with file positions).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
@@ -107,6 +108,8 @@ class Offset(_Spec):
     def _one_source(self) -> "Offset":
         if (self.column is None) == (self.const is None):
             raise ValueError("give exactly one of 'column' and 'const'")
+        if self.const is not None and not math.isfinite(self.const):
+            raise ValueError(f"a constant duration is a finite number, not {self.const}")
         if self.const is not None and self.unit == "hms":
             raise ValueError("unit hms reads a column; give a constant in seconds, minutes, hours or days")
         return self
