@@ -455,6 +455,15 @@ def test_yaml_errors_and_non_mapping_documents() -> None:
     assert info.value.codes == ["SR102"]
 
 
+def test_an_alias_inside_the_node_it_names_is_a_yaml_error_not_a_traceback() -> None:
+    # a recursive alias made the loader recurse until RecursionError (a traceback from lint and check)
+    text = "layout: per_interaction\nfields: &f\n  id: a\n  channel: {const: email}\n  attributes.s: *f\n"
+    [problem] = diagnostics(text)
+    assert problem.startswith("<string>:5:3: SR100 ")  # at the key: an alias has no position of its own
+    [problem] = diagnostics("layout: per_interaction\nfields: {id: a, channel: {const: email}}\nevents: &e [{type: message, at: *e}]\n")
+    assert problem.startswith("<string>:3:") and " SR100 " in problem
+
+
 def test_mapping_error_is_a_ruleset_error() -> None:
     with pytest.raises(RulesetError):
         load_mapping("layout: 1\n")
