@@ -1998,6 +1998,27 @@ def test_a_joined_row_whose_key_cannot_be_read_may_be_any_missing_one(tmp_path: 
     assert [d["id"] for d in good(out)] == ["7"]  # u1 is found: nothing was lost for it
 
 
+@pytest.mark.parametrize(
+    ("users", "code"),
+    [
+        ("id,name,role,notes\nu1,Ada,end-user,\n".encode("utf-16"), "SR303"),  # a UTF-16 export: not a row is read
+        (b"id,name,role,id\nu1,Ada,end-user,\n", "SR305"),  # a header that repeats a column: no row is read
+    ],
+    ids=["utf-16", "repeated header column"],
+)
+def test_a_lookup_in_a_joined_file_that_cannot_be_read_is_not_mapped_without_it(tmp_path: Path, users: bytes, code: str) -> None:
+    # The file's problem is reported, and the rows that look up its rows found none: their tickets were checked
+    # without the users' roles (an agent's reply taken for the customer's), as if the users were not in the export.
+    path = helpdesk(tmp_path, [["7", "2026-03-02 09:00", "I want a refund", "u1"], ["7", "2026-03-02 10:00", "Done", "a1"]])
+    (tmp_path / "users.csv").write_bytes(users)
+    out = run(load_mapping(HELPDESK), path)
+    assert [r.code for r in out if r.error] == [code, "SR310", "SR310"]  # the file's problem, and each row's
+    assert good(out) == []
+    for (_, _, problem), user in zip(bad(out)[1:], ["u1", "a1"]):
+        assert problem is not None and problem.startswith(f"column 'user_id': '{user}' (join 'authors'): ")
+        assert str(tmp_path / "users.csv") in problem and problem.endswith("so this row is not mapped without it; interaction '7' is not checked")
+
+
 def test_a_check_reports_a_joined_files_problems_once_and_every_time(tmp_path: Path) -> None:
     # the join table was kept without its problems: a second run with the same mapping lost the joined file's
     # bad rows (read 2 where the first run read 3); a run of two input files reports them once
