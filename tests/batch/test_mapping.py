@@ -217,6 +217,33 @@ def test_a_bad_strptime_directive_is_an_error_when_the_mapping_loads(where: str,
     ]
 
 
+@pytest.mark.parametrize(
+    ("where", "written"),
+    [
+        # strptime reads these without an error, and wrongly: 12-hour clock times without AM/PM are all
+        # morning ones ('12:30' is 00:30, '03:30' meant in the afternoon is 03:30), and a week number without
+        # a weekday is ignored ('2026-W10' is 1 January)
+        ("time_format", "'%I:%M'"),
+        ("timestamp_format", "'%d/%m/%Y %I:%M'"),
+        ("date_format", "'%Y-W%W'"),
+        ("date_format", "'%Y %U'"),
+        # an ISO week needs its ISO year and a weekday, or strptime fails on every row
+        ("date_format", "'%G-W%V'"),
+    ],
+)
+def test_a_strptime_format_that_reads_wrong_times_without_an_error_is_an_error_when_the_mapping_loads(where: str, written: str) -> None:
+    text = f"layout: per_interaction\n{where}: {written}\nfields:\n  id: a\n  channel: {{const: email}}\n  created_at: t\n"
+    [problem] = diagnostics(text)
+    assert problem.startswith(f"<string>:2:{len(where) + 3}: SR112 '{where}': ")
+
+
+@pytest.mark.parametrize(
+    "written", ["'%I:%M %p'", "'%Y-W%W-%w'", "'%Y %U %a'", "'%G-W%V-%u'", "'%Y %j'", "'%H:%M'", "'100%% %H'"]
+)
+def test_strptime_formats_with_what_their_directives_need_load(written: str) -> None:
+    load_mapping(f"layout: per_interaction\ntime_format: {written}\nfields:\n  id: a\n  channel: {{const: email}}\n  created_at: t\n")
+
+
 def test_naive_times_in_a_daylight_saving_change_take_the_offset_before_it(tmp_path: Path) -> None:
     export = tmp_path / "dst.csv"
     export.write_text("a,t\n1,2026-03-29T02:30:00\n2,2026-10-25T02:30:00\n", encoding="utf-8")
