@@ -297,6 +297,13 @@ def test_unknown_target_field_with_hint() -> None:
     ]
 
 
+@pytest.mark.parametrize("written", ["null", "~", "1.5", "true"])
+def test_a_target_written_as_a_yaml_scalar_that_is_no_text_is_reported_at_its_key(written: str) -> None:
+    # 'null: x' was reported at the line of 'fields:' (line 2), not at the key
+    [problem] = diagnostics(MINIMAL + f"  {written}: x\n")
+    assert problem.startswith(f"<string>:6:3: SR110 target '{written}': the interaction has no field")
+
+
 def test_bad_target_shapes() -> None:
     text = MINIMAL + (
         "  customer[].name: a\n"
