@@ -134,6 +134,8 @@ class _Builder:
         self.problems: list[Diagnostic] = []
         self._merged: dict[yaml.Node, int] = {}
         """How many pairs of each flattened mapping node a merge key brought in (they come first)."""
+        self._open: set[int] = set()
+        """The collections being built (an alias to one of them is inside the node it names)."""
 
     def _duplicate(self, key: Any, key_node: yaml.Node, first: yaml.Node, path: DocPath) -> Diagnostic:
         child = path + (key if isinstance(key, (str, int)) else str(key),)
@@ -148,6 +150,27 @@ class _Builder:
         )
 
     def build(self, node: yaml.Node, path: DocPath) -> Any:
+        if isinstance(node, yaml.CollectionNode):
+            if id(node) in self._open:  # a recursive alias (fields: &f {a: *f}) would be built forever
+                raise yaml.constructor.ConstructorError(
+                    None, None, "an alias refers to a mapping or list that contains it (a recursive alias)", self._where(path)
+                )
+            self._open.add(id(node))
+            try:
+                return self._build(node, path)
+            finally:
+                self._open.discard(id(node))
+        return self._build(node, path)
+
+    def _where(self, path: DocPath) -> yaml.Mark | None:
+        """The position of the key (or of the list's) that holds ``path``: an alias has no node of its own."""
+        for end in range(len(path), -1, -1):
+            pos = self.doc.keys.get(path[:end]) or self.doc.values.get(path[:end])
+            if pos is not None:
+                return yaml.Mark(self.doc.file or "<string>", 0, pos.line, pos.col, None, 0)
+        return None
+
+    def _build(self, node: yaml.Node, path: DocPath) -> Any:
         style = node.style if isinstance(node, yaml.ScalarNode) else None
         self.doc.values[path] = _Pos(node.start_mark.line, node.start_mark.column, style)
         if isinstance(node, yaml.ScalarNode) and style is None:

@@ -217,6 +217,33 @@ def test_a_bad_strptime_directive_is_an_error_when_the_mapping_loads(where: str,
     ]
 
 
+@pytest.mark.parametrize(
+    ("where", "written"),
+    [
+        # strptime reads these without an error, and wrongly: 12-hour clock times without AM/PM are all
+        # morning ones ('12:30' is 00:30, '03:30' meant in the afternoon is 03:30), and a week number without
+        # a weekday is ignored ('2026-W10' is 1 January)
+        ("time_format", "'%I:%M'"),
+        ("timestamp_format", "'%d/%m/%Y %I:%M'"),
+        ("date_format", "'%Y-W%W'"),
+        ("date_format", "'%Y %U'"),
+        # an ISO week needs its ISO year and a weekday, or strptime fails on every row
+        ("date_format", "'%G-W%V'"),
+    ],
+)
+def test_a_strptime_format_that_reads_wrong_times_without_an_error_is_an_error_when_the_mapping_loads(where: str, written: str) -> None:
+    text = f"layout: per_interaction\n{where}: {written}\nfields:\n  id: a\n  channel: {{const: email}}\n  created_at: t\n"
+    [problem] = diagnostics(text)
+    assert problem.startswith(f"<string>:2:{len(where) + 3}: SR112 '{where}': ")
+
+
+@pytest.mark.parametrize(
+    "written", ["'%I:%M %p'", "'%Y-W%W-%w'", "'%Y %U %a'", "'%G-W%V-%u'", "'%Y %j'", "'%H:%M'", "'100%% %H'"]
+)
+def test_strptime_formats_with_what_their_directives_need_load(written: str) -> None:
+    load_mapping(f"layout: per_interaction\ntime_format: {written}\nfields:\n  id: a\n  channel: {{const: email}}\n  created_at: t\n")
+
+
 def test_naive_times_in_a_daylight_saving_change_take_the_offset_before_it(tmp_path: Path) -> None:
     export = tmp_path / "dst.csv"
     export.write_text("a,t\n1,2026-03-29T02:30:00\n2,2026-10-25T02:30:00\n", encoding="utf-8")
@@ -268,6 +295,13 @@ def test_unknown_target_field_with_hint() -> None:
         "<string>:10:3: SR110 target 'events[].queue': the event has no field 'queue' "
         "[a value the model has no field for goes under attributes: events[].attributes.queue]",
     ]
+
+
+@pytest.mark.parametrize("written", ["null", "~", "1.5", "true"])
+def test_a_target_written_as_a_yaml_scalar_that_is_no_text_is_reported_at_its_key(written: str) -> None:
+    # 'null: x' was reported at the line of 'fields:' (line 2), not at the key
+    [problem] = diagnostics(MINIMAL + f"  {written}: x\n")
+    assert problem.startswith(f"<string>:6:3: SR110 target '{written}': the interaction has no field")
 
 
 def test_bad_target_shapes() -> None:
@@ -453,6 +487,15 @@ def test_yaml_errors_and_non_mapping_documents() -> None:
     with pytest.raises(MappingError) as info:
         load_mapping("  \n")
     assert info.value.codes == ["SR102"]
+
+
+def test_an_alias_inside_the_node_it_names_is_a_yaml_error_not_a_traceback() -> None:
+    # a recursive alias made the loader recurse until RecursionError (a traceback from lint and check)
+    text = "layout: per_interaction\nfields: &f\n  id: a\n  channel: {const: email}\n  attributes.s: *f\n"
+    [problem] = diagnostics(text)
+    assert problem.startswith("<string>:5:3: SR100 ")  # at the key: an alias has no position of its own
+    [problem] = diagnostics("layout: per_interaction\nfields: {id: a, channel: {const: email}}\nevents: &e [{type: message, at: *e}]\n")
+    assert problem.startswith("<string>:3:") and " SR100 " in problem
 
 
 def test_mapping_error_is_a_ruleset_error() -> None:
@@ -967,6 +1010,26 @@ def test_times_pushed_past_the_year_9999_reject_the_row_not_the_run() -> None:
     assert created(extra, [{"id": "1", "d": "9999-12-31", "t": "00:01", "start": "23:59"}], head) == [
         "columns 'd', 't': '9999-12-31 00:01' is on the next day, after the year 9999"
     ]
+
+
+def test_durations_that_add_up_to_no_number_reject_the_row_not_the_run() -> None:
+    # 1e308 days and -1e308 days are each finite as read, but in seconds they are infinite and their sum is
+    # NaN: the row is an error, and the rows after it are still mapped
+    head = ts_head("timezone: UTC\n")
+    extra = "  created_at: {column: t, add: [{column: a, unit: days}, {column: b, unit: days}]}\n"
+    data = [{"id": "1", "t": "2026-03-02T09:00", "a": "1e308", "b": "-1e308"}, {"id": "2", "t": "2026-03-02T09:00", "a": "1", "b": "-1"}]
+    first, second = created(extra, data, head)
+    assert first.startswith("column 't' with its 'add' durations: 2026-03-02T09:00:00+00:00 plus ")
+    assert first.endswith(" is outside the years 1 to 9999")
+    assert second == "2026-03-02T09:00:00+00:00"
+
+
+@pytest.mark.parametrize("written", [".nan", ".inf", "-.inf"])
+def test_a_constant_duration_that_is_no_finite_number_is_an_error_when_the_mapping_loads(written: str) -> None:
+    # lint passed it, and check stopped at the first row (NaN) or rejected every row (infinity)
+    text = f"layout: per_interaction\ntimezone: UTC\nfields:\n  id: a\n  channel: {{const: email}}\n  created_at: {{column: t, add: {{const: {written}}}}}\n"
+    [problem] = diagnostics(text)
+    assert problem.startswith("<string>:6:") and " SR112 " in problem and "finite" in problem
 
 
 def test_hms_durations_take_minutes_and_seconds_below_60_after_a_colon() -> None:
@@ -1967,6 +2030,27 @@ def test_a_joined_row_whose_key_cannot_be_read_may_be_any_missing_one(tmp_path: 
                      "and may be its own, so this row is not mapped without it; interaction '8' is not checked"),
     ]
     assert [d["id"] for d in good(out)] == ["7"]  # u1 is found: nothing was lost for it
+
+
+@pytest.mark.parametrize(
+    ("users", "code"),
+    [
+        ("id,name,role,notes\nu1,Ada,end-user,\n".encode("utf-16"), "SR303"),  # a UTF-16 export: not a row is read
+        (b"id,name,role,id\nu1,Ada,end-user,\n", "SR305"),  # a header that repeats a column: no row is read
+    ],
+    ids=["utf-16", "repeated header column"],
+)
+def test_a_lookup_in_a_joined_file_that_cannot_be_read_is_not_mapped_without_it(tmp_path: Path, users: bytes, code: str) -> None:
+    # The file's problem is reported, and the rows that look up its rows found none: their tickets were checked
+    # without the users' roles (an agent's reply taken for the customer's), as if the users were not in the export.
+    path = helpdesk(tmp_path, [["7", "2026-03-02 09:00", "I want a refund", "u1"], ["7", "2026-03-02 10:00", "Done", "a1"]])
+    (tmp_path / "users.csv").write_bytes(users)
+    out = run(load_mapping(HELPDESK), path)
+    assert [r.code for r in out if r.error] == [code, "SR310", "SR310"]  # the file's problem, and each row's
+    assert good(out) == []
+    for (_, _, problem), user in zip(bad(out)[1:], ["u1", "a1"]):
+        assert problem is not None and problem.startswith(f"column 'user_id': '{user}' (join 'authors'): ")
+        assert str(tmp_path / "users.csv") in problem and problem.endswith("so this row is not mapped without it; interaction '7' is not checked")
 
 
 def test_a_check_reports_a_joined_files_problems_once_and_every_time(tmp_path: Path) -> None:

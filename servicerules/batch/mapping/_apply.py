@@ -254,6 +254,9 @@ class _JoinTable:
     unknown: list[int] = field(default_factory=list)
     """The lines of rows that cannot be read and whose key cannot be told either: a lookup that finds no row
     may have been meant for one of them."""
+    cut: int | None = None
+    """The line of a problem of the whole file after which no row was read (a UTF-16 file, a header that
+    repeats a column, a damaged stream): a lookup that finds no row may have been meant for a row after it."""
 
     def missing(self, key: str) -> str | None:
         """Why a lookup of ``key``, which finds no row, may have missed one that cannot be read; None when the
@@ -261,6 +264,8 @@ class _JoinTable:
         line = self.unreadable.get(key)
         if line is not None:
             return f"its row at line {line} of {self.file} cannot be read"
+        if self.cut is not None:
+            return f"it has no row in {self.file}, which cannot be read from line {self.cut} on and may have it"
         if self.unknown:
             lines = ", ".join(map(str, self.unknown[:5])) + (", …" if len(self.unknown) > 5 else "")
             return f"it has no row in {self.file}, whose row{'s' if len(self.unknown) > 1 else ''} at line{'s' if len(self.unknown) > 1 else ''} {lines} cannot be read and may be its own"
@@ -309,7 +314,11 @@ def _load_join(m: Mapping, plan: _Plan, names: Sequence[str], path: str) -> _Joi
     label = "join " + ", ".join(repr(n) for n in names)
     unreadable: dict[str, int] = {}
     unknown: list[int] = []
+    cut: int | None = None
     for record in read_records(path, format=spec.input.format, encoding=spec.input.encoding, csv_dialect=spec.input.csv):
+        # a problem of the whole file that no row follows ended the reading (one that rows follow, such as a
+        # bad byte in the CSV header, lost none)
+        cut = record.position.line if record.data is None and record.position.row is None else None
         if record.data is None:
             # its key, where a reading of the row tells it (two candidates for the wrong number of fields): a
             # row that looks it up is not mapped without the joined columns, as if the file had no such row
@@ -350,7 +359,7 @@ def _load_join(m: Mapping, plan: _Plan, names: Sequence[str], path: str) -> _Joi
             continue
         rows[key] = {k: v for k, v in record.data.items() if k in keep or k in tops}
         first_line[key] = record.position.line
-    return _JoinTable(name, path, rows, errors, unreadable, unknown)
+    return _JoinTable(name, path, rows, errors, unreadable, unknown, cut)
 
 
 def _reading_texts(record: RawRecord, column: str, cell: Callable[[dict[str, Any], str], Any] | None = None) -> list[str]:

@@ -125,7 +125,8 @@ def _doc_path(path: Sequence[str | int], data: Any, keys: dict[DocPath, str]) ->
     for part in path:
         if isinstance(node, dict):
             if part not in node or not isinstance(part, str):
-                match = next((k for k in node if keys.get((*out, k)) == part), None)
+                # the document's paths hold a key that is neither text nor a number as its str() ('None')
+                match = next((_path_key(k) for k in node if keys.get((*out, _path_key(k))) == part), None)
                 if match is not None:
                     part = match
             out.append(part)
@@ -134,6 +135,10 @@ def _doc_path(path: Sequence[str | int], data: Any, keys: dict[DocPath, str]) ->
             out.append(part)
             node = node[part] if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node) else None
     return tuple(out)
+
+
+def _path_key(key: Any) -> str | int:
+    return key if isinstance(key, (str, int)) else str(key)
 
 
 def _doc_loc(loc: Sequence[Any], data: Any) -> DocPath:

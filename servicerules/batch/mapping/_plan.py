@@ -642,8 +642,12 @@ def _shift(moment: dt.datetime, seconds: float, where: str) -> dt.datetime:
     """``moment`` plus an elapsed duration (exact across daylight-saving changes)."""
     zone = moment.tzinfo
     try:
+        # a duration of a million years, say, or durations that add up to infinity or to NaN (1e308 days
+        # minus 1e308 days): the time is outside years 1 to 9999
+        if not math.isfinite(seconds):
+            raise OverflowError
         return (moment.astimezone(dt.timezone.utc) + dt.timedelta(seconds=seconds)).astimezone(zone)
-    except OverflowError:  # a duration of a million years, say: the time is outside years 1 to 9999
+    except OverflowError:
         raise _CellError(
             f"{where} with its 'add' durations: {moment.isoformat()} plus {seconds:g} seconds is outside the years 1 to 9999"
         ) from None

@@ -9,6 +9,7 @@ runs them itself, to report them with file positions).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
@@ -107,6 +108,8 @@ class Offset(_Spec):
     def _one_source(self) -> "Offset":
         if (self.column is None) == (self.const is None):
             raise ValueError("give exactly one of 'column' and 'const'")
+        if self.const is not None and not math.isfinite(self.const):
+            raise ValueError(f"a constant duration is a finite number, not {self.const}")
         if self.const is not None and self.unit == "hms":
             raise ValueError("unit hms reads a column; give a constant in seconds, minutes, hours or days")
         return self
@@ -128,7 +131,22 @@ def _check_format(value: str) -> str:
         except ValueError as exc:
             if "does not match format" not in str(exc):
                 raise ValueError(f"{exc} (strptime directives: %Y %m %d %H %M %S %z %b %p …; %% is a literal %)") from None
+        problem = _directive_problem(set(re.findall(r"%(.)", value.replace("%%", ""))))
+        if problem:
+            raise ValueError(f"{value!r}: {problem}")
     return value
+
+
+def _directive_problem(directives: set[str]) -> str | None:
+    """What strptime would read wrongly, or fail on in every row, with these directives together."""
+    weekday = bool(directives & {"a", "A", "w", "u"})
+    if "I" in directives and "p" not in directives:
+        return "'%I' is the hour on a 12-hour clock: without '%p' (AM or PM) every time is read as a morning one (12:30 as 00:30); use %H for a 24-hour clock"
+    if directives & {"U", "W"} and not weekday and "j" not in directives:
+        return "strptime ignores a week number ('%U', '%W') without a weekday ('%a', '%A', '%w' or '%u'): every date would be the first of the year"
+    if directives & {"G", "V"} and not ({"G", "V"} <= directives and weekday):
+        return "an ISO week ('%V') needs its ISO year ('%G') and a weekday ('%a', '%A', '%w' or '%u'), and '%G' needs both"
+    return None
 
 
 def _check_zone(value: str) -> str:
