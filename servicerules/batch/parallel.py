@@ -290,7 +290,7 @@ def evaluate_pieces(
         for position, (model, source, result) in enumerate(zip(models, sources, results)):
             if isinstance(result, Rejection):  # valid, but its evaluation raised (SR402): a bug, reported per record
                 error = result.error
-                raw, cut = clip_raw(model.model_dump_json())
+                raw, cut = clip_raw(_model_text(model))
                 reason = "; ".join(d.message for d in error.diagnostics)
                 rejected.append(_rejection(wheres[position], RejectedItem(error.codes[0], reason, raw, cut)))
                 late = True
@@ -387,6 +387,22 @@ def evaluate_chunk(
         why = rejected.get(index)
         results.append(why if isinstance(why, RejectedItem) else next(outcomes))
     return results
+
+
+def _model_text(model: Interaction) -> str:
+    """A validated interaction as JSON. pydantic refuses to serialise a value nested deeper than its own
+    limit (a free attribute some 250 levels deep, which a record may hold), so json writes those."""
+    try:
+        return model.model_dump_json()
+    except ValueError:  # PydanticSerializationError
+        try:
+            return json.dumps(model.model_dump(), ensure_ascii=False, default=_json_default)
+        except (ValueError, RecursionError):
+            return json.dumps({"id": model.id}, ensure_ascii=False)
+
+
+def _json_default(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.datetime) else str(value)
 
 
 def _record_text(data: Mapping[str, Any] | bytes | str) -> str:

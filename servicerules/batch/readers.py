@@ -55,6 +55,7 @@ __all__ = [
     "Format",
     "JsonLine",
     "JsonLines",
+    "MAX_NESTING",
     "RawRecord",
     "SourcePosition",
     "detect_format",
@@ -598,6 +599,8 @@ def _json_record(
         return _bad(position, "SR303", message, size, _replaced_reading(raw, codec))
     if text.startswith("\ufeff"):  # a BOM left over from concatenated files
         text = text[1:]
+    if _too_deep(text):
+        return _bad(position, "SR301", f"malformed JSON: nested more than {MAX_NESTING} levels deep", size)
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -628,6 +631,8 @@ def _replaced_reading(raw: bytes, codec: str) -> tuple[dict[str, Any], ...]:
     """The record with its undecodable bytes replaced by U+FFFD, when it is a JSON object then. Replacing
     keeps every ASCII byte (quotes, brackets, commas), so the structure is the record's own."""
     text = raw.decode(codec, "replace").removeprefix("\ufeff")
+    if _too_deep(text):
+        return ()
     try:
         value = json.loads(text)
     except (ValueError, RecursionError):
@@ -650,13 +655,45 @@ _LONE_SURROGATE = re.compile(
 
 
 def _holds_surrogate(value: Any) -> bool:
-    """Whether a decoded JSON value has a string (or key) with an unpaired surrogate."""
-    if isinstance(value, str):
-        return not value.isascii() and any("\ud800" <= c <= "\udfff" for c in value)
-    if isinstance(value, dict):
-        return any(_holds_surrogate(k) or _holds_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_surrogate(v) for v in value)
+    """Whether a decoded JSON value has a string (or key) with an unpaired surrogate. Without recursion: a
+    record may nest :data:`MAX_NESTING` levels deep, more than the stack allows calls."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii() and any("\ud800" <= c <= "\udfff" for c in item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+#: How deep the arrays and objects of a JSON record may nest, the record itself included. Deeper ones are
+#: rejected (SR301) before they are parsed: whether ``json.loads`` could parse them depends on how much of
+#: the Python stack is in use where it runs (in this process under ``--jobs 1``, in a worker otherwise), and
+#: a record must be read alike everywhere.
+MAX_NESTING = 500
+
+_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+
+
+def _too_deep(text: str) -> bool:
+    """Whether the arrays and objects of the JSON ``text`` nest more than :data:`MAX_NESTING` levels deep
+    (brackets in strings do not count)."""
+    if text.count("[") + text.count("{") <= MAX_NESTING:  # the usual case, in C
+        return False
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(text):
+        c = match.group()
+        if c == "[" or c == "{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return True
+        elif c == "]" or c == "}":
+            depth -= 1
     return False
 
 

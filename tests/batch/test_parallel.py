@@ -33,7 +33,7 @@ from benchmarks.corpus import corpus
 from servicerules.batch import parallel
 from servicerules.batch.output import BatchSink, JUnitWriter, RejectsWriter, SummaryJsonWriter, ViolationWriter
 from servicerules.batch.parallel import WorkerCrashed
-from servicerules.batch.readers import JsonLines, RawRecord, SourcePosition, read_records
+from servicerules.batch.readers import MAX_NESTING, JsonLines, RawRecord, SourcePosition, read_records
 from servicerules.batch.runner import InputFailed, _Interrupt, check_files, check_records
 from servicerules.batch.summary import InteractionOutcome, RowDetail
 from servicerules.errors import Diagnostic, EvaluationError
@@ -793,6 +793,50 @@ def test_an_unpaired_surrogate_rejects_its_record_and_the_run_goes_on(ruleset: A
     assert (rejected["source"], rejected["code"]) == (f"{data}:8", "SR301")
     assert rejected["reason"] == f"malformed JSON: unpaired surrogate escape at column {column}"
     assert '"S-7"' not in out.read_text(encoding="utf-8")  # S-8, with a paired surrogate, was evaluated
+
+
+def test_a_deeply_nested_record_is_read_alike_in_this_process_and_in_the_workers(ruleset: Any, tmp_path: Path) -> None:
+    # json.loads gives up where the nesting and the frames already on the stack reach the recursion limit;
+    # the frames differ between this process (--jobs 1) and a worker, and records near the limit (and with
+    # an escaped emoji far below it) were read in one and rejected, or crashed the run, in the other.
+    records = [dict(r, id=f"N-{k}") for k, r in enumerate(corpus(700, seed=6, events=2))]
+    lines = [json.dumps(r) for r in records]
+    depths = {10: 400, 11: 520, 12: 930, 13: 955, 14: 970, 15: 980, 16: 990}
+    for index, depth in depths.items():
+        lines[index] = lines[index][:-1] + ', "attributes": {"x": ' + "[" * depth + '"\\ud83d\\ude00"' + "]" * depth + "}}"
+    data = tmp_path / "deep.jsonl"
+    data.write_text("".join(line + "\n" for line in lines), encoding="ascii")
+    runs = [_run(ruleset, tmp_path / str(jobs), [str(data)], jobs, chunk_size=100) for jobs in (1, 2)]
+    for summary, outputs in runs:
+        rejected = {r["line"]: r for r in map(json.loads, outputs["rejects.jsonl"].splitlines())}
+        assert sorted(rejected) == [index + 1 for index, depth in depths.items() if depth + 2 > MAX_NESTING]  # + record, attributes
+        assert {r["code"] for r in rejected.values()} == {"SR301"}
+        assert (summary.read, summary.evaluated, summary.rejected) == (700, 700 - len(rejected), len(rejected))
+    assert _comparable(runs[1][1]) == _comparable(runs[0][1])
+
+
+def test_a_record_with_a_deep_attribute_whose_evaluation_raises_is_rejected(ruleset: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # its text for the rejects file came from pydantic, which refuses values nested deeper than it
+    # serialises: that exception stopped the whole run
+    from servicerules.measures import privacy
+
+    real = privacy._Texts
+
+    def texts(ctx: Any) -> Any:
+        if ctx.interaction.id == "deep":
+            raise ZeroDivisionError("a bug")
+        return real(ctx)
+
+    monkeypatch.setattr(privacy, "_Texts", texts)
+    good, deep, other = corpus(3, seed=9, events=2)
+    deep.update(id="deep", attributes={"x": json.loads("[" * 300 + "]" * 300)})
+    records = [RawRecord(SourcePosition("mem.jsonl", i + 1, i + 1), data, None, None, 10) for i, data in enumerate([good, deep, other])]
+    rejects = tmp_path / "rejects.jsonl"
+    summary = check_records(ruleset, records, jobs=1, sinks=[RejectsWriter.open(str(rejects))], as_of=AS_OF)
+    assert (summary.read, summary.evaluated, summary.rejected) == (3, 2, 1)
+    (rejected,) = map(json.loads, rejects.read_text(encoding="utf-8").splitlines())
+    assert (rejected["line"], rejected["code"]) == (2, "SR402")
+    assert rejected["raw"].startswith('{"id": "deep"') or rejected["raw"].startswith('{"id":"deep"')
 
 
 def test_check_records_says_that_it_reads_raw_records(ruleset: Any, tmp_path: Path) -> None:

@@ -370,6 +370,34 @@ def test_json_array_with_bom(tmp_path: Path) -> None:
     assert [r.data for r in records] == [{"id": 1}]
 
 
+def _nested(levels: int, inner: str = "1") -> str:
+    """A JSON object whose arrays and objects nest ``levels`` deep in all (the object is the first)."""
+    return '{"a": ' + "[" * (levels - 1) + inner + "]" * (levels - 1) + "}"
+
+
+def _under_stack(frames: int, call: Any) -> Any:
+    """``call()`` made ``frames`` Python frames further down the stack."""
+    return call() if frames <= 0 else _under_stack(frames - 1, call)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json"])
+def test_how_deep_a_record_may_nest_does_not_depend_on_the_stack_it_is_read_under(tmp_path: Path, fmt: str) -> None:
+    """--jobs 1 reads records under the command's stack, a worker under its own: what json.loads can parse
+    there must not decide whether a record is read. Up to a fixed depth it is (also with an escaped emoji,
+    whose surrogate pair is looked for in the parsed value), and beyond it it is SR301 under any stack."""
+    limit = readers.MAX_NESTING
+    emoji = '"\\ud83d\\ude00"'
+    records = [_nested(limit), _nested(limit + 1), _nested(limit, emoji), _nested(limit + 1, emoji), _nested(990)]
+    text = "\n".join(records) + "\n" if fmt == "jsonl" else "[" + ",\n".join(records) + "]\n"
+    path = write(tmp_path / f"deep.{fmt}", text)
+    shallow = read(path)
+    assert [r.code for r in shallow] == [None, "SR301", None, "SR301", "SR301"]
+    assert all(r.error == f"malformed JSON: nested more than {limit} levels deep" for r in shallow if r.code)
+    assert json.dumps(shallow[2].data).count("[") == limit - 1 and "\U0001f600" in str(shallow[2].data)
+    deep = _under_stack(sys.getrecursionlimit() - limit - 200, lambda: read(path))
+    assert deep == shallow
+
+
 # ------------------------------------------------------------------------------------------------- gzip
 
 
