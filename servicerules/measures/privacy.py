@@ -97,8 +97,10 @@ _SPACES = " \u00a0\u2009\u202f"
 _DASHES = "-\u2010\u2011\u2012\u2013"
 # Detection: digit groups joined by exactly one space-like or dash-like character.
 _STRICT_RUN = regex.compile(rf"(?<!\d)\d+(?:[{_SPACES}{regex.escape(_DASHES)}]\d+)*")
-# Masking: any short run of spaces, dashes or dots between the groups.
-_LENIENT_RUN = regex.compile(r"(?<!\d)\d+(?:[\s.\-\u2010-\u2015]{1,3}\d+)*")
+# Masking: any short run of spaces, dashes, dots, slashes or underscores between the groups, and of the
+# invisible characters (format characters: zero-width spaces, soft hyphens) and combining marks (accents on
+# digits) that do not show between them: a number a reader sees whole is masked whole.
+_LENIENT_RUN = regex.compile(r"(?<!\d)\d+(?:[\s.\-\u2010-\u2015\u2212\uff0d/_\p{Cf}\p{M}]{1,3}\d+)*")
 _GROUP = regex.compile(r"\d+")
 
 # (first IIN, last IIN, allowed lengths): the issuer identification ranges of the card networks.

@@ -231,6 +231,13 @@ def test_phone_numbers_not_found(text: str) -> None:
         ("4111.1111.1111.1111", "411111••••••1111"),
         ("4111  1111 - 1111\t1111", "411111••••••1111"),
         ("४१११ ११११ ११११ ११११", "४१११११••••••११११"),
+        # invisible characters, accents, slashes and other dashes between the digits hide nothing
+        ("4111\u200b1111\u200b1111\u200b1111", "411111••••••1111"),
+        ("4111\u00ad1111\u2060\u200c1111\u200d1111", "411111••••••1111"),
+        ("4\u03031\u03031\u03031 1111 1111 1111", "411111••••••1111"),
+        ("4111/1111/1111/1111", "411111••••••1111"),
+        ("4111_1111_1111_1111", "411111••••••1111"),
+        ("4111\uff0d1111\u22121111－1111", "411111••••••1111"),
         ("card 4111 1111 1111 1111 CVV 123", "card 411111••••••1111 CVV •••"),
         ("4111 1111 1111 1111 123", "411111••••••1111 123"),
         ("order 1234567890123456", "order 1234567890123456"),  # not Luhn-valid: left alone
@@ -252,9 +259,10 @@ def test_iban_digits_are_not_reread_as_a_card() -> None:
     assert mask_text("DE89 3704 0044 0532 0130 00") == "DE89 •••• •••• •••• •••• ••"
 
 
-_SEPARATORS = st.sampled_from(["", "", " ", "-", ".", "  ", " - ", "\u00a0", "\t", "–"])
+_SEPARATORS = st.sampled_from(["", "", " ", "-", ".", "  ", " - ", "\u00a0", "\t", "–", "\u200b", "\u2060", "\u00ad",
+                               "/", "_", "\uff0d", "\u2212", "\u0303", " /"])
 _TEXT = st.text(st.characters(blacklist_categories=("Nd", "No", "Cs")), max_size=30)
-_RUN_SEPARATOR = re.compile(r"[\s.\-\u2010-\u2015]{1,3}")
+_RUN_SEPARATOR = re.compile(r"[\s.\-\u2010-\u2015\u2212\uff0d/_\u200b\u2060\u00ad\u0303]{1,3}")  # what _SEPARATORS draws
 
 
 @st.composite
