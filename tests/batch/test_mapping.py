@@ -2090,6 +2090,19 @@ def test_joined_file_without_the_key_column_is_a_mapping_error(tmp_path: Path) -
     )
 
 
+@pytest.mark.parametrize("content", ["", "id,via,subject,requester_id,status\n", "\ufeff"])
+def test_joined_file_without_rows_is_a_mapping_error(tmp_path: Path, content: str) -> None:
+    # every lookup would find nothing, and whether it has the key column cannot be told: a wrong or failed
+    # export, which mapped every row without the joined columns (a join that is not required) or rejected it
+    path = helpdesk(tmp_path, [["7", "2026-03-02 09:00", "a", "u1"]])
+    (tmp_path / "tickets.csv").write_text(content, encoding="utf-8")
+    with pytest.raises(MappingError) as info:
+        run(load_mapping(HELPDESK), path)
+    (diagnostic,) = info.value.diagnostics
+    assert (diagnostic.code, diagnostic.message) == ("SR112", f"join 'tickets': {tmp_path / 'tickets.csv'} holds no rows (an empty file, or a CSV header alone)")
+    assert diagnostic.hint is not None and "holds the rows" in diagnostic.hint
+
+
 def test_missing_column_of_a_joined_file(tmp_path: Path) -> None:
     path = helpdesk(tmp_path, [["7", "2026-03-02 09:00", "a", "u1"]])
     m = load_mapping(HELPDESK.replace("subject: tickets.subject", "subject: tickets.title"))

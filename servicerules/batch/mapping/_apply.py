@@ -337,17 +337,8 @@ def _load_join(m: Mapping, plan: _Plan, names: Sequence[str], path: str) -> _Joi
             raw = _walk(record.data, spec.key)
         if raw is _ABSENT:
             columns = ", ".join(repr(k) for k in list(record.data)[:12])
-            location = None
-            if m._doc is not None:
-                location = _diagnostic(m._doc, m._keys, "SR112", "", ("joins", name, "key"))
-            diagnostic = Diagnostic(
-                "SR112",
-                f"{label}: {path} has no column {spec.key!r} (its columns: {columns})",
-                location.location if location else None,
-                hint="set 'key' to the column that identifies a row of the joined file",
-                source_line=location.source_line if location else None,
-            )
-            raise MappingError([diagnostic])
+            raise _join_error(m, name, f"{label}: {path} has no column {spec.key!r} (its columns: {columns})",
+                              "set 'key' to the column that identifies a row of the joined file")
         key = _key_text(raw).strip() if raw is not None else ""
         if not key:
             errors.append(RawRecord(record.position, None, f"{label}: column {spec.key!r} is empty; this row of the joined file is ignored", CODE_JOIN, 0))
@@ -359,7 +350,19 @@ def _load_join(m: Mapping, plan: _Plan, names: Sequence[str], path: str) -> _Joi
             continue
         rows[key] = {k: v for k, v in record.data.items() if k in keep or k in tops}
         first_line[key] = record.position.line
+    if not rows and not errors:  # every lookup would find nothing, and its key column cannot be checked
+        raise _join_error(m, name, f"{label}: {path} holds no rows (an empty file, or a CSV header alone)",
+                          "join the file that holds the rows; a lookup in an empty file finds nothing")
     return _JoinTable(name, path, rows, errors, unreadable, unknown, cut)
+
+
+def _join_error(m: Mapping, name: str, message: str, hint: str) -> MappingError:
+    """An SR112 error of the joined file of join ``name``, at the join's ``key`` in the mapping file."""
+    location = _diagnostic(m._doc, m._keys, "SR112", "", ("joins", name, "key")) if m._doc is not None else None
+    return MappingError([Diagnostic(
+        "SR112", message, location.location if location else None, hint=hint,
+        source_line=location.source_line if location else None,
+    )])
 
 
 def _reading_texts(record: RawRecord, column: str, cell: Callable[[dict[str, Any], str], Any] | None = None) -> list[str]:
