@@ -235,7 +235,7 @@ class _KeyCodec:
         cls = _type_class(value)
         if cls is None:
             return _OTHER_CODE
-        if cls == _NUM and not math.isfinite(value):
+        if cls == _NUM and isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"fact key {self.key!r}: non-finite number {value!r} can not be matched")
         value = _plain(value, cls)
         code = self.exact[cls].get(value)
@@ -281,7 +281,7 @@ def _literals(condition: Condition) -> list[_Branch]:
         cls = _type_class(condition.value)
         if cls is None:
             raise TypeError(f"Compare value must be a bool, int, float or str, got {condition.value!r}")
-        if cls == _NUM and not math.isfinite(condition.value):  # type: ignore[arg-type]
+        if cls == _NUM and isinstance(condition.value, float) and not math.isfinite(condition.value):  # not an int: 10**400 has no float
             raise ValueError(f"Compare on {condition.key!r}: non-finite constant {condition.value!r}")
         if condition.op not in ("==", "!=", "<", "<=", ">", ">="):
             raise ValueError(f"unknown comparison operator {condition.op!r}")

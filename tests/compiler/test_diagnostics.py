@@ -195,6 +195,30 @@ def test_type_errors(condition, code, message):
     assert (diag.code, diag.message) == (code, message)
 
 
+@pytest.mark.parametrize(
+    "condition, at",
+    [
+        ("interaction.attributes.a < 1 / 0", "1 / 0"),
+        ("interaction.attributes.a in [2, 1 / 0]", "1 / 0"),
+        ("(interaction.attributes.a ?? 1 / 0) > 3", "1 / 0"),
+        ("1 / 0 == 2", "1 / 0"),
+        ("first_reply_time > 1w / (2 - 2)", "1w"),
+        ("interaction.attributes.a < 1e308 * 10", "1e308"),
+        ("first_reply_time > 1e308 * 1w", "1e308"),
+        ("interaction.attributes.a > -(1e300 * 1e300)", "(1e300"),
+    ],
+)
+def test_a_constant_without_a_value_is_an_error_at_it(condition, at):
+    # division by zero or a result beyond a number's range: neither backend can compare a fact with it (and
+    # an unknown constant would make the rule silently compliant or not applicable for every interaction)
+    err = errors_of(rule(f'"{condition}"'))
+    (diag,) = err.diagnostics
+    assert diag.code == "SR200"
+    assert diag.message == "this constant has no value: it divides by zero or is beyond a number's range"
+    line = diag.source_line
+    assert (diag.location.line, diag.location.col) == (15, line.index(condition) + condition.index(at) + 1)
+
+
 def test_a_free_attribute_in_arithmetic_is_named_in_the_hint():
     err = errors_of(rule('"interaction.attributes.x * interaction.created_at > 5"'))
     (diag,) = err.diagnostics
