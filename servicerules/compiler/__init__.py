@@ -14,7 +14,9 @@ from typing import Any, Callable, Mapping, Sequence
 from servicerules.compiler import expr as ast
 from servicerules.compiler.checker import CheckError, Checker, Evaluator, KeyAllocator, all_of
 from servicerules.compiler.values import normalise
-from servicerules.compiler.ir import ALWAYS, AllOf, AnyOf, Compare, Condition, EngineRule, Present, IRProgram, Scope, Verdict
+from servicerules.compiler.ir import (
+    ALWAYS, MAX_BRANCHES, AllOf, AnyOf, Compare, Condition, EngineRule, Present, IRProgram, Scope, Verdict, branch_bound,
+)
 from servicerules.errors import Diagnostic, RulesetError, did_you_mean
 from servicerules.loader import SourceDocument
 from servicerules.measures.calendar import BusinessCalendar
@@ -282,6 +284,8 @@ def _pass_typecheck(state: _State) -> None:
                 checker.check(node)
             else:
                 when_true, _when_false, typed = checker.lower(node)
+                if is_sla and branch_bound(when_true) > MAX_BRANCHES:
+                    when_true = _computed(state.keys, scope, typed.fn)[0]
                 if is_sla:
                     state.sla_when[int(path[1])] = when_true
                     state.sla_gates[int(path[1])].when = typed.fn
@@ -312,12 +316,26 @@ def _pass_typecheck(state: _State) -> None:
             continue
         when_facts = len(facts)
         facts.extend(f for f in sorted(typed.facts) if f not in facts)
-        state.conditions[i] = (all_of(when_true, true), all_of(when_true, false), tuple(dict.fromkeys(facts)))
+        violated, compliant = all_of(when_true, true), all_of(when_true, false)
+        if max(branch_bound(violated), branch_bound(compliant)) > MAX_BRANCHES:
+            # Too many alternatives for a Rete network: Python computes the two conditions (Kleene logic, as
+            # lowered) and the backend matches their values.
+            true, false = _computed(state.keys, rule.scope, typed.fn)
+            if when_node is not None:
+                when_true = _computed(state.keys, rule.scope, when_typed.fn)[0]
+            violated, compliant = all_of(when_true, true), all_of(when_true, false)
+        state.conditions[i] = (violated, compliant, tuple(dict.fromkeys(facts)))
         if rule.scope == "interaction":
             specs = (state.lookup(name) for name in [*sorted(typed.facts), *facts[:when_facts]])
             state.pointers[i] = tuple(dict.fromkeys(s.about.find for s in specs if s is not None and s.about is not None))
     for key, scope, _fn, _type in state.keys.derived:
         state.derived_scope[key] = scope
+
+
+def _computed(keys: KeyAllocator, scope: str, fn: Evaluator) -> tuple[Condition, Condition]:
+    """The TRUE and FALSE conditions of a boolean expression that Python computes (a derived value)."""
+    key = keys.derived_key(scope, fn, "bool")
+    return Compare(key, "==", True), Compare(key, "==", False)
 
 
 def _check_sla_cycles(state: _State, reads: Mapping[int, frozenset[str]]) -> None:

@@ -83,6 +83,7 @@ from typing import Any, Sequence
 
 from servicerules.compiler.ir import (
     KIND_KEY,
+    MAX_BRANCHES,
     AllOf,
     AnyOf,
     Compare,
@@ -117,7 +118,7 @@ MAX_RULES_PER_HANDLE = 63
 
 DEFAULT_RULES_PER_HANDLE = MAX_RULES_PER_HANDLE
 
-MAX_BRANCHES_PER_RULE = 4096
+MAX_BRANCHES_PER_RULE = MAX_BRANCHES
 """Limit of the DNF expansion of one engine rule (a larger condition raises ValueError)."""
 
 SESSION_INTERACTIONS = 256
