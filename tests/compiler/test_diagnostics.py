@@ -219,6 +219,31 @@ def test_a_constant_without_a_value_is_an_error_at_it(condition, at):
     assert (diag.location.line, diag.location.col) == (15, line.index(condition) + condition.index(at) + 1)
 
 
+DURATION_FIELDS = {
+    "catalogue due_in": "actions:\n  call:\n    title: Call\n    due_in: {d}\n",
+    "rule's due_in": "actions:\n  call: {{title: Call}}\nrules:\n  - {{id: r, title: t, severity: minor, violated_if: 'true', actions: [{{id: call, due_in: {d}}}]}}\n",
+    "SLA target": "slas:\n  - {{id: s, title: t, metric: first_reply_time, targets: {{'*': {d}}}}}\n",
+    "refund window": "refunds:\n  windows: {{'*': {d}}}\n",
+    "procedure within": "procedures:\n  - {{action: refund_issued, requires: [identity_verified], within: {d}}}\n",
+}
+
+
+@pytest.mark.parametrize("field", DURATION_FIELDS)
+@pytest.mark.parametrize("duration", [".inf", ".nan", "1.0e+20", "100000000w", "36526d", "3155760001"])
+def test_a_duration_that_is_not_finite_or_beyond_100_years_is_an_error(field, duration):
+    # .inf and .nan were taken, and evaluate() raised OverflowError or ValueError on every interaction; a huge
+    # one rejected every interaction (SR402, blaming the record's times) after up to a minute of work
+    text = 'ruleset: demo\nversion: "1"\n' + DURATION_FIELDS[field].format(d=duration)
+    with pytest.raises(RulesetError) as info:
+        servicerules.load(text, backend="reference")
+    (diag,) = info.value.diagnostics
+    assert diag.code == "SR112"
+    assert "a duration must be finite and at most 100 years (36525d)" in diag.message
+    assert diag.location.line == text.count("\n")
+    # 100 years itself is allowed
+    servicerules.load(text.replace(duration, "36525d"), backend="reference").close()
+
+
 def test_a_free_attribute_in_arithmetic_is_named_in_the_hint():
     err = errors_of(rule('"interaction.attributes.x * interaction.created_at > 5"'))
     (diag,) = err.diagnostics
