@@ -217,12 +217,21 @@ def _pass_lexicons(state: _State) -> None:
 
 
 def _pass_calendars(state: _State) -> None:
-    """SR112: calendars build (known time zone, valid hours, known holiday country and subdivision)."""
+    """SR112: calendars build (known time zone, valid hours, known holiday country and subdivision) and have
+    business hours."""
     for name, calendar in state.spec.calendars.items():
         try:
-            state.calendars[name] = BusinessCalendar.from_spec(name, calendar.model_dump(by_alias=True, exclude_none=True))
+            built = BusinessCalendar.from_spec(name, calendar.model_dump(by_alias=True, exclude_none=True))
         except ValueError as exc:
             state.error("SR112", str(exc), ("calendars", name))
+            continue
+        if not any(built.hours[day] for day in range(7)):  # an SLA on it could never reach its target
+            state.error(
+                "SR112", f"calendar {name!r} has no business hours, so it never accrues business time",
+                ("calendars", name, "hours"), hint="give at least one day's hours, e.g. mon: ['09:00-17:00']",
+            )
+            continue
+        state.calendars[name] = built
 
 
 def _pass_references(state: _State) -> None:

@@ -244,6 +244,22 @@ def test_a_duration_that_is_not_finite_or_beyond_100_years_is_an_error(field, du
     servicerules.load(text.replace(duration, "36525d"), backend="reference").close()
 
 
+@pytest.mark.parametrize("hours", ["{}", "{mon: [], sat: []}"])
+def test_a_calendar_without_business_hours_is_an_error(hours):
+    # an SLA on it never accrues business time: evaluate() raised ValueError on every interaction
+    text = (
+        'ruleset: demo\nversion: "1"\ncalendars:\n  closed:\n    timezone: UTC\n'
+        f"    hours: {hours}\n"
+        "slas:\n  - {id: s, title: t, metric: first_reply_time, calendar: closed, targets: {'*': 4h}}\n"
+    )
+    with pytest.raises(RulesetError) as info:
+        servicerules.load(text, backend="reference")
+    (diag,) = info.value.diagnostics
+    assert (diag.code, diag.location.line, diag.location.col) == ("SR112", 6, 12)
+    assert diag.message == "calendar 'closed' has no business hours, so it never accrues business time"
+    assert diag.hint == "give at least one day's hours, e.g. mon: ['09:00-17:00']"
+
+
 def test_a_free_attribute_in_arithmetic_is_named_in_the_hint():
     err = errors_of(rule('"interaction.attributes.x * interaction.created_at > 5"'))
     (diag,) = err.diagnostics
