@@ -23,7 +23,7 @@ from servicerules.measures.calendar import BusinessCalendar
 from servicerules.measures.catalogue import CATALOGUE, FactSpec, InteractionContext, RulesetResources, lookup
 from servicerules.measures.lexicons import DEFAULT_LEXICONS, default_lexicon
 from servicerules.measures.sla import sla_fact_prefix, sla_facts
-from servicerules.measures.text import LexiconMatcher, check_pattern
+from servicerules.measures.text import LexiconMatcher, check_pattern, phrase_is_empty
 from servicerules.model.ruleset import RuleSpec, RulesetSpec, SlaSpec, TargetSpec
 
 __all__ = [
@@ -199,9 +199,16 @@ def _pass_unique_ids(state: _State) -> None:
 
 
 def _pass_lexicons(state: _State) -> None:
-    """SR206: lexicon patterns compile; build one matcher per lexicon, once per ruleset."""
+    """SR206: lexicon patterns compile; SR112: no phrase is empty; build one matcher per lexicon, once per ruleset."""
     for name, lexicon in state.spec.lexicons.items():
         ok = True
+        for lang, phrases in lexicon.phrases.items():
+            for j, phrase in enumerate(phrases):
+                if phrase_is_empty(phrase):  # reported; the lexicon is still built, so rules naming it are checked
+                    state.error(
+                        "SR112", f"lexicon '{name}' has an empty phrase", ("lexicons", name, "phrases", lang, j),
+                        hint="a phrase needs at least one word; remove it",
+                    )
         for j, pattern in enumerate(lexicon.patterns):
             problem = check_pattern(pattern)
             if problem:

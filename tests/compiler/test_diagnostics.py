@@ -260,6 +260,22 @@ def test_a_calendar_without_business_hours_is_an_error(hours):
     assert diag.hint == "give at least one day's hours, e.g. mon: ['09:00-17:00']"
 
 
+@pytest.mark.parametrize("phrase", ['""', '"*"', '"   "', '" * "'])
+def test_an_empty_lexicon_phrase_is_an_error_at_it(phrase):
+    # it was dropped without a word: a lexicon of nothing but such phrases never matched
+    text = (
+        'ruleset: demo\nversion: "1"\nlexicons:\n  thanks:\n    phrases:\n'
+        f"      en: [thanks, {phrase}]\n"
+        "rules:\n  - {id: r, title: t, severity: minor, violated_if: 'not (last_reply.text mentions thanks)'}\n"
+    )
+    with pytest.raises(RulesetError) as info:
+        servicerules.load(text, backend="reference")
+    (diag,) = info.value.diagnostics
+    assert (diag.code, diag.location.line, diag.location.col) == ("SR112", 6, 20)
+    assert diag.message == "lexicon 'thanks' has an empty phrase"
+    assert diag.hint == "a phrase needs at least one word; remove it"
+
+
 def test_a_free_attribute_in_arithmetic_is_named_in_the_hint():
     err = errors_of(rule('"interaction.attributes.x * interaction.created_at > 5"'))
     (diag,) = err.diagnostics
