@@ -14,14 +14,16 @@ from typing import Any, Callable, Mapping, Sequence
 from servicerules.compiler import expr as ast
 from servicerules.compiler.checker import CheckError, Checker, Evaluator, KeyAllocator, all_of
 from servicerules.compiler.values import normalise
-from servicerules.compiler.ir import ALWAYS, AllOf, AnyOf, Compare, Condition, EngineRule, Present, IRProgram, Scope, Verdict
+from servicerules.compiler.ir import (
+    ALWAYS, MAX_BRANCHES, AllOf, AnyOf, Compare, Condition, EngineRule, Present, IRProgram, Scope, Verdict, branch_bound,
+)
 from servicerules.errors import Diagnostic, RulesetError, did_you_mean
 from servicerules.loader import SourceDocument
 from servicerules.measures.calendar import BusinessCalendar
 from servicerules.measures.catalogue import CATALOGUE, FactSpec, InteractionContext, RulesetResources, lookup
 from servicerules.measures.lexicons import DEFAULT_LEXICONS, default_lexicon
 from servicerules.measures.sla import sla_fact_prefix, sla_facts
-from servicerules.measures.text import LexiconMatcher, check_pattern
+from servicerules.measures.text import LexiconMatcher, check_pattern, phrase_is_empty
 from servicerules.model.ruleset import RuleSpec, RulesetSpec, SlaSpec, TargetSpec
 
 __all__ = [
@@ -197,9 +199,16 @@ def _pass_unique_ids(state: _State) -> None:
 
 
 def _pass_lexicons(state: _State) -> None:
-    """SR206: lexicon patterns compile; build one matcher per lexicon, once per ruleset."""
+    """SR206: lexicon patterns compile; SR112: no phrase is empty; build one matcher per lexicon, once per ruleset."""
     for name, lexicon in state.spec.lexicons.items():
         ok = True
+        for lang, phrases in lexicon.phrases.items():
+            for j, phrase in enumerate(phrases):
+                if phrase_is_empty(phrase):  # reported; the lexicon is still built, so rules naming it are checked
+                    state.error(
+                        "SR112", f"lexicon '{name}' has an empty phrase", ("lexicons", name, "phrases", lang, j),
+                        hint="a phrase needs at least one word; remove it",
+                    )
         for j, pattern in enumerate(lexicon.patterns):
             problem = check_pattern(pattern)
             if problem:
@@ -215,12 +224,21 @@ def _pass_lexicons(state: _State) -> None:
 
 
 def _pass_calendars(state: _State) -> None:
-    """SR112: calendars build (known time zone, valid hours, known holiday country and subdivision)."""
+    """SR112: calendars build (known time zone, valid hours, known holiday country and subdivision) and have
+    business hours."""
     for name, calendar in state.spec.calendars.items():
         try:
-            state.calendars[name] = BusinessCalendar.from_spec(name, calendar.model_dump(by_alias=True, exclude_none=True))
+            built = BusinessCalendar.from_spec(name, calendar.model_dump(by_alias=True, exclude_none=True))
         except ValueError as exc:
             state.error("SR112", str(exc), ("calendars", name))
+            continue
+        if not any(built.hours[day] for day in range(7)):  # an SLA on it could never reach its target
+            state.error(
+                "SR112", f"calendar {name!r} has no business hours, so it never accrues business time",
+                ("calendars", name, "hours"), hint="give at least one day's hours, e.g. mon: ['09:00-17:00']",
+            )
+            continue
+        state.calendars[name] = built
 
 
 def _pass_references(state: _State) -> None:
@@ -282,6 +300,8 @@ def _pass_typecheck(state: _State) -> None:
                 checker.check(node)
             else:
                 when_true, _when_false, typed = checker.lower(node)
+                if is_sla and branch_bound(when_true) > MAX_BRANCHES:
+                    when_true = _computed(state.keys, scope, typed.fn)[0]
                 if is_sla:
                     state.sla_when[int(path[1])] = when_true
                     state.sla_gates[int(path[1])].when = typed.fn
@@ -312,12 +332,26 @@ def _pass_typecheck(state: _State) -> None:
             continue
         when_facts = len(facts)
         facts.extend(f for f in sorted(typed.facts) if f not in facts)
-        state.conditions[i] = (all_of(when_true, true), all_of(when_true, false), tuple(dict.fromkeys(facts)))
+        violated, compliant = all_of(when_true, true), all_of(when_true, false)
+        if max(branch_bound(violated), branch_bound(compliant)) > MAX_BRANCHES:
+            # Too many alternatives for a Rete network: Python computes the two conditions (Kleene logic, as
+            # lowered) and the backend matches their values.
+            true, false = _computed(state.keys, rule.scope, typed.fn)
+            if when_node is not None:
+                when_true = _computed(state.keys, rule.scope, when_typed.fn)[0]
+            violated, compliant = all_of(when_true, true), all_of(when_true, false)
+        state.conditions[i] = (violated, compliant, tuple(dict.fromkeys(facts)))
         if rule.scope == "interaction":
             specs = (state.lookup(name) for name in [*sorted(typed.facts), *facts[:when_facts]])
             state.pointers[i] = tuple(dict.fromkeys(s.about.find for s in specs if s is not None and s.about is not None))
     for key, scope, _fn, _type in state.keys.derived:
         state.derived_scope[key] = scope
+
+
+def _computed(keys: KeyAllocator, scope: str, fn: Evaluator) -> tuple[Condition, Condition]:
+    """The TRUE and FALSE conditions of a boolean expression that Python computes (a derived value)."""
+    key = keys.derived_key(scope, fn, "bool")
+    return Compare(key, "==", True), Compare(key, "==", False)
 
 
 def _check_sla_cycles(state: _State, reads: Mapping[int, frozenset[str]]) -> None:

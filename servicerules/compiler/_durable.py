@@ -83,6 +83,7 @@ from typing import Any, Sequence
 
 from servicerules.compiler.ir import (
     KIND_KEY,
+    MAX_BRANCHES,
     AllOf,
     AnyOf,
     Compare,
@@ -117,7 +118,7 @@ MAX_RULES_PER_HANDLE = 63
 
 DEFAULT_RULES_PER_HANDLE = MAX_RULES_PER_HANDLE
 
-MAX_BRANCHES_PER_RULE = 4096
+MAX_BRANCHES_PER_RULE = MAX_BRANCHES
 """Limit of the DNF expansion of one engine rule (a larger condition raises ValueError)."""
 
 SESSION_INTERACTIONS = 256
@@ -235,7 +236,7 @@ class _KeyCodec:
         cls = _type_class(value)
         if cls is None:
             return _OTHER_CODE
-        if cls == _NUM and not math.isfinite(value):
+        if cls == _NUM and isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"fact key {self.key!r}: non-finite number {value!r} can not be matched")
         value = _plain(value, cls)
         code = self.exact[cls].get(value)
@@ -281,7 +282,7 @@ def _literals(condition: Condition) -> list[_Branch]:
         cls = _type_class(condition.value)
         if cls is None:
             raise TypeError(f"Compare value must be a bool, int, float or str, got {condition.value!r}")
-        if cls == _NUM and not math.isfinite(condition.value):  # type: ignore[arg-type]
+        if cls == _NUM and isinstance(condition.value, float) and not math.isfinite(condition.value):  # not an int: 10**400 has no float
             raise ValueError(f"Compare on {condition.key!r}: non-finite constant {condition.value!r}")
         if condition.op not in ("==", "!=", "<", "<=", ">", ">="):
             raise ValueError(f"unknown comparison operator {condition.op!r}")

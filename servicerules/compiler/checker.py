@@ -11,6 +11,7 @@ as one more fact key.
 
 from __future__ import annotations
 
+import math
 import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -327,6 +328,10 @@ class Checker:
         """Constant-fold: ``2 * 4h`` is one duration literal."""
         if typed.const:
             value = typed.fn(_no_facts)
+            if typed.type in ("number", "duration") and not _in_range(value):
+                raise CheckError(
+                    "SR200", "this constant has no value: it divides by zero or is beyond a number's range", typed.node.start
+                )
             return Typed(typed.type, _constant(value), typed.node, const=True, value=value)
         return typed
 
@@ -445,6 +450,15 @@ def adopt(typed: Typed, type_: str) -> Typed:
 
 def _constant(value: Any) -> Evaluator:
     return lambda get: value
+
+
+def _in_range(value: Any) -> bool:
+    """Whether a folded number or duration has a value both backends can compare with: not None (a division by
+    zero, an int too large for a float beside a float), finite and within a float's range."""
+    try:
+        return value is not None and math.isfinite(value)
+    except OverflowError:  # an int beyond any float: 1e308 * 10
+        return False
 
 
 def _no_facts(name: str, type_: str) -> Any:

@@ -21,8 +21,10 @@ at the exact column in the YAML file.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Union
 
 from servicerules._durations import parse_duration
@@ -46,6 +48,19 @@ class ExprSyntaxError(Exception):
         self.message = message
         self.offset = offset
         self.hint = hint
+
+
+def _number(tok: "_Tok") -> int | float:
+    """A number literal's value: a whole number written without a point is an exact int (``1e20`` is
+    ``10**20``, ``9007199254740993`` is not rounded to the nearest float); one beyond a float's range is an
+    error, as no value of a fact could be compared with it in both backends."""
+    value = float(tok.text)
+    if not math.isfinite(value):
+        raise ExprSyntaxError(f"number '{tok.text}' is too large", tok.start, "numbers go up to about 1.8e308")
+    exact = Decimal(tok.text)
+    if "." in tok.text or exact != exact.to_integral_value():
+        return value
+    return int(exact)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,11 +297,13 @@ class _Parser:
         tok = self.tok
         if tok.kind == "number":
             self.take()
-            value = float(tok.text)
-            return Literal(int(value) if value.is_integer() and "." not in tok.text else value, "number", tok.start, tok.end)
+            return Literal(_number(tok), "number", tok.start, tok.end)
         if tok.kind == "duration":
             self.take()
-            return Literal(parse_duration(tok.text), "duration", tok.start, tok.end)
+            seconds = parse_duration(tok.text)
+            if not math.isfinite(seconds):
+                raise ExprSyntaxError(f"duration '{tok.text}' is too large", tok.start, "durations go up to about 1.8e308 seconds")
+            return Literal(seconds, "duration", tok.start, tok.end)
         if tok.kind == "string":
             self.take()
             return Literal(_unquote(tok.text, tok.start), "string", tok.start, tok.end)

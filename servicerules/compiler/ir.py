@@ -33,6 +33,11 @@ Fact = Mapping[str, Scalar]
 
 CompareOp = Literal["==", "!=", "<", "<=", ">", ">="]
 
+MAX_BRANCHES = 4096
+"""The most alternatives a condition may have in disjunctive normal form: the durable_rules backend expands
+each condition into them. The compiler has Python compute a rule's condition that could have more (see
+:func:`branch_bound`), and matches its value."""
+
 KIND_KEY = "kind"
 """Key of every fact that says whether it is the interaction fact (``"i"``) or an event fact (``"e"``)."""
 
@@ -146,6 +151,21 @@ def _encode(node: Any) -> Any:
     if isinstance(node, AnyOf):
         return {"any": [_encode(i) for i in node.items]}
     raise TypeError(f"not an IR node: {node!r}")
+
+
+def branch_bound(condition: Condition) -> int:
+    """At most how many alternatives ``condition`` has in disjunctive normal form (before duplicates and
+    contradictions are dropped)."""
+    if isinstance(condition, AllOf):
+        count = 1
+        for item in condition.items:
+            count *= branch_bound(item)
+            if count > MAX_BRANCHES:  # enough to know; the product of deep nests grows without bound
+                return count
+        return count
+    if isinstance(condition, AnyOf):
+        return sum(branch_bound(item) for item in condition.items)
+    return 1
 
 
 def fact_kind_matches(scope: Scope, fact: Fact) -> bool:

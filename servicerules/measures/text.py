@@ -35,7 +35,7 @@ from typing import Iterable, Iterator, Mapping, NamedTuple
 
 import regex
 
-__all__ = ["Keywords", "LexiconMatcher", "NameMatcher", "name_matcher", "normalise_text"]
+__all__ = ["Keywords", "LexiconMatcher", "NameMatcher", "name_matcher", "normalise_text", "phrase_is_empty"]
 
 # A word character. The class holds every case variant of its members, so IGNORECASE cannot change what it
 # matches, but `regex` checks a class case-insensitively with a costlier test per character: the scoped
@@ -468,6 +468,11 @@ def _phrase_keywords(phrase: str) -> tuple[str, tuple[str, ...]] | None:
         return "start", (runs[-1][0],)
     words = phrase.split()
     return ("part", (max(words, key=len),)) if words else None
+
+
+def phrase_is_empty(phrase: str) -> bool:
+    """Whether a lexicon phrase has no word to match (``""``, spaces, a lone ``*``): it would match nothing."""
+    return _phrase_pattern(phrase) is None
 
 
 def _phrase_pattern(phrase: str) -> str | None:

@@ -33,11 +33,19 @@ __all__ = [
 ]
 
 
+MAX_DURATION = 36525 * 86400
+"""The longest duration a ruleset may give (100 years): longer ones are mistakes, and deadlines and due
+times after them would fall beyond the year 9999."""
+
+
 def _duration(value: Any) -> Any:
     if isinstance(value, str):
-        return parse_duration(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-        raise ValueError("a duration cannot be negative")
+        value = parse_duration(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        if not value <= MAX_DURATION:  # NaN too
+            raise ValueError(f"a duration must be finite and at most 100 years (36525d), not {value!r} seconds")
     return value
 
 

@@ -195,6 +195,87 @@ def test_type_errors(condition, code, message):
     assert (diag.code, diag.message) == (code, message)
 
 
+@pytest.mark.parametrize(
+    "condition, at",
+    [
+        ("interaction.attributes.a < 1 / 0", "1 / 0"),
+        ("interaction.attributes.a in [2, 1 / 0]", "1 / 0"),
+        ("(interaction.attributes.a ?? 1 / 0) > 3", "1 / 0"),
+        ("1 / 0 == 2", "1 / 0"),
+        ("first_reply_time > 1w / (2 - 2)", "1w"),
+        ("interaction.attributes.a < 1e308 * 10", "1e308"),
+        ("first_reply_time > 1e308 * 1w", "1e308"),
+        ("interaction.attributes.a > -(1e300 * 1e300)", "(1e300"),
+    ],
+)
+def test_a_constant_without_a_value_is_an_error_at_it(condition, at):
+    # division by zero or a result beyond a number's range: neither backend can compare a fact with it (and
+    # an unknown constant would make the rule silently compliant or not applicable for every interaction)
+    err = errors_of(rule(f'"{condition}"'))
+    (diag,) = err.diagnostics
+    assert diag.code == "SR200"
+    assert diag.message == "this constant has no value: it divides by zero or is beyond a number's range"
+    line = diag.source_line
+    assert (diag.location.line, diag.location.col) == (15, line.index(condition) + condition.index(at) + 1)
+
+
+DURATION_FIELDS = {
+    "catalogue due_in": "actions:\n  call:\n    title: Call\n    due_in: {d}\n",
+    "rule's due_in": "actions:\n  call: {{title: Call}}\nrules:\n  - {{id: r, title: t, severity: minor, violated_if: 'true', actions: [{{id: call, due_in: {d}}}]}}\n",
+    "SLA target": "slas:\n  - {{id: s, title: t, metric: first_reply_time, targets: {{'*': {d}}}}}\n",
+    "refund window": "refunds:\n  windows: {{'*': {d}}}\n",
+    "procedure within": "procedures:\n  - {{action: refund_issued, requires: [identity_verified], within: {d}}}\n",
+}
+
+
+@pytest.mark.parametrize("field", DURATION_FIELDS)
+@pytest.mark.parametrize("duration", [".inf", ".nan", "1.0e+20", "100000000w", "36526d", "3155760001"])
+def test_a_duration_that_is_not_finite_or_beyond_100_years_is_an_error(field, duration):
+    # .inf and .nan were taken, and evaluate() raised OverflowError or ValueError on every interaction; a huge
+    # one rejected every interaction (SR402, blaming the record's times) after up to a minute of work
+    text = 'ruleset: demo\nversion: "1"\n' + DURATION_FIELDS[field].format(d=duration)
+    with pytest.raises(RulesetError) as info:
+        servicerules.load(text, backend="reference")
+    (diag,) = info.value.diagnostics
+    assert diag.code == "SR112"
+    assert "a duration must be finite and at most 100 years (36525d)" in diag.message
+    assert diag.location.line == text.count("\n")
+    # 100 years itself is allowed
+    servicerules.load(text.replace(duration, "36525d"), backend="reference").close()
+
+
+@pytest.mark.parametrize("hours", ["{}", "{mon: [], sat: []}"])
+def test_a_calendar_without_business_hours_is_an_error(hours):
+    # an SLA on it never accrues business time: evaluate() raised ValueError on every interaction
+    text = (
+        'ruleset: demo\nversion: "1"\ncalendars:\n  closed:\n    timezone: UTC\n'
+        f"    hours: {hours}\n"
+        "slas:\n  - {id: s, title: t, metric: first_reply_time, calendar: closed, targets: {'*': 4h}}\n"
+    )
+    with pytest.raises(RulesetError) as info:
+        servicerules.load(text, backend="reference")
+    (diag,) = info.value.diagnostics
+    assert (diag.code, diag.location.line, diag.location.col) == ("SR112", 6, 12)
+    assert diag.message == "calendar 'closed' has no business hours, so it never accrues business time"
+    assert diag.hint == "give at least one day's hours, e.g. mon: ['09:00-17:00']"
+
+
+@pytest.mark.parametrize("phrase", ['""', '"*"', '"   "', '" * "'])
+def test_an_empty_lexicon_phrase_is_an_error_at_it(phrase):
+    # it was dropped without a word: a lexicon of nothing but such phrases never matched
+    text = (
+        'ruleset: demo\nversion: "1"\nlexicons:\n  thanks:\n    phrases:\n'
+        f"      en: [thanks, {phrase}]\n"
+        "rules:\n  - {id: r, title: t, severity: minor, violated_if: 'not (last_reply.text mentions thanks)'}\n"
+    )
+    with pytest.raises(RulesetError) as info:
+        servicerules.load(text, backend="reference")
+    (diag,) = info.value.diagnostics
+    assert (diag.code, diag.location.line, diag.location.col) == ("SR112", 6, 20)
+    assert diag.message == "lexicon 'thanks' has an empty phrase"
+    assert diag.hint == "a phrase needs at least one word; remove it"
+
+
 def test_a_free_attribute_in_arithmetic_is_named_in_the_hint():
     err = errors_of(rule('"interaction.attributes.x * interaction.created_at > 5"'))
     (diag,) = err.diagnostics

@@ -147,6 +147,10 @@ FLOATS: list[tuple[Condition, dict[str, Any], bool]] = [
     (Compare("a", ">=", 1e-05), {"a": 1e-06}, False),
     (Compare("a", "!=", 1e16), {"a": 1.0000000000000002e16}, True),
     (Compare("a", "<=", 123456.789), {"a": 123456.789}, True),
+    # constants beyond a float's range: ints of any size are finite
+    (Compare("a", "<", 10**400), {"a": 1.7e308}, True),
+    (Compare("a", "==", 10**400), {"a": 10**400}, True),
+    (Compare("a", ">", -(10**400)), {"a": -(10**400) + 1}, True),
 ]
 
 

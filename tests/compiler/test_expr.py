@@ -45,6 +45,11 @@ def shape(node):
         ("x == 'it\\'s'", ("==", "x", "it's")),
         ("flag == true", ("==", "flag", True)),
         ("n >= 1e3", (">=", "n", 1000)),
+        # whole numbers are exact, beyond 2**53 too (not the nearest float)
+        ("n == 9007199254740993", ("==", "n", 2**53 + 1)),
+        ("n == 12345678901234567891", ("==", "n", 12345678901234567891)),
+        ("n == 1e20", ("==", "n", 10**20)),
+        ("n == 1e300", ("==", "n", 10**300)),
         ("d == 45s", ("==", "d", 45.0)),
         ("w == 1w", ("==", "w", 604800.0)),
     ],
@@ -65,6 +70,9 @@ def test_parses_to_the_expected_tree(text, expected):
         ("1 < a < 3", "comparisons cannot be chained ('<' after '<')", 6, "join two comparisons with 'and'"),
         ("x == 'open", "unterminated string", 5, "close the string with the same quote"),
         ("a.", "expected a name after '.'", 2, None),
+        ("n < 1e400", "number '1e400' is too large", 4, "numbers go up to about 1.8e308"),
+        ("n < " + "9" * 400, "number '" + "9" * 400 + "' is too large", 4, "numbers go up to about 1.8e308"),
+        ("d > " + "9" * 400 + "w", "duration '" + "9" * 400 + "w' is too large", 4, "durations go up to about 1.8e308 seconds"),
     ],
 )
 def test_syntax_errors_have_message_offset_and_hint(text, message, offset, hint):
