@@ -350,7 +350,12 @@ def _run(loaded: LoadedTestFile, index: int, case: PolicyTestCase, result: CaseR
         as_of_value, as_of_path = defaults.as_of, ("defaults", "as_of")
     as_of: dt.datetime | None = None
     if as_of_value is not None:
-        as_of = resolve_time(as_of_value, interaction.created_at)
+        try:
+            as_of = resolve_time(as_of_value, interaction.created_at)
+        except ValueError as exc:  # a relative as_of that ends past the year 9999
+            result.errors.append(doc.diagnostic("SR112", f"as_of '{as_of_value}': {exc}", as_of_path))
+            result.status = "error"
+            return
         if as_of.tzinfo is None:
             result.errors.append(doc.diagnostic("SR311", f"as_of '{as_of_value}' has no time zone", as_of_path,
                                                 hint="write it with an offset, e.g. 2026-03-02T18:00:00Z"))

@@ -242,6 +242,31 @@ def test_invalid_interactions_point_at_the_case(write):
     ]
 
 
+def test_times_out_of_range_are_errors_at_their_place_not_exceptions(write):
+    write("x.test.yaml", HEAD + """\
+  - note: as_of too far to write
+    as_of: "+99999999999d"
+    interaction: {events: [{from: customer, text: "hi"}]}
+    expect: {}
+  - note: as_of past the year 9999
+    as_of: "+4000000d"
+    interaction: {events: [{from: customer, text: "hi"}]}
+    expect: {}
+  - note: an endless gap
+    interaction: {events: [{from: customer, text: "hi"}, {after: .inf, from: agent, text: "Hello"}]}
+    expect: {}
+  - note: fine
+    interaction: {events: [{from: customer, text: "hi"}]}
+    expect: {}
+""")
+    run = run_tests(["x.test.yaml"], backend="reference")
+    assert [c.status for c in run.cases] == ["error", "error", "error", "pass"]
+    assert [(d.code, str(d.location)) for d in run.errors] == [
+        ("SR112", "x.test.yaml:5:12"), ("SR112", "x.test.yaml:9:12"), ("SR112", "x.test.yaml:13:66"),
+    ]
+    assert run.exit_code() == 2
+
+
 def test_a_missing_default_is_reported_where_the_case_is(write):
     write("x.test.yaml", """\
         ruleset: starter.yaml
