@@ -364,6 +364,10 @@ def _run(loaded: LoadedTestFile, index: int, case: PolicyTestCase, result: CaseR
     locale = case.locale or (defaults.locale if defaults is not None else None)
     try:
         report = ruleset.evaluate(interaction, as_of=as_of, locale=locale)
+    except InteractionError as exc:  # valid, but the engine cannot evaluate it (SR402: dates near the year 9999 …)
+        result.errors.extend(doc.diagnostic(d.code, d.message, base, hint=d.hint) for d in exc.diagnostics)
+        result.status = "error"
+        return
     except EvaluationError as exc:
         result.errors.extend(
             doc.diagnostic(d.code, f"evaluation failed: {d.message}", base, hint=d.hint) for d in exc.diagnostics

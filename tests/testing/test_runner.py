@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -264,6 +265,28 @@ def test_times_out_of_range_are_errors_at_their_place_not_exceptions(write):
     assert [(d.code, str(d.location)) for d in run.errors] == [
         ("SR112", "x.test.yaml:5:12"), ("SR112", "x.test.yaml:9:12"), ("SR112", "x.test.yaml:13:66"),
     ]
+    assert run.exit_code() == 2
+
+
+def test_an_interaction_the_engine_rejects_is_an_error_of_its_case(write):
+    # the charter measures business time; its calendar cannot count hours in the last days of the year 9999
+    shutil.copy(ROOT / "rulesets" / "charter.yaml", "charter.yaml")
+    write("x.test.yaml", HEAD.replace("starter.yaml", "charter.yaml") + """\
+  - note: the end of time
+    as_of: "9999-12-31T23:59:59Z"
+    interaction:
+      created_at: "9999-12-31T20:00:00Z"
+      events: [{from: customer, text: "hi"}]
+    expect: {}
+  - note: fine
+    interaction: {events: [{from: customer, text: "hi"}]}
+    expect: {}
+""")
+    run = run_tests(["x.test.yaml"], backend="reference")
+    assert [c.status for c in run.cases] == ["error", "pass"]
+    (error,) = run.errors
+    assert (error.code, str(error.location)) == ("SR402", "x.test.yaml:4:5")
+    assert "could not be evaluated" in error.message
     assert run.exit_code() == 2
 
 
