@@ -192,7 +192,10 @@ def load_test_file(path: Path, cache: RulesetCache, *, display: str | None = Non
     display = loaded.display
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        loaded.errors.append(_not_utf8(exc, "test file", display))
+        return loaded
+    except OSError as exc:
         loaded.errors.append(Diagnostic(NOT_FOUND, f"cannot read test file: {_os_reason(exc)}", Location(display, 1, 1)))
         return loaded
     try:
@@ -228,6 +231,8 @@ def load_test_file(path: Path, cache: RulesetCache, *, display: str | None = Non
         loaded.ruleset = cache.load(ruleset_path, loaded.ruleset_display)
     except RulesetError as exc:
         loaded.errors.extend(exc.diagnostics)
+    except UnicodeDecodeError as exc:
+        loaded.errors.append(_not_utf8(exc, "ruleset", loaded.ruleset_display or str(ruleset_path)))
     except OSError as exc:
         loaded.errors.append(doc.diagnostic(NOT_FOUND, f"cannot read ruleset: {_os_reason(exc)}", ("ruleset",)))
     return loaded
@@ -253,6 +258,16 @@ def _validate(loaded: LoadedTestFile, doc: SourceDocument) -> bool:
         None if i in loaded.case_errors else PolicyTestCase.model_validate(raw) for i, raw in enumerate(raw_cases)
     ]
     return True
+
+
+def _not_utf8(exc: UnicodeDecodeError, what: str, display: str) -> Diagnostic:
+    """SR501 at the first byte of a file that is not UTF-8 (line and column counted in the text before it)."""
+    data = bytes(exc.object)
+    before = data[:exc.start]
+    line = before.count(b"\n") + 1
+    col = len(before[before.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1
+    return Diagnostic(NOT_FOUND, f"cannot read {what}: it is not UTF-8 (byte 0x{data[exc.start]:02x})",
+                      Location(display, line, col), hint="save the file as UTF-8")
 
 
 def _os_reason(exc: BaseException) -> str:
@@ -474,7 +489,10 @@ def _read_interaction_file(
     display = loaded.display_of(name)
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        errors.append(_not_utf8(exc, "interaction file", display))
+        return None
+    except OSError as exc:
         errors.append(doc.diagnostic(NOT_FOUND, f"cannot read interaction file: {_os_reason(exc)}", key,
                                      hint="the path is relative to the test file"))
         return None

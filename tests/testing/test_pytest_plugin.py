@@ -128,6 +128,16 @@ def test_a_broken_ruleset_is_a_collection_error(project: pytest.Pytester):
     assert "bad.yaml:4:53: SR201 unknown fact 'nope'" in result.stdout.str()
 
 
+def test_a_ruleset_that_is_not_utf8_is_a_collection_error_not_a_traceback(project: pytest.Pytester):
+    (project.path / "latin1.yaml").write_bytes("ruleset: l\nversion: 'caf\xe9'\nrules: []\n".encode("latin-1"))
+    project.makefile(".test.yaml", uses_latin1="ruleset: latin1.yaml\ncases: []\n")
+    result = project.runpytest(*PLUGIN, "uses_latin1.test.yaml")
+    result.assert_outcomes(errors=1)
+    output = result.stdout.str()
+    assert "latin1.yaml:2:14: SR501 cannot read ruleset: it is not UTF-8" in output
+    assert "UnicodeDecodeError" not in output
+
+
 def test_a_case_with_an_invalid_interaction_fails_with_its_diagnostic(project: pytest.Pytester):
     project.makefile(".test.yaml", naive=(
         "ruleset: starter.yaml\ncases:\n"

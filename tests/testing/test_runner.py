@@ -320,6 +320,23 @@ def test_missing_ruleset_and_broken_ruleset(write):
     assert run.exit_code() == 2
 
 
+def test_files_that_are_not_utf8_are_errors_at_the_bad_byte(write, workdir):
+    (workdir / "latin1.yaml").write_bytes("ruleset: l\nversion: '1'\ndescription: caf\xe9\nrules: []\n".encode("latin-1"))
+    write("a.test.yaml", "ruleset: latin1.yaml\ncases: []\n")
+    (workdir / "b.test.yaml").write_bytes("ruleset: starter.yaml\ndescription: \xfcber\ncases: []\n".encode("latin-1"))
+    (workdir / "event.yaml").write_bytes("events:\n  - {from: customer, text: gr\xfc\xdf}\n".encode("latin-1"))
+    write("c.test.yaml", HEAD + "  - {interaction_file: event.yaml, expect: {}}\n")
+    run = run_tests(["a.test.yaml", "b.test.yaml", "c.test.yaml"], backend="reference")
+    assert [(d.code, str(d.location), d.hint) for d in run.errors] == [
+        ("SR501", "latin1.yaml:3:17", "save the file as UTF-8"),
+        ("SR501", "b.test.yaml:2:14", "save the file as UTF-8"),
+        ("SR501", "event.yaml:2:30", "save the file as UTF-8"),
+    ]
+    assert "not UTF-8" in run.errors[0].message
+    assert [c.status for c in run.cases] == ["error"]
+    assert run.exit_code() == 2
+
+
 def test_a_missing_ruleset_is_never_mistaken_for_a_policy_test_file(write):
     # the test file was copied away from its ruleset: its own name is close to the ruleset's, but no ruleset
     write("refunds.test.yaml", "ruleset: refunds.yaml\ncases: []\n")
