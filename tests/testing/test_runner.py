@@ -208,6 +208,20 @@ def test_a_case_with_schema_errors_does_not_stop_the_others(write):
     assert run.exit_code() == 2
 
 
+def test_an_event_index_must_be_a_number_not_a_boolean(write):
+    # YAML reads 'true' as a boolean; taken as 1 it would check the wrong event without a word
+    write("x.test.yaml", HEAD + LATE_EMAIL + """\
+    expect: {violations: [{rule: reply.email-first-reply, event: true}]}
+""" + LATE_EMAIL + """\
+    expect: {violations: [{rule: reply.email-first-reply, event: 1}]}
+""")
+    run = run_tests(["x.test.yaml"], backend="reference")
+    assert [c.status for c in run.cases] == ["error", "pass"]
+    (error,) = run.errors
+    assert (error.code, str(error.location)) == ("SR112", "x.test.yaml:10:66")
+    assert "integer" in error.message
+
+
 def test_unknown_rules_and_actions_are_errors_with_hints(write):
     write("x.test.yaml", HEAD + LATE_EMAIL + """\
     expect:
