@@ -66,6 +66,14 @@ def test_pass_fail_and_skip(project: pytest.Pytester):
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
+def test_a_skipped_case_is_reported_at_its_line_in_the_test_file(project: pytest.Pytester):
+    line = TESTS.splitlines().index("  - note: later") + 1
+    result = project.runpytest(*PLUGIN, "-rs", "-k", "later")
+    result.assert_outcomes(skipped=1, deselected=3)
+    result.stdout.fnmatch_lines([f"SKIPPED [[]1[]] starter.test.yaml:{line}: the new charter is not out yet"])
+    assert "pytest_plugin.py" not in result.stdout.str()
+
+
 def test_failure_output_is_an_explanation_and_a_diff_not_a_traceback(project: pytest.Pytester):
     result = project.runpytest(*PLUGIN, "-k", "wrong")
     result.assert_outcomes(failed=1, deselected=3)
