@@ -167,11 +167,20 @@ class LoadedTestFile:
         return raw if isinstance(raw, str) else None
 
     def case_name(self, index: int) -> str:
-        """The case's ``note`` (on one line), or ``case <number>``; a repeated name gets `` [2]``, `` [3]`` …"""
-        names = [_base_name(self.case_note(i), i) for i in range(len(self.case_specs))]
-        name = names[index]
-        occurrence = names[:index + 1].count(name)
-        return f"{name} [{occurrence}]" if occurrence > 1 else name
+        """The case's ``note`` (on one line), or ``case <number>``; a repeated name gets `` [2]``, `` [3]`` …
+        (the next number that no case is named by: a note may itself read ``late [2]``)."""
+        bases = [_base_name(self.case_note(i), i) for i in range(len(self.case_specs))]
+        taken = set(bases)
+        for i, base in enumerate(bases):
+            name, number = base, bases[:i + 1].count(base)
+            if number > 1:
+                while f"{base} [{number}]" in taken:
+                    number += 1
+                name = f"{base} [{number}]"
+                taken.add(name)
+            if i == index:
+                return name
+        raise IndexError(index)
 
     def case_line(self, index: int) -> int | None:
         if self.doc is None:

@@ -525,3 +525,16 @@ def test_case_names_are_unique_and_on_one_line(write):
     run = run_tests(["x.test.yaml"], backend="reference")
     assert [c.name for c in run.cases] == ["late e-mail", "late e-mail [2]", "a note on two lines", "case 4"]
     assert [c.interaction_id for c in run.cases] == ["case-1", "case-2", "case-3", "case-4"]
+
+
+def test_case_names_stay_unique_when_a_note_looks_like_a_numbered_name(write):
+    write("x.test.yaml", HEAD + """\
+  - {note: "late [2]", interaction: {events: []}, expect: {}}
+  - {note: late, interaction: {events: []}, expect: {}}
+  - {note: late, interaction: {events: []}, expect: {}}
+  - {note: case 4, interaction: {events: []}, expect: {}}
+  - {interaction: {events: []}, expect: {}}
+""")
+    names = [c.name for c in run_tests(["x.test.yaml"], backend="reference").cases]
+    assert len(set(names)) == len(names), names
+    assert names[:2] == ["late [2]", "late"] and names[3] == "case 4"
