@@ -27,7 +27,7 @@ from servicerules.errors import Diagnostic, InteractionError
 from servicerules.loader import SourceDocument
 from servicerules.model._diagnostics import ruleset_diagnostics
 from servicerules.testing._model import CaseDefaults, CompactInteraction
-from servicerules.testing._times import is_relative, parse_gap, parse_timestamp, resolve_time
+from servicerules.testing._times import is_relative, parse_gap, parse_timestamp, resolve_time, shift
 
 __all__ = ["CASE_ONLY_DEFAULTS", "expand_interaction", "plain"]
 
@@ -207,7 +207,7 @@ def _expand_event(
         at = _time(found, at_value, path + ("at",), created)
     elif after_value is not None:
         try:
-            at = previous + parse_gap(after_value)
+            at = shift(previous, parse_gap(after_value))
         except ValueError as exc:
             found.add("SR112", str(exc), path + ("after",))
     if raw.get("from") is not None and raw.get("author") is not None:

@@ -158,7 +158,7 @@ class ExpectedViolation(_Strict):
     severity: Severity | None = None
     message: str | None = Field(default=None, description="the rendered message, exactly")
     message_contains: str | None = Field(default=None, description="a fragment of the rendered message")
-    event: Annotated[int, Field(ge=0)] | None = Field(
+    event: Annotated[int, Field(ge=0, strict=True)] | None = Field(  # strict: YAML's true is no event index
         default=None,
         description="index of the event the evidence points at; null: the interaction as a whole (no event)",
     )

@@ -30,8 +30,17 @@ def _indent(text: str, by: int = 4) -> str:
     return textwrap.indent(text, " " * by)
 
 
-def _percent(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".") + "%"
+def _percent(value: float, digits: int = 1) -> str:
+    return f"{value:.{digits}f}".rstrip("0").rstrip(".") + "%"
+
+
+def _under(value: float, minimum: float) -> tuple[str, str]:
+    """``value`` and ``minimum`` (value < minimum) with as many decimals as it takes for them to differ: 28.57%
+    under 28.6%, not 28.6% under 28.6% (rounding keeps the order, so the first figure is then the smaller)."""
+    digits = 1
+    while _percent(value, digits) == _percent(minimum, digits) and digits < 12:
+        digits += 1
+    return _percent(value, digits), _percent(minimum, digits)
 
 
 def render_coverage(coverage: RulesetCoverage) -> str:
@@ -90,7 +99,8 @@ def render_pretty(
         tail.append("no test cases found")
     for coverage in run.below(coverage_min):
         assert coverage_min is not None
-        tail.append(f"coverage of {coverage.ruleset} is {_percent(coverage.percent)}, under the minimum of {_percent(coverage_min)}")
+        shown, minimum = _under(coverage.percent, coverage_min)
+        tail.append(f"coverage of {coverage.ruleset} is {shown}, under the minimum of {minimum}")
     blocks.append("\n".join(tail))
     return _join(blocks) + "\n"
 

@@ -167,11 +167,20 @@ class LoadedTestFile:
         return raw if isinstance(raw, str) else None
 
     def case_name(self, index: int) -> str:
-        """The case's ``note`` (on one line), or ``case <number>``; a repeated name gets `` [2]``, `` [3]`` …"""
-        names = [_base_name(self.case_note(i), i) for i in range(len(self.case_specs))]
-        name = names[index]
-        occurrence = names[:index + 1].count(name)
-        return f"{name} [{occurrence}]" if occurrence > 1 else name
+        """The case's ``note`` (on one line), or ``case <number>``; a repeated name gets `` [2]``, `` [3]`` …
+        (the next number that no case is named by: a note may itself read ``late [2]``)."""
+        bases = [_base_name(self.case_note(i), i) for i in range(len(self.case_specs))]
+        taken = set(bases)
+        for i, base in enumerate(bases):
+            name, number = base, bases[:i + 1].count(base)
+            if number > 1:
+                while f"{base} [{number}]" in taken:
+                    number += 1
+                name = f"{base} [{number}]"
+                taken.add(name)
+            if i == index:
+                return name
+        raise IndexError(index)
 
     def case_line(self, index: int) -> int | None:
         if self.doc is None:
@@ -192,7 +201,10 @@ def load_test_file(path: Path, cache: RulesetCache, *, display: str | None = Non
     display = loaded.display
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        loaded.errors.append(_not_utf8(exc, "test file", display))
+        return loaded
+    except OSError as exc:
         loaded.errors.append(Diagnostic(NOT_FOUND, f"cannot read test file: {_os_reason(exc)}", Location(display, 1, 1)))
         return loaded
     try:
@@ -228,6 +240,8 @@ def load_test_file(path: Path, cache: RulesetCache, *, display: str | None = Non
         loaded.ruleset = cache.load(ruleset_path, loaded.ruleset_display)
     except RulesetError as exc:
         loaded.errors.extend(exc.diagnostics)
+    except UnicodeDecodeError as exc:
+        loaded.errors.append(_not_utf8(exc, "ruleset", loaded.ruleset_display or str(ruleset_path)))
     except OSError as exc:
         loaded.errors.append(doc.diagnostic(NOT_FOUND, f"cannot read ruleset: {_os_reason(exc)}", ("ruleset",)))
     return loaded
@@ -253,6 +267,16 @@ def _validate(loaded: LoadedTestFile, doc: SourceDocument) -> bool:
         None if i in loaded.case_errors else PolicyTestCase.model_validate(raw) for i, raw in enumerate(raw_cases)
     ]
     return True
+
+
+def _not_utf8(exc: UnicodeDecodeError, what: str, display: str) -> Diagnostic:
+    """SR501 at the first byte of a file that is not UTF-8 (line and column counted in the text before it)."""
+    data = bytes(exc.object)
+    before = data[:exc.start]
+    line = before.count(b"\n") + 1
+    col = len(before[before.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1
+    return Diagnostic(NOT_FOUND, f"cannot read {what}: it is not UTF-8 (byte 0x{data[exc.start]:02x})",
+                      Location(display, line, col), hint="save the file as UTF-8")
 
 
 def _os_reason(exc: BaseException) -> str:
@@ -350,7 +374,12 @@ def _run(loaded: LoadedTestFile, index: int, case: PolicyTestCase, result: CaseR
         as_of_value, as_of_path = defaults.as_of, ("defaults", "as_of")
     as_of: dt.datetime | None = None
     if as_of_value is not None:
-        as_of = resolve_time(as_of_value, interaction.created_at)
+        try:
+            as_of = resolve_time(as_of_value, interaction.created_at)
+        except ValueError as exc:  # a relative as_of that ends past the year 9999
+            result.errors.append(doc.diagnostic("SR112", f"as_of '{as_of_value}': {exc}", as_of_path))
+            result.status = "error"
+            return
         if as_of.tzinfo is None:
             result.errors.append(doc.diagnostic("SR311", f"as_of '{as_of_value}' has no time zone", as_of_path,
                                                 hint="write it with an offset, e.g. 2026-03-02T18:00:00Z"))
@@ -359,6 +388,10 @@ def _run(loaded: LoadedTestFile, index: int, case: PolicyTestCase, result: CaseR
     locale = case.locale or (defaults.locale if defaults is not None else None)
     try:
         report = ruleset.evaluate(interaction, as_of=as_of, locale=locale)
+    except InteractionError as exc:  # valid, but the engine cannot evaluate it (SR402: dates near the year 9999 …)
+        result.errors.extend(doc.diagnostic(d.code, d.message, base, hint=d.hint) for d in exc.diagnostics)
+        result.status = "error"
+        return
     except EvaluationError as exc:
         result.errors.extend(
             doc.diagnostic(d.code, f"evaluation failed: {d.message}", base, hint=d.hint) for d in exc.diagnostics
@@ -465,7 +498,10 @@ def _read_interaction_file(
     display = loaded.display_of(name)
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        errors.append(_not_utf8(exc, "interaction file", display))
+        return None
+    except OSError as exc:
         errors.append(doc.diagnostic(NOT_FOUND, f"cannot read interaction file: {_os_reason(exc)}", key,
                                      hint="the path is relative to the test file"))
         return None

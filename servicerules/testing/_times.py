@@ -12,10 +12,14 @@ from typing import Any
 
 from servicerules._durations import parse_duration
 
-__all__ = ["RELATIVE_HINT", "TIMESTAMP_HINT", "is_relative", "parse_gap", "parse_timestamp", "resolve_time"]
+__all__ = ["RELATIVE_HINT", "TIMESTAMP_HINT", "is_relative", "parse_gap", "parse_timestamp", "resolve_time", "shift"]
 
 TIMESTAMP_HINT = "write an ISO 8601 timestamp with an offset, e.g. 2026-03-02T09:15:00+01:00"
 RELATIVE_HINT = "or a time after created_at such as +5m, +2h30m, +1d"
+
+
+class OutOfRange(ValueError):
+    """A well-formed time or duration past what a datetime holds (the year 9999)."""
 
 
 def is_relative(value: Any) -> bool:
@@ -47,20 +51,33 @@ def parse_gap(value: Any) -> dt.timedelta:
     if isinstance(value, (int, float)):
         if value < 0:
             raise ValueError("a duration cannot be negative")
-        return dt.timedelta(seconds=value)
-    if not isinstance(value, str):
+        seconds = float(value)
+    elif not isinstance(value, str):
         raise ValueError(f"expected a duration such as 5m, 2h30m or 1d, got {type(value).__name__}")
-    text = value.strip()
+    else:
+        text = value.strip()
+        try:
+            seconds = parse_duration(text[1:] if text.startswith("+") else text)
+        except ValueError:
+            raise ValueError(f"invalid duration '{value}'; write a number and a unit, e.g. 5m, 2h30m, 1d") from None
     try:
-        return dt.timedelta(seconds=parse_duration(text[1:] if text.startswith("+") else text))
-    except ValueError:
-        raise ValueError(f"invalid duration '{value}'; write a number and a unit, e.g. 5m, 2h30m, 1d") from None
+        return dt.timedelta(seconds=seconds)
+    except OverflowError:  # inf, or more than timedelta holds (999999999 days)
+        raise OutOfRange(f"duration '{value}' is too long; times must stay before the year 10000") from None
+
+
+def shift(start: dt.datetime, gap: dt.timedelta) -> dt.datetime:
+    """``start + gap``, or a ValueError when that is past the last representable time (the year 9999)."""
+    try:
+        return start + gap
+    except OverflowError:
+        raise OutOfRange("the time is out of range: times must stay before the year 10000") from None
 
 
 def resolve_time(value: Any, created_at: dt.datetime) -> dt.datetime:
     """An absolute time, or ``created_at`` plus a ``+<duration>``."""
     if is_relative(value):
-        return created_at + parse_gap(value)
+        return shift(created_at, parse_gap(value))
     return parse_timestamp(value)
 
 
@@ -69,6 +86,8 @@ def check_time(value: Any, *, relative: bool) -> Any:
     if relative and is_relative(value):
         try:
             parse_gap(value)
+        except OutOfRange:
+            raise
         except ValueError:
             raise ValueError(
                 f"invalid relative time '{value}'; write + and a duration after created_at, e.g. +5m, +2h30m, +1d"

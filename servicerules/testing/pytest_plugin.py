@@ -123,7 +123,8 @@ class PolicyCaseItem(pytest.Item):
     def runtest(self) -> None:
         result = run_case(self.loaded, self.index)
         if result.status == "skip":
-            pytest.skip(result.skip_reason or "skipped")
+            # at the case's line (reportinfo), as pytest reports a skip mark, not at this line of the plugin
+            raise pytest.skip.Exception(result.skip_reason or "skipped", _use_item_location=True)
         if result.status == "error":
             raise PolicyTestProblem(result.errors)
         if result.status == "fail":

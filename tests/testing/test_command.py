@@ -109,6 +109,15 @@ def test_coverage_min_fails_a_passing_run(write):
     assert out.endswith("1 passed, 0 failed\ncoverage of starter.yaml is 28.6%, under the minimum of 75%\n")
 
 
+def test_coverage_under_the_minimum_never_reads_as_equal_to_it(write):
+    # 4 of 14 is 28.57…%, which rounds to the minimum of 28.6%: the line must show that it is under it
+    write("starter.test.yaml", HEAD + CASES.split("  - note: a quick")[0].replace("event: 0", "event: 1").replace("only: true", "absent: [reply.chat-first-reply]"))
+    code, out, _ = call("starter.test.yaml", "--coverage-min", "28.6")
+    assert code == 1
+    assert out.endswith("coverage of starter.yaml is 28.57%, under the minimum of 28.6%\n")
+    assert call("starter.test.yaml", "--coverage-min", "28.5")[0] == 0
+
+
 def test_fail_on_empty(write):
     write("starter.test.yaml", HEAD)
     assert call("starter.test.yaml") == (0, "0 passed, 0 failed\nno test cases found\n", "")

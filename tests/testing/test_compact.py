@@ -176,3 +176,21 @@ def test_expansion_fails_only_with_interaction_errors(compact, defaults):
         Interaction.parse(out)
     except InteractionError:
         pass
+
+
+@pytest.mark.parametrize("event, where", [
+    ({"after": float("inf")}, "events[0].after"),
+    ({"after": 1e20}, "events[0].after"),
+    ({"at": "+99999999999d"}, "events[0].at"),
+    ({"at": "+4000000d"}, "events[0].at"),      # a valid duration, but created_at + it is past the year 9999
+    ({"after": "4000000d"}, "events[0].after"),
+])
+def test_durations_out_of_range_are_errors_at_their_path(event, where):
+    errors = _errors({"created_at": CREATED, "events": [{"from": "customer", **event}]})
+    assert len(errors) == 1 and errors[0].startswith(f"SR112 {where}: "), errors
+    assert "too" in errors[0] or "range" in errors[0]
+
+
+def test_a_relative_solved_at_out_of_range_is_an_error():
+    errors = _errors({"created_at": CREATED, "solved_at": "+4000000d", "events": []})
+    assert len(errors) == 1 and errors[0].startswith("SR112 solved_at: "), errors

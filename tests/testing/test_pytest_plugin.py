@@ -66,6 +66,14 @@ def test_pass_fail_and_skip(project: pytest.Pytester):
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
+def test_a_skipped_case_is_reported_at_its_line_in_the_test_file(project: pytest.Pytester):
+    line = TESTS.splitlines().index("  - note: later") + 1
+    result = project.runpytest(*PLUGIN, "-rs", "-k", "later")
+    result.assert_outcomes(skipped=1, deselected=3)
+    result.stdout.fnmatch_lines([f"SKIPPED [[]1[]] starter.test.yaml:{line}: the new charter is not out yet"])
+    assert "pytest_plugin.py" not in result.stdout.str()
+
+
 def test_failure_output_is_an_explanation_and_a_diff_not_a_traceback(project: pytest.Pytester):
     result = project.runpytest(*PLUGIN, "-k", "wrong")
     result.assert_outcomes(failed=1, deselected=3)
@@ -126,6 +134,16 @@ def test_a_broken_ruleset_is_a_collection_error(project: pytest.Pytester):
     result = project.runpytest(*PLUGIN, "uses_bad.test.yaml")
     result.assert_outcomes(errors=1)
     assert "bad.yaml:4:53: SR201 unknown fact 'nope'" in result.stdout.str()
+
+
+def test_a_ruleset_that_is_not_utf8_is_a_collection_error_not_a_traceback(project: pytest.Pytester):
+    (project.path / "latin1.yaml").write_bytes("ruleset: l\nversion: 'caf\xe9'\nrules: []\n".encode("latin-1"))
+    project.makefile(".test.yaml", uses_latin1="ruleset: latin1.yaml\ncases: []\n")
+    result = project.runpytest(*PLUGIN, "uses_latin1.test.yaml")
+    result.assert_outcomes(errors=1)
+    output = result.stdout.str()
+    assert "latin1.yaml:2:14: SR501 cannot read ruleset: it is not UTF-8" in output
+    assert "UnicodeDecodeError" not in output
 
 
 def test_a_case_with_an_invalid_interaction_fails_with_its_diagnostic(project: pytest.Pytester):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -207,6 +208,20 @@ def test_a_case_with_schema_errors_does_not_stop_the_others(write):
     assert run.exit_code() == 2
 
 
+def test_an_event_index_must_be_a_number_not_a_boolean(write):
+    # YAML reads 'true' as a boolean; taken as 1 it would check the wrong event without a word
+    write("x.test.yaml", HEAD + LATE_EMAIL + """\
+    expect: {violations: [{rule: reply.email-first-reply, event: true}]}
+""" + LATE_EMAIL + """\
+    expect: {violations: [{rule: reply.email-first-reply, event: 1}]}
+""")
+    run = run_tests(["x.test.yaml"], backend="reference")
+    assert [c.status for c in run.cases] == ["error", "pass"]
+    (error,) = run.errors
+    assert (error.code, str(error.location)) == ("SR112", "x.test.yaml:10:66")
+    assert "integer" in error.message
+
+
 def test_unknown_rules_and_actions_are_errors_with_hints(write):
     write("x.test.yaml", HEAD + LATE_EMAIL + """\
     expect:
@@ -242,6 +257,53 @@ def test_invalid_interactions_point_at_the_case(write):
     ]
 
 
+def test_times_out_of_range_are_errors_at_their_place_not_exceptions(write):
+    write("x.test.yaml", HEAD + """\
+  - note: as_of too far to write
+    as_of: "+99999999999d"
+    interaction: {events: [{from: customer, text: "hi"}]}
+    expect: {}
+  - note: as_of past the year 9999
+    as_of: "+4000000d"
+    interaction: {events: [{from: customer, text: "hi"}]}
+    expect: {}
+  - note: an endless gap
+    interaction: {events: [{from: customer, text: "hi"}, {after: .inf, from: agent, text: "Hello"}]}
+    expect: {}
+  - note: fine
+    interaction: {events: [{from: customer, text: "hi"}]}
+    expect: {}
+""")
+    run = run_tests(["x.test.yaml"], backend="reference")
+    assert [c.status for c in run.cases] == ["error", "error", "error", "pass"]
+    assert [(d.code, str(d.location)) for d in run.errors] == [
+        ("SR112", "x.test.yaml:5:12"), ("SR112", "x.test.yaml:9:12"), ("SR112", "x.test.yaml:13:66"),
+    ]
+    assert run.exit_code() == 2
+
+
+def test_an_interaction_the_engine_rejects_is_an_error_of_its_case(write):
+    # the charter measures business time; its calendar cannot count hours in the last days of the year 9999
+    shutil.copy(ROOT / "rulesets" / "charter.yaml", "charter.yaml")
+    write("x.test.yaml", HEAD.replace("starter.yaml", "charter.yaml") + """\
+  - note: the end of time
+    as_of: "9999-12-31T23:59:59Z"
+    interaction:
+      created_at: "9999-12-31T20:00:00Z"
+      events: [{from: customer, text: "hi"}]
+    expect: {}
+  - note: fine
+    interaction: {events: [{from: customer, text: "hi"}]}
+    expect: {}
+""")
+    run = run_tests(["x.test.yaml"], backend="reference")
+    assert [c.status for c in run.cases] == ["error", "pass"]
+    (error,) = run.errors
+    assert (error.code, str(error.location)) == ("SR402", "x.test.yaml:4:5")
+    assert "could not be evaluated" in error.message
+    assert run.exit_code() == 2
+
+
 def test_a_missing_default_is_reported_where_the_case_is(write):
     write("x.test.yaml", """\
         ruleset: starter.yaml
@@ -269,6 +331,23 @@ def test_missing_ruleset_and_broken_ruleset(write):
         "broken.yaml:7:18: SR201 unknown fact 'nope'\n        violated_if: nope > 1\n                     ^",
     ]  # the broken ruleset is reported once, though two test files use it
     assert [f.errors[0].code for f in run.files] == ["SR501", "SR201", "SR201"]
+    assert run.exit_code() == 2
+
+
+def test_files_that_are_not_utf8_are_errors_at_the_bad_byte(write, workdir):
+    (workdir / "latin1.yaml").write_bytes("ruleset: l\nversion: '1'\ndescription: caf\xe9\nrules: []\n".encode("latin-1"))
+    write("a.test.yaml", "ruleset: latin1.yaml\ncases: []\n")
+    (workdir / "b.test.yaml").write_bytes("ruleset: starter.yaml\ndescription: \xfcber\ncases: []\n".encode("latin-1"))
+    (workdir / "event.yaml").write_bytes("events:\n  - {from: customer, text: gr\xfc\xdf}\n".encode("latin-1"))
+    write("c.test.yaml", HEAD + "  - {interaction_file: event.yaml, expect: {}}\n")
+    run = run_tests(["a.test.yaml", "b.test.yaml", "c.test.yaml"], backend="reference")
+    assert [(d.code, str(d.location), d.hint) for d in run.errors] == [
+        ("SR501", "latin1.yaml:3:17", "save the file as UTF-8"),
+        ("SR501", "b.test.yaml:2:14", "save the file as UTF-8"),
+        ("SR501", "event.yaml:2:30", "save the file as UTF-8"),
+    ]
+    assert "not UTF-8" in run.errors[0].message
+    assert [c.status for c in run.cases] == ["error"]
     assert run.exit_code() == 2
 
 
@@ -446,3 +525,16 @@ def test_case_names_are_unique_and_on_one_line(write):
     run = run_tests(["x.test.yaml"], backend="reference")
     assert [c.name for c in run.cases] == ["late e-mail", "late e-mail [2]", "a note on two lines", "case 4"]
     assert [c.interaction_id for c in run.cases] == ["case-1", "case-2", "case-3", "case-4"]
+
+
+def test_case_names_stay_unique_when_a_note_looks_like_a_numbered_name(write):
+    write("x.test.yaml", HEAD + """\
+  - {note: "late [2]", interaction: {events: []}, expect: {}}
+  - {note: late, interaction: {events: []}, expect: {}}
+  - {note: late, interaction: {events: []}, expect: {}}
+  - {note: case 4, interaction: {events: []}, expect: {}}
+  - {interaction: {events: []}, expect: {}}
+""")
+    names = [c.name for c in run_tests(["x.test.yaml"], backend="reference").cases]
+    assert len(set(names)) == len(names), names
+    assert names[:2] == ["late [2]", "late"] and names[3] == "case 4"
