@@ -505,6 +505,23 @@ def test_pickled_ruleset_recompiles_and_agrees(policy):
     assert clone.evaluate(data) == policy.evaluate(data)
 
 
+def test_errors_and_rejections_survive_pickling(policy):
+    """A process pool sends a worker's exception back pickled: an InteractionError that could not be
+    unpickled broke the whole pool (BrokenProcessPool) for one invalid record."""
+    with pytest.raises(InteractionError) as info:
+        policy.evaluate({"id": "x", "channel": "email", "created_at": "2026-03-02T09:00:00"})
+    (rejection,) = policy.evaluate_many([{"id": "x", "channel": "email", "created_at": "2026-03-02T09:00:00"}], errors="collect")
+    with pytest.raises(servicerules.RulesetError) as bad_ruleset:
+        servicerules.load("ruleset: demo\nversion: 1\nrules: 3\n")
+    for error in (info.value, rejection.error, bad_ruleset.value, servicerules.EvaluationError([servicerules.Diagnostic("SR400", "x")])):
+        clone = pickle.loads(pickle.dumps(error))
+        assert type(clone) is type(error)
+        assert clone.diagnostics == error.diagnostics
+        assert str(clone) == str(error)
+    clone = pickle.loads(pickle.dumps(rejection))
+    assert (clone.index, clone.error.diagnostics) == (rejection.index, rejection.error.diagnostics)
+
+
 def test_two_versions_side_by_side(backend):
     strict = servicerules.load(RULESET.replace("> 4h", "> 30m").replace('"2.1"', '"2.2"'), backend=backend)
     lenient = servicerules.load(RULESET, backend=backend)
