@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 import math
 import re
 from contextlib import contextmanager
@@ -666,7 +667,17 @@ class CompiledRuleset:
                     raise item.error
                 yield item
 
-        for index, interaction in enumerate(interactions):
+        source = iter(interactions)
+        for index in itertools.count():
+            try:
+                interaction = next(source)
+            except StopIteration:
+                break
+            except Exception:
+                # The input failed (a database cursor whose connection dropped): what it gave before was
+                # consumed, so it is evaluated and yielded before the input's exception is raised.
+                yield from flush()
+                raise
             try:
                 model = _as_interaction(interaction)
             except InteractionError as exc:

@@ -331,6 +331,55 @@ def test_evaluate_many_matches_evaluate_and_keeps_rejections_in_place(policy):
         list(policy.evaluate_many(items))
 
 
+@pytest.mark.parametrize("errors", ["raise", "collect"])
+def test_when_the_input_fails_the_interactions_read_before_it_are_still_yielded(policy, errors):
+    """A source that fails part-way (a database cursor whose connection drops): the records it gave before
+    were consumed, so their reports must come out before the source's exception, not be dropped with the
+    batch they were waiting in."""
+    items = [interaction(id=f"T-{i}", attributes={"order": {"amount": i * 97}}) for i in range(45)]
+    items[3]["created_at"] = "2026-03-02T09:00:00"  # invalid: a Rejection with errors="collect"
+    read: list[dict] = []
+
+    def rows():
+        for item in items[:40]:
+            read.append(item)
+            yield item
+        raise ConnectionError("the database went away")
+
+    got = []
+    with pytest.raises((ConnectionError, InteractionError)) as info:
+        for result in policy.evaluate_many(rows(), errors=errors, batch_size=16):
+            got.append(result)
+    expected = list(policy.evaluate_many(read, errors="collect"))
+    if errors == "raise":  # the invalid record raises first, after the reports before it
+        assert info.type is InteractionError and got == expected[:3]
+    else:
+        assert info.type is ConnectionError and len(read) == 40
+        assert [r.error.codes if isinstance(r, Rejection) else r for r in got] == [
+            r.error.codes if isinstance(r, Rejection) else r for r in expected
+        ]
+
+
+@pytest.mark.parametrize("batch_size", [1, 16, 32, 64])
+def test_when_the_input_fails_every_report_before_it_comes_first(policy, batch_size):
+    items = [interaction(id=f"T-{i}", attributes={"order": {"amount": i * 97}}) for i in range(40)]
+
+    def rows():
+        yield from items
+        raise ConnectionError("the database went away")
+
+    got = []
+    with pytest.raises(ConnectionError):
+        for result in policy.evaluate_many(rows(), batch_size=batch_size):
+            got.append(result)
+    assert got == [policy.evaluate(item) for item in items]
+    got = []
+    with pytest.raises(ConnectionError):
+        for verdicts in policy.verdicts_many(rows(), batch_size=batch_size):
+            got.append(verdicts)
+    assert got == list(policy.verdicts_many(items))
+
+
 def _failing_for(interaction_id, real):
     """``real``, raising for the interaction ``interaction_id``: a bug that only some data reaches."""
 
