@@ -517,6 +517,14 @@ def test_the_callers_mistakes_are_raised_at_the_call_and_say_what_to_pass(policy
             policy.evaluate_many(one, errors="collect")
     with pytest.raises(ValueError, match="errors must be 'raise' or 'collect', not 'skip'"):
         policy.evaluate_many([interaction()], errors="skip")
+    # batch_size=None (check_records' "the default") raised a TypeError at the first record, from inside
+    for many in (policy.evaluate_many, policy.verdicts_many):
+        for size in (None, "8", 2.5, True):
+            with pytest.raises(TypeError, match=r"batch_size must be a positive int"):
+                many([interaction()], batch_size=size)
+        for size in (0, -3):
+            with pytest.raises(ValueError, match=r"batch_size must be a positive int"):
+                many([interaction()], batch_size=size)
     with pytest.raises(TypeError, match=r"a ruleset is a path \(str or pathlib.Path\) or its YAML text \(str\) \(decode bytes first\), not bytes"):
         servicerules.load(RULESET.encode())
 
