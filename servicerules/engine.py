@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 import math
 import re
 from contextlib import contextmanager
@@ -571,7 +572,7 @@ class CompiledRuleset:
         aggregate-target contributions with it.
         """
         _check_locale(locale)
-        _check_many(interactions, as_of, errors)
+        _check_many(interactions, as_of, errors, batch_size)
         return self._evaluate_many(
             interactions, as_of, errors, batch_size, on_facts,
             lambda model, prepared, firings: self._report(model, prepared, firings, locale),
@@ -601,7 +602,7 @@ class CompiledRuleset:
         """:meth:`evaluate_many`, yielding each interaction's :class:`Verdicts` instead of its report: the
         same statuses and violation counts, without rendering messages, evidence and actions that nobody
         reads (a batch run that only counts). Its cost is that of the measures and the matching alone."""
-        _check_many(interactions, as_of, errors)
+        _check_many(interactions, as_of, errors, batch_size)
         return self._evaluate_many(
             interactions, as_of, errors, batch_size, on_facts,
             lambda model, _prepared, firings: Verdicts(model.id, *self._verdicts_of(firings)),
@@ -666,7 +667,17 @@ class CompiledRuleset:
                     raise item.error
                 yield item
 
-        for index, interaction in enumerate(interactions):
+        source = iter(interactions)
+        for index in itertools.count():
+            try:
+                interaction = next(source)
+            except StopIteration:
+                break
+            except Exception:
+                # The input failed (a database cursor whose connection dropped): what it gave before was
+                # consumed, so it is evaluated and yielded before the input's exception is raised.
+                yield from flush()
+                raise
             try:
                 model = _as_interaction(interaction)
             except InteractionError as exc:
@@ -874,7 +885,7 @@ def _check_locale(locale: str | None) -> None:
         raise TypeError(f"locale must be a str such as 'de' or 'de-AT', not {type(locale).__name__}")
 
 
-def _check_many(interactions: Iterable[Any], as_of: dt.datetime | None, errors: str) -> None:
+def _check_many(interactions: Iterable[Any], as_of: dt.datetime | None, errors: str, batch_size: int) -> None:
     """The caller's mistakes, raised at the call, not at the first record (nor once per record)."""
     if isinstance(interactions, (Interaction, Mapping, str, bytes, bytearray)):
         raise TypeError(
@@ -883,6 +894,10 @@ def _check_many(interactions: Iterable[Any], as_of: dt.datetime | None, errors: 
         )
     if errors not in ("raise", "collect"):
         raise ValueError(f"errors must be 'raise' or 'collect', not {errors!r}")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool):
+        raise TypeError(f"batch_size must be a positive int, not {type(batch_size).__name__}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, not {batch_size}")
     if as_of is not None:
         _check_as_of(as_of)
 

@@ -144,6 +144,17 @@ class ServiceRulesError(Exception):
     def codes(self) -> list[str]:
         return [d.code for d in self.diagnostics]
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuilt from its diagnostics, not from its text (``args``), whatever a subclass's __init__ takes: a
+        # process pool pickles a worker's exception, and one that cannot be unpickled breaks the whole pool.
+        return (_rebuild_error, (type(self), self.diagnostics), self.__dict__ or None)
+
+
+def _rebuild_error(cls: type[ServiceRulesError], diagnostics: tuple[Diagnostic, ...]) -> ServiceRulesError:
+    error = cls.__new__(cls)
+    ServiceRulesError.__init__(error, diagnostics)
+    return error
+
 
 class RulesetError(ServiceRulesError):
     """The ruleset (YAML, schema, expressions or references) is wrong. Holds all problems of the file."""

@@ -331,6 +331,55 @@ def test_evaluate_many_matches_evaluate_and_keeps_rejections_in_place(policy):
         list(policy.evaluate_many(items))
 
 
+@pytest.mark.parametrize("errors", ["raise", "collect"])
+def test_when_the_input_fails_the_interactions_read_before_it_are_still_yielded(policy, errors):
+    """A source that fails part-way (a database cursor whose connection drops): the records it gave before
+    were consumed, so their reports must come out before the source's exception, not be dropped with the
+    batch they were waiting in."""
+    items = [interaction(id=f"T-{i}", attributes={"order": {"amount": i * 97}}) for i in range(45)]
+    items[3]["created_at"] = "2026-03-02T09:00:00"  # invalid: a Rejection with errors="collect"
+    read: list[dict] = []
+
+    def rows():
+        for item in items[:40]:
+            read.append(item)
+            yield item
+        raise ConnectionError("the database went away")
+
+    got = []
+    with pytest.raises((ConnectionError, InteractionError)) as info:
+        for result in policy.evaluate_many(rows(), errors=errors, batch_size=16):
+            got.append(result)
+    expected = list(policy.evaluate_many(read, errors="collect"))
+    if errors == "raise":  # the invalid record raises first, after the reports before it
+        assert info.type is InteractionError and got == expected[:3]
+    else:
+        assert info.type is ConnectionError and len(read) == 40
+        assert [r.error.codes if isinstance(r, Rejection) else r for r in got] == [
+            r.error.codes if isinstance(r, Rejection) else r for r in expected
+        ]
+
+
+@pytest.mark.parametrize("batch_size", [1, 16, 32, 64])
+def test_when_the_input_fails_every_report_before_it_comes_first(policy, batch_size):
+    items = [interaction(id=f"T-{i}", attributes={"order": {"amount": i * 97}}) for i in range(40)]
+
+    def rows():
+        yield from items
+        raise ConnectionError("the database went away")
+
+    got = []
+    with pytest.raises(ConnectionError):
+        for result in policy.evaluate_many(rows(), batch_size=batch_size):
+            got.append(result)
+    assert got == [policy.evaluate(item) for item in items]
+    got = []
+    with pytest.raises(ConnectionError):
+        for verdicts in policy.verdicts_many(rows(), batch_size=batch_size):
+            got.append(verdicts)
+    assert got == list(policy.verdicts_many(items))
+
+
 def _failing_for(interaction_id, real):
     """``real``, raising for the interaction ``interaction_id``: a bug that only some data reaches."""
 
@@ -468,6 +517,14 @@ def test_the_callers_mistakes_are_raised_at_the_call_and_say_what_to_pass(policy
             policy.evaluate_many(one, errors="collect")
     with pytest.raises(ValueError, match="errors must be 'raise' or 'collect', not 'skip'"):
         policy.evaluate_many([interaction()], errors="skip")
+    # batch_size=None (check_records' "the default") raised a TypeError at the first record, from inside
+    for many in (policy.evaluate_many, policy.verdicts_many):
+        for size in (None, "8", 2.5, True):
+            with pytest.raises(TypeError, match=r"batch_size must be a positive int"):
+                many([interaction()], batch_size=size)
+        for size in (0, -3):
+            with pytest.raises(ValueError, match=r"batch_size must be a positive int"):
+                many([interaction()], batch_size=size)
     with pytest.raises(TypeError, match=r"a ruleset is a path \(str or pathlib.Path\) or its YAML text \(str\) \(decode bytes first\), not bytes"):
         servicerules.load(RULESET.encode())
 
@@ -503,6 +560,23 @@ def test_pickled_ruleset_recompiles_and_agrees(policy):
     data = interaction(attributes={"order": {"amount": 900}})
     assert clone.backend == policy.backend
     assert clone.evaluate(data) == policy.evaluate(data)
+
+
+def test_errors_and_rejections_survive_pickling(policy):
+    """A process pool sends a worker's exception back pickled: an InteractionError that could not be
+    unpickled broke the whole pool (BrokenProcessPool) for one invalid record."""
+    with pytest.raises(InteractionError) as info:
+        policy.evaluate({"id": "x", "channel": "email", "created_at": "2026-03-02T09:00:00"})
+    (rejection,) = policy.evaluate_many([{"id": "x", "channel": "email", "created_at": "2026-03-02T09:00:00"}], errors="collect")
+    with pytest.raises(servicerules.RulesetError) as bad_ruleset:
+        servicerules.load("ruleset: demo\nversion: 1\nrules: 3\n")
+    for error in (info.value, rejection.error, bad_ruleset.value, servicerules.EvaluationError([servicerules.Diagnostic("SR400", "x")])):
+        clone = pickle.loads(pickle.dumps(error))
+        assert type(clone) is type(error)
+        assert clone.diagnostics == error.diagnostics
+        assert str(clone) == str(error)
+    clone = pickle.loads(pickle.dumps(rejection))
+    assert (clone.index, clone.error.diagnostics) == (rejection.index, rejection.error.diagnostics)
 
 
 def test_two_versions_side_by_side(backend):
