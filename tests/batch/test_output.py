@@ -386,6 +386,30 @@ def test_rejected_raw_text_keeps_a_leading_comma_or_bracket_outside_json_arrays(
     assert [r["raw"] for r in _rejects(out)] == ["\u00bbc1,email,extra"]  # 0xbb is a character here, not a BOM byte
 
 
+def test_a_file_name_that_is_not_utf_8_leaves_the_rejects_and_summary_files_valid(ruleset: Any, tmp_path: Path) -> None:
+    # An export named in Latin-1 ("Anrufe-März.jsonl" from an old system or a zip) is read by its name as
+    # Python decodes it, with the byte 0xe4 as an unpaired surrogate, which UTF-8 cannot hold. The rejects
+    # file and the summary crashed on it (UnicodeEncodeError), the summary JSON cut in the middle.
+    folder = bytes(tmp_path)
+    try:
+        with open(folder + b"/Anrufe-M\xe4rz.jsonl", "wb") as handle:
+            handle.write(b'{"id": "x"}\n' + json.dumps(_email(1, 30)).encode() + b"\n")
+        with open(folder + b"/cut-M\xe4rz.jsonl.gz", "wb") as handle:  # gzip cut short: a record rejected there
+            handle.write(gzip.compress(b"".join(json.dumps(_email(k, 30)).encode() + b"\n" for k in range(200)))[:300])
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes only UTF-8 file names")
+    rejects, summary_json = tmp_path / "rejects.jsonl", tmp_path / "summary.json"
+    summary = check_files(ruleset, [str(tmp_path)], as_of=AS_OF,
+                          sinks=[RejectsWriter.open(str(rejects)), SummaryJsonWriter(str(summary_json))])
+    # the byte shown as its escape, as in the raw text
+    names = [str(tmp_path) + "/Anrufe-M\\udce4rz.jsonl", str(tmp_path) + "/cut-M\\udce4rz.jsonl.gz"]
+    lines = _rejects(rejects)
+    assert [(r["file"], r["source"].rpartition(":")[0], r["code"]) for r in lines] == [(names[0], names[0], "SR111"), (names[1], names[1], "SR304")]
+    written = json.loads(summary_json.read_text(encoding="utf-8"))
+    assert (written["read"], written["evaluated"], written["rejected"]) == (summary.read, summary.evaluated, 2)
+    assert [r["source"] for r in written["rejections"]] == [r["source"] for r in lines]
+
+
 def test_summary_keeps_a_bounded_number_of_rejections() -> None:
     summary = BatchSummary("r", "1", "reference", max_rejections=2)
     for k in range(5):
