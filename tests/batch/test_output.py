@@ -549,6 +549,31 @@ def test_terminal_summary_counts_have_thousands_separators_as_the_progress_bar()
     assert "│ DANA  │       20,000 │      50.0% │" in text
 
 
+def test_terminal_percentages_never_round_some_to_none_or_all() -> None:
+    # 1,999 compliant of 2,000 is 99.95%, which one decimal printed as 100.0% beside a violation; an
+    # agent with one non-compliant interaction of 3,000 read 100.0%, with nothing in the row to tell
+    from servicerules.batch.summary import GroupStats, RuleStats
+
+    summary = BatchSummary("calls", "1", "reference", read=3_000, evaluated=3_000, compliant=2_999, violations=1)
+    summary.rules["phone.wait"] = RuleStats("phone.wait", "", "major", violated=1, compliant=1_999, not_applicable=1_000, violations=1)
+    summary.rules["phone.rare"] = RuleStats("phone.rare", "", "minor", violated=2_999, compliant=1, violations=2_999)
+    summary.by_agent["DANA"] = GroupStats(3_000, 2_999)  # 99.9666…%
+    summary.by_agent["EVE"] = GroupStats(2_000, 1_998)  # 99.9%: one decimal is enough
+    summary.by_team["all"] = GroupStats(3_000, 3_000)
+    summary.by_team["none"] = GroupStats(10, 0)
+    out = io.StringIO()
+    SummaryPrinter(out, width=160).print(summary)
+    text = out.getvalue()
+    assert "│ phone.wait │ major    │        1 │     1,999 │ 1,000 │     99.95% │" in text
+    assert "│ phone.rare │ minor    │    2,999 │         1 │     0 │      0.03% │" in text
+    # of all checked: 1 of 3,000 interactions (0.0333…%); 2,999 of 3,000
+    assert re.search(r"│ phone\.wait │ major    │ +1 │ +1 │ +0\.03% │", text)
+    assert re.search(r"│ phone\.rare │ minor    │ +2,999 │ +2,999 │ +99\.97% │", text)
+    assert "│ DANA  │        3,000 │     99.97% │" in text
+    assert "│ EVE   │        2,000 │      99.9% │" in text
+    assert "│ all  │        3,000 │     100.0% │" in text and "│ none │           10 │       0.0% │" in text
+
+
 def test_terminal_summary_prints_each_rejection_on_one_line() -> None:
     # wrapped at the width, '/exports/…/calls_february.txt:643:' came out as '…txt:6' and '43:' on the next line
     summary = _summary_with_rules(("reply.late", "major", 5))
