@@ -282,6 +282,19 @@ class _ViolationText:
 # ------------------------------------------------------------------------------------- rejected records
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _json_text(obj: object, indent: int | None = None) -> str:
+    r"""``obj`` as JSON text for a UTF-8 file, other characters than ASCII as they are. A surrogate, which
+    UTF-8 cannot hold, is written as the text of its escape (``"\\udce4"`` in the file, the six characters
+    ``\udce4`` read back), as a rejected record's ``raw`` shows one. Python gives a file name that is not
+    UTF-8 (``März`` in Latin-1) such a character for each byte it cannot decode, and the ``source`` and
+    ``file`` of a record rejected there, or the summary's ``error``, name that file."""
+    text = json.dumps(obj, ensure_ascii=False, indent=indent)
+    return _SURROGATE.sub(lambda m: f"\\\\u{ord(m.group()):04x}", text)
+
+
 class RejectsWriter(BatchSink):
     """Writes every rejected record as one JSON line: ``source`` (``file:line``), ``file``, ``line``,
     ``row``, ``code``, ``reason``, ``raw`` (the record's text, masked and cut to 1 KB, or null when not
@@ -314,7 +327,7 @@ class RejectsWriter(BatchSink):
             "raw": rejected.raw,
             "raw_truncated": rejected.raw_truncated,
         }
-        self.handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+        self.handle.write(_json_text(line) + "\n")
         self.count += 1
 
     def close(self, summary: BatchSummary | None = None) -> None:
@@ -454,9 +467,9 @@ class SummaryJsonWriter(BatchSink):
     def close(self, summary: BatchSummary | None = None) -> None:
         if summary is None:
             return
+        text = _json_text(summary.to_dict(), indent=2)
         with open(self.path, "w", encoding="utf-8") as handle:
-            json.dump(summary.to_dict(), handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
+            handle.write(text + "\n")
 
 
 # ------------------------------------------------------------------------------------------- progress
@@ -543,8 +556,20 @@ def make_progress(stream: TextIO | None, *, total: int | None = None, enabled: b
 # ---------------------------------------------------------------------------------------- terminal summary
 
 
+_MOST_PERCENT_DECIMALS = 15
+
+
 def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
+    """A share with one decimal, but with the decimals it takes where that would read 0.0% or 100.0% and
+    the share is neither (99.97% for 2,999 of 3,000): a rule or an agent with a violation never reads 100%."""
+    if value is None:
+        return "—"
+    decimals = 1
+    text = f"{value * 100:.1f}"
+    while 0 < value < 1 and float(text) in (0.0, 100.0) and decimals < _MOST_PERCENT_DECIMALS:
+        decimals += 1
+        text = f"{value * 100:.{decimals}f}"
+    return text + "%"
 
 
 class SummaryPrinter:

@@ -651,7 +651,9 @@ def _figure(value: float, unit: Unit) -> str:
     if unit == "ratio":
         return f"{value * 100:.1f}%"
     if unit == "seconds":
-        return format_duration(value) if abs(value) >= 1 or value == 0 else f"{value:.2g}s"
+        if abs(value) >= 1 or value == 0:
+            return format_duration(value)
+        return format(Decimal(f"{value:.2g}"), "f") + "s"  # 0.25s, 0.00001s: never 1e-05s
     if abs(value) >= 1:  # 4 significant digits, but every digit before the point: 12345, 123.5, 1.235
         return _decimals(_decimal(value), max(0, 4 - len(str(int(abs(value))))))
     return format(Decimal(f"{value:.4g}"), "f")  # 0.0001235, never 1.235e-04

@@ -386,6 +386,30 @@ def test_rejected_raw_text_keeps_a_leading_comma_or_bracket_outside_json_arrays(
     assert [r["raw"] for r in _rejects(out)] == ["\u00bbc1,email,extra"]  # 0xbb is a character here, not a BOM byte
 
 
+def test_a_file_name_that_is_not_utf_8_leaves_the_rejects_and_summary_files_valid(ruleset: Any, tmp_path: Path) -> None:
+    # An export named in Latin-1 ("Anrufe-März.jsonl" from an old system or a zip) is read by its name as
+    # Python decodes it, with the byte 0xe4 as an unpaired surrogate, which UTF-8 cannot hold. The rejects
+    # file and the summary crashed on it (UnicodeEncodeError), the summary JSON cut in the middle.
+    folder = bytes(tmp_path)
+    try:
+        with open(folder + b"/Anrufe-M\xe4rz.jsonl", "wb") as handle:
+            handle.write(b'{"id": "x"}\n' + json.dumps(_email(1, 30)).encode() + b"\n")
+        with open(folder + b"/cut-M\xe4rz.jsonl.gz", "wb") as handle:  # gzip cut short: a record rejected there
+            handle.write(gzip.compress(b"".join(json.dumps(_email(k, 30)).encode() + b"\n" for k in range(200)))[:300])
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes only UTF-8 file names")
+    rejects, summary_json = tmp_path / "rejects.jsonl", tmp_path / "summary.json"
+    summary = check_files(ruleset, [str(tmp_path)], as_of=AS_OF,
+                          sinks=[RejectsWriter.open(str(rejects)), SummaryJsonWriter(str(summary_json))])
+    # the byte shown as its escape, as in the raw text
+    names = [str(tmp_path) + "/Anrufe-M\\udce4rz.jsonl", str(tmp_path) + "/cut-M\\udce4rz.jsonl.gz"]
+    lines = _rejects(rejects)
+    assert [(r["file"], r["source"].rpartition(":")[0], r["code"]) for r in lines] == [(names[0], names[0], "SR111"), (names[1], names[1], "SR304")]
+    written = json.loads(summary_json.read_text(encoding="utf-8"))
+    assert (written["read"], written["evaluated"], written["rejected"]) == (summary.read, summary.evaluated, 2)
+    assert [r["source"] for r in written["rejections"]] == [r["source"] for r in lines]
+
+
 def test_summary_keeps_a_bounded_number_of_rejections() -> None:
     summary = BatchSummary("r", "1", "reference", max_rejections=2)
     for k in range(5):
@@ -523,6 +547,31 @@ def test_terminal_summary_counts_have_thousands_separators_as_the_progress_bar()
     assert text.splitlines()[0] == "calls 1 (backend reference): 33,344 read, 33,323 evaluated, 21 rejected; 12,345 compliant, 1,234,567 violations"
     assert "│ phone.wait │ major    │   20,978 │    12,345 │   0 │      37.0% │" in text
     assert "│ DANA  │       20,000 │      50.0% │" in text
+
+
+def test_terminal_percentages_never_round_some_to_none_or_all() -> None:
+    # 1,999 compliant of 2,000 is 99.95%, which one decimal printed as 100.0% beside a violation; an
+    # agent with one non-compliant interaction of 3,000 read 100.0%, with nothing in the row to tell
+    from servicerules.batch.summary import GroupStats, RuleStats
+
+    summary = BatchSummary("calls", "1", "reference", read=3_000, evaluated=3_000, compliant=2_999, violations=1)
+    summary.rules["phone.wait"] = RuleStats("phone.wait", "", "major", violated=1, compliant=1_999, not_applicable=1_000, violations=1)
+    summary.rules["phone.rare"] = RuleStats("phone.rare", "", "minor", violated=2_999, compliant=1, violations=2_999)
+    summary.by_agent["DANA"] = GroupStats(3_000, 2_999)  # 99.9666…%
+    summary.by_agent["EVE"] = GroupStats(2_000, 1_998)  # 99.9%: one decimal is enough
+    summary.by_team["all"] = GroupStats(3_000, 3_000)
+    summary.by_team["none"] = GroupStats(10, 0)
+    out = io.StringIO()
+    SummaryPrinter(out, width=160).print(summary)
+    text = out.getvalue()
+    assert "│ phone.wait │ major    │        1 │     1,999 │ 1,000 │     99.95% │" in text
+    assert "│ phone.rare │ minor    │    2,999 │         1 │     0 │      0.03% │" in text
+    # of all checked: 1 of 3,000 interactions (0.0333…%); 2,999 of 3,000
+    assert re.search(r"│ phone\.wait │ major    │ +1 │ +1 │ +0\.03% │", text)
+    assert re.search(r"│ phone\.rare │ minor    │ +2,999 │ +2,999 │ +99\.97% │", text)
+    assert "│ DANA  │        3,000 │     99.97% │" in text
+    assert "│ EVE   │        2,000 │      99.9% │" in text
+    assert "│ all  │        3,000 │     100.0% │" in text and "│ none │           10 │       0.0% │" in text
 
 
 def test_terminal_summary_prints_each_rejection_on_one_line() -> None:

@@ -1158,6 +1158,13 @@ def test_printed_figures_use_plain_decimals_never_exponents() -> None:
     accumulator = TargetAccumulator(compile_targets(spec, lookup, {}))
     accumulator.add([Contribution(0, (), None, 3540.5)])
     assert format_result(accumulator.results()[0]) == "t: 3540s (mean of 1), objective <= 3600s: met"
+    # a mean wait of 10 microseconds (a hundred calls answered at once, one after a millisecond) read 1e-05s
+    accumulator = TargetAccumulator(compile_targets(spec, lookup, {}))
+    accumulator.add([Contribution(0, (), None, 0.001)] + [Contribution(0, (), None, 0.0)] * 99)
+    assert format_result(accumulator.results()[0]) == "t: 0.00001s (mean of 100), objective <= 1h: met"
+    accumulator = TargetAccumulator(compile_targets(spec, lookup, {}))
+    accumulator.add([Contribution(0, (), None, -0.000123456)])
+    assert format_result(accumulator.results()[0]) == "t: -0.00012s (mean of 1), objective <= 1h: met"
 
 
 @pytest.mark.parametrize(
