@@ -624,6 +624,8 @@ class CompiledRuleset:
             """The rejection of an interaction whose evaluation raised ``exc``, or ``exc`` raised again (a bug,
             with ``errors="raise"``). A time out of range is the record's fault: rejected in both modes, and
             raised when its turn comes with ``errors="raise"``, as an invalid record is."""
+            if isinstance(exc, InteractionError):  # the record's fault (created after as_of): as an invalid one
+                return Rejection(index, exc)
             if isinstance(exc, MemoryError) or (errors == "raise" and not out_of_date_range(exc)):
                 raise exc
             error = internal_error(exc, "evaluated")
@@ -705,6 +707,8 @@ class CompiledRuleset:
             as_of = default_as_of(model)
         else:
             _check_as_of(as_of)
+            if model.created_at > as_of:
+                raise _created_after(model, as_of)
         reader = _FactReader(InteractionContext(model, as_of, self.program.resources), self.program.local_facts)
         facts: list[Fact] = [self._interaction_plan.fact("i", reader, None)]
         if self._needs_events:
@@ -878,6 +882,22 @@ def _check_as_of(as_of: dt.datetime) -> None:
         raise TypeError(f"as_of must be a timezone-aware datetime, not {type(as_of).__name__}")
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
+
+
+def _created_after(model: Interaction, as_of: dt.datetime) -> InteractionError:
+    """SR313: evaluation is as of ``as_of``, when the interaction did not exist yet."""
+    return InteractionError([Diagnostic(
+        "SR313",
+        f"the interaction was created at {_instant(model.created_at)}, after as_of {_instant(as_of)}: it did not "
+        "exist yet at the time it is to be judged at",
+        hint="check it with a later as_of (--as-of), or without one: the default is the record's latest timestamp",
+        path=("created_at",),
+    )])
+
+
+def _instant(moment: dt.datetime) -> str:
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _check_locale(locale: str | None) -> None:

@@ -63,6 +63,7 @@ CODES: dict[str, str] = {
     "SR310": "record cannot be mapped onto an interaction",
     "SR311": "timestamp without a time zone",
     "SR312": "events not in time order",
+    "SR313": "interaction created after as_of",
     # evaluation
     "SR400": "matching engine error",
     "SR401": "batch worker process failed",

@@ -735,7 +735,8 @@ def test_summary_parts_and_sink_digests_equal_feeding_each_outcome(tmp_path: Pat
 
     charter = servicerules.load(ROOT / "rulesets" / "charter.yaml")  # it has aggregate targets
     items = [(f"in.jsonl:{k + 1}", record) for k, record in enumerate(corpus(150, seed=4, events=5))]
-    outcomes = [r for r in evaluate_chunk(charter, items, as_of=AS_OF) if isinstance(r, InteractionOutcome)]
+    week_after = dt.datetime(2026, 3, 12, tzinfo=dt.timezone.utc)  # the corpus's interactions all exist then
+    outcomes = [r for r in evaluate_chunk(charter, items, as_of=week_after) if isinstance(r, InteractionOutcome)]
     assert len(outcomes) == 150 and sum(len(o.violations) for o in outcomes) > 100
 
     def outputs(feed: str) -> tuple[dict[str, Any], dict[str, str]]:

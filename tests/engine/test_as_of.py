@@ -101,3 +101,24 @@ def test_batch_verdicts_agree_with_the_report(policy) -> None:  # type: ignore[n
     (verdicts,) = policy.verdicts_many([EMAIL], as_of=as_of)
     violated = {policy.rules[i].spec.id for i, status in verdicts.statuses.items() if status == "violated"}
     assert violated == {"unanswered", "has-reply", "autoresponder", "solved"}
+
+
+def test_an_interaction_created_after_as_of_is_rejected(policy) -> None:  # type: ignore[no-untyped-def]
+    # At 08:00 the e-mail of 09:00 did not exist: it was evaluated with no events, compliant with every rule.
+    before = dt.datetime(2026, 3, 2, 8, tzinfo=UTC)
+    with pytest.raises(servicerules.InteractionError) as info:
+        policy.evaluate(EMAIL, as_of=before)
+    (diagnostic,) = info.value.diagnostics
+    assert diagnostic.code == "SR313"
+    assert diagnostic.message.startswith("the interaction was created at 2026-03-02T09:00:00Z, after as_of 2026-03-02T08:00:00Z")
+    with pytest.raises(servicerules.InteractionError):
+        policy.target_contributions(EMAIL, as_of=before)
+    later = {**EMAIL, "id": "E-2", "created_at": "2026-03-02T07:00:00Z"}
+    for many in (policy.evaluate_many, policy.verdicts_many):
+        results = list(many([later, EMAIL, later], as_of=before, errors="collect"))
+        assert [isinstance(r, servicerules.Rejection) for r in results] == [False, True, False]
+        assert results[1].index == 1 and results[1].error.codes == ["SR313"]
+        with pytest.raises(servicerules.InteractionError):
+            list(many([later, EMAIL], as_of=before))
+    # created exactly at as_of: it exists
+    assert policy.evaluate(EMAIL, as_of=dt.datetime(2026, 3, 2, 9, tzinfo=UTC)).interaction_id == "E-1"
