@@ -14,6 +14,7 @@ import math
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Literal, Mapping, NamedTuple, Sequence, TypeVar, overload
@@ -1024,6 +1025,10 @@ def _display(spec: FactSpec, value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
+        if not math.isfinite(value):  # a free attribute's NaN or infinity, which rules see as null
+            return "unknown"
+        if abs(value) >= 1e15:  # its shortest decimal, not the binary float's digits (1e23, not 99999999999999991611392)
+            return format(Decimal(repr(value)), "f")
         return f"{value:.2f}".rstrip("0").rstrip(".")
     if isinstance(value, str):
         return _mask(value)

@@ -678,3 +678,19 @@ def test_report_caches_stay_bounded_whatever_the_locales_and_times(policy):
         policy.evaluate(data, as_of=dt.datetime(2026, 3, 3, tzinfo=UTC) + dt.timedelta(seconds=k))
     assert 0 < len(policy._templates) <= _CACHE_LIMIT
     assert 0 < len(policy._actions) <= _CACHE_LIMIT
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(1e23, "100000000000000000000000"), (2.5e16, "25000000000000000"), (1234.5, "1234.5"), (3.0, "3"),
+     (math.nan, "unknown"), (math.inf, "unknown"), (10**30, str(10**30))],
+)
+def test_a_number_in_a_message_is_written_as_its_decimal(value, shown):
+    # 1e23 was written as the binary float's digits, 99999999999999991611392, and a NaN as "nan"
+    rules = 'ruleset: x\nversion: "1"\nrules:\n  - id: r\n    title: R\n    severity: minor\n' \
+            '    violated_if: interaction.attributes.a > 0 or interaction.attributes.a == null\n' \
+            '    message: "a is {interaction.attributes.a}"\n'
+    loaded = servicerules.load(rules, backend="reference")
+    report = loaded.evaluate({"id": "A", "channel": "email", "created_at": "2026-03-02T09:00:00Z", "attributes": {"a": value}})
+    assert [v.message for v in report.violations] == [f"a is {shown}"]
+    loaded.close()
