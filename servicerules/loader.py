@@ -125,6 +125,11 @@ YamlLoader.add_implicit_resolver(
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
+MAX_VALUES = 1_000_000
+"""The most values (scalars, lists and mappings) one YAML document may build into, an alias counted once per
+use: a few lines of aliases of aliases can stand for billions."""
+
+
 class _Builder:
     """Builds Python data from a composed node tree, recording positions and duplicate keys."""
 
@@ -136,6 +141,7 @@ class _Builder:
         """How many pairs of each flattened mapping node a merge key brought in (they come first)."""
         self._open: set[int] = set()
         """The collections being built (an alias to one of them is inside the node it names)."""
+        self._built = 0
 
     def _duplicate(self, key: Any, key_node: yaml.Node, first: yaml.Node, path: DocPath) -> Diagnostic:
         child = path + (key if isinstance(key, (str, int)) else str(key),)
@@ -150,6 +156,13 @@ class _Builder:
         )
 
     def build(self, node: yaml.Node, path: DocPath) -> Any:
+        self._built += 1
+        if self._built > MAX_VALUES:  # aliases of aliases ("billion laughs") would be built for hours
+            raise yaml.constructor.ConstructorError(
+                None, None,
+                f"the document holds more than {MAX_VALUES:,} values, an alias counted each time it is used "
+                "(aliases of aliases multiply)", self._where(path),
+            )
         if isinstance(node, yaml.CollectionNode):
             if id(node) in self._open:  # a recursive alias (fields: &f {a: *f}) would be built forever
                 raise yaml.constructor.ConstructorError(

@@ -116,3 +116,20 @@ def test_only_true_and_false_are_booleans_as_in_yaml_1_2():
     assert doc.data == {"no": ["hei"], "locale": "no", "flags": ["yes", "on", "off", "y", "n", "NO"],
                         "real": [True, False, True]}
     assert doc.location(("no",), key=True) == Location(None, 1, 1)
+
+
+def test_aliases_of_aliases_stop_at_the_value_limit(monkeypatch):
+    # Nine lines of aliases of aliases stand for 10**9 values: building them hung lint and check for hours.
+    import servicerules.loader as loader
+
+    monkeypatch.setattr(loader, "MAX_VALUES", 5_000)
+    lines = ["x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"x{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    with pytest.raises(RulesetError) as info:
+        load_yaml("\n".join(lines) + "\n", "laughs.yaml")
+    (diagnostic,) = info.value.diagnostics
+    assert diagnostic.code == "SR100" and "more than 5,000 values" in diagnostic.message
+    assert diagnostic.location is not None and diagnostic.location.file == "laughs.yaml"
+    # the same aliases used a few times stay well within it, and build as PyYAML builds them
+    text = "\n".join(lines[:3]) + "\n"
+    assert load_yaml(text).data == yaml.safe_load(text)
