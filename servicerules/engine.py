@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import itertools
-import math
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from servicerules.compiler import CompiledProgram, CompiledRule, DerivedColumn, 
 from servicerules.compiler.backends import Backend, create_backend
 from servicerules.compiler.ir import KIND_KEY, AllOf, Compare, Condition, EngineRule, Fact, Firing, Present, Scope, Verdict
 from servicerules.compiler.reference import compile_condition
-from servicerules.compiler.values import identity as _identity, normalise as _normalise, normaliser as _normaliser
+from servicerules.compiler.values import free_value, identity as _identity, normalise as _normalise, normaliser as _normaliser
 from servicerules.errors import Diagnostic, EvaluationError, InteractionError, RulesetError, internal_error, out_of_date_range
 from servicerules.loader import SourceDocument, load_yaml, read_source
 from servicerules.measures import InteractionContext
@@ -897,6 +896,7 @@ def _created_after(model: Interaction, as_of: dt.datetime) -> InteractionError:
 
 
 def _instant(moment: dt.datetime) -> str:
+    """ISO 8601 text, ``Z`` for UTC."""
     text = moment.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
@@ -1016,6 +1016,7 @@ def _display_first(placeholder: str, reader: _FactReader, event_index: int | Non
 
 
 def _display(spec: FactSpec, value: Any) -> str:
+    value = free_value(value)  # a free attribute's NaN or infinity, which rules see as null
     if value is None:
         return "unknown"
     if spec.type == "duration" and isinstance(value, (int, float)):
@@ -1025,8 +1026,6 @@ def _display(spec: FactSpec, value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        if not math.isfinite(value):  # a free attribute's NaN or infinity, which rules see as null
-            return "unknown"
         if abs(value) >= 1e15:  # its shortest decimal, not the binary float's digits (1e23, not 99999999999999991611392)
             return format(Decimal(repr(value)), "f")
         return f"{value:.2f}".rstrip("0").rstrip(".")
@@ -1040,13 +1039,10 @@ def _display(spec: FactSpec, value: Any) -> str:
 
 def _json_value(spec: FactSpec, value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        text = value.isoformat()
-        return text[:-6] + "Z" if text.endswith("+00:00") else text  # as the report's own timestamps read
+        return _instant(value)  # as the report's own timestamps read
     if isinstance(value, str):
         return _excerpt(value)
-    if type(value) is float and not math.isfinite(value):  # a free attribute's NaN, which rules see as null
-        return None
-    return value
+    return free_value(value)  # a free attribute's NaN, which rules see as null
 
 
 def default_as_of(model: Interaction) -> dt.datetime:

@@ -8,7 +8,7 @@ import datetime as dt
 import math
 from typing import Any, Callable
 
-__all__ = ["identity", "normalise", "normaliser"]
+__all__ = ["free_value", "identity", "normalise", "normaliser"]
 
 
 def _timestamp(value: Any) -> float | None:
@@ -30,7 +30,7 @@ def _number(value: Any) -> Any:
     return value
 
 
-def _free(value: Any) -> Any:
+def free_value(value: Any) -> Any:
     """A free attribute's value as it is, but a NaN or infinity (which ``json.loads`` reads from ``NaN``
     and ``1e999``), which is no JSON number: unknown, as a typed number fact's."""
     if type(value) is float and not math.isfinite(value):
@@ -40,7 +40,7 @@ def _free(value: Any) -> Any:
 
 #: A fact value as the engine sees it, by fact type: None when unknown or of the wrong type.
 _NORMALISERS: dict[str, Callable[[Any], Any]] = {
-    "any": _free,
+    "any": free_value,
     "timestamp": _timestamp,
     "number": _number,
     "duration": _number,
