@@ -20,7 +20,7 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Iterable, Iterator, Literal, Mapping, Protocol, Sequence, TextIO, TypeVar, Union
+from typing import Any, Generic, Iterable, Iterator, Literal, Mapping, Protocol, Sequence, TextIO, TypeVar, Union, get_args
 
 from servicerules._argtypes import aware_timestamp
 from servicerules.batch.readers import RawRecord, expand_inputs, read_records
@@ -74,15 +74,7 @@ ChangeKind = Literal[
 #:   point at, or the message
 #: * ``now_applicable`` — not applicable before, compliant now
 #: * ``no_longer_applicable`` — compliant before, not applicable now
-CHANGE_KINDS: tuple[ChangeKind, ...] = (
-    "newly_violated",
-    "now_compliant",
-    "now_not_applicable",
-    "no_longer_checked",
-    "violation_changed",
-    "now_applicable",
-    "no_longer_applicable",
-)
+CHANGE_KINDS: tuple[ChangeKind, ...] = get_args(ChangeKind)
 
 _LABELS: dict[ChangeKind, str] = {
     "newly_violated": "newly violated",

@@ -82,8 +82,11 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from servicerules.compiler.ir import (
+    BOOL,
     KIND_KEY,
     MAX_BRANCHES,
+    NUMBER,
+    STRING,
     AllOf,
     AnyOf,
     Compare,
@@ -93,6 +96,7 @@ from servicerules.compiler.ir import (
     IRProgram,
     Present,
     Scope,
+    type_class,
 )
 
 try:  # pragma: no branch - which arm runs depends on the interpreter
@@ -173,21 +177,12 @@ _OTHER_CODE = -1
 """Code of a value of no type class (below every code range: present, equal to nothing)."""
 
 
+_CODE_OF_CLASS: dict[str | None, int] = {NUMBER: _NUM, STRING: _STR, BOOL: _BOOL}
+
+
 def _type_class(value: object) -> int | None:
-    t = type(value)
-    if t is bool:
-        return _BOOL
-    if t is int or t is float:
-        return _NUM
-    if t is str:
-        return _STR
-    if isinstance(value, bool):
-        return _BOOL
-    if isinstance(value, (int, float)):
-        return _NUM
-    if isinstance(value, str):
-        return _STR
-    return None
+    """The code range of a value's :func:`~servicerules.compiler.ir.type_class`."""
+    return _CODE_OF_CLASS.get(type_class(value))
 
 
 def _plain(value: Any, cls: int) -> Any:

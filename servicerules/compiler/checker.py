@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from servicerules.compiler import expr as ast
-from servicerules.compiler.ir import ALWAYS, NEVER, AllOf, AnyOf, Compare, Condition, Present, Scalar
+from servicerules.compiler.ir import ALWAYS, COMPARISONS, NEVER, AllOf, AnyOf, Compare, Condition, Present, Scalar
 from servicerules.errors import did_you_mean
 from servicerules.measures.catalogue import CATALOGUE, FactSpec, lookup
 from servicerules.measures.text import LexiconMatcher, check_pattern, compile_pattern
@@ -92,14 +92,6 @@ def _null_safe(fn: Callable[..., Any], *args: Evaluator) -> Evaluator:
     return run
 
 
-_COMPARE_FN: dict[str, Callable[[Any, Any], bool]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
 _NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
@@ -261,7 +253,7 @@ class Checker:
             if op == "not in":
                 fn = _null_safe(operator.not_, fn)
             return Typed("bool", fn, node, left.facts)
-        if op in _COMPARE_FN:
+        if op in COMPARISONS:
             left, right = self._unify(left, right, node)
             if left.type == "null" or right.type == "null":
                 if op not in ("==", "!="):
@@ -271,7 +263,7 @@ class Checker:
                 return Typed("bool", is_null, node, other.facts)
             if op not in ("==", "!=") and left.type not in ORDERED:
                 raise CheckError("SR202", f"'{op}' cannot order {left.type} values", node.op_start, "only numbers, durations and timestamps are ordered")
-            cmp = _COMPARE_FN[op]
+            cmp = COMPARISONS[op]
             return self._fold(Typed("bool", _null_safe(cmp, left.fn, right.fn), node, left.facts | right.facts, const=left.const and right.const))
         if op in ("+", "-", "*", "/"):
             return self._arithmetic(node, left, right)
@@ -388,7 +380,7 @@ class Checker:
             assert arg.fact is not None
             key = self.keys.fact_key(arg.fact.name, arg.type)
             return Present(key, True), Present(key, False)
-        if isinstance(node, ast.Binary) and node.op in _COMPARE_FN:
+        if isinstance(node, ast.Binary) and node.op in COMPARISONS:
             direct = self._lower_compare(node)
             if direct is not None:
                 return direct

@@ -22,9 +22,10 @@ Three-valued logic
 from __future__ import annotations
 
 import json
+import operator
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Literal, Mapping, Sequence, Union
+from typing import Any, Callable, Literal, Mapping, Sequence, Union
 
 Scalar = Union[bool, int, float, str]
 """A fact value as a backend sees it: JSON scalars only, never null, never a non-finite float."""
@@ -32,6 +33,41 @@ Scalar = Union[bool, int, float, str]
 Fact = Mapping[str, Scalar]
 
 CompareOp = Literal["==", "!=", "<", "<=", ">", ">="]
+
+COMPARISONS: Mapping[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+"""Each comparison operator as the Python function that gives its meaning."""
+
+BOOL = "bool"
+NUMBER = "number"
+STRING = "str"
+
+
+def type_class(value: object) -> str | None:
+    """The type class of a scalar for :class:`Compare`: ``"bool"``, ``"number"`` (``int`` or ``float``,
+    never ``bool``), ``"str"``, or ``None`` for anything else."""
+    t = type(value)
+    if t is bool:
+        return BOOL
+    if t is int or t is float:
+        return NUMBER
+    if t is str:
+        return STRING
+    # Subclasses (IntEnum, numpy scalars registered as float, str enums...): classify by isinstance.
+    if isinstance(value, bool):
+        return BOOL
+    if isinstance(value, (int, float)):
+        return NUMBER
+    if isinstance(value, str):
+        return STRING
+    return None
+
 
 MAX_BRANCHES = 4096
 """The most alternatives a condition may have in disjunctive normal form: the durable_rules backend expands

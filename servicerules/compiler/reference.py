@@ -18,12 +18,15 @@ Conditions are compiled once, in ``__init__``, into nested closures.
 
 from __future__ import annotations
 
-import operator
 import threading
 from typing import Any, Callable, Sequence
 
 from servicerules.compiler.ir import (
+    BOOL,
+    COMPARISONS,
     KIND_KEY,
+    NUMBER,
+    STRING,
     AllOf,
     AnyOf,
     Compare,
@@ -33,6 +36,7 @@ from servicerules.compiler.ir import (
     IRProgram,
     Present,
     sort_firings,
+    type_class,
 )
 
 __all__ = ["ReferenceBackend", "compile_condition", "type_class"]
@@ -41,38 +45,6 @@ Predicate = Callable[[Fact], bool]
 
 _MISSING: Any = object()
 
-_OPS: dict[str, Callable[[Any, Any], Any]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-
-BOOL = "bool"
-NUMBER = "number"
-STRING = "str"
-
-
-def type_class(value: object) -> str | None:
-    """The type class of a scalar: ``"bool"``, ``"number"``, ``"str"`` or ``None`` for anything else."""
-    t = type(value)
-    if t is bool:
-        return BOOL
-    if t is int or t is float:
-        return NUMBER
-    if t is str:
-        return STRING
-    # Subclasses (IntEnum, numpy scalars registered as float, str enums...): classify by isinstance.
-    if isinstance(value, bool):
-        return BOOL
-    if isinstance(value, (int, float)):
-        return NUMBER
-    if isinstance(value, str):
-        return STRING
-    return None
-
 
 def _compile_compare(node: Compare) -> Predicate:
     key = node.key
@@ -80,9 +52,9 @@ def _compile_compare(node: Compare) -> Predicate:
     cls = type_class(value)
     if cls is None:
         raise TypeError(f"Compare value must be a bool, int, float or str, got {value!r}")
-    if node.op not in _OPS:
+    if node.op not in COMPARISONS:
         raise ValueError(f"unknown comparison operator {node.op!r}")
-    op = _OPS[node.op]
+    op = COMPARISONS[node.op]
     missing = _MISSING
 
     if cls == STRING:
