@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Sequence, TextIO
 
 from servicerules._argtypes import aware_timestamp
 from servicerules import __version__
-from servicerules.errors import Diagnostic, Location, RulesetError
+from servicerules.errors import Diagnostic, Location, RulesetError, ruleset_unreadable
 
 if TYPE_CHECKING:
     from servicerules.batch.mapping import Mapping
@@ -268,7 +268,10 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from servicerules.batch.runner import InputFailed, check_files
     from servicerules.engine import load
 
-    ruleset = load(args.ruleset, backend=args.backend)
+    try:
+        ruleset = load(args.ruleset, backend=args.backend)
+    except OSError as exc:  # not an OS error's bare "[Errno 2] No such file or directory: 'x.yaml'"
+        raise _UsageError(f"servicerules: error: {ruleset_unreadable(args.ruleset, exc)}") from None
     mapping, joins = _mapping_options(args)
     paths = expand_inputs(args.inputs)  # missing inputs: FileNotFoundError (exit 2) before anything is written
     _check_outputs(args, paths, mapping, joins)

@@ -26,7 +26,7 @@ from servicerules._argtypes import aware_timestamp
 from servicerules.batch.readers import RawRecord, expand_inputs, read_records
 from servicerules.batch.summary import RejectedRecord
 from servicerules.engine import CompiledRuleset, Rejection, load
-from servicerules.errors import Diagnostic, InteractionError, RulesetError
+from servicerules.errors import Diagnostic, InteractionError, RulesetError, ruleset_unreadable
 from servicerules.model.interaction import Interaction
 from servicerules.model.ruleset import Mode
 from servicerules.report import Report
@@ -697,7 +697,11 @@ def run_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int
     except RulesetError as exc:
         print(exc.render(), file=stderr)
         return EXIT_ERROR
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        ruleset = isinstance(exc.filename, str) and exc.filename in (args.old, args.new)
+        print(f"servicerules: error: {ruleset_unreadable(exc.filename, exc) if ruleset else exc}", file=stderr)
+        return EXIT_ERROR
+    except ValueError as exc:
         print(f"servicerules: error: {exc}", file=stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

@@ -199,6 +199,12 @@ def out_of_date_range(exc: BaseException) -> bool:
     return isinstance(exc, DateOutOfRange) or (isinstance(exc, OverflowError) and "date" in str(exc))
 
 
+def ruleset_unreadable(path: str | Path, exc: OSError) -> str:
+    """The commands' message for a ruleset file that cannot be opened, in the words of ``lint``'s SR103
+    and of ``input file not found`` rather than an OS error's ``[Errno 2] No such file or directory: 'x'``."""
+    return f"cannot read the ruleset {str(path)!r}: {exc.strerror or exc}"
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A hint naming the closest candidate, as in rule-engine: "did you mean 'first_reply_time'?"."""
     pool: Sequence[str] = sorted(set(candidates))

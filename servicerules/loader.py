@@ -218,6 +218,38 @@ class _Builder:
         return self.constructor.construct_object(node, deep=True)
 
 
+def _syntax_hint(exc: yaml.MarkedYAMLError, doc: SourceDocument) -> str | None:
+    """What to write instead, for the YAML errors an unquoted text causes: a column header such as
+    ``Resolved?`` or ``Answered: Y/N`` inside ``{…}``, a message with ``: `` in it. PyYAML names only the
+    token it did not expect, often on the next line."""
+    problem, context = exc.problem or "", exc.context or ""
+    if problem == "mapping values are not allowed here":  # also a key indented too far: no hint then
+        mark = exc.problem_mark
+        line = (doc.source_line(mark.line + 1) or "") if mark is not None else ""
+        key, colon, _ = line[:mark.column if mark is not None else 0].partition(": ")
+        if not colon:
+            return None
+        value = line[len(key) + 2:].strip()
+        example = f'{key.strip()}: "{value}"' if '"' not in value and " #" not in value else 'message: "Note: the reply…"'
+        return f'quote a value that holds ": ", which YAML reads as a key: {example}'
+    if not context.startswith("while parsing a flow"):
+        return None
+    got = problem.rpartition("but got ")[2]
+    opened, mark = exc.context_mark, exc.problem_mark
+    if opened is None or mark is None:
+        return None
+    quote = (f"inside {{…}} and […], {got} is YAML syntax: quote a text that holds it "
+             '({column: "Resolved?"}, {column: "Answered: Y/N"})')
+    if got == "'?'" or (got == "':'" and mark.line == opened.line):
+        return quote
+    if mark.line == opened.line:
+        return None
+    unclosed = f"the '{'{' if 'mapping' in context else '['}' at line {opened.line + 1}, column {opened.column + 1} is not closed"
+    if " #" in (doc.source_line(opened.line + 1) or ""):
+        return f'{unclosed}: \' #\' starts a comment, which hid the rest of that line; quote a text that holds " #" ({{column: "Note #1"}})'
+    return f"{unclosed}; or, {quote}" if got == "':'" else unclosed  # a ':' of a key on the next line, or inside the brackets
+
+
 def load_yaml(text: str, file: str | None = None) -> SourceDocument:
     """Parse one YAML document keeping positions. Raises :class:`RulesetError` (SR100, SR101)."""
     doc = SourceDocument(text=text, file=file, data=None)
@@ -228,7 +260,8 @@ def load_yaml(text: str, file: str | None = None) -> SourceDocument:
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else None
         message = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
         raise RulesetError(
-            [Diagnostic("SR100", message, loc, source_line=doc.source_line(loc.line) if loc else None)]
+            [Diagnostic("SR100", message, loc, hint=_syntax_hint(exc, doc),
+                        source_line=doc.source_line(loc.line) if loc else None)]
         ) from None
     except yaml.YAMLError as exc:
         raise RulesetError([Diagnostic("SR100", str(exc), Location(file, 1, 1))]) from None

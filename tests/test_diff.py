@@ -539,7 +539,9 @@ def test_command_missing_inputs_exit_2(files, tmp_path):
     assert (code, out) == (2, "")
     assert err == f"servicerules: error: input file not found: {str(tmp_path / 'nothere.jsonl')!r}\n"
     code, _, err = command(str(old), str(tmp_path / "missing.yaml"), str(_corpus))
-    assert code == 2 and err.startswith("servicerules: error: [Errno 2] No such file or directory")
+    assert (code, err) == (2, f"servicerules: error: cannot read the ruleset {str(tmp_path / 'missing.yaml')!r}: No such file or directory\n")
+    code, _, err = command(str(tmp_path), str(new), str(_corpus))
+    assert (code, err) == (2, f"servicerules: error: cannot read the ruleset {str(tmp_path)!r}: Is a directory\n")
 
 
 def test_command_arguments():

@@ -69,7 +69,8 @@ def _aware(value: dt.datetime, info: ValidationInfo) -> dt.datetime:
         return value.replace(tzinfo=zone if isinstance(zone, dt.tzinfo) else ZoneInfo(str(zone)))
     raise PydanticCustomError(
         "naive_timestamp",
-        "timestamp '{value}' has no time zone; write it with an offset (2026-03-02T09:15:00+01:00) or give a default time zone",
+        "timestamp '{value}' has no time zone; write it with an offset ({value}+01:00, {value}Z), or give its zone "
+        "(a mapping's timezone; default_timezone in Python)",
         {"value": value.isoformat()},
     )
 

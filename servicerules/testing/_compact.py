@@ -137,8 +137,9 @@ def expand_interaction(
     created = _time(found, created_value, ("created_at",), None)
     if created is not None and created.tzinfo is None:
         # one error here rather than one more for every event timed relative to it
-        found.add("SR311", f"timestamp '{created.isoformat()}' has no time zone; write it with an offset "
-                  "(2026-03-02T09:15:00+01:00)", ("created_at",))
+        naive = created.isoformat()
+        found.add("SR311", f"timestamp '{naive}' has no time zone; write it with an offset ({naive}+01:00, {naive}Z)",
+                  ("created_at",))
     if created is None or found.diagnostics:
         raise InteractionError(found.diagnostics)
 

@@ -194,6 +194,14 @@ def test_check_missing_input_exits_2(tmp_path):
     assert (code, out, err) == (2, "", f"servicerules: error: input file not found: '{missing}'\n")
 
 
+def test_check_of_a_ruleset_that_cannot_be_read_names_it(tmp_path):
+    missing = tmp_path / "nothere.yaml"
+    code, out, err = call("check", str(missing), str(ROOT / "examples" / "interactions.jsonl"))
+    assert (code, out, err) == (2, "", f"servicerules: error: cannot read the ruleset '{missing}': No such file or directory\n")
+    code, out, err = call("check", str(tmp_path), str(ROOT / "examples" / "interactions.jsonl"))
+    assert (code, out, err) == (2, "", f"servicerules: error: cannot read the ruleset '{tmp_path}': Is a directory\n")
+
+
 def test_timestamp_without_zone_is_a_usage_error():
     code, _out, err = call("check", str(ROOT / "rulesets" / "starter.yaml"), "x.jsonl", "--as-of", "2026-03-02T10:00:00")
     assert code == 2

@@ -60,6 +60,36 @@ def test_syntax_error_has_code_location_and_caret():
     assert "^" in diag.render()
 
 
+@pytest.mark.parametrize(
+    ("text", "location", "hint"),
+    [
+        ("message: Note: the reply\n", "x.yaml:1:14",
+         'quote a value that holds ": ", which YAML reads as a key: message: "Note: the reply"'),
+        ("fields:\n  - x: Answered: Y/N\n", "x.yaml:2:16",
+         'quote a value that holds ": ", which YAML reads as a key: - x: "Answered: Y/N"'),
+        ("a: {column: Resolved?}\n", "x.yaml:1:21",
+         """inside {…} and […], '?' is YAML syntax: quote a text that holds it ({column: "Resolved?"}, {column: "Answered: Y/N"})"""),
+        ("a: {column: Answered: Y/N}\n", "x.yaml:1:21",
+         """inside {…} and […], ':' is YAML syntax: quote a text that holds it ({column: "Resolved?"}, {column: "Answered: Y/N"})"""),
+        ("a: [Resolved?, b]\n", "x.yaml:1:13",
+         """inside {…} and […], '?' is YAML syntax: quote a text that holds it ({column: "Resolved?"}, {column: "Answered: Y/N"})"""),
+        ("a: {column: Note #1, type: int}\nb: 2\n", "x.yaml:2:1",  # the comment hid the brace: PyYAML stops a line later
+         """the '{' at line 1, column 4 is not closed: ' #' starts a comment, which hid the rest of that line; """
+         'quote a text that holds " #" ({column: "Note #1"})'),
+        ("a: b\n  c: d\n", "x.yaml:2:4", None),  # a key indented too far: quoting would not help
+        ("a: {x: 1, y: 2\nb: 3\n", "x.yaml:2:2",  # an unclosed brace, or a ':' inside it on the next line
+         """the '{' at line 1, column 4 is not closed; or, inside {…} and […], ':' is YAML syntax: """
+         """quote a text that holds it ({column: "Resolved?"}, {column: "Answered: Y/N"})"""),
+        ("a: [1, 2\n", "x.yaml:2:1", "the '[' at line 1, column 4 is not closed"),
+    ],
+)
+def test_syntax_errors_from_unquoted_text_say_how_to_quote_it(text: str, location: str, hint: str | None):
+    with pytest.raises(RulesetError) as info:
+        load_yaml(text, "x.yaml")
+    (diag,) = info.value.diagnostics
+    assert (diag.code, str(diag.location), diag.hint) == ("SR100", location, hint)
+
+
 def test_merge_keys_are_resolved():
     doc = load_yaml("base: &b {x: 1}\nderived:\n  <<: *b\n  y: 2\n", None)
     assert doc.data["derived"] == {"x": 1, "y": 2}

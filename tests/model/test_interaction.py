@@ -42,7 +42,7 @@ def test_naive_timestamp_is_rejected_with_its_reason():
     assert diag.code == "SR311"
     assert diag.message == (
         "created_at: timestamp '2026-03-02T09:00:00' has no time zone; write it with an offset "
-        "(2026-03-02T09:15:00+01:00) or give a default time zone"
+        "(2026-03-02T09:00:00+01:00, 2026-03-02T09:00:00Z), or give its zone (a mapping's timezone; default_timezone in Python)"
     )
     assert diag.path == ("created_at",)
 
@@ -220,7 +220,8 @@ def test_python_datetimes_keep_their_zone_on_both_paths(validation_path):
 
 
 NAIVE_MESSAGE = (
-    "timestamp '2026-03-02T09:00:00' has no time zone; write it with an offset (2026-03-02T09:15:00+01:00) or give a default time zone"
+    "timestamp '2026-03-02T09:00:00' has no time zone; write it with an offset (2026-03-02T09:00:00+01:00, 2026-03-02T09:00:00Z), "
+    "or give its zone (a mapping's timezone; default_timezone in Python)"
 )
 
 

@@ -130,7 +130,7 @@ def test_created_at_missing_or_relative_or_naive():
         "SR112 created_at: '+1m' is a relative time; this one must be absolute: write an ISO 8601 timestamp with an offset, e.g. 2026-03-02T09:15:00+01:00",
     ]
     assert _errors({"created_at": "2026-03-01T09:00:00", "events": [{"at": "+1m"}]}) == [
-        "SR311 created_at: timestamp '2026-03-01T09:00:00' has no time zone; write it with an offset (2026-03-02T09:15:00+01:00)",
+        "SR311 created_at: timestamp '2026-03-01T09:00:00' has no time zone; write it with an offset (2026-03-01T09:00:00+01:00, 2026-03-01T09:00:00Z)",
     ]
 
 

@@ -5,9 +5,11 @@
 ``<!-- doc-test: skip; policy-file NAME -->``; this module runs those pages in document order:
 
 * ``policy-file NAME`` (or ``file NAME``) writes the next block to ``NAME`` in the page's working directory,
-  ``policy-append NAME`` appends it (as is: a block of cases continues the file's ``cases:`` list);
+  ``policy-append NAME`` appends it (as is: a block of cases continues the file's ``cases:`` list),
+  ``patch SRC DEST`` applies a ``diff`` block to ``SRC`` as ``tests/test_docs.py`` does (a ruleset the cases use);
 * in ``console`` blocks, ``$ servicerules test …`` must print exactly the lines that follow it (standard
-  output, then standard error) and ``$ echo $?`` shows its exit status; other commands are not run;
+  output, then standard error) and ``$ echo $?`` shows its exit status; other commands are not run, nor is
+  the ``echo $?`` after them;
 * a ``python`` block marked ``policy-run`` is executed (blocks of a page share a namespace), and the block
   marked ``policy-output`` after it is exactly what it printed.
 
@@ -19,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import io
 import re
 import shlex
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +34,11 @@ import pytest
 from servicerules.testing.command import add_arguments, run_command
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = [ROOT / "docs" / "how-to" / "write-policy-tests.md", ROOT / "docs" / "reference" / "policy-tests.md"]
+PAGES = [
+    ROOT / "docs" / "how-to" / "write-policy-tests.md",
+    ROOT / "docs" / "how-to" / "test-a-policy-change.md",
+    ROOT / "docs" / "reference" / "policy-tests.md",
+]
 
 _FENCE = re.compile(r"^(`{3,})\s*([\w+-]*)\s*$")
 _DIRECTIVE = re.compile(r"^\s*<!--\s*doc-test:\s*(.*?)\s*-->\s*$")
@@ -71,6 +79,18 @@ def blocks(path: Path) -> list[Block]:
     return found
 
 
+def apply_diff(source: str, diff: str, where: str) -> str:
+    """The ``patch`` directive of ``tests/test_docs.py``, so both runners read a page's diff blocks alike."""
+    spec = importlib.util.spec_from_file_location("_docs_runner", ROOT / "tests" / "test_docs.py")
+    assert spec is not None and spec.loader is not None
+    module = sys.modules.get(spec.name) or importlib.util.module_from_spec(spec)
+    if spec.name not in sys.modules:
+        sys.modules[spec.name] = module  # its dataclasses look their module up there
+        spec.loader.exec_module(module)
+    result: str = module._apply_diff(source, diff, where)
+    return result
+
+
 def run_servicerules_test(argv: list[str]) -> tuple[int, str]:
     parser = argparse.ArgumentParser(prog="servicerules test")
     add_arguments(parser)
@@ -104,6 +124,11 @@ def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
             path.parent.mkdir(parents=True, exist_ok=True)
             before = path.read_text(encoding="utf-8") if "policy-append" in d and path.exists() else ""
             path.write_text(before + block.text, encoding="utf-8")
+        if "patch" in d:
+            source, dest = d["patch"]
+            patched = apply_diff((work / source).read_text(encoding="utf-8"), block.text, f"{where}:{block.line}")
+            assert (work / dest).resolve().is_relative_to(work.resolve()), f"{where}:{block.line}: would write into the repository"
+            (work / dest).write_text(patched, encoding="utf-8")
         if "policy-run" in d:
             stdout = io.StringIO()
             with contextlib.redirect_stdout(stdout):
@@ -115,6 +140,7 @@ def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
             printed = None
         if block.lang == "console":
             last: int | None = None
+            ran = False  # whether the command before an 'echo $?' was run here
             commands: list[tuple[str, list[str]]] = []
             for line in block.text.splitlines():
                 if line.startswith("$ "):
@@ -124,10 +150,13 @@ def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
             for command, lines in commands:
                 expected = "\n".join(lines) + "\n" if lines else ""
                 if command.strip() == "echo $?":
+                    if not ran:
+                        continue
                     assert last is not None and expected.strip() == str(last), f"{where}:{block.line}: exit status {last}, page says {expected.strip()}"
                     continue
                 argv = shlex.split(command)
-                if argv[:2] != ["servicerules", "test"]:
+                ran = argv[:2] == ["servicerules", "test"]
+                if not ran:
                     last = None
                     continue
                 last, actual = run_servicerules_test(argv[2:])

@@ -389,7 +389,7 @@ def test_interaction_files(write):
     assert run.cases[0].interaction_id == "T-1"
     assert [(d.code, str(d.location), d.message) for d in run.errors] == [
         ("SR311", "cases/naive.yaml:3:10", "events[0].at: timestamp '2026-03-01T10:00:00' has no time zone; write it with an offset "
-         "(2026-03-02T09:15:00+01:00) or give a default time zone"),
+         "(2026-03-01T10:00:00+01:00, 2026-03-01T10:00:00Z), or give its zone (a mapping's timezone; default_timezone in Python)"),
         ("SR301", "cases/bad.json:2:13", "malformed JSON: Expecting value"),
         ("SR501", "x.test.yaml:7:39", "cannot read interaction file: No such file or directory: 'cases/nope.json'"),
     ]
