@@ -1058,6 +1058,7 @@ class _CsvFeed:
         self.hit_eof = False
         self.last_terminated = True
         self.bad: tuple[int, int, int] | None = None  # (line, byte, column) of the first undecodable byte
+        self.row_lines: list[str] = []  # the lines handed out since the row began (see _CsvRowEnd)
 
     def __iter__(self) -> _CsvFeed:
         return self
@@ -1075,11 +1076,13 @@ class _CsvFeed:
         self.offset += len(raw)
         self.last_terminated = raw.endswith((b"\n", b"\r"))
         try:
-            return raw.decode(self._codec)
+            text = raw.decode(self._codec)
         except UnicodeDecodeError as exc:
             if self.bad is None:
                 self.bad = (self.line_no, raw[exc.start], _column(raw, exc.start, self._codec))
-            return raw.decode(self._codec, "replace")
+            text = raw.decode(self._codec, "replace")
+        self.row_lines.append(text)
+        return text
 
     def peek_first_non_blank(self) -> bytes | None:
         taken: list[bytes] = []
@@ -1091,6 +1094,112 @@ class _CsvFeed:
                 break
         self._pushback.extend(reversed(taken))
         return found
+
+
+# The states of csv.reader's parser (CPython's Modules/_csv.c) that matter to where a row ends.
+(
+    _CSV_START_RECORD, _CSV_START_FIELD, _CSV_ESCAPED_CHAR, _CSV_AFTER_ESCAPED_CRNL, _CSV_IN_FIELD,
+    _CSV_IN_QUOTED_FIELD, _CSV_ESCAPE_IN_QUOTED_FIELD, _CSV_QUOTE_IN_QUOTED_FIELD, _CSV_EAT_CRNL,
+) = range(9)
+
+#: Whether an escaped line break continues the field on the next line (Python 3.11 and newer) or ends the
+#: row after the line break (earlier versions).
+_ESCAPED_NEWLINE_CONTINUES = len(list(csv.reader(["a\\\n", "b\n"], escapechar="\\"))) == 1
+
+
+class _CsvRowEnd:
+    """Finds the line where a CSV row ends, as :func:`csv.reader` (not strict) parses it.
+
+    When the reader gives up on a row (a field longer than :func:`csv.field_size_limit`, or a
+    ``strict`` dialect's complaint), it starts the next row afresh at the next line, which may lie
+    inside the failed row's quoted field: the rest of that field would be read as rows of its own (some
+    of them good records made of the field's text), and the quoting of every row after it inverted.
+    This follows the parser's states over the failed row's lines, and over the lines after it until the
+    row ends, so that reading goes on where the reader itself would have gone on. Plain text and quoted
+    text are skipped with a regular expression, not character by character.
+    """
+
+    def __init__(self, dialect: Any) -> None:
+        self._delimiter: str = dialect.delimiter
+        self._quote: str | None = dialect.quotechar if dialect.quoting != csv.QUOTE_NONE else None
+        self._escape: str | None = dialect.escapechar
+        self._doublequote: bool = dialect.doublequote
+        self._skip_space: bool = dialect.skipinitialspace
+        stops = "".join(c for c in (self._delimiter, self._escape, "\r", "\n") if c)
+        self._field_stop = re.compile("[" + re.escape(stops) + "]")
+        quoted = "".join(c for c in (self._quote, self._escape) if c)
+        self._quoted_stop = re.compile("[" + re.escape(quoted) + "]") if quoted else None
+
+    def after(self, state: int, line: str) -> int:
+        """The parser's state after ``line`` (with its line break, if any) and the end of the line:
+        ``_CSV_START_RECORD`` when the row ends there."""
+        i, n = 0, len(line)
+        while i < n:
+            c = line[i]
+            if state == _CSV_IN_FIELD or state == _CSV_AFTER_ESCAPED_CRNL:
+                state = _CSV_IN_FIELD
+                stop = self._field_stop.search(line, i)
+                if stop is None:
+                    break
+                i = stop.start()
+                c = line[i]
+                if c == "\r" or c == "\n":
+                    state = _CSV_EAT_CRNL
+                elif c == self._escape:
+                    state = _CSV_ESCAPED_CHAR
+                else:
+                    state = _CSV_START_FIELD
+            elif state == _CSV_IN_QUOTED_FIELD:
+                stop = self._quoted_stop.search(line, i) if self._quoted_stop is not None else None
+                if stop is None:
+                    break
+                i = stop.start()
+                if line[i] == self._escape:
+                    state = _CSV_ESCAPE_IN_QUOTED_FIELD
+                else:
+                    state = _CSV_QUOTE_IN_QUOTED_FIELD if self._doublequote else _CSV_IN_FIELD
+            elif state == _CSV_START_RECORD:
+                if c == "\r" or c == "\n":
+                    state = _CSV_EAT_CRNL
+                else:
+                    state = _CSV_START_FIELD
+                    continue  # the character starts the first field
+            elif state == _CSV_START_FIELD:
+                if c == "\r" or c == "\n":
+                    state = _CSV_EAT_CRNL
+                elif c == self._quote:
+                    state = _CSV_IN_QUOTED_FIELD
+                elif c == self._escape:
+                    state = _CSV_ESCAPED_CHAR
+                elif c == self._delimiter or (c == " " and self._skip_space):
+                    pass
+                else:
+                    state = _CSV_IN_FIELD
+            elif state == _CSV_ESCAPED_CHAR:
+                continues = (c == "\r" or c == "\n") and _ESCAPED_NEWLINE_CONTINUES
+                state = _CSV_AFTER_ESCAPED_CRNL if continues else _CSV_IN_FIELD
+            elif state == _CSV_ESCAPE_IN_QUOTED_FIELD:
+                state = _CSV_IN_QUOTED_FIELD
+            elif state == _CSV_QUOTE_IN_QUOTED_FIELD:
+                if c == self._quote:
+                    state = _CSV_IN_QUOTED_FIELD
+                elif c == self._delimiter:
+                    state = _CSV_START_FIELD
+                elif c == "\r" or c == "\n":
+                    state = _CSV_EAT_CRNL
+                else:  # what a strict dialect refuses; the parser goes on with an unquoted field
+                    state = _CSV_IN_FIELD
+            elif c != "\r" and c != "\n":  # _CSV_EAT_CRNL: lines are split at line breaks, so never here
+                state = _CSV_IN_FIELD
+            i += 1
+        # the end of the line
+        if state == _CSV_ESCAPED_CHAR:
+            return _CSV_IN_FIELD  # the line break is the escaped character; the field goes on
+        if state == _CSV_ESCAPE_IN_QUOTED_FIELD:
+            return _CSV_IN_QUOTED_FIELD
+        if state in (_CSV_IN_QUOTED_FIELD, _CSV_AFTER_ESCAPED_CRNL):
+            return state
+        return _CSV_START_RECORD
 
 
 def _sniff_delimiter(header: str, quotechar: str | None) -> str:
@@ -1117,6 +1226,11 @@ def _csv_params(dialect: dict[str, Any] | None) -> dict[str, Any]:
     return params
 
 
+_UNCLOSED_QUOTE = (
+    "file ends in the middle of a record: a quoted field opened in this row is never closed (unbalanced quote character?)"
+)
+
+
 def _read_csv(source: _ByteSource, name: str, codec: str, dialect: dict[str, Any]) -> Iterator[RawRecord]:
     feed = _CsvFeed(_physical_lines(source), codec)
     params = dict(dialect)
@@ -1130,22 +1244,42 @@ def _read_csv(source: _ByteSource, name: str, codec: str, dialect: dict[str, Any
     row = 0
     last_units = 0
     reported = False
+    row_end: _CsvRowEnd | None = None
     while True:
         start_line = feed.line_no + 1
         eof_before = feed.hit_eof
         feed.bad = None
+        feed.row_lines.clear()
         try:
             fields = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
+            # read on where the parser would have: past the rest of the row, which may span lines
+            row_end = row_end or _CsvRowEnd(reader.dialect)
+            state = _CSV_START_RECORD
+            for line_text in feed.row_lines:
+                state = row_end.after(state, line_text)
+            feed.row_lines.clear()
+            while state != _CSV_START_RECORD and (more := next(feed, None)) is not None:
+                state = row_end.after(state, more)
+                feed.row_lines.clear()  # only the row's first lines are kept: the rest may be huge
             units = source.units(feed.offset)
             size, last_units = units - last_units, units
+            spans = f" (the row spans lines {start_line} to {feed.line_no})" if feed.line_no > start_line else ""
             if header is None:
-                yield _bad(SourcePosition(name, start_line, None), "SR305", f"malformed CSV header: {exc}", size)
+                message = f"malformed CSV header: {exc}{spans}"
+                yield _bad(SourcePosition(name, start_line, None), "SR305", message, size)
                 return
             row += 1
-            yield _bad(SourcePosition(name, start_line, row), "SR305", f"malformed CSV row: {exc}", size)
+            position = SourcePosition(name, start_line, row)
+            if state != _CSV_START_RECORD and source.problem is not None:
+                reported = True
+                yield _bad(position, "SR304", _ends_early(source.problem), size)
+            elif state != _CSV_START_RECORD:  # as for a row the parser read to the end (below)
+                yield _bad(position, "SR304", _UNCLOSED_QUOTE, size)
+            else:
+                yield _bad(position, "SR305", f"malformed CSV row: {exc}{spans}", size)
             continue
         if not fields:
             continue  # a blank line
@@ -1186,8 +1320,7 @@ def _read_csv(source: _ByteSource, name: str, codec: str, dialect: dict[str, Any
             reported = True
             yield _bad(position, "SR304", _ends_early(source.problem), size)
         elif cut_by_eof:
-            message = "file ends in the middle of a record: a quoted field opened in this row is never closed"
-            yield _bad(position, "SR304", message + " (unbalanced quote character?)", size)
+            yield _bad(position, "SR304", _UNCLOSED_QUOTE, size)
         elif bad is not None:  # the feed decoded the row with replacement characters
             yield _bad(position, "SR303", bad_message, size, _csv_readings(header, fields))
         elif len(fields) != len(header):

@@ -768,6 +768,78 @@ def test_csv_field_larger_than_the_csv_limit_is_reported(tmp_path: Path) -> None
     assert records[0].error is not None and records[0].error.startswith("malformed CSV row: field larger")
 
 
+def test_a_quoted_field_larger_than_the_csv_limit_over_many_lines_is_one_rejected_row(
+    tmp_path: Path, chunk_size: int
+) -> None:
+    # an e-mail body of 200 KB in one quoted field: csv.reader gives up at 128 KB and would read the rest of
+    # the field as rows of its own (some of them good records), with every later row's quoting inverted
+    body = ('x' * 999 + ',""quoted""\r\n') * 200
+    text = f'id,text\r\n1,"{body}"\r\n2,"a\r\nb"\r\n3,c\r\n'
+    records = read(write(tmp_path / "a.csv", text))
+    assert summary(records) == [(2, 1, "SR305"), (203, 2, None), (205, 3, None)]
+    assert records[0].error == (
+        "malformed CSV row: field larger than field limit (131072) (the row spans lines 2 to 202)"
+    )
+    assert [r.data for r in records[1:]] == [{"id": "2", "text": "a\r\nb"}, {"id": "3", "text": "c"}]
+    assert sum(r.size for r in records) == len(text)
+
+
+def test_an_unclosed_quote_that_runs_past_the_csv_limit_is_sr304_at_its_row(tmp_path: Path) -> None:
+    lines = "".join(f"{n},{'y' * 1000}\n" for n in range(3, 300))
+    records = read(write(tmp_path / "a.csv", f'id,text\n1,ok\n2,"never closed\n{lines}'))
+    assert summary(records) == [(2, 1, None), (3, 2, "SR304")]
+    assert records[1].error is not None and "a quoted field opened in this row is never closed" in records[1].error
+
+
+def test_a_strict_dialect_rejects_a_row_and_reads_on_where_the_parser_would(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", 'id,text\n1,"a\nb"x\n2,"c"\n')
+    records = read(path, csv_dialect={"strict": True})
+    assert summary(records) == [(2, 1, "SR305"), (4, 2, None)]
+    assert records[0].error == "malformed CSV row: ',' expected after '\"' (the row spans lines 2 to 3)"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet='a,;"\\ \r\n', max_size=40),
+    dialect=st.fixed_dictionaries(
+        {},
+        optional={
+            "delimiter": st.sampled_from([",", ";"]),
+            "escapechar": st.sampled_from(["\\", None]),
+            "doublequote": st.booleans(),
+            "skipinitialspace": st.booleans(),
+            "quoting": st.sampled_from([0, 3]),  # csv.QUOTE_MINIMAL, csv.QUOTE_NONE
+        },
+    ),
+)
+def test_the_csv_row_end_scanner_agrees_with_csv_reader(text: str, dialect: dict[str, Any]) -> None:
+    import csv
+
+    lines = io.StringIO(text, newline="").readlines()
+    consumed = 0
+
+    def counted() -> Any:
+        nonlocal consumed
+        for line in lines:
+            consumed += 1
+            yield line
+
+    reader = csv.reader(counted(), **dialect)
+    expected = []
+    for _ in reader:
+        expected.append(consumed)
+    row_end = readers._CsvRowEnd(reader.dialect)
+    found = []
+    state = readers._CSV_START_RECORD
+    for number, line in enumerate(lines, 1):
+        state = row_end.after(state, line)
+        if state == readers._CSV_START_RECORD:
+            found.append(number)
+    if state != readers._CSV_START_RECORD:
+        found.append(len(lines))  # the reader returns a row cut off by the end of the input
+    assert found == expected
+
+
 # ------------------------------------------------------------------------------- JSON Lines as blocks
 
 
