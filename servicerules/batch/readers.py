@@ -170,16 +170,73 @@ def _path_key(path: str) -> tuple[str, ...]:
     return tuple(os.path.normpath(path).split(os.sep))
 
 
-def _raise(exc: OSError) -> None:
-    raise exc
+def _tree(top: str, *, strict: bool) -> Iterator[tuple[str, list[str]]]:
+    """``top`` and every directory under it that is not hidden, each with the names of its files that are
+    not hidden, in sorted order. Symbolic links to directories are followed, but no directory is entered
+    twice, so a link back to a parent does not loop (``os.walk`` would skip linked directories silently;
+    ``glob``'s ``**`` follows every link, and a loop of two links takes exponential time). A directory that
+    cannot be listed raises :class:`OSError` when ``strict``, else is skipped as ``glob`` skips it. ``top``
+    may be ``""``, the current directory, whose entries are then named without a ``./``."""
+    entered: set[object] = set()
+    pending = [top]
+    while pending:
+        directory = pending.pop()
+        here = directory or os.curdir
+        try:
+            identity = file_identity(here)
+            if identity in entered:
+                continue
+            entered.add(identity)
+            with os.scandir(here) as scan:
+                entries = sorted((entry for entry in scan if not entry.name.startswith(".")), key=lambda e: e.name)
+            subdirectories = [os.path.join(directory, entry.name) for entry in entries if entry.is_dir()]
+            files = [entry.name for entry in entries if not entry.is_dir()]
+        except OSError:
+            if strict:
+                raise
+            continue
+        yield directory, files
+        pending.extend(reversed(subdirectories))
 
 
 def _walk(directory: str) -> list[str]:
     found: list[str] = []
-    for root, dirs, files in os.walk(directory, onerror=_raise):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found.extend(os.path.join(root, f) for f in files if not f.startswith(".") and _is_data_file(f))
+    for root, files in _tree(directory, strict=True):
+        found.extend(os.path.join(root, f) for f in files if _is_data_file(f))
     return sorted(found, key=_path_key)
+
+
+_RECURSIVE = re.compile(r"(?:^|[\\/])\*\*(?:[\\/]|$)" if os.altsep else r"(?:^|/)\*\*(?:/|$)")
+
+
+def _glob(pattern: str) -> list[str]:
+    """``glob.glob(pattern, recursive=True)``, but ``**`` walks the directories as :func:`_tree` does: each
+    once, whatever symbolic links lead back to them."""
+    recursive = _RECURSIVE.search(pattern)
+    if recursive is None:
+        return glob.glob(pattern)
+    head, tail = pattern[: recursive.start()], pattern[recursive.end() :]
+    if not head and recursive.group()[0] in (os.sep, os.altsep):
+        head = recursive.group()[0]  # the root directory
+    if not head:
+        bases = [""]
+    elif _has_magic(head):
+        bases = [match for match in glob.glob(head) if os.path.isdir(match)]
+    else:
+        bases = [head] if os.path.isdir(head) else []
+    found: list[str] = []
+    for base in bases:
+        if not tail:  # '**' at the end matches every directory and file: the base is searched, plus other files
+            if base:
+                found.append(base)
+            else:  # the current directory's own name is not matched: its directories (without ./) are
+                found.extend(name for name in os.listdir(os.curdir) if not name.startswith(".") and os.path.isdir(name))
+        for directory, files in _tree(base, strict=False):
+            if tail:
+                found.extend(_glob(os.path.join(glob.escape(directory), tail)))
+            else:
+                found.extend(os.path.join(directory, name) for name in files)
+    return found
 
 
 def expand_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
@@ -191,9 +248,10 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
     ``-`` is stdin; an existing directory is searched recursively (hidden entries skipped) for files
     ending in ``.jsonl``, ``.ndjson``, ``.json``, ``.csv`` or ``.tsv``, each optionally followed by ``.gz``; a
     pattern with ``*``, ``?`` or ``[`` is globbed (``**`` crosses directories; matched directories are
-    searched as above); any other existing path is taken as is. Each input's files are sorted; inputs
-    keep their order and a file named twice (also through a symbolic or hard link) is read once. An input matching
-    nothing raises :class:`FileNotFoundError`.
+    searched as above); any other existing path is taken as is. Searching follows symbolic links to
+    directories, entering each directory once. Each input's files are sorted; inputs keep their order and
+    a file named twice (also through a symbolic or hard link) is read once, under the shortest name an
+    input reaches it by. An input matching nothing raises :class:`FileNotFoundError`.
     """
     if isinstance(inputs, (str, bytes, os.PathLike)):
         raise TypeError(f"inputs must be a list of files, globs or directories, not one {type(inputs).__name__}: write [{inputs!r}]")
@@ -204,7 +262,7 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
         if item == "-":
             files = ["-"]
         elif os.path.isdir(item):
-            files = _walk(item)
+            files = _shortest_names(_walk(item))
             if not files:
                 raise FileNotFoundError(
                     f"directory {item!r} contains no input files "
@@ -214,11 +272,11 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
             files = [item]
         elif _has_magic(item):
             matched: list[str] = []
-            for match in glob.glob(item, recursive=True):
+            for match in _glob(item):
                 if match == "-":  # a file named '-' in the current directory, not stdin
                     match = os.path.join(os.curdir, match)
                 matched.extend(_walk(match) if os.path.isdir(match) else [match])
-            files = sorted(set(matched), key=_path_key)
+            files = _shortest_names(matched)
             if not files:
                 raise FileNotFoundError(f"no input files match the pattern {item!r}")
         else:
@@ -229,6 +287,15 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
                 seen.add(key)
                 result.append(path)
     return result
+
+
+def _shortest_names(paths: Iterable[str]) -> list[str]:
+    """``paths`` sorted, each file once under its shortest name: a directory that links back to a parent
+    reaches the parent's files under longer names too."""
+    names: dict[object, str] = {}
+    for path in sorted(set(paths), key=lambda p: (len(_path_key(p)), _path_key(p))):
+        names.setdefault(file_identity(path), path)
+    return sorted(names.values(), key=_path_key)
 
 
 def file_identity(path: str) -> object:

@@ -558,6 +558,28 @@ def test_a_file_named_again_through_a_symbolic_link_is_read_once(tmp_path: Path)
     assert expand_inputs([str(tmp_path)]) == [str(data)]
 
 
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links")
+def test_directories_and_globs_follow_linked_directories_each_once_without_looping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # glob's '**' follows every link: two links back to a parent made it list 2**40 paths (it never ended),
+    # one made it name the files through dozens of 'loop/' steps; os.walk skipped linked folders silently
+    for name in ["exports/a.jsonl", "exports/2026/b.jsonl", "archive/c.jsonl"]:
+        write(tmp_path / name, "{}\n")
+    (tmp_path / "exports" / "2026" / "up").symlink_to(tmp_path / "exports", target_is_directory=True)
+    (tmp_path / "exports" / "2026" / "up-again").symlink_to(tmp_path / "exports", target_is_directory=True)
+    (tmp_path / "exports" / "old").symlink_to(tmp_path / "archive", target_is_directory=True)
+    expected = [os.path.join("exports", *name.split("/")) for name in ["2026/b.jsonl", "a.jsonl", "old/c.jsonl"]]
+    monkeypatch.chdir(tmp_path)
+    assert expand_inputs(["exports"]) == expected
+    assert expand_inputs([os.path.join("exports", "**", "*.jsonl")]) == expected
+    assert expand_inputs([os.path.join("exports", "**")]) == expected
+    monkeypatch.chdir(tmp_path / "exports")
+    assert expand_inputs(["**"]) == [os.path.relpath(os.path.join(tmp_path, p), tmp_path / "exports") for p in expected]
+    # a folder whose link leads back up reaches the files above it, under the names it reaches them by
+    assert expand_inputs(["2026"]) == [os.path.join("2026", *name.split("/")) for name in ["b.jsonl", "up/a.jsonl", "up/old/c.jsonl"]]
+
+
 @pytest.mark.skipif(not hasattr(os, "link"), reason="no hard links")
 def test_a_file_named_again_through_a_hard_link_is_read_once(tmp_path: Path) -> None:
     data = tmp_path / "a.jsonl"
