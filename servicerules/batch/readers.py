@@ -10,7 +10,7 @@ be turned into a record becomes a :class:`RawRecord` carrying ``error``, a stabl
 
 * ``SR301`` malformed JSON (also a top-level JSON value that is not an array, and stray data in an array)
 * ``SR302`` the record is valid JSON but not an object
-* ``SR303`` bad text encoding (an undecodable byte; also a UTF-16 file read as UTF-8)
+* ``SR303`` bad text encoding (an undecodable byte; also a UTF-16 or UTF-32 file read as UTF-8)
 * ``SR304`` truncated input: the file ends in the middle of a record, or a gzip stream is truncated or
   corrupt (reading cannot go on past that point, so it is always the last record of the file)
 * ``SR305`` CSV row with the wrong number of fields (also other malformed CSV rows and a bad header)
@@ -593,6 +593,17 @@ def _physical_lines(source: _ByteSource) -> Iterator[bytes]:
 
 
 # -------------------------------------------------------------------------------------------- encoding
+
+
+def _wide_encoding(head: bytes) -> str | None:
+    """The UTF-16 or UTF-32 encoding the first four bytes of an input are in, as JSON's encoding detection
+    (RFC 4627) tells it: text that starts with two ASCII characters never has a zero byte among its first
+    two bytes in UTF-8 or a single-byte encoding. SQL Server's ``bcp -w`` writes UTF-16 without a mark."""
+    if len(head) < 4 or (head[0] and head[1]):
+        return None
+    if not head[0]:
+        return "UTF-32BE" if not head[1] else "UTF-16BE"
+    return "UTF-32LE" if not head[2] and not head[3] else "UTF-16LE"
 
 
 @functools.lru_cache(maxsize=None)
@@ -1473,6 +1484,14 @@ def _read(
             message = (
                 f"the input starts with a UTF-16 byte-order mark ({head[0]:02x} {head[1]:02x}) but is read "
                 f"as {_label(codec)}; convert it first, e.g. iconv -f UTF-16 -t UTF-8"
+            )
+            yield _bad(SourcePosition(name, 1, None), "SR303", message, 0)
+            return
+        wide = _wide_encoding(head)
+        if wide is not None:  # every line, row and field would be misread: no record could be made of it
+            message = (
+                f"the input looks like {wide} text without a byte-order mark (zero bytes between its characters) "
+                f"but is read as {_label(codec)}; convert it first, e.g. iconv -f {wide} -t UTF-8"
             )
             yield _bad(SourcePosition(name, 1, None), "SR303", message, 0)
             return

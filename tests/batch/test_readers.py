@@ -207,6 +207,23 @@ def test_utf16_input_is_reported_clearly(tmp_path: Path) -> None:
     assert "UTF-16 byte-order mark" in (records[0].error or "")
 
 
+@pytest.mark.parametrize(
+    "encoding, name", [("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE"), ("utf-32-le", "UTF-32LE"), ("utf-32-be", "UTF-32BE")]
+)
+@pytest.mark.parametrize("text", ['{"id": 1}\n{"id": 2}\n', "id,text\r\n1,a\r\n", '[{"id": 1}]'])
+def test_utf16_input_without_a_byte_order_mark_is_reported_clearly(tmp_path: Path, text: str, encoding: str, name: str) -> None:
+    # 'bcp -w' writes UTF-16 without a mark: read as UTF-8, every CSV row was a record whose column names
+    # and values had a NUL after each letter, and every JSONL line a puzzling "Expecting property name"
+    records = read(write(tmp_path / "a.dat", text.encode(encoding)))
+    assert summary(records) == [(1, None, "SR303")]
+    assert records[0].error == (
+        f"the input looks like {name} text without a byte-order mark (zero bytes between its characters) but is "
+        f"read as UTF-8; convert it first, e.g. iconv -f {name} -t UTF-8"
+    )
+    later = read(write(tmp_path / "b.csv", b"id,x\n\x00b,c\n"))  # a zero byte after the start is the row's
+    assert [(r.position.line, r.code == "SR303") for r in later] == [(2, False)]
+
+
 def test_bad_arguments_raise_value_error_at_call_time(tmp_path: Path) -> None:
     path = write(tmp_path / "a.jsonl", "{}\n")
     with pytest.raises(ValueError, match="unknown input format"):
