@@ -1162,16 +1162,19 @@ class _CsvFeed:
         self.row_lines.append(text)
         return text
 
-    def peek_first_non_blank(self) -> bytes | None:
+    def peek(self, max_bytes: int) -> bytes:
+        """The first lines, from the first non-blank one, up to about ``max_bytes`` (at least that whole
+        line), without consuming them."""
         taken: list[bytes] = []
-        found: bytes | None = None
+        size = 0
         for raw in self._lines:
             taken.append(raw)
-            if raw.strip():
-                found = raw
-                break
+            if size or raw.strip():
+                size += len(raw)
+                if size >= max_bytes:
+                    break
         self._pushback.extend(reversed(taken))
-        return found
+        return b"".join(taken).lstrip(b"\r\n")
 
 
 # The states of csv.reader's parser (CPython's Modules/_csv.c) that matter to where a row ends.
@@ -1280,16 +1283,44 @@ class _CsvRowEnd:
         return _CSV_START_RECORD
 
 
-def _sniff_delimiter(header: str, quotechar: str | None) -> str:
-    counts = {",": 0, ";": 0, "\t": 0}
+_SNIFF_BYTES = 1 << 16  # how much of a CSV input the delimiter is sniffed from
+
+
+def _sniff_delimiter(sample: str, quotechar: str | None, *, tab_first: bool = False) -> str:
+    """The delimiter (``,``, ``;`` or tab) of a CSV input from its first lines, the header first.
+
+    Candidates are those found in the header, outside quotes. The one that splits the most of the
+    following rows into as many fields as the header wins, then (for a ``.tsv`` file) tab, then the one
+    found most often in the header, then ``,`` before ``;`` before tab. So a header such as
+    ``id;Name, Vorname`` (one of each) is told by its rows (``1;Smith, J`` then ``2;Doe``).
+    """
+    order = ("\t", ",", ";") if tab_first else (",", ";", "\t")
+    rows: list[dict[str, int]] = []
+    counts = dict.fromkeys(order, 0)
     quoted = False
-    for ch in header:
+    for ch in sample:
         if ch == quotechar:
             quoted = not quoted
-        elif not quoted and ch in counts:
+        elif quoted:
+            continue
+        elif ch in counts:
             counts[ch] += 1
-    best = max(counts, key=lambda d: counts[d])  # ties: ',' before ';' before tab
-    return best if counts[best] else ","
+        elif ch == "\n" or ch == "\r":
+            if any(counts.values()) or not rows:
+                rows.append(counts)
+            counts = dict.fromkeys(order, 0)
+    if not rows:  # the header is all there is (a later row cut off by the sample's end does not count)
+        rows.append(counts)
+    if not any(rows[0].values()):
+        return order[0]
+    header, data = rows[0], rows[1:]
+    candidates = [d for d in order if header[d]]
+
+    def score(delimiter: str) -> tuple[int, bool, int, int]:
+        fitting = sum(row[delimiter] == header[delimiter] for row in data)
+        return fitting, tab_first and delimiter == "\t", header[delimiter], -order.index(delimiter)
+
+    return max(candidates, key=score)
 
 
 def _csv_params(dialect: dict[str, Any] | None) -> dict[str, Any]:
@@ -1309,13 +1340,14 @@ _UNCLOSED_QUOTE = (
 )
 
 
-def _read_csv(source: _ByteSource, name: str, codec: str, dialect: dict[str, Any]) -> Iterator[RawRecord]:
+def _read_csv(
+    source: _ByteSource, name: str, codec: str, dialect: dict[str, Any], *, tab_first: bool = False
+) -> Iterator[RawRecord]:
     feed = _CsvFeed(_physical_lines(source), codec)
     params = dict(dialect)
     if "delimiter" not in params:
-        first = feed.peek_first_non_blank()
-        header_text = first.decode(codec, "replace") if first is not None else ""
-        params["delimiter"] = _sniff_delimiter(header_text, params.get("quotechar", '"'))
+        sample = feed.peek(_SNIFF_BYTES).decode(codec, "replace")
+        params["delimiter"] = _sniff_delimiter(sample, params.get("quotechar", '"'), tab_first=tab_first)
     reader = csv.reader(feed, **params)
     label = _label(codec)
     header: list[str] | None = None
@@ -1427,7 +1459,7 @@ def read_records(
     the file name, else from the content (see :func:`detect_format`). ``csv_dialect`` may set
     ``delimiter``, ``quotechar``, ``escapechar``, ``doublequote``, ``skipinitialspace``, ``strict`` or
     ``quoting`` for :func:`csv.reader`; without a delimiter, ``,``, ``;`` or tab is sniffed from the
-    header line. Arguments are checked at once (:class:`ValueError`); the file is opened on the first
+    header line (and the first rows, see :func:`_sniff_delimiter`). Arguments are checked at once (:class:`ValueError`); the file is opened on the first
     ``next()`` (:class:`OSError` such as :class:`FileNotFoundError` then).
     """
     path = os.fspath(path)
@@ -1504,4 +1536,5 @@ def _read(
         elif fmt == "json":
             yield from _read_json_array(source, name, codec)
         else:
-            yield from _read_csv(source, name, codec, params)
+            tsv = path != "-" and path.lower().removesuffix(".gz").endswith(".tsv")
+            yield from _read_csv(source, name, codec, params, tab_first=tsv)

@@ -716,6 +716,20 @@ def test_csv_semicolon_and_tab_are_sniffed_from_the_header(tmp_path: Path) -> No
     assert [r.data for r in single] == [{"id": "1"}, {"id": "2"}]
 
 
+def test_csv_delimiter_is_told_by_the_rows_when_the_header_has_as_many_of_two(tmp_path: Path, chunk_size: int) -> None:
+    # the header alone has one ';' and one ',': ',' won, and every row was read wrong (the first one as a
+    # good record with the columns 'id;Name' and ' Vorname')
+    semi = read(write(tmp_path / "a.csv", "\ufeffid;Name, Vorname\r\n1;Smith, J\r\n2;Doe\r\n3;\"Lee, \r\nA\"\r\n"))
+    assert [r.data for r in semi] == [
+        {"id": "1", "Name, Vorname": "Smith, J"}, {"id": "2", "Name, Vorname": "Doe"}, {"id": "3", "Name, Vorname": "Lee, \r\nA"}
+    ]
+    # a .tsv file is tab-separated when nothing else tells, also with a single row and more commas than tabs
+    tsv = read(write(tmp_path / "b.tsv", "id\tlast, first, middle\n1\tSmith, J, K\n"))
+    assert [r.data for r in tsv] == [{"id": "1", "last, first, middle": "Smith, J, K"}]
+    commas = read(write(tmp_path / "c.csv", "id,text;note\n1,a;b\n2,c\n"))  # one of each; the rows say ','
+    assert [r.data for r in commas] == [{"id": "1", "text;note": "a;b"}, {"id": "2", "text;note": "c"}]
+
+
 def test_csv_dialect_overrides(tmp_path: Path) -> None:
     path = write(tmp_path / "a.csv", "id|text\n1|'a|b'\n")
     records = read(path, csv_dialect={"delimiter": "|", "quotechar": "'"})
