@@ -10,7 +10,7 @@ be turned into a record becomes a :class:`RawRecord` carrying ``error``, a stabl
 
 * ``SR301`` malformed JSON (also a top-level JSON value that is not an array, and stray data in an array)
 * ``SR302`` the record is valid JSON but not an object
-* ``SR303`` bad text encoding (an undecodable byte; also a UTF-16 file read as UTF-8)
+* ``SR303`` bad text encoding (an undecodable byte; also a UTF-16 or UTF-32 file read as UTF-8)
 * ``SR304`` truncated input: the file ends in the middle of a record, or a gzip stream is truncated or
   corrupt (reading cannot go on past that point, so it is always the last record of the file)
 * ``SR305`` CSV row with the wrong number of fields (also other malformed CSV rows and a bad header)
@@ -170,16 +170,73 @@ def _path_key(path: str) -> tuple[str, ...]:
     return tuple(os.path.normpath(path).split(os.sep))
 
 
-def _raise(exc: OSError) -> None:
-    raise exc
+def _tree(top: str, *, strict: bool) -> Iterator[tuple[str, list[str]]]:
+    """``top`` and every directory under it that is not hidden, each with the names of its files that are
+    not hidden, in sorted order. Symbolic links to directories are followed, but no directory is entered
+    twice, so a link back to a parent does not loop (``os.walk`` would skip linked directories silently;
+    ``glob``'s ``**`` follows every link, and a loop of two links takes exponential time). A directory that
+    cannot be listed raises :class:`OSError` when ``strict``, else is skipped as ``glob`` skips it. ``top``
+    may be ``""``, the current directory, whose entries are then named without a ``./``."""
+    entered: set[object] = set()
+    pending = [top]
+    while pending:
+        directory = pending.pop()
+        here = directory or os.curdir
+        try:
+            identity = file_identity(here)
+            if identity in entered:
+                continue
+            entered.add(identity)
+            with os.scandir(here) as scan:
+                entries = sorted((entry for entry in scan if not entry.name.startswith(".")), key=lambda e: e.name)
+            subdirectories = [os.path.join(directory, entry.name) for entry in entries if entry.is_dir()]
+            files = [entry.name for entry in entries if not entry.is_dir()]
+        except OSError:
+            if strict:
+                raise
+            continue
+        yield directory, files
+        pending.extend(reversed(subdirectories))
 
 
 def _walk(directory: str) -> list[str]:
     found: list[str] = []
-    for root, dirs, files in os.walk(directory, onerror=_raise):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found.extend(os.path.join(root, f) for f in files if not f.startswith(".") and _is_data_file(f))
+    for root, files in _tree(directory, strict=True):
+        found.extend(os.path.join(root, f) for f in files if _is_data_file(f))
     return sorted(found, key=_path_key)
+
+
+_RECURSIVE = re.compile(r"(?:^|[\\/])\*\*(?:[\\/]|$)" if os.altsep else r"(?:^|/)\*\*(?:/|$)")
+
+
+def _glob(pattern: str) -> list[str]:
+    """``glob.glob(pattern, recursive=True)``, but ``**`` walks the directories as :func:`_tree` does: each
+    once, whatever symbolic links lead back to them."""
+    recursive = _RECURSIVE.search(pattern)
+    if recursive is None:
+        return glob.glob(pattern)
+    head, tail = pattern[: recursive.start()], pattern[recursive.end() :]
+    if not head and recursive.group()[0] in (os.sep, os.altsep):
+        head = recursive.group()[0]  # the root directory
+    if not head:
+        bases = [""]
+    elif _has_magic(head):
+        bases = [match for match in glob.glob(head) if os.path.isdir(match)]
+    else:
+        bases = [head] if os.path.isdir(head) else []
+    found: list[str] = []
+    for base in bases:
+        if not tail:  # '**' at the end matches every directory and file: the base is searched, plus other files
+            if base:
+                found.append(base)
+            else:  # the current directory's own name is not matched: its directories (without ./) are
+                found.extend(name for name in os.listdir(os.curdir) if not name.startswith(".") and os.path.isdir(name))
+        for directory, files in _tree(base, strict=False):
+            if tail:
+                found.extend(_glob(os.path.join(glob.escape(directory), tail)))
+            else:
+                found.extend(os.path.join(directory, name) for name in files)
+    return found
 
 
 def expand_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
@@ -191,9 +248,10 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
     ``-`` is stdin; an existing directory is searched recursively (hidden entries skipped) for files
     ending in ``.jsonl``, ``.ndjson``, ``.json``, ``.csv`` or ``.tsv``, each optionally followed by ``.gz``; a
     pattern with ``*``, ``?`` or ``[`` is globbed (``**`` crosses directories; matched directories are
-    searched as above); any other existing path is taken as is. Each input's files are sorted; inputs
-    keep their order and a file named twice (also through a symbolic or hard link) is read once. An input matching
-    nothing raises :class:`FileNotFoundError`.
+    searched as above); any other existing path is taken as is. Searching follows symbolic links to
+    directories, entering each directory once. Each input's files are sorted; inputs keep their order and
+    a file named twice (also through a symbolic or hard link) is read once, under the shortest name an
+    input reaches it by. An input matching nothing raises :class:`FileNotFoundError`.
     """
     if isinstance(inputs, (str, bytes, os.PathLike)):
         raise TypeError(f"inputs must be a list of files, globs or directories, not one {type(inputs).__name__}: write [{inputs!r}]")
@@ -204,7 +262,7 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
         if item == "-":
             files = ["-"]
         elif os.path.isdir(item):
-            files = _walk(item)
+            files = _shortest_names(_walk(item))
             if not files:
                 raise FileNotFoundError(
                     f"directory {item!r} contains no input files "
@@ -214,11 +272,11 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
             files = [item]
         elif _has_magic(item):
             matched: list[str] = []
-            for match in glob.glob(item, recursive=True):
+            for match in _glob(item):
                 if match == "-":  # a file named '-' in the current directory, not stdin
                     match = os.path.join(os.curdir, match)
                 matched.extend(_walk(match) if os.path.isdir(match) else [match])
-            files = sorted(set(matched), key=_path_key)
+            files = _shortest_names(matched)
             if not files:
                 raise FileNotFoundError(f"no input files match the pattern {item!r}")
         else:
@@ -229,6 +287,15 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
                 seen.add(key)
                 result.append(path)
     return result
+
+
+def _shortest_names(paths: Iterable[str]) -> list[str]:
+    """``paths`` sorted, each file once under its shortest name: a directory that links back to a parent
+    reaches the parent's files under longer names too."""
+    names: dict[object, str] = {}
+    for path in sorted(set(paths), key=lambda p: (len(_path_key(p)), _path_key(p))):
+        names.setdefault(file_identity(path), path)
+    return sorted(names.values(), key=_path_key)
 
 
 def file_identity(path: str) -> object:
@@ -526,6 +593,17 @@ def _physical_lines(source: _ByteSource) -> Iterator[bytes]:
 
 
 # -------------------------------------------------------------------------------------------- encoding
+
+
+def _wide_encoding(head: bytes) -> str | None:
+    """The UTF-16 or UTF-32 encoding the first four bytes of an input are in, as JSON's encoding detection
+    (RFC 4627) tells it: text that starts with two ASCII characters never has a zero byte among its first
+    two bytes in UTF-8 or a single-byte encoding. SQL Server's ``bcp -w`` writes UTF-16 without a mark."""
+    if len(head) < 4 or (head[0] and head[1]):
+        return None
+    if not head[0]:
+        return "UTF-32BE" if not head[1] else "UTF-16BE"
+    return "UTF-32LE" if not head[2] and not head[3] else "UTF-16LE"
 
 
 @functools.lru_cache(maxsize=None)
@@ -1058,6 +1136,7 @@ class _CsvFeed:
         self.hit_eof = False
         self.last_terminated = True
         self.bad: tuple[int, int, int] | None = None  # (line, byte, column) of the first undecodable byte
+        self.row_lines: list[str] = []  # the lines handed out since the row began (see _CsvRowEnd)
 
     def __iter__(self) -> _CsvFeed:
         return self
@@ -1075,34 +1154,173 @@ class _CsvFeed:
         self.offset += len(raw)
         self.last_terminated = raw.endswith((b"\n", b"\r"))
         try:
-            return raw.decode(self._codec)
+            text = raw.decode(self._codec)
         except UnicodeDecodeError as exc:
             if self.bad is None:
                 self.bad = (self.line_no, raw[exc.start], _column(raw, exc.start, self._codec))
-            return raw.decode(self._codec, "replace")
+            text = raw.decode(self._codec, "replace")
+        self.row_lines.append(text)
+        return text
 
-    def peek_first_non_blank(self) -> bytes | None:
+    def peek(self, max_bytes: int) -> bytes:
+        """The first lines, from the first non-blank one, up to about ``max_bytes`` (at least that whole
+        line), without consuming them."""
         taken: list[bytes] = []
-        found: bytes | None = None
+        size = 0
         for raw in self._lines:
             taken.append(raw)
-            if raw.strip():
-                found = raw
-                break
+            if size or raw.strip():
+                size += len(raw)
+                if size >= max_bytes:
+                    break
         self._pushback.extend(reversed(taken))
-        return found
+        return b"".join(taken).lstrip(b"\r\n")
 
 
-def _sniff_delimiter(header: str, quotechar: str | None) -> str:
-    counts = {",": 0, ";": 0, "\t": 0}
+# The states of csv.reader's parser (CPython's Modules/_csv.c) that matter to where a row ends.
+(
+    _CSV_START_RECORD, _CSV_START_FIELD, _CSV_ESCAPED_CHAR, _CSV_AFTER_ESCAPED_CRNL, _CSV_IN_FIELD,
+    _CSV_IN_QUOTED_FIELD, _CSV_ESCAPE_IN_QUOTED_FIELD, _CSV_QUOTE_IN_QUOTED_FIELD, _CSV_EAT_CRNL,
+) = range(9)
+
+#: Whether an escaped line break continues the field on the next line (Python 3.11 and newer) or ends the
+#: row after the line break (earlier versions).
+_ESCAPED_NEWLINE_CONTINUES = len(list(csv.reader(["a\\\n", "b\n"], escapechar="\\"))) == 1
+
+
+class _CsvRowEnd:
+    """Finds the line where a CSV row ends, as :func:`csv.reader` (not strict) parses it.
+
+    When the reader gives up on a row (a field longer than :func:`csv.field_size_limit`, or a
+    ``strict`` dialect's complaint), it starts the next row afresh at the next line, which may lie
+    inside the failed row's quoted field: the rest of that field would be read as rows of its own (some
+    of them good records made of the field's text), and the quoting of every row after it inverted.
+    This follows the parser's states over the failed row's lines, and over the lines after it until the
+    row ends, so that reading goes on where the reader itself would have gone on. Plain text and quoted
+    text are skipped with a regular expression, not character by character.
+    """
+
+    def __init__(self, dialect: Any) -> None:
+        self._delimiter: str = dialect.delimiter
+        self._quote: str | None = dialect.quotechar if dialect.quoting != csv.QUOTE_NONE else None
+        self._escape: str | None = dialect.escapechar
+        self._doublequote: bool = dialect.doublequote
+        self._skip_space: bool = dialect.skipinitialspace
+        stops = "".join(c for c in (self._delimiter, self._escape, "\r", "\n") if c)
+        self._field_stop = re.compile("[" + re.escape(stops) + "]")
+        quoted = "".join(c for c in (self._quote, self._escape) if c)
+        self._quoted_stop = re.compile("[" + re.escape(quoted) + "]") if quoted else None
+
+    def after(self, state: int, line: str) -> int:
+        """The parser's state after ``line`` (with its line break, if any) and the end of the line:
+        ``_CSV_START_RECORD`` when the row ends there."""
+        i, n = 0, len(line)
+        while i < n:
+            c = line[i]
+            if state == _CSV_IN_FIELD or state == _CSV_AFTER_ESCAPED_CRNL:
+                state = _CSV_IN_FIELD
+                stop = self._field_stop.search(line, i)
+                if stop is None:
+                    break
+                i = stop.start()
+                c = line[i]
+                if c == "\r" or c == "\n":
+                    state = _CSV_EAT_CRNL
+                elif c == self._escape:
+                    state = _CSV_ESCAPED_CHAR
+                else:
+                    state = _CSV_START_FIELD
+            elif state == _CSV_IN_QUOTED_FIELD:
+                stop = self._quoted_stop.search(line, i) if self._quoted_stop is not None else None
+                if stop is None:
+                    break
+                i = stop.start()
+                if line[i] == self._escape:
+                    state = _CSV_ESCAPE_IN_QUOTED_FIELD
+                else:
+                    state = _CSV_QUOTE_IN_QUOTED_FIELD if self._doublequote else _CSV_IN_FIELD
+            elif state == _CSV_START_RECORD:
+                if c == "\r" or c == "\n":
+                    state = _CSV_EAT_CRNL
+                else:
+                    state = _CSV_START_FIELD
+                    continue  # the character starts the first field
+            elif state == _CSV_START_FIELD:
+                if c == "\r" or c == "\n":
+                    state = _CSV_EAT_CRNL
+                elif c == self._quote:
+                    state = _CSV_IN_QUOTED_FIELD
+                elif c == self._escape:
+                    state = _CSV_ESCAPED_CHAR
+                elif c == self._delimiter or (c == " " and self._skip_space):
+                    pass
+                else:
+                    state = _CSV_IN_FIELD
+            elif state == _CSV_ESCAPED_CHAR:
+                continues = (c == "\r" or c == "\n") and _ESCAPED_NEWLINE_CONTINUES
+                state = _CSV_AFTER_ESCAPED_CRNL if continues else _CSV_IN_FIELD
+            elif state == _CSV_ESCAPE_IN_QUOTED_FIELD:
+                state = _CSV_IN_QUOTED_FIELD
+            elif state == _CSV_QUOTE_IN_QUOTED_FIELD:
+                if c == self._quote:
+                    state = _CSV_IN_QUOTED_FIELD
+                elif c == self._delimiter:
+                    state = _CSV_START_FIELD
+                elif c == "\r" or c == "\n":
+                    state = _CSV_EAT_CRNL
+                else:  # what a strict dialect refuses; the parser goes on with an unquoted field
+                    state = _CSV_IN_FIELD
+            elif c != "\r" and c != "\n":  # _CSV_EAT_CRNL: lines are split at line breaks, so never here
+                state = _CSV_IN_FIELD
+            i += 1
+        # the end of the line
+        if state == _CSV_ESCAPED_CHAR:
+            return _CSV_IN_FIELD  # the line break is the escaped character; the field goes on
+        if state == _CSV_ESCAPE_IN_QUOTED_FIELD:
+            return _CSV_IN_QUOTED_FIELD
+        if state in (_CSV_IN_QUOTED_FIELD, _CSV_AFTER_ESCAPED_CRNL):
+            return state
+        return _CSV_START_RECORD
+
+
+_SNIFF_BYTES = 1 << 16  # how much of a CSV input the delimiter is sniffed from
+
+
+def _sniff_delimiter(sample: str, quotechar: str | None, *, tab_first: bool = False) -> str:
+    """The delimiter (``,``, ``;`` or tab) of a CSV input from its first lines, the header first.
+
+    Candidates are those found in the header, outside quotes. The one that splits the most of the
+    following rows into as many fields as the header wins, then (for a ``.tsv`` file) tab, then the one
+    found most often in the header, then ``,`` before ``;`` before tab. So a header such as
+    ``id;Name, Vorname`` (one of each) is told by its rows (``1;Smith, J`` then ``2;Doe``).
+    """
+    order = ("\t", ",", ";") if tab_first else (",", ";", "\t")
+    rows: list[dict[str, int]] = []
+    counts = dict.fromkeys(order, 0)
     quoted = False
-    for ch in header:
+    for ch in sample:
         if ch == quotechar:
             quoted = not quoted
-        elif not quoted and ch in counts:
+        elif quoted:
+            continue
+        elif ch in counts:
             counts[ch] += 1
-    best = max(counts, key=lambda d: counts[d])  # ties: ',' before ';' before tab
-    return best if counts[best] else ","
+        elif ch == "\n" or ch == "\r":
+            if any(counts.values()) or not rows:
+                rows.append(counts)
+            counts = dict.fromkeys(order, 0)
+    if not rows:  # the header is all there is (a later row cut off by the sample's end does not count)
+        rows.append(counts)
+    if not any(rows[0].values()):
+        return order[0]
+    header, data = rows[0], rows[1:]
+    candidates = [d for d in order if header[d]]
+
+    def score(delimiter: str) -> tuple[int, bool, int, int]:
+        fitting = sum(row[delimiter] == header[delimiter] for row in data)
+        return fitting, tab_first and delimiter == "\t", header[delimiter], -order.index(delimiter)
+
+    return max(candidates, key=score)
 
 
 def _csv_params(dialect: dict[str, Any] | None) -> dict[str, Any]:
@@ -1117,35 +1335,61 @@ def _csv_params(dialect: dict[str, Any] | None) -> dict[str, Any]:
     return params
 
 
-def _read_csv(source: _ByteSource, name: str, codec: str, dialect: dict[str, Any]) -> Iterator[RawRecord]:
+_UNCLOSED_QUOTE = (
+    "file ends in the middle of a record: a quoted field opened in this row is never closed (unbalanced quote character?)"
+)
+
+
+def _read_csv(
+    source: _ByteSource, name: str, codec: str, dialect: dict[str, Any], *, tab_first: bool = False
+) -> Iterator[RawRecord]:
     feed = _CsvFeed(_physical_lines(source), codec)
     params = dict(dialect)
     if "delimiter" not in params:
-        first = feed.peek_first_non_blank()
-        header_text = first.decode(codec, "replace") if first is not None else ""
-        params["delimiter"] = _sniff_delimiter(header_text, params.get("quotechar", '"'))
+        sample = feed.peek(_SNIFF_BYTES).decode(codec, "replace")
+        params["delimiter"] = _sniff_delimiter(sample, params.get("quotechar", '"'), tab_first=tab_first)
     reader = csv.reader(feed, **params)
     label = _label(codec)
     header: list[str] | None = None
     row = 0
     last_units = 0
     reported = False
+    row_end: _CsvRowEnd | None = None
     while True:
         start_line = feed.line_no + 1
         eof_before = feed.hit_eof
         feed.bad = None
+        feed.row_lines.clear()
         try:
             fields = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
+            # read on where the parser would have: past the rest of the row, which may span lines
+            row_end = row_end or _CsvRowEnd(reader.dialect)
+            state = _CSV_START_RECORD
+            for line_text in feed.row_lines:
+                state = row_end.after(state, line_text)
+            feed.row_lines.clear()
+            while state != _CSV_START_RECORD and (more := next(feed, None)) is not None:
+                state = row_end.after(state, more)
+                feed.row_lines.clear()  # only the row's first lines are kept: the rest may be huge
             units = source.units(feed.offset)
             size, last_units = units - last_units, units
+            spans = f" (the row spans lines {start_line} to {feed.line_no})" if feed.line_no > start_line else ""
             if header is None:
-                yield _bad(SourcePosition(name, start_line, None), "SR305", f"malformed CSV header: {exc}", size)
+                message = f"malformed CSV header: {exc}{spans}"
+                yield _bad(SourcePosition(name, start_line, None), "SR305", message, size)
                 return
             row += 1
-            yield _bad(SourcePosition(name, start_line, row), "SR305", f"malformed CSV row: {exc}", size)
+            position = SourcePosition(name, start_line, row)
+            if state != _CSV_START_RECORD and source.problem is not None:
+                reported = True
+                yield _bad(position, "SR304", _ends_early(source.problem), size)
+            elif state != _CSV_START_RECORD:  # as for a row the parser read to the end (below)
+                yield _bad(position, "SR304", _UNCLOSED_QUOTE, size)
+            else:
+                yield _bad(position, "SR305", f"malformed CSV row: {exc}{spans}", size)
             continue
         if not fields:
             continue  # a blank line
@@ -1186,8 +1430,7 @@ def _read_csv(source: _ByteSource, name: str, codec: str, dialect: dict[str, Any
             reported = True
             yield _bad(position, "SR304", _ends_early(source.problem), size)
         elif cut_by_eof:
-            message = "file ends in the middle of a record: a quoted field opened in this row is never closed"
-            yield _bad(position, "SR304", message + " (unbalanced quote character?)", size)
+            yield _bad(position, "SR304", _UNCLOSED_QUOTE, size)
         elif bad is not None:  # the feed decoded the row with replacement characters
             yield _bad(position, "SR303", bad_message, size, _csv_readings(header, fields))
         elif len(fields) != len(header):
@@ -1216,7 +1459,7 @@ def read_records(
     the file name, else from the content (see :func:`detect_format`). ``csv_dialect`` may set
     ``delimiter``, ``quotechar``, ``escapechar``, ``doublequote``, ``skipinitialspace``, ``strict`` or
     ``quoting`` for :func:`csv.reader`; without a delimiter, ``,``, ``;`` or tab is sniffed from the
-    header line. Arguments are checked at once (:class:`ValueError`); the file is opened on the first
+    header line (and the first rows, see :func:`_sniff_delimiter`). Arguments are checked at once (:class:`ValueError`); the file is opened on the first
     ``next()`` (:class:`OSError` such as :class:`FileNotFoundError` then).
     """
     path = os.fspath(path)
@@ -1276,6 +1519,14 @@ def _read(
             )
             yield _bad(SourcePosition(name, 1, None), "SR303", message, 0)
             return
+        wide = _wide_encoding(head)
+        if wide is not None:  # every line, row and field would be misread: no record could be made of it
+            message = (
+                f"the input looks like {wide} text without a byte-order mark (zero bytes between its characters) "
+                f"but is read as {_label(codec)}; convert it first, e.g. iconv -f {wide} -t UTF-8"
+            )
+            yield _bad(SourcePosition(name, 1, None), "SR303", message, 0)
+            return
         if fmt is None:
             fmt = _format_from_byte(source.first_non_space())
         if fmt == "jsonl" and block_lines is not None:
@@ -1285,4 +1536,5 @@ def _read(
         elif fmt == "json":
             yield from _read_json_array(source, name, codec)
         else:
-            yield from _read_csv(source, name, codec, params)
+            tsv = path != "-" and path.lower().removesuffix(".gz").endswith(".tsv")
+            yield from _read_csv(source, name, codec, params, tab_first=tsv)

@@ -207,6 +207,23 @@ def test_utf16_input_is_reported_clearly(tmp_path: Path) -> None:
     assert "UTF-16 byte-order mark" in (records[0].error or "")
 
 
+@pytest.mark.parametrize(
+    "encoding, name", [("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE"), ("utf-32-le", "UTF-32LE"), ("utf-32-be", "UTF-32BE")]
+)
+@pytest.mark.parametrize("text", ['{"id": 1}\n{"id": 2}\n', "id,text\r\n1,a\r\n", '[{"id": 1}]'])
+def test_utf16_input_without_a_byte_order_mark_is_reported_clearly(tmp_path: Path, text: str, encoding: str, name: str) -> None:
+    # 'bcp -w' writes UTF-16 without a mark: read as UTF-8, every CSV row was a record whose column names
+    # and values had a NUL after each letter, and every JSONL line a puzzling "Expecting property name"
+    records = read(write(tmp_path / "a.dat", text.encode(encoding)))
+    assert summary(records) == [(1, None, "SR303")]
+    assert records[0].error == (
+        f"the input looks like {name} text without a byte-order mark (zero bytes between its characters) but is "
+        f"read as UTF-8; convert it first, e.g. iconv -f {name} -t UTF-8"
+    )
+    later = read(write(tmp_path / "b.csv", b"id,x\n\x00b,c\n"))  # a zero byte after the start is the row's
+    assert [(r.position.line, r.code == "SR303") for r in later] == [(2, False)]
+
+
 def test_bad_arguments_raise_value_error_at_call_time(tmp_path: Path) -> None:
     path = write(tmp_path / "a.jsonl", "{}\n")
     with pytest.raises(ValueError, match="unknown input format"):
@@ -558,6 +575,28 @@ def test_a_file_named_again_through_a_symbolic_link_is_read_once(tmp_path: Path)
     assert expand_inputs([str(tmp_path)]) == [str(data)]
 
 
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links")
+def test_directories_and_globs_follow_linked_directories_each_once_without_looping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # glob's '**' follows every link: two links back to a parent made it list 2**40 paths (it never ended),
+    # one made it name the files through dozens of 'loop/' steps; os.walk skipped linked folders silently
+    for name in ["exports/a.jsonl", "exports/2026/b.jsonl", "archive/c.jsonl"]:
+        write(tmp_path / name, "{}\n")
+    (tmp_path / "exports" / "2026" / "up").symlink_to(tmp_path / "exports", target_is_directory=True)
+    (tmp_path / "exports" / "2026" / "up-again").symlink_to(tmp_path / "exports", target_is_directory=True)
+    (tmp_path / "exports" / "old").symlink_to(tmp_path / "archive", target_is_directory=True)
+    expected = [os.path.join("exports", *name.split("/")) for name in ["2026/b.jsonl", "a.jsonl", "old/c.jsonl"]]
+    monkeypatch.chdir(tmp_path)
+    assert expand_inputs(["exports"]) == expected
+    assert expand_inputs([os.path.join("exports", "**", "*.jsonl")]) == expected
+    assert expand_inputs([os.path.join("exports", "**")]) == expected
+    monkeypatch.chdir(tmp_path / "exports")
+    assert expand_inputs(["**"]) == [os.path.relpath(os.path.join(tmp_path, p), tmp_path / "exports") for p in expected]
+    # a folder whose link leads back up reaches the files above it, under the names it reaches them by
+    assert expand_inputs(["2026"]) == [os.path.join("2026", *name.split("/")) for name in ["b.jsonl", "up/a.jsonl", "up/old/c.jsonl"]]
+
+
 @pytest.mark.skipif(not hasattr(os, "link"), reason="no hard links")
 def test_a_file_named_again_through_a_hard_link_is_read_once(tmp_path: Path) -> None:
     data = tmp_path / "a.jsonl"
@@ -677,6 +716,20 @@ def test_csv_semicolon_and_tab_are_sniffed_from_the_header(tmp_path: Path) -> No
     assert [r.data for r in single] == [{"id": "1"}, {"id": "2"}]
 
 
+def test_csv_delimiter_is_told_by_the_rows_when_the_header_has_as_many_of_two(tmp_path: Path, chunk_size: int) -> None:
+    # the header alone has one ';' and one ',': ',' won, and every row was read wrong (the first one as a
+    # good record with the columns 'id;Name' and ' Vorname')
+    semi = read(write(tmp_path / "a.csv", "\ufeffid;Name, Vorname\r\n1;Smith, J\r\n2;Doe\r\n3;\"Lee, \r\nA\"\r\n"))
+    assert [r.data for r in semi] == [
+        {"id": "1", "Name, Vorname": "Smith, J"}, {"id": "2", "Name, Vorname": "Doe"}, {"id": "3", "Name, Vorname": "Lee, \r\nA"}
+    ]
+    # a .tsv file is tab-separated when nothing else tells, also with a single row and more commas than tabs
+    tsv = read(write(tmp_path / "b.tsv", "id\tlast, first, middle\n1\tSmith, J, K\n"))
+    assert [r.data for r in tsv] == [{"id": "1", "last, first, middle": "Smith, J, K"}]
+    commas = read(write(tmp_path / "c.csv", "id,text;note\n1,a;b\n2,c\n"))  # one of each; the rows say ','
+    assert [r.data for r in commas] == [{"id": "1", "text;note": "a;b"}, {"id": "2", "text;note": "c"}]
+
+
 def test_csv_dialect_overrides(tmp_path: Path) -> None:
     path = write(tmp_path / "a.csv", "id|text\n1|'a|b'\n")
     records = read(path, csv_dialect={"delimiter": "|", "quotechar": "'"})
@@ -766,6 +819,78 @@ def test_csv_field_larger_than_the_csv_limit_is_reported(tmp_path: Path) -> None
     records = read(write(tmp_path / "a.csv", f"id,text\n1,{big}\n2,small\n"))
     assert summary(records) == [(2, 1, "SR305"), (3, 2, None)]
     assert records[0].error is not None and records[0].error.startswith("malformed CSV row: field larger")
+
+
+def test_a_quoted_field_larger_than_the_csv_limit_over_many_lines_is_one_rejected_row(
+    tmp_path: Path, chunk_size: int
+) -> None:
+    # an e-mail body of 200 KB in one quoted field: csv.reader gives up at 128 KB and would read the rest of
+    # the field as rows of its own (some of them good records), with every later row's quoting inverted
+    body = ('x' * 999 + ',""quoted""\r\n') * 200
+    text = f'id,text\r\n1,"{body}"\r\n2,"a\r\nb"\r\n3,c\r\n'
+    records = read(write(tmp_path / "a.csv", text))
+    assert summary(records) == [(2, 1, "SR305"), (203, 2, None), (205, 3, None)]
+    assert records[0].error == (
+        "malformed CSV row: field larger than field limit (131072) (the row spans lines 2 to 202)"
+    )
+    assert [r.data for r in records[1:]] == [{"id": "2", "text": "a\r\nb"}, {"id": "3", "text": "c"}]
+    assert sum(r.size for r in records) == len(text)
+
+
+def test_an_unclosed_quote_that_runs_past_the_csv_limit_is_sr304_at_its_row(tmp_path: Path) -> None:
+    lines = "".join(f"{n},{'y' * 1000}\n" for n in range(3, 300))
+    records = read(write(tmp_path / "a.csv", f'id,text\n1,ok\n2,"never closed\n{lines}'))
+    assert summary(records) == [(2, 1, None), (3, 2, "SR304")]
+    assert records[1].error is not None and "a quoted field opened in this row is never closed" in records[1].error
+
+
+def test_a_strict_dialect_rejects_a_row_and_reads_on_where_the_parser_would(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", 'id,text\n1,"a\nb"x\n2,"c"\n')
+    records = read(path, csv_dialect={"strict": True})
+    assert summary(records) == [(2, 1, "SR305"), (4, 2, None)]
+    assert records[0].error == "malformed CSV row: ',' expected after '\"' (the row spans lines 2 to 3)"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet='a,;"\\ \r\n', max_size=40),
+    dialect=st.fixed_dictionaries(
+        {},
+        optional={
+            "delimiter": st.sampled_from([",", ";"]),
+            "escapechar": st.sampled_from(["\\", None]),
+            "doublequote": st.booleans(),
+            "skipinitialspace": st.booleans(),
+            "quoting": st.sampled_from([0, 3]),  # csv.QUOTE_MINIMAL, csv.QUOTE_NONE
+        },
+    ),
+)
+def test_the_csv_row_end_scanner_agrees_with_csv_reader(text: str, dialect: dict[str, Any]) -> None:
+    import csv
+
+    lines = io.StringIO(text, newline="").readlines()
+    consumed = 0
+
+    def counted() -> Any:
+        nonlocal consumed
+        for line in lines:
+            consumed += 1
+            yield line
+
+    reader = csv.reader(counted(), **dialect)
+    expected = []
+    for _ in reader:
+        expected.append(consumed)
+    row_end = readers._CsvRowEnd(reader.dialect)
+    found = []
+    state = readers._CSV_START_RECORD
+    for number, line in enumerate(lines, 1):
+        state = row_end.after(state, line)
+        if state == readers._CSV_START_RECORD:
+            found.append(number)
+    if state != readers._CSV_START_RECORD:
+        found.append(len(lines))  # the reader returns a row cut off by the end of the input
+    assert found == expected
 
 
 # ------------------------------------------------------------------------------- JSON Lines as blocks
