@@ -22,6 +22,8 @@ from servicerules.errors import Diagnostic, Location, RulesetError, ruleset_unre
 
 if TYPE_CHECKING:
     from servicerules.batch.mapping import Mapping
+    from servicerules.batch.output import SummaryPrinter
+    from servicerules.batch.summary import BatchSummary
 
 __all__ = ["main", "run"]
 
@@ -101,6 +103,15 @@ def _build_parser() -> _Parser:
     check.add_argument("--backend", choices=("auto", "durable_rules", "reference"), default="auto")
     check.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors (no progress bar, no summary)")
 
+    mapped = sub.add_parser("map", help="map a help-desk export onto interactions (JSON Lines), without checking them")
+    mapped.add_argument("mapping", metavar="MAPPING", help="a mapping file, or a shipped one: twcs, zendesk, bank-calls")
+    mapped.add_argument("inputs", nargs="+", metavar="INPUT", help="the export's files, globs, directories, - for stdin")
+    mapped.add_argument("--join", action="append", default=[], metavar="NAME=PATH",
+                        help="a file for the mapping's join NAME (repeatable)")
+    mapped.add_argument("--output", "-o", help="write the interactions to this file (default: standard output)")
+    mapped.add_argument("--rejects", metavar="FILE", help="write every rejected record (position, code, reason, masked text) as JSON Lines")
+    mapped.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors (no progress bar, no summary)")
+
     from servicerules.testing.command import add_arguments as test_arguments
 
     test_arguments(sub.add_parser("test", help="run policy tests (*.test.yaml), with rule coverage"))
@@ -135,7 +146,7 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
 
     from servicerules.testing.command import run_command as run_tests
 
-    handlers = {"lint": _lint, "schema": _schema, "check": _check, "facts": _facts,
+    handlers = {"lint": _lint, "schema": _schema, "check": _check, "map": _map, "facts": _facts,
                 "diff": policy_diff.run_command, "test": run_tests}
     handler = handlers[args.command]
     if getattr(args, "backend", None) == "durable_rules":
@@ -275,15 +286,8 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     mapping, joins = _mapping_options(args)
     paths = expand_inputs(args.inputs)  # missing inputs: FileNotFoundError (exit 2) before anything is written
     _check_outputs(args, paths, mapping, joins)
-    if mapping is not None:  # a missing join file: the run cannot start, and no output is created
-        from servicerules.batch.mapping import check_join_files
-
-        for first in {os.path.dirname(p): p for p in paths}.values():  # the inputs of one folder join the same files
-            try:
-                check_join_files(mapping, first, join_files=joins)
-            except FileNotFoundError as exc:
-                print(f"servicerules: error: {InputFailed(exc).render()}", file=stderr)
-                return EXIT_ERROR
+    if mapping is not None and not _joins_found(mapping, paths, joins, stderr):
+        return EXIT_ERROR
     cpus = default_jobs()
     if args.jobs is not None and args.jobs > 2 * cpus:
         print(f"servicerules check: note: --jobs {args.jobs} on {cpus} CPUs: each worker holds its own compiled "
@@ -331,17 +335,88 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return EXIT_VIOLATIONS if summary.failing(args.fail_on) or summary.rejected else EXIT_OK
 
 
+def _joins_found(mapping: Mapping, paths: Sequence[str], joins: dict[str, str | Path] | None, stderr: TextIO) -> bool:
+    """Whether the files of the mapping's joins are there for every input; else says which is missing: the
+    run cannot start, and no output is created."""
+    from servicerules.batch.mapping import check_join_files
+    from servicerules.batch.runner import InputFailed
+
+    for first in {os.path.dirname(p): p for p in paths}.values():  # the inputs of one folder join the same files
+        try:
+            check_join_files(mapping, first, join_files=joins)
+        except FileNotFoundError as exc:
+            print(f"servicerules: error: {InputFailed(exc).render()}", file=stderr)
+            return False
+    return True
+
+
+def _map(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from servicerules.batch.output import RejectsWriter, SummaryPrinter, make_progress
+    from servicerules.batch.readers import expand_inputs, total_size
+    from servicerules.batch.runner import InputFailed, map_files
+    from servicerules.model.interaction import Interaction
+
+    if args.output == "-":
+        args.output = None
+    mapping, joins = _mapping_options(args)
+    paths = expand_inputs(args.inputs)
+    _check_outputs(args, paths, mapping, joins)
+    if not _joins_found(mapping, paths, joins, stderr):
+        return EXIT_ERROR
+    sinks = [RejectsWriter.open(args.rejects)] if args.rejects else []
+    # the progress bar would be drawn through the interactions on a terminal
+    progress = make_progress(stderr, total=total_size(paths), enabled=not args.quiet and args.output is not None)
+    out = open(args.output, "w", encoding="utf-8", newline="\n") if args.output else stdout
+
+    def write(interaction: Interaction) -> None:
+        out.write(interaction.model_dump_json(exclude_none=True))
+        out.write("\n")
+
+    try:
+        summary = map_files(mapping, paths, write, join_files=joins, sinks=sinks, progress=progress)
+    except InputFailed as exc:  # the output holds what was mapped before it
+        if not args.quiet and exc.summary is not None and exc.summary.read:
+            _print_mapped(SummaryPrinter(stderr), args.mapping, exc.summary)
+        print(f"servicerules: error: {exc.render()}", file=stderr)
+        return EXIT_ERROR
+    finally:
+        if out is not stdout:
+            out.close()
+        else:
+            out.flush()
+    if not args.quiet:
+        _print_mapped(SummaryPrinter(stderr), args.mapping, summary)
+    if summary.interrupted:
+        print("interrupted: the output is complete up to the last mapped interaction", file=stderr)
+        return 130
+    if not summary.read:
+        print("servicerules map: warning: the inputs hold no records", file=stderr)
+    return EXIT_VIOLATIONS if summary.rejected else EXIT_OK
+
+
+def _print_mapped(printer: SummaryPrinter, name: str, summary: BatchSummary) -> None:
+    printer.console.print(
+        f"{name}: {summary.read:,} read, {summary.evaluated:,} interaction{'' if summary.evaluated == 1 else 's'} written, "
+        f"{summary.rejected:,} rejected"
+        + (f" in {summary.elapsed:.2f}s" if summary.elapsed else ""), markup=False, highlight=False,
+    )
+    printer.print_rejections(summary)
+
+
 def _check_outputs(args: argparse.Namespace, inputs: Sequence[str], mapping: Mapping | None, joins: dict[str, str | Path] | None) -> None:
     """Refuse, before any file is opened, outputs that would destroy an input or each other, or that
     could only fail once the whole run is done (the summary and JUnit files are written at the end)."""
     from servicerules.batch.readers import file_identity
 
+    command = f"servicerules {args.command}"
     named = [(option, path) for option, path in (
-        ("--output", args.output), ("--rejects", args.rejects), ("--junit", args.junit), ("--summary-json", args.summary_json),
+        ("--output", args.output), ("--rejects", args.rejects),
+        ("--junit", getattr(args, "junit", None)), ("--summary-json", getattr(args, "summary_json", None)),
     ) if path]
     # everything the run reads: the records, the ruleset, the mapping and the files it joins (explicit or found)
     mapping_file = mapping.source_file if mapping is not None else None  # also a shipped one, named by its name
-    sources = [*(p for p in inputs if p != "-"), args.ruleset, *([mapping_file] if mapping_file else [])]
+    ruleset = getattr(args, "ruleset", None)
+    sources = [*(p for p in inputs if p != "-"), *([ruleset] if ruleset else []), *([mapping_file] if mapping_file else [])]
     read = {file_identity(p): p for p in sources if os.path.isfile(p)}
     joined, awaited = _join_reads(mapping, inputs, joins) if mapping is not None else ({}, {})
     for key, shown in joined.items():
@@ -349,24 +424,24 @@ def _check_outputs(args: argparse.Namespace, inputs: Sequence[str], mapping: Map
     taken: dict[object, str] = {}
     for option, path in named:
         if path == "-":
-            raise _UsageError(f"servicerules check: error: {option} -: outputs are files; give a path")
+            raise _UsageError(f"{command}: error: {option} -: outputs are files; give a path")
         key = file_identity(path)
         if key in read:
             raise _UsageError(
-                f"servicerules check: error: {option} {path} is also an input ({read[key]}): writing it would destroy "
+                f"{command}: error: {option} {path} is also an input ({read[key]}): writing it would destroy "
                 "what the run is about to read; write the outputs elsewhere"
             )
         if key in awaited:
             raise _UsageError(
-                f"servicerules check: error: {option} {path} would become an input: {awaited[key]}; write the outputs elsewhere"
+                f"{command}: error: {option} {path} would become an input: {awaited[key]}; write the outputs elsewhere"
             )
         if path.lower().endswith(".gz"):
             raise _UsageError(
-                f"servicerules check: error: {option} {path}: outputs are written uncompressed; name the file without "
+                f"{command}: error: {option} {path}: outputs are written uncompressed; name the file without "
                 ".gz and compress it after the run (gzip FILE)"
             )
         if key in taken and not _is_device(path):  # /dev/null may take several outputs
-            raise _UsageError(f"servicerules check: error: {option} and {taken[key]} name the same file {path}")
+            raise _UsageError(f"{command}: error: {option} and {taken[key]} name the same file {path}")
         taken[key] = option
         folder = os.path.dirname(os.path.abspath(path))
         if os.path.isdir(path):
@@ -377,7 +452,7 @@ def _check_outputs(args: argparse.Namespace, inputs: Sequence[str], mapping: Map
             problem = "cannot be written: permission denied"
         else:
             continue
-        raise _UsageError(f"servicerules check: error: {option} {path} {problem}")
+        raise _UsageError(f"{command}: error: {option} {path} {problem}")
 
 
 def _is_device(path: str) -> bool:
@@ -432,13 +507,13 @@ def _mapping_options(args: argparse.Namespace) -> tuple[Any, dict[str, str | Pat
     for item in args.join:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
-            raise _UsageError(f"servicerules check: error: --join {item!r}: write NAME=PATH")
+            raise _UsageError(f"servicerules {args.command}: error: --join {item!r}: write NAME=PATH")
         joins[name] = path
     mapping = load_mapping(args.mapping)
     unknown = sorted(set(joins) - set(mapping.joins))
     if unknown:
         known = ", ".join(mapping.joins) or "none"
-        raise _UsageError(f"servicerules check: error: the mapping has no join named {', '.join(unknown)} (its joins: {known})")
+        raise _UsageError(f"servicerules {args.command}: error: the mapping has no join named {', '.join(unknown)} (its joins: {known})")
     return mapping, joins
 
 

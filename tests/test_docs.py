@@ -15,7 +15,8 @@ Conventions in ``docs/**/*.md`` (directives are HTML comments, invisible when re
   and a working directory, in document order). ``<!-- doc-test: output -->`` before the ``text`` block that
   follows it: that is exactly what the Python block prints.
 * In ``console`` blocks, ``$ servicerules lint …`` must print exactly the lines that follow it;
-  ``$ servicerules check …`` too, up to the elapsed time, the backend name and line wrapping;
+  ``$ servicerules check …`` and ``$ servicerules map …`` too, up to the elapsed time, the backend name and
+  line wrapping;
   ``$ echo $?`` shows the exit status of the command before it. Other commands are not run.
   ``<!-- doc-test: skip -->`` exempts a block.
 
@@ -188,7 +189,7 @@ def _run_console(block: Block) -> None:
             assert expected.strip() == str(last_code), f"{block.where}: exit status {last_code}, docs say {expected.strip()}"
             continue
         argv = shlex.split(command)
-        if argv[:1] != ["servicerules"] or argv[1:2] not in (["lint"], ["check"]):
+        if argv[:1] != ["servicerules"] or argv[1:2] not in (["lint"], ["check"], ["map"]):
             last_code = None
             continue
         out, err = io.StringIO(), io.StringIO()
@@ -217,7 +218,7 @@ def _executable_docs() -> list[Path]:
         if b.lang == "python":
             return b.text.startswith("# doc-test")
         if b.lang == "console":
-            return any(c.startswith(("servicerules lint", "servicerules check")) for c, _ in _console_commands(b.text))
+            return any(c.startswith(("servicerules lint", "servicerules check", "servicerules map")) for c, _ in _console_commands(b.text))
         return bool({"file", "append", "patch"} & set(b.directives))
 
     return [doc for doc in DOC_FILES if any(runs(b) for b in blocks_of(doc))]

@@ -646,6 +646,11 @@ class SummaryPrinter:
             for key, group in sorted(groups.items()):
                 table.add_row(*_cells(key, group.interactions, _percent(group.compliance)))
             c.print(table)
+        self.print_rejections(summary)
+
+    def print_rejections(self, summary: BatchSummary) -> None:
+        """The first 20 rejected records, one line each, and how many more by code."""
+        c = self.console
         if summary.rejected:
             c.print(f"[bold]Rejected records[/bold] ({summary.rejected:,}):")
             for rejected in summary.rejections[:20]:

@@ -76,7 +76,7 @@ from servicerules.report import Report
 if TYPE_CHECKING:  # loaded only when a run uses one
     from servicerules.batch.mapping import Mapping
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "INPUT_FAILED", "InputFailed", "check_files", "check_records"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "INPUT_FAILED", "InputFailed", "check_files", "check_records", "map_files"]
 
 #: The code of :class:`InputFailed` diagnostics.
 INPUT_FAILED = "SR403"
@@ -321,6 +321,44 @@ def check_files(
         progress=progress,
         start_method=start_method,
         tune_allocator=tune_allocator,
+        cancel=cancel,
+    )
+
+
+_NO_RULES = "version: '1'\nruleset: mapped\nrules: []\n"
+"""The ruleset :func:`map_files` runs: no rule, so that a run only reads, maps and validates."""
+
+
+def map_files(
+    mapping: Mapping,
+    inputs: Sequence[str | os.PathLike[str]],
+    on_interaction: Callable[[Interaction], None],
+    *,
+    join_files: AbcMapping[str, str | Path] | None = None,
+    sinks: Sequence[BatchSink] = (),
+    progress: BatchProgress | bool | None = None,
+    cancel: threading.Event | None = None,
+) -> BatchSummary:
+    """Map a help-desk export onto interactions without checking them, as ``servicerules map`` does.
+
+    Every record goes through what :func:`check_files` does with ``mapping`` before it evaluates anything
+    (reading, mapping, validating into an :class:`~servicerules.model.interaction.Interaction`), in this
+    process; each interaction is passed to ``on_interaction`` in input order, each record that cannot be
+    one to ``sinks`` (a :class:`~servicerules.batch.output.RejectsWriter`, say) and the summary, as
+    ``check`` would reject it. The summary's ``evaluated`` counts the interactions passed on; it has no
+    rules. An interaction written with ``model_dump_json()`` reads back as the same interaction, so
+    ``servicerules check`` of the written JSON Lines finds what ``check --mapping`` of the export finds."""
+    from servicerules.engine import load
+
+    return check_files(
+        load(_NO_RULES, backend="reference"),
+        inputs,
+        jobs=1,
+        on_report=lambda interaction, _report: on_interaction(interaction),
+        mapping=mapping,
+        join_files=join_files,
+        sinks=sinks,
+        progress=progress,
         cancel=cancel,
     )
 

@@ -1,0 +1,98 @@
+"""``servicerules map``: a help-desk export mapped onto interactions, as ``check --mapping`` reads it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from servicerules.batch.mapping import load_mapping, read_mapped
+from servicerules.batch.runner import map_files
+from servicerules.model.interaction import Interaction
+from tests.cli.test_cli import ROOT, call
+
+HEADER = ["tweet_id", "author_id", "inbound", "created_at", "text", "response_tweet_id", "in_response_to_tweet_id"]
+ROWS = [
+    ["11", "AcmeHelp", "False", "Mon Mar 02 09:20:00 +0000 2026", "@c1 Hi! Please DM us your order number.", "12", "10"],
+    ["10", "c1", "True", "Mon Mar 02 09:00:00 +0000 2026", "@AcmeHelp my parcel is late", "11", ""],
+    ["12", "c1", "True", "Mon Mar 02 09:25:00 +0000 2026", "@AcmeHelp done, card 4111 1111 1111 1111", "13", "11"],
+    ["13", "AcmeHelp", "False", "Mon Mar 02 11:00:00 +0000 2026", "@c1 Thanks, it ships today.", "", "12"],
+    ["31", "AcmeHelp", "False", "Mon Mar 02 10:00:00 +0000 2026", "@c3 Sorry to hear that.", "", "30"],  # 30 is not in the export
+    ["40", "c4", "maybe", "Mon Mar 02 10:00:00 +0000 2026", "@AcmeHelp hello?", "", ""],
+    ["50", "c5", "True", "Tue Mar 03 08:00:00 +0000 2026", "@AcmeHelp where is my refund?", "51", ""],
+    ["51", "AcmeHelp", "False", "Tue Mar 03 08:30:00 +0000 2026", "@c5 Sorry, refunds take 5 days.", "", "50"],
+]
+
+
+def _export(path: Path, rows: list[list[str]] = ROWS) -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(HEADER)
+    writer.writerows(rows)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+def test_map_writes_the_interactions_check_would_check_and_rejects_the_same_records(tmp_path):
+    export = _export(tmp_path / "tweets.csv")
+    out, rejects = tmp_path / "interactions.jsonl", tmp_path / "rejects.jsonl"
+    code, stdout, stderr = call("map", "twcs", str(export), "-o", str(out), "--rejects", str(rejects))
+    assert (code, stdout) == (1, "")  # rejected records: status 1, as check gives
+    assert stderr.startswith("twcs: 4 read, 2 interactions written, 2 rejected")
+    assert f"{export}:6: SR310" in stderr and f"{export}:7: SR310 column 'inbound': 'maybe'" in stderr
+    written = [Interaction.parse(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    # the same interactions as the mapping's records, validated by hand
+    expected = [Interaction.parse(record.data) for record in read_mapped(load_mapping("twcs"), export) if record.ok]
+    assert written == expected and [i.id for i in written] == ["10", "50"]
+    assert [(r["line"], r["code"]) for r in map(json.loads, rejects.read_text(encoding="utf-8").splitlines())] == [
+        (7, "SR310"), (6, "SR310"),  # as the mapping finds them: the bad value as read, the thread at the end
+    ]
+
+    # checking the written file finds what checking the export finds
+    starter = str(ROOT / "rulesets" / "starter.yaml")
+    code_of_export, _, _ = call("check", starter, str(export), "-m", "twcs", "-q", "--fail-on", "never",
+                                "--summary-json", str(tmp_path / "export.json"), "-o", str(tmp_path / "v1.jsonl"))
+    code_of_mapped, _, _ = call("check", starter, str(out), "-q", "--fail-on", "never",
+                                "--summary-json", str(tmp_path / "mapped.json"), "-o", str(tmp_path / "v2.jsonl"))
+    assert (code_of_export, code_of_mapped) == (1, 0)  # the export's rejected records, and none in the mapped file
+    by_export, by_mapped = (json.loads((tmp_path / name).read_text(encoding="utf-8")) for name in ("export.json", "mapped.json"))
+    assert by_mapped["evaluated"] == by_export["evaluated"] == 2
+    assert by_mapped["rules"] == by_export["rules"] and by_mapped["violations"] == by_export["violations"] > 0
+
+    def violations(name: str) -> list[tuple[str, str, str]]:
+        rows = map(json.loads, (tmp_path / name).read_text(encoding="utf-8").splitlines())
+        return [(v["interaction_id"], v["rule_id"], v["message"]) for v in rows]
+
+    assert violations("v1.jsonl") == violations("v2.jsonl")
+
+
+def test_map_writes_to_standard_output_and_its_summary_to_standard_error(tmp_path):
+    export = _export(tmp_path / "tweets.csv", ROWS[6:])
+    code, stdout, stderr = call("map", "twcs", str(export))
+    assert code == 0
+    (line,) = stdout.splitlines()
+    assert json.loads(line)["id"] == "50" and stderr.startswith("twcs: 1 read, 1 interaction written, 0 rejected")
+    assert call("map", "twcs", str(export), "-o", "-", "-q") == (0, stdout, "")  # '-' is standard output too
+
+
+def test_map_refuses_an_output_on_its_input_and_an_unknown_mapping_before_writing(tmp_path):
+    export = _export(tmp_path / "tweets.csv")
+    before = export.read_bytes()
+    code, _, stderr = call("map", "twcs", str(export), "-o", str(export))
+    assert (code, stderr) == (2, f"servicerules map: error: --output {export} is also an input ({export}): writing it would "
+                                 "destroy what the run is about to read; write the outputs elsewhere\n")
+    assert export.read_bytes() == before
+    code, _, stderr = call("map", "nope", str(export), "-o", str(tmp_path / "out.jsonl"))
+    assert code == 2 and "mapping file not found: 'nope'" in stderr and not (tmp_path / "out.jsonl").exists()
+    code, _, stderr = call("map", "twcs", str(export), "--join", "tickets=t.csv")
+    assert (code, stderr) == (2, "servicerules map: error: the mapping has no join named tickets (its joins: none)\n")
+
+
+def test_map_files_passes_each_interaction_on_in_input_order(tmp_path):
+    export = _export(tmp_path / "tweets.csv")
+    seen: list[str] = []
+    summary = map_files(load_mapping("twcs"), [export], lambda interaction: seen.append(interaction.id))
+    assert seen == ["10", "50"]
+    assert (summary.read, summary.evaluated, summary.rejected) == (4, 2, 2)
+    assert [r.code for r in summary.rejections] == ["SR310", "SR310"]
