@@ -705,7 +705,7 @@ class CompiledRuleset:
         if as_of is None:
             as_of = default_as_of(model)
         else:
-            _check_as_of(as_of)
+            check_as_of(as_of)
             if model.created_at > as_of:
                 raise _created_after(model, as_of)
         reader = _FactReader(InteractionContext(model, as_of, self.program.resources), self.program.local_facts)
@@ -876,7 +876,8 @@ def _dates_in_range() -> Iterator[None]:
         raise internal_error(exc, "evaluated") from exc
 
 
-def _check_as_of(as_of: dt.datetime) -> None:
+def check_as_of(as_of: dt.datetime) -> None:
+    """An ``as_of`` the caller gave: a ``TypeError`` when it is no datetime, a ``ValueError`` when naive."""
     if not isinstance(as_of, dt.datetime):
         raise TypeError(f"as_of must be a timezone-aware datetime, not {type(as_of).__name__}")
     # Python's own test of awareness: a tzinfo whose utcoffset() is None leaves the datetime naive, and
@@ -924,7 +925,7 @@ def _check_many(interactions: Iterable[Any], as_of: dt.datetime | None, errors: 
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, not {batch_size}")
     if as_of is not None:
-        _check_as_of(as_of)
+        check_as_of(as_of)
     return iter(interactions)
 
 
