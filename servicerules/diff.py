@@ -25,7 +25,7 @@ from typing import Any, Generic, Iterable, Iterator, Literal, Mapping, Protocol,
 from servicerules._argtypes import aware_timestamp
 from servicerules.batch.readers import RawRecord, expand_inputs, read_records
 from servicerules.batch.summary import RejectedRecord
-from servicerules.engine import CompiledRuleset, Rejection, load
+from servicerules.engine import CompiledRuleset, Rejection, check_as_of, load
 from servicerules.errors import Diagnostic, InteractionError, RulesetError, ruleset_unreadable
 from servicerules.model.interaction import Interaction
 from servicerules.model.ruleset import Mode
@@ -340,8 +340,8 @@ def diff_rulesets(
     """
     if examples < 0:
         raise ValueError("examples must be 0 or more")
-    if as_of is not None and as_of.tzinfo is None:
-        raise ValueError("as_of must be timezone-aware")
+    if as_of is not None:
+        check_as_of(as_of)
     builder = _DiffBuilder(old, new, as_of, examples)
     batch: list[tuple[str, Interaction]] = []
     for item in _validated(interactions, builder.result):

@@ -572,9 +572,9 @@ class CompiledRuleset:
         aggregate-target contributions with it.
         """
         _check_locale(locale)
-        _check_many(interactions, as_of, errors, batch_size)
+        source = _check_many(interactions, as_of, errors, batch_size)
         return self._evaluate_many(
-            interactions, as_of, errors, batch_size, on_facts,
+            source, as_of, errors, batch_size, on_facts,
             lambda model, prepared, firings: self._report(model, prepared, firings, locale),
         )
 
@@ -602,15 +602,15 @@ class CompiledRuleset:
         """:meth:`evaluate_many`, yielding each interaction's :class:`Verdicts` instead of its report: the
         same statuses and violation counts, without rendering messages, evidence and actions that nobody
         reads (a batch run that only counts). Its cost is that of the measures and the matching alone."""
-        _check_many(interactions, as_of, errors, batch_size)
+        source = _check_many(interactions, as_of, errors, batch_size)
         return self._evaluate_many(
-            interactions, as_of, errors, batch_size, on_facts,
+            source, as_of, errors, batch_size, on_facts,
             lambda model, _prepared, firings: Verdicts(model.id, *self._verdicts_of(firings)),
         )
 
     def _evaluate_many(
         self,
-        interactions: Iterable[Any],
+        source: Iterator[Any],
         as_of: dt.datetime | None,
         errors: Literal["raise", "collect"],
         batch_size: int,
@@ -669,7 +669,6 @@ class CompiledRuleset:
                     raise item.error
                 yield item
 
-        source = iter(interactions)
         for index in itertools.count():
             try:
                 interaction = next(source)
@@ -706,7 +705,7 @@ class CompiledRuleset:
         if as_of is None:
             as_of = default_as_of(model)
         else:
-            _check_as_of(as_of)
+            check_as_of(as_of)
             if model.created_at > as_of:
                 raise _created_after(model, as_of)
         reader = _FactReader(InteractionContext(model, as_of, self.program.resources), self.program.local_facts)
@@ -877,10 +876,13 @@ def _dates_in_range() -> Iterator[None]:
         raise internal_error(exc, "evaluated") from exc
 
 
-def _check_as_of(as_of: dt.datetime) -> None:
+def check_as_of(as_of: dt.datetime) -> None:
+    """An ``as_of`` the caller gave: a ``TypeError`` when it is no datetime, a ``ValueError`` when naive."""
     if not isinstance(as_of, dt.datetime):
         raise TypeError(f"as_of must be a timezone-aware datetime, not {type(as_of).__name__}")
-    if as_of.tzinfo is None:
+    # Python's own test of awareness: a tzinfo whose utcoffset() is None leaves the datetime naive, and
+    # comparing it with the record's times raised a TypeError from inside evaluation
+    if as_of.utcoffset() is None:
         raise ValueError("as_of must be timezone-aware")
 
 
@@ -906,13 +908,16 @@ def _check_locale(locale: str | None) -> None:
         raise TypeError(f"locale must be a str such as 'de' or 'de-AT', not {type(locale).__name__}")
 
 
-def _check_many(interactions: Iterable[Any], as_of: dt.datetime | None, errors: str, batch_size: int) -> None:
-    """The caller's mistakes, raised at the call, not at the first record (nor once per record)."""
+def _check_many(interactions: Iterable[Any], as_of: dt.datetime | None, errors: str, batch_size: int) -> Iterator[Any]:
+    """The caller's mistakes, raised at the call, not at the first record (nor once per record); returns the
+    iterator of ``interactions``."""
     if isinstance(interactions, (Interaction, Mapping, str, bytes, bytearray)):
         raise TypeError(
             f"interactions must be an iterable of interactions, not one {type(interactions).__name__}: "
             "pass [interaction], or call evaluate()"
         )
+    if not hasattr(type(interactions), "__iter__") and not hasattr(type(interactions), "__getitem__"):
+        raise TypeError(f"interactions must be an iterable of interactions, not {type(interactions).__name__}")
     if errors not in ("raise", "collect"):
         raise ValueError(f"errors must be 'raise' or 'collect', not {errors!r}")
     if not isinstance(batch_size, int) or isinstance(batch_size, bool):
@@ -920,7 +925,8 @@ def _check_many(interactions: Iterable[Any], as_of: dt.datetime | None, errors: 
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, not {batch_size}")
     if as_of is not None:
-        _check_as_of(as_of)
+        check_as_of(as_of)
+    return iter(interactions)
 
 
 def _after(moment: dt.datetime, seconds: float) -> dt.datetime:

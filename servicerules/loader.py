@@ -9,6 +9,7 @@ offset inside an expression back into ``file:line:col``.
 
 from __future__ import annotations
 
+import errno
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -289,5 +290,7 @@ def read_source(path_or_text: str | Path) -> tuple[str, str | None]:
         raise TypeError(f"a ruleset is a path (str or pathlib.Path) or its YAML text (str){hint}, not {type(path_or_text).__name__}")
     if "\n" not in path_or_text.strip():
         # a ruleset needs several lines (ruleset, version, rules): one line is a path
+        if not path_or_text:  # Path("") is the current directory: IsADirectoryError about '.'
+            raise FileNotFoundError(errno.ENOENT, "no ruleset: the path (or YAML text) is an empty string", path_or_text)
         return Path(path_or_text).read_text(encoding="utf-8"), path_or_text
     return path_or_text, None

@@ -346,6 +346,8 @@ def test_raw_records_carry_their_file_position(rulesets, files):
 def test_naive_as_of_and_negative_examples_are_refused(rulesets):
     with pytest.raises(ValueError, match="timezone-aware"):
         diff_rulesets(*rulesets, [], as_of=dt.datetime(2026, 3, 2))
+    with pytest.raises(TypeError, match="as_of must be a timezone-aware datetime, not str"):  # was AttributeError 'tzinfo'
+        diff_rulesets(*rulesets, [], as_of="2026-03-02T18:00:00Z")
     with pytest.raises(ValueError, match="examples"):
         diff_rulesets(*rulesets, [], examples=-1)
 

@@ -255,6 +255,8 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
     """
     if isinstance(inputs, (str, bytes, os.PathLike)):
         raise TypeError(f"inputs must be a list of files, globs or directories, not one {type(inputs).__name__}: write [{inputs!r}]")
+    if not hasattr(type(inputs), "__iter__") and not hasattr(type(inputs), "__getitem__"):
+        raise TypeError(f"inputs must be a list of files, globs or directories, not {type(inputs).__name__}")
     result: list[str] = []
     seen: set[object] = set()
     for given in inputs:

@@ -68,7 +68,7 @@ from servicerules.batch.readers import (
     total_size,
 )
 from servicerules.batch.summary import BatchSummary, InteractionOutcome, RejectedRecord, RowDetail, clip_raw
-from servicerules.engine import CompiledRuleset
+from servicerules.engine import CompiledRuleset, check_as_of
 from servicerules.errors import Diagnostic, EvaluationError
 from servicerules.model.interaction import Interaction
 from servicerules.report import Report
@@ -220,6 +220,9 @@ def check_records(
     if isinstance(records, (AbcMapping, str, bytes)):
         _close_all(sinks, None)
         raise TypeError(f"records must be an iterable of RawRecords, not one {type(records).__name__}")
+    if not hasattr(type(records), "__iter__") and not hasattr(type(records), "__getitem__"):
+        _close_all(sinks, None)
+        raise TypeError(f"records must be an iterable of RawRecords, not {type(records).__name__}")
     return _run(
         ruleset,
         lambda block_lines: ((_raw_record(record), None) for record in records),
@@ -383,13 +386,13 @@ def _run(
     tune_allocator: bool,
     cancel: threading.Event | None = None,
 ) -> BatchSummary:
+    problem = _argument_problem(ruleset, as_of, jobs, on_report, chunk_size, cancel)
+    if problem is not None:
+        _close_all(sinks, None)
+        raise problem
     jobs = default_jobs() if jobs is None else jobs
     if chunk_size is None:
         chunk_size = DEFAULT_CHUNK_SIZE if jobs > 1 else 256
-    problem = _argument_problem(as_of, jobs, on_report, chunk_size)
-    if problem is not None:
-        _close_all(sinks, None)
-        raise ValueError(problem)
     if ruleset.closed:  # as it would fail in this process; worker processes would compile it again
         _close_all(sinks, None)
         raise EvaluationError([Diagnostic("SR400", f"the ruleset {ruleset.name} was closed; load it again to check a batch")])
@@ -477,17 +480,33 @@ def _run(
     return summary
 
 
-def _argument_problem(as_of: dt.datetime | None, jobs: int, on_report: ReportCallback | None, chunk_size: int) -> str | None:
-    if as_of is not None and not isinstance(as_of, dt.datetime):
-        return f"as_of must be a timezone-aware datetime, not {type(as_of).__name__}"
-    if as_of is not None and as_of.tzinfo is None:
-        return "as_of must be timezone-aware"
-    if jobs < 1:
-        return f"jobs must be at least 1, not {jobs}"
-    if on_report is not None and jobs > 1:
-        return "on_report receives full reports, which do not cross processes: use jobs=1 or a sink"
-    if chunk_size < 1:
-        return f"the chunk size must be at least 1, not {chunk_size}"
+def _argument_problem(
+    ruleset: CompiledRuleset,
+    as_of: dt.datetime | None,
+    jobs: int | None,
+    on_report: ReportCallback | None,
+    chunk_size: int | None,
+    cancel: threading.Event | None,
+) -> Exception | None:
+    """The caller's mistake, raised before any sink begins or any record is read. (Found later, a wrong
+    type failed deep inside the run: an AttributeError or a TypeError with the sinks left open.)"""
+    if not isinstance(ruleset, CompiledRuleset):
+        hint = ": load it first, with servicerules.load(path)" if isinstance(ruleset, (str, os.PathLike)) else ""
+        return TypeError(f"ruleset must be a CompiledRuleset, not {type(ruleset).__name__}{hint}")
+    if as_of is not None:
+        try:
+            check_as_of(as_of)
+        except (TypeError, ValueError) as exc:
+            return exc
+    for name, value in (("jobs", jobs), ("the chunk size", chunk_size)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            return TypeError(f"{name} must be a positive int or None, not {type(value).__name__}")
+        if value is not None and value < 1:
+            return ValueError(f"{name} must be at least 1, not {value}")
+    if on_report is not None and (default_jobs() if jobs is None else jobs) > 1:
+        return ValueError("on_report receives full reports, which do not cross processes: use jobs=1 or a sink")
+    if cancel is not None and not callable(getattr(cancel, "is_set", None)):
+        return TypeError(f"cancel must be a threading.Event, not {type(cancel).__name__}")
     return None
 
 

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import math
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Union
+from typing import Iterator, Union
 
 from servicerules._durations import parse_duration
 
@@ -190,6 +191,18 @@ class _Parser:
         self.text = text
         self.tokens = _tokenize(text)
         self.index = 0
+        self.depth = 0
+
+    @contextmanager
+    def nested(self, tok: _Tok) -> Iterator[None]:
+        """Parses what ``tok`` opens (a parenthesis, a list, a call, a ``not``, a minus) one level deeper."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise _too_deep(tok.start)
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
     @property
     def tok(self) -> _Tok:
@@ -221,25 +234,24 @@ class _Parser:
         return node
 
     def parse_or(self) -> Node:
-        node = self.parse_and()
+        operands, ops = [self.parse_and()], []
         while self.at("or"):
-            op = self.take()
-            right = self.parse_and()
-            node = Binary("or", node, right, node_start(node), node_end(right), op.start)
-        return node
+            ops.append(self.take())
+            operands.append(self.parse_and())
+        return _balanced("or", operands, ops)
 
     def parse_and(self) -> Node:
-        node = self.parse_not()
+        operands, ops = [self.parse_not()], []
         while self.at("and"):
-            op = self.take()
-            right = self.parse_not()
-            node = Binary("and", node, right, node_start(node), node_end(right), op.start)
-        return node
+            ops.append(self.take())
+            operands.append(self.parse_not())
+        return _balanced("and", operands, ops)
 
     def parse_not(self) -> Node:
         if self.at("not"):
             op = self.take()
-            operand = self.parse_not()
+            with self.nested(op):
+                operand = self.parse_not()
             return Unary("not", operand, op.start, node_end(operand))
         return self.parse_compare()
 
@@ -289,7 +301,8 @@ class _Parser:
     def parse_unary(self) -> Node:
         if self.at("-"):
             op = self.take()
-            operand = self.parse_unary()
+            with self.nested(op):
+                operand = self.parse_unary()
             return Unary("-", operand, op.start, node_end(operand))
         return self.parse_primary()
 
@@ -315,17 +328,19 @@ class _Parser:
             return Literal(None, "null", tok.start, tok.end)
         if self.at("("):
             open_tok = self.take()
-            inner = self.parse_or()
+            with self.nested(open_tok):
+                inner = self.parse_or()
             close = self.expect(")")
             # the span of a parenthesised expression includes its parentheses
             return replace(inner, start=open_tok.start, end=close.end)
         if self.at("["):
             open_tok = self.take()
             items: list[Node] = []
-            while not self.at("]"):
-                items.append(self.parse_sum())
-                if not self.at("]"):
-                    self.expect(",")
+            with self.nested(open_tok):
+                while not self.at("]"):
+                    items.append(self.parse_sum())
+                    if not self.at("]"):
+                        self.expect(",")
             close = self.take()
             return ListLit(tuple(items), open_tok.start, close.end)
         if tok.kind == "name":
@@ -333,10 +348,11 @@ class _Parser:
             if self.at("("):
                 self.take()
                 args: list[Node] = []
-                while not self.at(")"):
-                    args.append(self.parse_or())
-                    if not self.at(")"):
-                        self.expect(",")
+                with self.nested(tok):
+                    while not self.at(")"):
+                        args.append(self.parse_or())
+                        if not self.at(")"):
+                            self.expect(",")
                 close = self.take()
                 return Call(tok.text, tuple(args), tok.start, close.end)
             parts = [tok.text]
@@ -363,6 +379,53 @@ def node_end(node: Node) -> int:
     return node.end
 
 
+def _balanced(op: str, operands: list[Node], ops: list[_Tok]) -> Node:
+    """``a op b op c op d`` as ``(a op b) op (c op d)``: ``and`` and ``or`` are associative (also in three-valued
+    logic, and evaluated left to right either way), and a chain of a thousand alternatives a generator wrote
+    is then ten levels deep, not a thousand, for every stage that walks the tree."""
+    if len(operands) == 1:
+        return operands[0]
+    middle = len(operands) // 2
+    left = _balanced(op, operands[:middle], ops[: middle - 1])
+    right = _balanced(op, operands[middle:], ops[middle:])
+    return Binary(op, left, right, node_start(left), node_end(right), ops[middle - 1].start)
+
+
+MAX_NESTING = 50
+"""How deeply an expression may nest: parentheses, lists, calls, ``not`` and minus signs inside each other,
+and chains of ``+ - * / ??`` (each operator one level). Compiling and evaluating walk the tree recursively;
+far below Python's recursion limit, with room for the caller's own stack."""
+
+
+def _too_deep(offset: int) -> ExprSyntaxError:
+    return ExprSyntaxError(
+        f"expression nested more than {MAX_NESTING} levels deep", offset,
+        "split it into several rules or conditions, or use 'in [...]' for a long list of alternatives",
+    )
+
+
+def _depth_at(node: Node) -> int | None:
+    """The offset of the first node nested more than MAX_NESTING levels deep, or None (without recursion)."""
+    stack: list[tuple[Node, int]] = [(node, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return current.start
+        if isinstance(current, Binary):
+            stack.append((current.right, depth + 1))
+            stack.append((current.left, depth + 1))
+        elif isinstance(current, Unary):
+            stack.append((current.operand, depth + 1))
+        elif isinstance(current, (ListLit, Call)):
+            children = current.items if isinstance(current, ListLit) else current.args
+            stack.extend((child, depth + 1) for child in reversed(children))
+    return None
+
+
 def parse_expression(text: str) -> Node:
     """Parse ``text``; raises :class:`ExprSyntaxError` with the offset of the problem."""
-    return _Parser(text).parse()
+    node = _Parser(text).parse()
+    offset = _depth_at(node)  # chains of operators the parser reads in a loop
+    if offset is not None:
+        raise _too_deep(offset)
+    return node

@@ -323,7 +323,12 @@ _AWARE_ONLY: SchemaValidator | None = (
 
 def _zone(zone: str | dt.tzinfo) -> dt.tzinfo:
     if isinstance(zone, dt.tzinfo):
+        # a tzinfo without an offset leaves the times naive: evaluation failed on them with a ValueError about as_of
+        if dt.datetime(2000, 1, 1, tzinfo=zone).utcoffset() is None:
+            raise ValueError(f"default_timezone {zone!r} gives no UTC offset; use an IANA name such as Europe/Berlin")
         return zone
+    if not isinstance(zone, str):
+        raise TypeError(f"default_timezone must be a time zone name such as 'Europe/Berlin' or a tzinfo, not {type(zone).__name__}")
     try:
         return ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -149,6 +149,16 @@ def test_parallel_run_of_any_record_iterable_matches_serial(ruleset: Any, corpus
     assert parallel_summary.to_dict() | {"elapsed_seconds": 0, "jobs": 0} == serial.to_dict() | {"elapsed_seconds": 0, "jobs": 0}
 
 
+class _NoOffset(dt.tzinfo):
+    """A tzinfo that gives no offset: Python counts a datetime with it as naive."""
+
+    def utcoffset(self, moment: dt.datetime | None) -> None:
+        return None
+
+    def dst(self, moment: dt.datetime | None) -> None:
+        return None
+
+
 class _Counting(BatchSink):
     """A sink that reads outcomes but only counts their violations."""
 
@@ -848,8 +858,55 @@ def test_check_records_says_that_it_reads_raw_records(ruleset: Any, tmp_path: Pa
     assert rejects.read_text(encoding="utf-8") == ""  # closed
     with pytest.raises(TypeError, match="records must be an iterable of RawRecords, not one dict"):
         check_records(ruleset, records[0], as_of=AS_OF, sinks=[RejectsWriter.open(str(rejects))])
-    with pytest.raises(ValueError, match="as_of must be a timezone-aware datetime, not str"):
+    with pytest.raises(TypeError, match="as_of must be a timezone-aware datetime, not str"):
         check_records(ruleset, [], as_of="2026-03-03")
+
+
+class _Lifecycle(BatchSink):
+    """Records whether the run began and closed it."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def begin(self, summary: Any) -> None:
+        self.calls.append("begin")
+
+    def close(self, summary: Any = None) -> None:
+        self.calls.append("close" if summary is None else "close with summary")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        # AttributeError: 'str' object has no attribute 'closed', with the sinks left open
+        ({"ruleset": "rulesets/starter.yaml"}, TypeError,
+         r"ruleset must be a CompiledRuleset, not str: load it first, with servicerules.load\(path\)"),
+        ({"ruleset": None}, TypeError, "ruleset must be a CompiledRuleset, not NoneType"),
+        # TypeError: '>' not supported between instances of 'str' and 'int', with the sinks left open
+        ({"jobs": "2"}, TypeError, "jobs must be a positive int or None, not str"),
+        ({"jobs": 2.0}, TypeError, "jobs must be a positive int or None, not float"),
+        ({"batch_size": "64"}, TypeError, "the chunk size must be a positive int or None, not str"),
+        # an SR403 "an input could not be read: AttributeError: 'bool' object has no attribute 'is_set'"
+        ({"cancel": True}, TypeError, "cancel must be a threading.Event, not bool"),
+        # begun, then closed with a summary whose error was "TypeError: 'NoneType' object is not iterable"
+        ({"records": None}, TypeError, "records must be an iterable of RawRecords, not NoneType"),
+        # every record rejected (SR402, a TypeError comparing naive and aware times inside evaluation)
+        ({"as_of": dt.datetime(2026, 3, 3, tzinfo=_NoOffset())}, ValueError, "as_of must be timezone-aware"),
+    ],
+)
+def test_a_wrong_argument_is_refused_before_the_run_and_the_sinks_are_closed(
+    ruleset: Any, arguments: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    sink = _Lifecycle()
+    call = {"ruleset": ruleset, "records": [], "sinks": [sink]} | arguments
+    with pytest.raises(error, match=f"^{message}$"):
+        check_records(**call)
+    assert sink.calls == ["close"]
+
+
+def test_check_files_refuses_what_is_no_list_of_inputs(ruleset: Any) -> None:
+    with pytest.raises(TypeError, match="^inputs must be a list of files, globs or directories, not NoneType$"):
+        check_files(ruleset, None)  # type: ignore[arg-type]
 
 
 def test_a_dict_with_an_unpaired_surrogate_is_rejected_and_the_run_goes_on(ruleset: Any, tmp_path: Path) -> None:

@@ -29,6 +29,9 @@ def shape(node):
     [
         ("first_reply_time > 4h", (">", "first_reply_time", 14400.0)),
         ("a and b or c", ("or", ("and", "a", "b"), "c")),
+        # chains of and / or are balanced (associative, also in three-valued logic): log n levels deep
+        ("a or b or c", ("or", "a", ("or", "b", "c"))),
+        ("a and b and c and d", ("and", ("and", "a", "b"), ("and", "c", "d"))),
         ("a or b and c", ("or", "a", ("and", "b", "c"))),
         ("not a and b", ("and", ("not", "a"), "b")),
         ("not (a and b)", ("not", ("and", "a", "b"))),
@@ -58,6 +61,9 @@ def test_parses_to_the_expected_tree(text, expected):
     assert shape(parse_expression(text)) == expected
 
 
+_SPLIT_HINT = "split it into several rules or conditions, or use 'in [...]' for a long list of alternatives"
+
+
 @pytest.mark.parametrize(
     "text, message, offset, hint",
     [
@@ -73,6 +79,11 @@ def test_parses_to_the_expected_tree(text, expected):
         ("n < 1e400", "number '1e400' is too large", 4, "numbers go up to about 1.8e308"),
         ("n < " + "9" * 400, "number '" + "9" * 400 + "' is too large", 4, "numbers go up to about 1.8e308"),
         ("d > " + "9" * 400 + "w", "duration '" + "9" * 400 + "w' is too large", 4, "durations go up to about 1.8e308 seconds"),
+        # nested deeper than MAX_NESTING (50): a RecursionError from the parser or the compiler before
+        ("(" * 51 + "a" + ")" * 51, "expression nested more than 50 levels deep", 50, _SPLIT_HINT),
+        ("not " * 51 + "a", "expression nested more than 50 levels deep", 200, _SPLIT_HINT),
+        ("a > " + "-" * 51 + "1", "expression nested more than 50 levels deep", 54, _SPLIT_HINT),
+        ("a + " * 50 + "1 > 3", "expression nested more than 50 levels deep", 0, _SPLIT_HINT),
     ],
 )
 def test_syntax_errors_have_message_offset_and_hint(text, message, offset, hint):
@@ -120,3 +131,27 @@ def test_parser_raises_only_its_own_error(text):
         parse_expression(text)
     except ExprSyntaxError as exc:
         assert 0 <= exc.offset <= len(text)
+
+
+def test_the_nesting_limit_is_reached_but_not_passed():
+    assert shape(parse_expression("(" * 50 + "a" + ")" * 50)) == "a"
+    assert shape(parse_expression("not " * 50 + "a"))[0] == "not"
+    assert shape(parse_expression("a + " * 49 + "1 > 3"))[0] == ">"
+
+
+@pytest.mark.parametrize("backend", ["durable_rules", "reference"])
+def test_a_condition_of_hundreds_of_alternatives_compiles_and_evaluates(backend):
+    # load raised RecursionError from the type checker for a chain of about 500 'or' (or 'and') terms
+    import servicerules
+
+    alternatives = " or ".join(f"interaction.attributes.code == {n}" for n in range(600))
+    every = " and ".join(f"interaction.attributes.code != {n}" for n in range(600))
+    policy = servicerules.load(
+        'ruleset: generated\nversion: "1"\nrules:\n'
+        f'  - {{id: listed, title: listed, severity: minor, violated_if: "{alternatives}"}}\n'
+        f'  - {{id: unlisted, title: unlisted, severity: minor, violated_if: "{every}"}}\n',
+        backend=backend,
+    )
+    record = {"id": "E-1", "channel": "email", "created_at": "2026-03-02T09:00:00Z"}
+    verdicts = [policy.evaluate(dict(record, attributes={"code": code})).violated_rules() for code in (0, 599, 600, "7")]
+    assert verdicts == [["listed"], ["listed"], ["unlisted"], []]

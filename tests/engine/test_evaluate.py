@@ -529,6 +529,36 @@ def test_the_callers_mistakes_are_raised_at_the_call_and_say_what_to_pass(policy
         servicerules.load(RULESET.encode())
 
 
+class _NoOffset(dt.tzinfo):
+    """A tzinfo that knows no offset (as a zone database lookup that failed can give): the datetime stays naive."""
+
+    def utcoffset(self, moment: dt.datetime | None) -> None:
+        return None
+
+    def dst(self, moment: dt.datetime | None) -> None:
+        return None
+
+
+def test_an_as_of_whose_zone_has_no_offset_is_naive(policy):
+    # Its tzinfo is set, but Python counts it as naive: evaluate raised "TypeError: can't compare offset-naive
+    # and offset-aware datetimes" from inside evaluation, and evaluate_many(errors="collect") rejected every record
+    as_of = dt.datetime(2026, 3, 3, tzinfo=_NoOffset())
+    with pytest.raises(ValueError, match="as_of must be timezone-aware"):
+        policy.evaluate(interaction(), as_of=as_of)
+    with pytest.raises(ValueError, match="as_of must be timezone-aware"):
+        policy.evaluate_many([interaction()], as_of=as_of, errors="collect")
+    with pytest.raises(ValueError, match="as_of must be timezone-aware"):
+        policy.target_contributions(interaction(), as_of=as_of)
+
+
+def test_what_is_not_iterable_is_refused_at_the_call(policy):
+    # evaluate_many(None) returned a generator that raised "'NoneType' object is not iterable" when first read
+    for many in (policy.evaluate_many, policy.verdicts_many):
+        for value in (None, 7):
+            with pytest.raises(TypeError, match=f"interactions must be an iterable of interactions, not {type(value).__name__}"):
+                many(value)
+
+
 @pytest.mark.parametrize("name", ["starter", "charter"])
 def test_verdicts_many_say_what_the_reports_say(name):
     policy = servicerules.load(ROOT / "rulesets" / f"{name}.yaml")

@@ -163,3 +163,11 @@ def test_aliases_of_aliases_stop_at_the_value_limit(monkeypatch):
     # the same aliases used a few times stay well within it, and build as PyYAML builds them
     text = "\n".join(lines[:3]) + "\n"
     assert load_yaml(text).data == yaml.safe_load(text)
+
+
+def test_an_empty_string_is_no_ruleset_path():
+    # Path("") is the current directory: load("") raised IsADirectoryError "Is a directory: '.'"
+    from servicerules.loader import read_source
+
+    with pytest.raises(FileNotFoundError, match=r"no ruleset: the path \(or YAML text\) is an empty string"):
+        read_source("")

@@ -52,6 +52,25 @@ def test_naive_timestamp_accepted_with_a_default_zone():
     assert parsed.created_at.utcoffset() == dt.timedelta(hours=1)
 
 
+class _NoOffset(dt.tzinfo):
+    def utcoffset(self, moment: dt.datetime | None) -> None:
+        return None
+
+    def dst(self, moment: dt.datetime | None) -> None:
+        return None
+
+
+def test_a_default_zone_that_is_no_zone_is_refused():
+    naive = base(created_at="2026-03-02T09:00:00")
+    # TypeError: expected str, bytes or os.PathLike object, not int (from zoneinfo)
+    with pytest.raises(TypeError, match="^default_timezone must be a time zone name such as 'Europe/Berlin' or a tzinfo, not int$"):
+        Interaction.parse(naive, default_timezone=5)  # type: ignore[arg-type]
+    # accepted, with every time left naive: evaluation then failed with "as_of must be timezone-aware"
+    with pytest.raises(ValueError, match="gives no UTC offset; use an IANA name such as Europe/Berlin$"):
+        Interaction.parse(naive, default_timezone=_NoOffset())
+    assert Interaction.parse(naive, default_timezone=dt.timezone.utc).created_at.utcoffset() == dt.timedelta(0)
+
+
 def test_events_out_of_order_are_rejected():
     data = base()
     data["events"].reverse()
