@@ -351,10 +351,9 @@ def _joins_found(mapping: Mapping, paths: Sequence[str], joins: dict[str, str | 
 
 
 def _map(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from servicerules.batch.output import RejectsWriter, SummaryPrinter, make_progress
+    from servicerules.batch.output import BatchSink, InteractionWriter, RejectsWriter, SummaryPrinter, make_progress
     from servicerules.batch.readers import expand_inputs, total_size
     from servicerules.batch.runner import InputFailed, map_files
-    from servicerules.model.interaction import Interaction
 
     if args.output == "-":
         args.output = None
@@ -363,27 +362,23 @@ def _map(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     _check_outputs(args, paths, mapping, joins)
     if not _joins_found(mapping, paths, joins, stderr):
         return EXIT_ERROR
-    sinks = [RejectsWriter.open(args.rejects)] if args.rejects else []
+    # the run closes its sinks before it ends, also when SIGTERM stops it: the writer is one of them
+    writer = InteractionWriter.open(args.output) if args.output else InteractionWriter(stdout)
+    sinks: list[BatchSink] = [writer]
+    if args.rejects:
+        sinks.append(RejectsWriter.open(args.rejects))
     # the progress bar would be drawn through the interactions on a terminal
     progress = make_progress(stderr, total=total_size(paths), enabled=not args.quiet and args.output is not None)
-    out = open(args.output, "w", encoding="utf-8", newline="\n") if args.output else stdout
-
-    def write(interaction: Interaction) -> None:
-        out.write(interaction.model_dump_json(exclude_none=True))
-        out.write("\n")
-
     try:
-        summary = map_files(mapping, paths, write, join_files=joins, sinks=sinks, progress=progress)
+        summary = map_files(mapping, paths, writer.write, join_files=joins, sinks=sinks, progress=progress)
     except InputFailed as exc:  # the output holds what was mapped before it
         if not args.quiet and exc.summary is not None and exc.summary.read:
             _print_mapped(SummaryPrinter(stderr), args.mapping, exc.summary)
         print(f"servicerules: error: {exc.render()}", file=stderr)
         return EXIT_ERROR
-    finally:
-        if out is not stdout:
-            out.close()
-        else:
-            out.flush()
+    except OSError as exc:  # writing an output failed (a full disk)
+        print(f"servicerules: error: {exc}", file=stderr)
+        return EXIT_ERROR
     if not args.quiet:
         _print_mapped(SummaryPrinter(stderr), args.mapping, summary)
     if summary.interrupted:

@@ -27,6 +27,7 @@ from rich.text import Text
 from servicerules._junit import JUnitCase, JUnitSuite, junit_xml
 from servicerules.batch.targets import format_result
 from servicerules.batch.summary import BatchSummary, InteractionOutcome, RejectedRecord, RowDetail, ViolationRow, severity_threshold
+from servicerules.model.interaction import Interaction
 from servicerules.report import Violation
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "VIOLATION_FORMATS",
     "BatchProgress",
     "BatchSink",
+    "InteractionWriter",
     "JUnitWriter",
     "RejectsWriter",
     "SummaryJsonWriter",
@@ -328,6 +330,40 @@ class RejectsWriter(BatchSink):
             "raw_truncated": rejected.raw_truncated,
         }
         self.handle.write(_json_text(line) + "\n")
+        self.count += 1
+
+    def close(self, summary: BatchSummary | None = None) -> None:
+        if not self._closed:
+            self._closed = True
+            if self._owns_handle:
+                self.handle.close()
+            else:
+                self.handle.flush()
+
+
+class InteractionWriter(BatchSink):
+    """Writes interactions as JSON Lines, one interaction model per line without its null fields
+    (``servicerules map``): pass :meth:`write` as :func:`~servicerules.batch.runner.map_files`'
+    ``on_interaction`` and the writer among its ``sinks``, so that the run closes the file before it ends,
+    also when a signal stops it.
+
+    As for :class:`ViolationWriter`, a ``handle`` given to the constructor is flushed and stays open;
+    :meth:`open` closes the file it opened."""
+
+    def __init__(self, handle: IO[str]):
+        self.handle = handle
+        self.count = 0
+        self._closed = False
+        self._owns_handle = False
+
+    @classmethod
+    def open(cls, path: str) -> "InteractionWriter":
+        writer = cls(open(path, "w", encoding="utf-8", newline="\n"))
+        writer._owns_handle = True
+        return writer
+
+    def write(self, interaction: Interaction) -> None:
+        self.handle.write(interaction.model_dump_json(exclude_none=True) + "\n")
         self.count += 1
 
     def close(self, summary: BatchSummary | None = None) -> None:

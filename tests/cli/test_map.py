@@ -96,3 +96,42 @@ def test_map_files_passes_each_interaction_on_in_input_order(tmp_path):
     assert seen == ["10", "50"]
     assert (summary.read, summary.evaluated, summary.rejected) == (4, 2, 2)
     assert [r.code for r in summary.rejections] == ["SR310", "SR310"]
+
+
+def test_sigterm_stops_map_with_every_line_written_whole(tmp_path):
+    # a cancelled job: the run closes its outputs, so that the last line is whole and nothing mapped is lost in a buffer
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.batch.test_parallel import _unread
+
+    header = ("vru+line\tcall_id\tcustomer_id\tpriority\ttype\tdate\tvru_entry\tvru_exit\tvru_time\tq_start\tq_exit\tq_time\t"
+              "outcome\tser_start\tser_exit\tser_time\tserver\r\n")
+    rows = "".join(
+        f"AA01\t{n}\t0\t0\tPS\t260302\t9:00:00\t9:00:08\t8\t9:00:08\t9:00:20\t12\tAGENT\t9:00:20\t9:05:00\t280\tDANA\r\n"
+        for n in range(1, 12_001)
+    )
+    out = tmp_path / "calls.jsonl"
+    process = subprocess.Popen([sys.executable, "-m", "servicerules", "map", "bank-calls", "-", "-o", str(out), "-q"],
+                               stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert process.stdin is not None
+    data = (header + rows).encode()
+    assert len(data) > 1 << 20  # far more than a pipe holds: the write returns once the run has read most of it
+    process.stdin.write(data)
+    process.stdin.flush()
+    deadline = time.monotonic() + 120  # a bound on a hang only
+    while _unread(process.stdin.fileno()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _unread(process.stdin.fileno()) == 0 and process.poll() is None  # the input stalls: the run waits for more
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGTERM and b"Traceback" not in err, err
+    text = out.read_text(encoding="utf-8")
+    assert text.endswith("\n")
+    ids = [json.loads(line)["id"] for line in text.splitlines()]
+    assert ids == [f"AA01-{n}" for n in range(1, len(ids) + 1)]  # in order
+    # whole chunks of 256 records (the serial run's): every one mapped before the signal is in the file, where
+    # a write buffer the run did not flush would have lost its last lines
+    assert len(ids) >= 256 and len(ids) % 256 == 0
