@@ -108,7 +108,7 @@ def _build_parser() -> _Parser:
     mapped.add_argument("inputs", nargs="+", metavar="INPUT", help="the export's files, globs, directories, - for stdin")
     mapped.add_argument("--join", action="append", default=[], metavar="NAME=PATH",
                         help="a file for the mapping's join NAME (repeatable)")
-    mapped.add_argument("--output", "-o", help="write the interactions to this file (default: standard output)")
+    mapped.add_argument("--output", "-o", metavar="FILE", help="write the interactions to this file (default: standard output)")
     mapped.add_argument("--rejects", metavar="FILE", help="write every rejected record (position, code, reason, masked text) as JSON Lines")
     mapped.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors (no progress bar, no summary)")
 
