@@ -357,6 +357,8 @@ def _map(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
     if args.output == "-":
         args.output = None
+    if not args.mapping:
+        raise _UsageError("servicerules map: error: MAPPING is empty; give a mapping file or a shipped mapping's name")
     mapping, joins = _mapping_options(args)
     paths = expand_inputs(args.inputs)
     _check_outputs(args, paths, mapping, joins)

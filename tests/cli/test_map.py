@@ -85,6 +85,8 @@ def test_map_refuses_an_output_on_its_input_and_an_unknown_mapping_before_writin
     assert export.read_bytes() == before
     code, _, stderr = call("map", "nope", str(export), "-o", str(tmp_path / "out.jsonl"))
     assert code == 2 and "mapping file not found: 'nope'" in stderr and not (tmp_path / "out.jsonl").exists()
+    code, _, stderr = call("map", "", str(export))
+    assert (code, stderr) == (2, "servicerules map: error: MAPPING is empty; give a mapping file or a shipped mapping's name\n")
     code, _, stderr = call("map", "twcs", str(export), "--join", "tickets=t.csv")
     assert (code, stderr) == (2, "servicerules map: error: the mapping has no join named tickets (its joins: none)\n")
 
