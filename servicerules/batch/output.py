@@ -15,7 +15,7 @@ import csv
 import json
 import os
 import re
-from typing import IO, Any, Callable, Iterable, Protocol, Sequence, TextIO
+from typing import IO, Any, Callable, Iterable, Protocol, Sequence, TextIO, TypeVar
 
 from rich.console import Console
 from rich.markup import escape
@@ -297,14 +297,12 @@ def _json_text(obj: object, indent: int | None = None) -> str:
     return _SURROGATE.sub(lambda m: f"\\\\u{ord(m.group()):04x}", text)
 
 
-class RejectsWriter(BatchSink):
-    """Writes every rejected record as one JSON line: ``source`` (``file:line``), ``file``, ``line``,
-    ``row``, ``code``, ``reason``, ``raw`` (the record's text, masked and cut to 1 KB, or null when not
-    available; for an interaction a mapping made, the interaction as JSON; see
-    :func:`~servicerules.batch.runner.check_files`) and ``raw_truncated``.
+_Writer = TypeVar("_Writer", bound="_LineWriter")
 
-    As for :class:`ViolationWriter`, a ``handle`` given to the constructor is flushed and stays open;
-    :meth:`open` closes the file it opened."""
+
+class _LineWriter(BatchSink):
+    """A sink that writes one line of text per item. As for :class:`ViolationWriter`, a ``handle`` given to
+    the constructor is flushed and stays open; :meth:`open` closes the file it opened."""
 
     def __init__(self, handle: IO[str]):
         self.handle = handle
@@ -313,10 +311,32 @@ class RejectsWriter(BatchSink):
         self._owns_handle = False
 
     @classmethod
-    def open(cls, path: str) -> "RejectsWriter":
-        writer = cls(open(path, "w", encoding="utf-8"))
+    def open(cls: type[_Writer], path: str) -> _Writer:
+        writer = cls(open(path, "w", encoding="utf-8", newline="\n"))
         writer._owns_handle = True
         return writer
+
+    def _line(self, text: str) -> None:
+        self.handle.write(text + "\n")
+        self.count += 1
+
+    def close(self, summary: BatchSummary | None = None) -> None:
+        if not self._closed:
+            self._closed = True
+            if self._owns_handle:
+                self.handle.close()
+            else:
+                self.handle.flush()
+
+
+class RejectsWriter(_LineWriter):
+    """Writes every rejected record as one JSON line: ``source`` (``file:line``), ``file``, ``line``,
+    ``row``, ``code``, ``reason``, ``raw`` (the record's text, masked and cut to 1 KB, or null when not
+    available; for an interaction a mapping made, the interaction as JSON; see
+    :func:`~servicerules.batch.runner.check_files`) and ``raw_truncated``.
+
+    As for :class:`ViolationWriter`, a ``handle`` given to the constructor is flushed and stays open;
+    :meth:`open` closes the file it opened."""
 
     def add_rejected(self, rejected: RejectedRecord) -> None:
         line = {
@@ -329,19 +349,10 @@ class RejectsWriter(BatchSink):
             "raw": rejected.raw,
             "raw_truncated": rejected.raw_truncated,
         }
-        self.handle.write(_json_text(line) + "\n")
-        self.count += 1
-
-    def close(self, summary: BatchSummary | None = None) -> None:
-        if not self._closed:
-            self._closed = True
-            if self._owns_handle:
-                self.handle.close()
-            else:
-                self.handle.flush()
+        self._line(_json_text(line))
 
 
-class InteractionWriter(BatchSink):
+class InteractionWriter(_LineWriter):
     """Writes interactions as JSON Lines, one interaction model per line without its null fields
     (``servicerules map``): pass :meth:`write` as :func:`~servicerules.batch.runner.map_files`'
     ``on_interaction`` and the writer among its ``sinks``, so that the run closes the file before it ends,
@@ -350,29 +361,8 @@ class InteractionWriter(BatchSink):
     As for :class:`ViolationWriter`, a ``handle`` given to the constructor is flushed and stays open;
     :meth:`open` closes the file it opened."""
 
-    def __init__(self, handle: IO[str]):
-        self.handle = handle
-        self.count = 0
-        self._closed = False
-        self._owns_handle = False
-
-    @classmethod
-    def open(cls, path: str) -> "InteractionWriter":
-        writer = cls(open(path, "w", encoding="utf-8", newline="\n"))
-        writer._owns_handle = True
-        return writer
-
     def write(self, interaction: Interaction) -> None:
-        self.handle.write(interaction.model_dump_json(exclude_none=True) + "\n")
-        self.count += 1
-
-    def close(self, summary: BatchSummary | None = None) -> None:
-        if not self._closed:
-            self._closed = True
-            if self._owns_handle:
-                self.handle.close()
-            else:
-                self.handle.flush()
+        self._line(interaction.model_dump_json(exclude_none=True))
 
 
 # ---------------------------------------------------------------------------------------------- JUnit
