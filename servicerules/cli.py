@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence, TextIO
 
-from servicerules._argtypes import aware_timestamp
+from servicerules._argtypes import aware_timestamp, mapping_options
 from servicerules import __version__
 from servicerules.errors import Diagnostic, Location, RulesetError, ruleset_unreadable
 
@@ -493,25 +493,11 @@ def _joins_named(names: list[str]) -> str:
 
 
 def _mapping_options(args: argparse.Namespace) -> tuple[Any, dict[str, str | Path] | None]:
-    """(the mapping, its join files) for ``check --mapping``; (None, None) without a mapping."""
-    if not args.mapping:
-        if args.join:
-            raise _UsageError("servicerules check: error: --join needs --mapping")
-        return None, None
-    from servicerules.batch.mapping import load_mapping
-
-    joins: dict[str, str | Path] = {}
-    for item in args.join:
-        name, sep, path = item.partition("=")
-        if not sep or not name or not path:
-            raise _UsageError(f"servicerules {args.command}: error: --join {item!r}: write NAME=PATH")
-        joins[name] = path
-    mapping = load_mapping(args.mapping)
-    unknown = sorted(set(joins) - set(mapping.joins))
-    if unknown:
-        known = ", ".join(mapping.joins) or "none"
-        raise _UsageError(f"servicerules {args.command}: error: the mapping has no join named {', '.join(unknown)} (its joins: {known})")
-    return mapping, joins
+    """(the mapping, its join files) for ``--mapping``; (None, None) without a mapping."""
+    try:
+        return mapping_options(args.mapping, args.join)
+    except ValueError as exc:
+        raise _UsageError(f"servicerules {args.command}: error: {exc}") from None
 
 
 def main() -> None:

@@ -20,9 +20,11 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Iterable, Iterator, Literal, Mapping, Protocol, Sequence, TextIO, TypeVar, Union, get_args
+from typing import (
+    TYPE_CHECKING, Any, Generic, Iterable, Iterator, Literal, Mapping, Protocol, Sequence, TextIO, TypeVar, Union, get_args,
+)
 
-from servicerules._argtypes import aware_timestamp
+from servicerules._argtypes import aware_timestamp, mapping_options
 from servicerules.batch.readers import RawRecord, expand_inputs, read_records
 from servicerules.batch.summary import RejectedRecord
 from servicerules.engine import CompiledRuleset, Rejection, check_as_of, load
@@ -30,6 +32,9 @@ from servicerules.errors import Diagnostic, InteractionError, RulesetError, rule
 from servicerules.model.interaction import Interaction
 from servicerules.model.ruleset import Mode
 from servicerules.report import Report
+
+if TYPE_CHECKING:
+    from servicerules.batch.mapping import Mapping as BatchMapping
 
 __all__ = [
     "CHANGE_KINDS",
@@ -361,16 +366,29 @@ def diff_files(
     as_of: dt.datetime | None = None,
     examples: int = 5,
     backend: str = "auto",
+    mapping: BatchMapping | None = None,
+    join_files: Mapping[str, str | Path] | None = None,
 ) -> PolicyDiff:
     """:func:`diff_rulesets` for two ruleset files over files, globs, directories or ``-`` (stdin).
 
-    Raises :class:`~servicerules.errors.RulesetError` (with the diagnostics of both files when both are
-    broken) before any input is read, and :class:`FileNotFoundError` for inputs that match nothing.
+    ``mapping`` (a loaded :class:`~servicerules.batch.mapping.Mapping`) reads a help-desk export through it,
+    with ``join_files`` for its joins, as ``servicerules check --mapping`` does. Raises
+    :class:`~servicerules.errors.RulesetError` (with the diagnostics of both files when both are broken)
+    before any input is read, and :class:`FileNotFoundError` for inputs that match nothing.
     """
+    if join_files is not None and mapping is None:
+        raise ValueError("join_files are the files of a mapping's joins: give the mapping too")
     old, new = _load_pair(old_path, new_path, backend=backend)
     try:
         files = expand_inputs(list(inputs))
-        records = itertools.chain.from_iterable(read_records(path) for path in files)
+        if mapping is not None:
+            from servicerules.batch.mapping import read_mapped
+
+            records: Iterable[RawRecord] = itertools.chain.from_iterable(
+                read_mapped(mapping, path, join_files=join_files) for path in files
+            )
+        else:
+            records = itertools.chain.from_iterable(read_records(path) for path in files)
         result = diff_rulesets(old, new, records, as_of=as_of, examples=examples)
         result.inputs = list(files)
         return result
@@ -687,13 +705,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--examples", type=_count, default=5, metavar="N",
                         help="example interactions shown per group (default: 5)")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output")
+    parser.add_argument("--mapping", "-m", metavar="FILE|NAME",
+                        help="map a help-desk export onto interactions with this mapping file (or a shipped one: twcs, zendesk, bank-calls)")
+    parser.add_argument("--join", action="append", default=[], metavar="NAME=PATH",
+                        help="a file for the mapping's join NAME (repeatable)")
     parser.add_argument("--backend", choices=("auto", "durable_rules", "reference"), default="auto")
 
 
 def run_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """``servicerules diff``: 0 when nothing changed, 1 when something did, 2 for errors, 130 interrupted."""
     try:
-        result = diff_files(args.old, args.new, args.corpus, as_of=args.as_of, examples=args.examples, backend=args.backend)
+        mapping, joins = mapping_options(args.mapping, args.join)
+        result = diff_files(args.old, args.new, args.corpus, as_of=args.as_of, examples=args.examples, backend=args.backend,
+                            mapping=mapping, join_files=joins)
     except RulesetError as exc:
         print(exc.render(), file=stderr)
         return EXIT_ERROR

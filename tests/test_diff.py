@@ -546,6 +546,39 @@ def test_command_missing_inputs_exit_2(files, tmp_path):
     assert (code, err) == (2, f"servicerules: error: cannot read the ruleset {str(tmp_path)!r}: Is a directory\n")
 
 
+def test_command_reads_a_help_desk_export_with_a_mapping_as_it_reads_the_mapped_file(files, tmp_path):
+    from servicerules.cli import run
+    from tests.cli.test_map import _export
+
+    old, new, _corpus = files
+    export = _export(tmp_path / "tweets.csv")  # thread 10 holds a customer's card number: the narrowed rule passes it
+    mapped = tmp_path / "tweets.jsonl"
+    assert run(["map", "twcs", str(export), "-o", str(mapped), "-q"], StringIO(), StringIO()) == 1  # two threads rejected
+    code, out, err = command(str(old), str(new), str(export), "--mapping", "twcs", "--format", "json")
+    assert (code, err) == (1, "")
+    of_export = json.loads(out)
+    code, out, _ = command(str(old), str(new), str(mapped), "--format", "json")
+    of_mapped = json.loads(out)
+    totals = of_export["totals"]
+    assert (totals["read"], totals["evaluated"], totals["rejected"]) == (4, 2, 2)
+    assert [r["code"] for r in of_export["rejections"]] == ["SR310", "SR310"]
+    card = next(rule for rule in of_export["rules"] if rule["rule_id"] == "privacy.card-number")
+    assert card["groups"]["now_compliant"]["count"] == 1  # the agents' messages hold no card number
+    # the mapped file holds the export's interactions, not its rejected records
+    assert of_mapped["totals"] == {**totals, "read": 2, "rejected": 0} and of_mapped["rejections"] == []
+
+    def unsourced(value: Any) -> Any:  # an example's source is its line in the file read: the export's, or the mapped file's
+        if isinstance(value, dict):
+            return {k: unsourced(v) for k, v in value.items() if k != "source"}
+        return [unsourced(v) for v in value] if isinstance(value, list) else value
+
+    assert unsourced({k: v for k, v in of_export.items() if k not in ("inputs", "totals", "rejections")}) == unsourced(
+        {k: v for k, v in of_mapped.items() if k not in ("inputs", "totals", "rejections")}
+    )
+    code, _, err = command(str(old), str(new), str(export), "--join", "tickets=t.csv")
+    assert (code, err) == (2, "servicerules: error: --join needs --mapping\n")
+
+
 def test_command_arguments():
     parser = argparse.ArgumentParser(prog="servicerules diff", exit_on_error=False)
     add_arguments(parser)
