@@ -1337,6 +1337,13 @@ def _csv_params(dialect: dict[str, Any] | None) -> dict[str, Any]:
     return params
 
 
+def _column_names(header: list[str]) -> list[str]:
+    """The header's column names: a blank cell (empty or white space only) names its column
+    ``column_<n>``, ``n`` its 1-based position. Spreadsheet exports end every line with empty columns
+    (``id;subject;;``), and their data is kept under these names."""
+    return [column if column.strip() else f"column_{index}" for index, column in enumerate(header, 1)]
+
+
 _UNCLOSED_QUOTE = (
     "file ends in the middle of a record: a quoted field opened in this row is never closed (unbalanced quote character?)"
 )
@@ -1410,19 +1417,27 @@ def _read_csv(
                 what = "file ends inside the CSV header"
                 yield _bad(position, "SR304", _ends_early(source.problem, what), units - last_units)
                 return
+            if not any(column.strip() for column in fields):
+                # a line of delimiters (an empty first row above the real header) names no column at all
+                message = "CSV header has no column names (every cell of its line is blank)"
+                yield _bad(position, "SR305", message, source.units(feed.offset) - last_units)
+                return
+            named = _column_names(fields)
             seen: dict[str, int] = {}
-            for index, column in enumerate(fields):
+            for index, column in enumerate(named):
                 if column in seen:
+                    blank = [n + 1 for n in (seen[column], index) if not fields[n].strip()]
+                    why = f"; column {blank[0]} is blank, so it is named by its position" if blank else ""
                     message = (
                         f"CSV header repeats the column name {column!r} (columns {seen[column] + 1} and "
-                        f"{index + 1}), so rows cannot be mapped to columns"
+                        f"{index + 1}{why}), so rows cannot be mapped to columns"
                     )
                     yield _bad(position, "SR305", message, source.units(feed.offset) - last_units)
                     return
                 seen[column] = index
             if bad is not None:  # keep going with the damaged names; report it once
                 yield _bad(position, "SR303", f"CSV header: {bad_message}", 0)
-            header = fields
+            header = named
             continue  # the header's bytes count towards the first row's size
         row += 1
         position = SourcePosition(name, start_line, row)
@@ -1461,7 +1476,8 @@ def read_records(
     the file name, else from the content (see :func:`detect_format`). ``csv_dialect`` may set
     ``delimiter``, ``quotechar``, ``escapechar``, ``doublequote``, ``skipinitialspace``, ``strict`` or
     ``quoting`` for :func:`csv.reader`; without a delimiter, ``,``, ``;`` or tab is sniffed from the
-    header line (and the first rows, see :func:`_sniff_delimiter`). Arguments are checked at once (:class:`ValueError`); the file is opened on the first
+    header line (and the first rows, see :func:`_sniff_delimiter`); a blank header cell names its column
+    ``column_<n>`` (``n`` counted from 1). Arguments are checked at once (:class:`ValueError`); the file is opened on the first
     ``next()`` (:class:`OSError` such as :class:`FileNotFoundError` then).
     """
     path = os.fspath(path)

@@ -814,6 +814,78 @@ def test_csv_duplicate_header_column_is_reported(tmp_path: Path) -> None:
     assert records[0].error is not None and "'id' (columns 1 and 3)" in records[0].error
 
 
+def test_csv_blank_header_cells_are_named_by_their_position(tmp_path: Path) -> None:
+    records = read(write(tmp_path / "a.csv", "id,,subject, \n1,x,Hello,\n2,,Bye,y\n"))
+    assert summary(records) == [(2, 1, None), (3, 2, None)]
+    assert [r.data for r in records] == [
+        {"id": "1", "column_2": "x", "subject": "Hello", "column_4": ""},
+        {"id": "2", "column_2": "", "subject": "Bye", "column_4": "y"},
+    ]
+
+
+def test_csv_excel_export_with_empty_columns_at_the_end_of_every_line(tmp_path: Path, chunk_size: int) -> None:
+    # two or more blank header cells were a repeated column name '', which rejected the whole file
+    content = b"id;subject;;\r\n1;Hello;;\r\n2;\"a;b\";;\r\n"
+    for name, data in (("a.csv", content), ("b.csv.gz", gzip.compress(content))):
+        records = read(write(tmp_path / name, data))
+        assert summary(records) == [(2, 1, None), (3, 2, None)], name
+        assert [r.data for r in records] == [
+            {"id": "1", "subject": "Hello", "column_3": "", "column_4": ""},
+            {"id": "2", "subject": "a;b", "column_3": "", "column_4": ""},
+        ], name
+
+
+def test_csv_blank_header_cells_on_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_stdin(monkeypatch, b"id\tsubject\t\t\n1\tHello\t\t\n")
+    assert [r.data for r in read("-")] == [{"id": "1", "subject": "Hello", "column_3": "", "column_4": ""}]
+
+
+def test_csv_one_blank_header_cell_is_named_too(tmp_path: Path) -> None:
+    # it used to make a field named '' (still a record, but one no mapping could name)
+    records = read(write(tmp_path / "a.csv", "id,text,\n1,a,\n2,b,c\n"))
+    assert [r.data for r in records] == [{"id": "1", "text": "a", "column_3": ""}, {"id": "2", "text": "b", "column_3": "c"}]
+
+
+def test_csv_blank_header_cells_name_the_readings_of_a_bad_row(tmp_path: Path) -> None:
+    records = read(write(tmp_path / "a.csv", "id;;text\n1;x;a;b\n"))
+    assert summary(records) == [(2, 1, "SR305")]
+    assert records[0].error == "CSV row has 4 fields, expected 3 (the header's columns)"
+    assert records[0].readings == (
+        {"id": "1", "column_2": "x", "text": "a"},
+        {"text": "b", "column_2": "a", "id": "x"},
+    )
+
+
+def test_csv_a_blank_cell_named_like_another_column_is_a_repeated_column(tmp_path: Path) -> None:
+    records = read(write(tmp_path / "a.csv", "id,,column_2\n1,a,b\n"))
+    assert summary(records) == [(1, None, "SR305")]
+    assert records[0].error == (
+        "CSV header repeats the column name 'column_2' (columns 2 and 3; column 2 is blank, so it is named by "
+        "its position), so rows cannot be mapped to columns"
+    )
+    records = read(write(tmp_path / "b.csv", "column_3,id,\n1,a,b\n"))
+    assert records[0].error == (
+        "CSV header repeats the column name 'column_3' (columns 1 and 3; column 3 is blank, so it is named by "
+        "its position), so rows cannot be mapped to columns"
+    )
+
+
+def test_csv_header_of_blank_cells_only_is_reported(tmp_path: Path) -> None:
+    # an empty first row above the real header: its line would name every column by position, and the real
+    # header become a data row
+    records = read(write(tmp_path / "a.csv", ";;;\nid;subject;;\n1;Hello;;\n"))
+    assert summary(records) == [(1, None, "SR305")]
+    assert records[0].error == "CSV header has no column names (every cell of its line is blank)"
+
+
+def test_csv_header_with_blank_cells_alone_and_blank_lines(tmp_path: Path) -> None:
+    assert read(write(tmp_path / "a.csv", "id;subject;;\n")) == []
+    assert read(write(tmp_path / "b.csv", "\n\nid;subject;;\n\n")) == []
+    records = read(write(tmp_path / "c.csv", "\r\n\r\nid;subject;;\r\n\r\n1;Hi;;\r\n"))
+    assert summary(records) == [(5, 1, None)]
+    assert records[0].data == {"id": "1", "subject": "Hi", "column_3": "", "column_4": ""}
+
+
 def test_csv_field_larger_than_the_csv_limit_is_reported(tmp_path: Path) -> None:
     big = "x" * (200 * 1024)
     records = read(write(tmp_path / "a.csv", f"id,text\n1,{big}\n2,small\n"))
