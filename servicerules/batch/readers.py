@@ -3,12 +3,16 @@
 Every reader streams with bounded memory: JSONL line by line, JSON arrays element by element (an
 incremental scanner cuts each top-level element out of the byte stream), CSV row by row. Only one record
 (plus one read chunk) is held at a time, so a huge single record is fine but a huge file is never loaded.
+JSON that starts with ``{`` rather than ``[`` is JSON Lines when its first line is a whole value and
+more lines follow, else one object, cut out by the same scanner: one record, and nothing after it read
+but up to the first byte that is not white space (which makes the document malformed).
 
 Bad input never stops the stream and is never dropped silently: every line, element or row that cannot
 be turned into a record becomes a :class:`RawRecord` carrying ``error``, a stable ``code`` and its
 :class:`SourcePosition`, and reading goes on with the next record. The codes (see ``servicerules.errors``):
 
-* ``SR301`` malformed JSON (also a top-level JSON value that is not an array, and stray data in an array)
+* ``SR301`` malformed JSON (also a top-level JSON value that is neither an array nor an object, stray data
+  in an array, and data after a JSON object that is a whole document)
 * ``SR302`` the record is valid JSON but not an object
 * ``SR303`` bad text encoding (an undecodable byte; also a UTF-16 or UTF-32 file read as UTF-8)
 * ``SR304`` truncated input: the file ends in the middle of a record, or a gzip stream is truncated or
@@ -37,6 +41,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import functools
 import glob
 import io
@@ -347,17 +352,17 @@ def _format_from_name(path: str) -> Format | None:
 
 
 def _format_from_byte(first: int | None) -> Format:
-    if first == _LBRACKET:
+    if first == _LBRACKET or first == _LBRACE:
         return "json"
-    if first == _LBRACE:
-        return "jsonl"
     return "csv"
 
 
 def detect_format(path: str) -> Format:
     """The input format: by extension (``.jsonl``/``.ndjson``, ``.json``, ``.csv``/``.tsv``, each
     optionally ``.gz``); for stdin or another extension by the first non-whitespace byte of the
-    (decompressed) content: ``[`` is a JSON array, ``{`` JSONL, anything else CSV.
+    (decompressed) content: ``[`` or ``{`` is JSON, anything else CSV. How ``json`` input that starts
+    with ``{`` is read (one object, or one object per line) is up to :func:`read_records`, which reads
+    an input alike with and without ``format=detect_format(path)``.
 
     Sniffing stdin does not consume it (it seeks back, or peeks when stdin is a pipe).
     """
@@ -536,6 +541,10 @@ class _ByteSource:
             self._pushback.append(head)
         return head[:4]
 
+    def unread(self, chunks: list[bytes]) -> None:
+        """Give back chunks just read (in the order they were read): the next reads return them again."""
+        self._pushback.extend(reversed(chunks))
+
     def first_non_space(self) -> int | None:
         """The first byte that is not JSON whitespace, without consuming anything."""
         seen: list[bytes] = []
@@ -549,7 +558,39 @@ class _ByteSource:
             if match is not None:
                 found = chunk[match.start()]
                 break
-        self._pushback.extend(reversed(seen))
+        self.unread(seen)
+        return found
+
+    def object_per_line(self) -> bool:
+        """Whether the input (which starts with ``{``) holds one JSON value per line: its first non-blank
+        line is a whole value on its own (every bracket and string it opens closed on it, whether or not
+        it is valid JSON) and another non-blank line follows. Nothing is consumed; what is read to tell is
+        that first line and the white space after it."""
+        seen: list[bytes] = []
+        line: list[bytes] = []  # the first non-blank line, as far as read
+        in_line = after_line = found = False
+        while not found:
+            chunk = self.read()
+            if not chunk:
+                break
+            seen.append(chunk)
+            start = 0
+            if not in_line and not after_line:
+                match = _NON_WS.search(chunk)
+                if match is None:
+                    continue
+                in_line, start = True, match.start()
+            if in_line:
+                end = chunk.find(b"\n", start)
+                if end < 0:
+                    line.append(chunk[start:])
+                    continue
+                line.append(chunk[start:end])
+                if _unclosed(b"".join(line)):
+                    break  # a value that goes on over the next lines: a whole document
+                in_line, after_line, start = False, True, end + 1
+            found = _NON_WS.search(chunk, start) is not None
+        self.unread(seen)
         return found
 
 
@@ -971,12 +1012,15 @@ def _show_byte(c: int) -> str:
     return repr(chr(c)) if 0x20 < c < 0x7F else f"byte 0x{c:02x}"
 
 
-def _read_json_array(source: _ByteSource, name: str, codec: str) -> Iterator[RawRecord]:
-    """Stream the elements of a top-level JSON array.
+def _read_json_array(source: _ByteSource, name: str, codec: str, *, one_object: bool = False) -> Iterator[RawRecord]:
+    """Stream the elements of a top-level JSON array, or (``one_object``) read a document that is one
+    JSON object as one record.
 
     A scanner walks the bytes tracking string/escape state and bracket depth, cuts out each top-level
     element with the line (and column) of its first byte, and hands it to :func:`json.loads`. Malformed
-    elements are reported and scanning resumes at the next top-level ``,``.
+    elements are reported and scanning resumes at the next top-level ``,``. A lone object is cut out the
+    same way, so what is held is the record, as for an array element: anything but white space after
+    it makes the document malformed (one SR301 for the record), and the rest is not read.
     """
     buf = bytearray()
     base = 0  # stream offset of buf[0]
@@ -991,6 +1035,9 @@ def _read_json_array(source: _ByteSource, name: str, codec: str) -> Iterator[Raw
     start_line = start_col = 0
     row = 0
     last_units = 0
+    document: RawRecord | None = None  # one_object: the object's record, once it ended
+    document_end_line = 0  # one_object: the line where it ended
+    gap_has_cr = False  # one_object: a carriage return in the white space after the object
 
     def advance(to: int) -> None:
         nonlocal i, line, line_start
@@ -1045,27 +1092,58 @@ def _read_json_array(source: _ByteSource, name: str, codec: str) -> Iterator[Raw
                         continue
                     # the element ends here: its last closer, or a top-level ',' or ']' after a scalar
                     position = SourcePosition(name, start_line, row)
-                    yield _json_record(
+                    record = _json_record(
                         bytes(buf[start:i]), position, take_size(i), codec, first_col=start_col, multiline=True
                     )
+                    if one_object:  # held until the rest of the document is known to be white space
+                        document, document_end_line, state = record, line, _AFTER_ARRAY
+                        continue
+                    yield record
                     state = _AFTER_ELEMENT
                     continue
         else:
             match = _NON_WS.search(buf, i)
+            if document is not None and b"\r" in buf[i : len(buf) if match is None else match.start()]:
+                gap_has_cr = True
             if match is None:
                 advance(len(buf))
             else:
                 advance(match.start())
                 c = buf[i]
-                if state == _BEFORE:
+                if state == _BEFORE and one_object and c == _LBRACE:
+                    state = _IN_ELEMENT
+                    start, start_line, start_col = i, line, base + i - line_start + 1
+                    row = 1
+                elif state == _BEFORE:
                     if c != _LBRACKET:
-                        found = "an object" if c == _LBRACE else f"not an array (it starts with {_show_byte(c)})"
-                        hint = "; for one JSON object per line read the input as JSONL" if c == _LBRACE else ""
-                        message = f"top-level JSON value is {found}, expected an array of records{hint}"
+                        message = (
+                            f"top-level JSON value is not an array or an object (it starts with {_show_byte(c)}), "
+                            "expected an array of records, one record, or one record per line"
+                        )
                         yield _bad(here(), "SR301", message, take_size(len(buf)))
                         return
                     i += 1
                     state = _EXPECT_FIRST
+                elif state == _AFTER_ARRAY and document is not None:
+                    col = base + i - line_start + 1
+                    size = document.size + take_size(len(buf))
+                    if not document.ok:  # its own problem comes first
+                        yield dataclasses.replace(document, size=size)
+                        return
+                    why = ""
+                    if gap_has_cr and line == document_end_line:
+                        why = " (after a carriage return: lines that end in CR alone are not JSON Lines; end them with LF or CRLF)"
+                    elif c == _LBRACE or c == _LBRACKET:
+                        why = (
+                            "; JSON values one after another, as jq prints them, are neither one record nor one "
+                            "record per line: write one record per line (jq -c) or an array of records (jq -s)"
+                        )
+                    message = (
+                        f"malformed JSON: unexpected {_show_byte(c)} at line {line} column {col} after the end of "
+                        f"the JSON object that starts at line {start_line}{why}"
+                    )
+                    yield _bad(document.position, "SR301", message, size)
+                    return
                 elif state == _AFTER_ARRAY:
                     message = f"unexpected {_show_byte(c)} after the end of the top-level JSON array"
                     yield _bad(here(), "SR301", message, take_size(len(buf)))
@@ -1113,6 +1191,8 @@ def _read_json_array(source: _ByteSource, name: str, codec: str) -> Iterator[Raw
             eof = True
 
     problem = source.problem
+    if document is not None:
+        yield document
     if state == _IN_ELEMENT:
         position = SourcePosition(name, start_line, row)
         yield _bad(position, "SR304", _ends_early(problem), take_size(len(buf)))
@@ -1337,6 +1417,13 @@ def _csv_params(dialect: dict[str, Any] | None) -> dict[str, Any]:
     return params
 
 
+def _column_names(header: list[str]) -> list[str]:
+    """The header's column names: a blank cell (empty or white space only) names its column
+    ``column_<n>``, ``n`` its 1-based position. Spreadsheet exports end every line with empty columns
+    (``id;subject;;``), and their data is kept under these names."""
+    return [column if column.strip() else f"column_{index}" for index, column in enumerate(header, 1)]
+
+
 _UNCLOSED_QUOTE = (
     "file ends in the middle of a record: a quoted field opened in this row is never closed (unbalanced quote character?)"
 )
@@ -1410,19 +1497,27 @@ def _read_csv(
                 what = "file ends inside the CSV header"
                 yield _bad(position, "SR304", _ends_early(source.problem, what), units - last_units)
                 return
+            if not any(column.strip() for column in fields):
+                # a line of delimiters (an empty first row above the real header) names no column at all
+                message = "CSV header has no column names (every cell of its line is blank)"
+                yield _bad(position, "SR305", message, source.units(feed.offset) - last_units)
+                return
+            named = _column_names(fields)
             seen: dict[str, int] = {}
-            for index, column in enumerate(fields):
+            for index, column in enumerate(named):
                 if column in seen:
+                    blank = [n + 1 for n in (seen[column], index) if not fields[n].strip()]
+                    why = f"; column {blank[0]} is blank, so it is named by its position" if blank else ""
                     message = (
                         f"CSV header repeats the column name {column!r} (columns {seen[column] + 1} and "
-                        f"{index + 1}), so rows cannot be mapped to columns"
+                        f"{index + 1}{why}), so rows cannot be mapped to columns"
                     )
                     yield _bad(position, "SR305", message, source.units(feed.offset) - last_units)
                     return
                 seen[column] = index
             if bad is not None:  # keep going with the damaged names; report it once
                 yield _bad(position, "SR303", f"CSV header: {bad_message}", 0)
-            header = fields
+            header = named
             continue  # the header's bytes count towards the first row's size
         row += 1
         position = SourcePosition(name, start_line, row)
@@ -1457,11 +1552,15 @@ def read_records(
 ) -> Iterator[RawRecord]:
     """Stream the records of one input (``-`` is stdin) as :class:`RawRecord` objects, in file order.
 
-    ``format`` is ``"jsonl"``, ``"json"`` (a top-level array) or ``"csv"``; by default it comes from
-    the file name, else from the content (see :func:`detect_format`). ``csv_dialect`` may set
+    ``format`` is ``"jsonl"``, ``"json"`` or ``"csv"``; by default it comes from the file name, else
+    from the content (see :func:`detect_format`). JSON is a top-level array of records; or, when it
+    starts with ``{``, one object per line (read as JSON Lines) when its first non-blank line is a whole
+    value on its own (every bracket and string it opens closed) and another non-blank line follows,
+    else one object: one record, at the line of its ``{``. ``csv_dialect`` may set
     ``delimiter``, ``quotechar``, ``escapechar``, ``doublequote``, ``skipinitialspace``, ``strict`` or
     ``quoting`` for :func:`csv.reader`; without a delimiter, ``,``, ``;`` or tab is sniffed from the
-    header line (and the first rows, see :func:`_sniff_delimiter`). Arguments are checked at once (:class:`ValueError`); the file is opened on the first
+    header line (and the first rows, see :func:`_sniff_delimiter`); a blank header cell names its column
+    ``column_<n>`` (``n`` counted from 1). Arguments are checked at once (:class:`ValueError`); the file is opened on the first
     ``next()`` (:class:`OSError` such as :class:`FileNotFoundError` then).
     """
     path = os.fspath(path)
@@ -1531,12 +1630,19 @@ def _read(
             return
         if fmt is None:
             fmt = _format_from_byte(source.first_non_space())
+        one_object = False
+        if fmt == "json" and source.first_non_space() == _LBRACE:
+            # one object per line (mongoexport, many APIs' "export as JSON"), or one object, pretty-printed or not
+            if source.object_per_line():
+                fmt = "jsonl"
+            else:
+                one_object = True
         if fmt == "jsonl" and block_lines is not None:
             yield from _jsonl_blocks(source, name, codec, block_lines)
         elif fmt == "jsonl":
             yield from _read_jsonl(source, name, codec)
         elif fmt == "json":
-            yield from _read_json_array(source, name, codec)
+            yield from _read_json_array(source, name, codec, one_object=one_object)
         else:
             tsv = path != "-" and path.lower().removesuffix(".gz").endswith(".tsv")
             yield from _read_csv(source, name, codec, params, tab_first=tsv)

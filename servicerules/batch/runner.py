@@ -835,6 +835,12 @@ class _RecentSpans:
         return self.spans.get((position.file, position.line, position.row))
 
 
+def _starts_an_array(fd: int) -> bool:
+    """Whether the (plain) JSON file open as ``fd`` starts with ``[`` (within its first 4 KB)."""
+    head = os.pread(fd, _RAW_WINDOW, 0).removeprefix(codecs.BOM_UTF8).lstrip(b" \t\r\n")
+    return head.startswith(b"[")
+
+
 class _SourceTexts:
     """Reads a rejected record's text back from its (plain) input file, masked and cut to 1 KB.
 
@@ -861,7 +867,8 @@ class _SourceTexts:
                 self._fd = os.open(span.path, os.O_RDONLY)
                 self._path = span.path
                 fmt = self._format or detect_format(span.path)
-                self._json_array, self._csv = fmt == "json", fmt == "csv"
+                # JSON that starts with '{' is one object or one object per line: no ',' or '[' before a record
+                self._json_array, self._csv = fmt == "json" and _starts_an_array(self._fd), fmt == "csv"
             assert self._fd is not None
             data = os.pread(self._fd, min(span.end - span.start, _RAW_WINDOW), span.start)
         except OSError:

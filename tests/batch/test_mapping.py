@@ -1598,6 +1598,23 @@ def test_json_inputs(tmp_path: Path) -> None:
     assert good(out)[1] == {"id": "8", "channel": "web", "created_at": "2026-03-02T09:16:00+00:00", "attributes": {"messages": 0}}
 
 
+def test_a_column_with_a_blank_header_cell_is_read_by_its_position_name(tmp_path: Path) -> None:
+    # a spreadsheet export whose header ends in empty cells, one of which holds data in the rows
+    path = tmp_path / "calls.csv"
+    path.write_text("id;opened;;\r\n1;2026-03-02T09:00:00Z;VIP;\r\n2;2026-03-02T09:05:00Z;;\r\n", encoding="utf-8")
+    m = mapping("""\
+    layout: per_interaction
+    fields:
+      id: id
+      channel: {const: phone}
+      created_at: opened
+      attributes.note: column_3
+    """)
+    out = run(m, path)
+    assert [(r.position.line, r.code) for r in out] == [(2, None), (3, None)]
+    assert [r.get("attributes") for r in good(out)] == [{"note": "VIP"}, None]
+
+
 def test_input_options_of_the_mapping(tmp_path: Path) -> None:
     path = tmp_path / "calls.txt"
     path.write_bytes("id;name\r\n1;Zo\xeb\r\n".encode("latin-1"))

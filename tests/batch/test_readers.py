@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import hashlib
 import io
 import json
 import os
 import sys
+import zlib
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -245,9 +247,10 @@ def test_missing_file_raises_on_first_next(tmp_path: Path) -> None:
 
 
 def test_format_can_be_forced(tmp_path: Path) -> None:
-    path = write(tmp_path / "data.txt", '{"id": 1}\n')
-    assert read(path, format="jsonl")[0].data == {"id": 1}
-    assert read(path, format="json")[0].code == "SR301"
+    path = write(tmp_path / "data.txt", '{\n  "id": 1\n}\n')
+    assert summary(read(path, format="jsonl")) == [(1, 1, "SR301"), (2, 2, "SR301"), (3, 3, "SR301")]
+    assert [r.data for r in read(path, format="json")] == [{"id": 1}]
+    assert summary(read(write(tmp_path / "data.csv", "id\n1\n"), format="json")) == [(1, None, "SR301")]
 
 
 # ------------------------------------------------------------------------------------------ JSON arrays
@@ -346,15 +349,152 @@ def test_json_array_structural_slips_are_reported(tmp_path: Path) -> None:
     assert records[5].error == "malformed JSON: trailing ',' before the closing ']'"
 
 
-def test_json_top_level_must_be_an_array(tmp_path: Path) -> None:
-    records = read(write(tmp_path / "a.json", '\n  {"id": 1, "items": [1, 2]}\n'))
+def test_json_top_level_must_be_an_array_or_an_object(tmp_path: Path) -> None:
+    records = read(write(tmp_path / "b.json", '\n"hello"'))
     assert summary(records) == [(2, None, "SR301")]
-    assert records[0].error is not None
-    assert records[0].error.startswith("top-level JSON value is an object, expected an array of records")
-    records = read(write(tmp_path / "b.json", '"hello"'))
     assert records[0].error == (
-        "top-level JSON value is not an array (it starts with '\"'), expected an array of records"
+        "top-level JSON value is not an array or an object (it starts with '\"'), expected an array of records, "
+        "one record, or one record per line"
     )
+
+
+# -------------------------------------------------------------------- JSON files that hold no array
+
+
+def test_json_file_of_one_object_per_line_is_read_as_json_lines(tmp_path: Path, chunk_size: int) -> None:
+    # mongoexport's default, and many APIs' "export as JSON": it was one SR301 for the whole file
+    content = '{"id": 1}\n{"id": 2, "t": "a\\nb"}\n\n  {"id": 3,}\n[1]\n{"id": 4}\r\n{"id": 5'
+    records = read(write(tmp_path / "a.json", content))
+    assert summary(records) == [(1, 1, None), (2, 2, None), (4, 3, "SR301"), (5, 4, "SR302"), (6, 5, None), (7, 6, "SR304")]
+    assert [r.data for r in records if r.ok] == [{"id": 1}, {"id": 2, "t": "a\nb"}, {"id": 4}]
+    assert [r.error for r in records if not r.ok] == [
+        "malformed JSON: Expecting property name enclosed in double quotes at column 12",
+        "record is a JSON array, expected an object",
+        "file ends in the middle of a record (the last line is not a complete JSON object)",
+    ]
+    as_jsonl = read(write(tmp_path / "a.jsonl", content))
+    assert [dataclasses.replace(r, position=dataclasses.replace(r.position, file="x")) for r in records] == [
+        dataclasses.replace(r, position=dataclasses.replace(r.position, file="x")) for r in as_jsonl
+    ]
+    assert sum(r.size for r in records) == len(content)
+
+
+def test_json_file_of_one_object_per_line_gzip_and_stdin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_size: int
+) -> None:
+    content = b'\n{"id": 1}\n{"id": 2\n{"id": 3}\n'
+    expected = [(2, 1, None), (3, 2, "SR301"), (4, 3, None)]
+    assert summary(read(write(tmp_path / "a.json.gz", gzip.compress(content)))) == expected
+    for data in (content, gzip.compress(content)):
+        set_stdin(monkeypatch, data)  # detected by its content
+        records = read("-")
+        assert summary(records) == expected
+        assert records[1].position == SourcePosition("<stdin>", 3, 2)
+
+
+def test_json_file_of_one_object_per_line_whose_first_line_is_malformed(tmp_path: Path) -> None:
+    # the first line closes what it opens: a line of its own, however malformed, so the other lines are read
+    records = read(write(tmp_path / "a.json", '{"id": 1, "t": \'x\'}\n{"id": 2}\n'))
+    assert summary(records) == [(1, 1, "SR301"), (2, 2, None)]
+
+
+def test_json_file_of_one_pretty_printed_object_is_one_record(tmp_path: Path, chunk_size: int) -> None:
+    content = '\ufeff\n{\n  "id": "T-1",\n  "events": [\n    {"at": "2026-03-02T09:00:00Z", "text": "} {\\"x"}\n  ]\n}\n\n'
+    records = read(write(tmp_path / "ticket.json", content))
+    assert summary(records) == [(2, 1, None)]
+    assert records[0].data == {"id": "T-1", "events": [{"at": "2026-03-02T09:00:00Z", "text": '} {"x'}]}
+    assert records[0].size == len(content.encode()) - 2  # all but the blank lines after it
+
+
+def test_json_file_of_one_object_gzip_and_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_size: int) -> None:
+    content = b'{\n  "id": 1,\n  "tags": ["a", "b"]\n}'
+    assert [r.data for r in read(write(tmp_path / "a.json.gz", gzip.compress(content)))] == [{"id": 1, "tags": ["a", "b"]}]
+    for data in (content, gzip.compress(content)):
+        set_stdin(monkeypatch, data)  # detected by its content: it was read as JSON Lines, each line an SR301
+        records = read("-")
+        assert [(r.position, r.data) for r in records] == [(SourcePosition("<stdin>", 1, 1), {"id": 1, "tags": ["a", "b"]})]
+
+
+@pytest.mark.parametrize("content", ['{"id": 1}', '{"id": 1}\n', '  {"id": 1}  \r\n\n \n'])
+def test_json_file_of_one_object_on_one_line(tmp_path: Path, content: str) -> None:
+    assert summary(read(write(tmp_path / "a.json", content))) == [(1, 1, None)]
+
+
+def test_json_file_of_one_object_with_a_problem(tmp_path: Path, chunk_size: int) -> None:
+    records = read(write(tmp_path / "a.json", b'{\n  "id": 1,\n  "t": "\xe9t\xe9"\n}\n'))
+    assert [(r.position, r.code, r.error) for r in records] == [
+        (SourcePosition(str(tmp_path / "a.json"), 1, 1), "SR303", "invalid UTF-8 byte 0xe9 at line 3 column 9")
+    ]
+    assert records[0].readings == ({"id": 1, "t": "\ufffdt\ufffd"},)
+    records = read(write(tmp_path / "b.json", '{\n  "id": 1\n  "t": 2\n}\n'))
+    assert [(r.code, r.error) for r in records] == [("SR301", "malformed JSON: Expecting ',' delimiter at line 3 column 3")]
+    records = read(write(tmp_path / "c.json", '{\n  "id": 1,\n  "t": "abc'))
+    assert [(r.position.line, r.code, r.error) for r in records] == [(1, "SR304", "file ends in the middle of a record")]
+
+
+def test_json_file_of_one_object_in_a_truncated_gzip_stream(tmp_path: Path) -> None:
+    text = b"".join(hashlib.sha256(bytes([i])).hexdigest().encode() for i in range(80))  # compresses little
+    full = gzip.compress(b'{\n  "id": 1,\n  "t": "' + text + b'"\n}\n')
+    assert len(zlib.decompressobj(wbits=31).decompress(full[: len(full) // 2])) > 20
+    records = read(write(tmp_path / "a.json.gz", full[: len(full) // 2]))
+    assert [(r.position.line, r.position.row, r.code, r.error) for r in records] == [
+        (1, 1, "SR304", "file ends in the middle of a record: the gzip stream is truncated")
+    ]
+    records = read(write(tmp_path / "b.json.gz", full[:-4]))  # the object is whole: the trailer is cut
+    assert [(r.position.line, r.code) for r in records] == [(1, None), (5, "SR304")]
+
+
+def test_json_values_one_after_another_are_one_malformed_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_size: int
+) -> None:
+    # as jq prints them: the document is one record, and it is not one JSON value
+    content = b'{\n  "id": 1\n}\n{\n  "id": 2\n}\n' + b'{\n  "id": 3\n}\n' * 1000
+    buffer = set_stdin(monkeypatch, content)
+    records = read("-", format="json")
+    assert [(r.position, r.code, r.error) for r in records] == [
+        (
+            SourcePosition("<stdin>", 1, 1),
+            "SR301",
+            "malformed JSON: unexpected '{' at line 4 column 1 after the end of the JSON object that starts at line 1; "
+            "JSON values one after another, as jq prints them, are neither one record nor one record per line: "
+            "write one record per line (jq -c) or an array of records (jq -s)",
+        )
+    ]
+    assert buffer.tell() <= 15 + chunk_size  # what follows the object is not read (nor held) past its first byte
+    records = read(write(tmp_path / "a.json", '{"id": 1} x\n'))
+    assert [(r.position.line, r.code, r.error) for r in records] == [
+        (1, "SR301", "malformed JSON: unexpected 'x' at line 1 column 11 after the end of the JSON object that starts at line 1")
+    ]
+    records = read(write(tmp_path / "b.json", '\n{\n  "id": 1,\n  "t": "\\u00"\n}\n}\n'))
+    assert [(r.position.line, r.code) for r in records] == [(2, "SR301")]  # its own problem comes first
+    assert records[0].error is not None and records[0].error.startswith("malformed JSON: Invalid \\uXXXX escape")
+
+
+def test_json_file_whose_lines_end_in_a_carriage_return_alone(tmp_path: Path) -> None:
+    records = read(write(tmp_path / "a.json", '{"id": 1}\r{"id": 2}\r'))
+    assert [(r.position.line, r.code, r.error) for r in records] == [
+        (1, "SR301", "malformed JSON: unexpected '{' at line 1 column 11 after the end of the JSON object that starts "
+         "at line 1 (after a carriage return: lines that end in CR alone are not JSON Lines; end them with LF or CRLF)")
+    ]
+
+
+def test_json_starting_with_a_brace_reads_alike_with_the_detected_format(tmp_path: Path) -> None:
+    for name, content in (("a.txt", '{"id": 1}\n{"id": 2}\n'), ("b.txt", '{\n"id": 1\n}\n'), ("c.txt", '[{"id": 1}]')):
+        path = write(tmp_path / name, content)
+        assert detect_format(path) == "json"
+        assert read(path, format=detect_format(path)) == read(path) == read(path, format="json")
+
+
+def test_blocks_of_a_json_file_of_one_object_per_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.json.gz", gzip.compress(b'{"id": 1}\n{"id": 2}\n{"id": 3}\n'))
+    items = list(read_blocks(path, lines=2))
+    assert [(type(item).__name__, item.first_line, item.lines) for item in items if isinstance(item, JsonLines)] == [
+        ("JsonLines", 1, 2), ("JsonLines", 3, 1)
+    ]
+    assert len(items) == 2
+    assert records_of_blocks(path, 2)[0] == read(path)
+    one = write(tmp_path / "b.json", '{\n  "id": 1\n}\n')
+    assert [(type(item).__name__, getattr(item, "data", None)) for item in read_blocks(one, lines=2)] == [("RawRecord", {"id": 1})]
 
 
 def test_json_data_after_the_array_is_reported(tmp_path: Path) -> None:
@@ -543,9 +683,9 @@ def test_detect_format_by_extension_and_by_content(tmp_path: Path) -> None:
     assert detect_format("x.json.gz") == "json"
     assert detect_format("x.csv.gz") == "csv"
     assert detect_format(write(tmp_path / "a.txt", '\n\n  [{"a": 1}]')) == "json"
-    assert detect_format(write(tmp_path / "b.txt", '{"a": 1}\n')) == "jsonl"
+    assert detect_format(write(tmp_path / "b.txt", '{"a": 1}\n')) == "json"  # one object, or one per line
     assert detect_format(write(tmp_path / "c.txt", "id,name\n1,x\n")) == "csv"
-    assert detect_format(write(tmp_path / "d.log.gz", gzip.compress(b'{"a": 1}\n'))) == "jsonl"
+    assert detect_format(write(tmp_path / "d.log.gz", gzip.compress(b'{"a": 1}\n'))) == "json"
 
 
 def test_expand_inputs_directory_is_recursive_sorted_and_filtered(tmp_path: Path) -> None:
@@ -812,6 +952,78 @@ def test_csv_duplicate_header_column_is_reported(tmp_path: Path) -> None:
     records = read(write(tmp_path / "a.csv", "id,text,id\n1,a,2\n"))
     assert summary(records) == [(1, None, "SR305")]
     assert records[0].error is not None and "'id' (columns 1 and 3)" in records[0].error
+
+
+def test_csv_blank_header_cells_are_named_by_their_position(tmp_path: Path) -> None:
+    records = read(write(tmp_path / "a.csv", "id,,subject, \n1,x,Hello,\n2,,Bye,y\n"))
+    assert summary(records) == [(2, 1, None), (3, 2, None)]
+    assert [r.data for r in records] == [
+        {"id": "1", "column_2": "x", "subject": "Hello", "column_4": ""},
+        {"id": "2", "column_2": "", "subject": "Bye", "column_4": "y"},
+    ]
+
+
+def test_csv_excel_export_with_empty_columns_at_the_end_of_every_line(tmp_path: Path, chunk_size: int) -> None:
+    # two or more blank header cells were a repeated column name '', which rejected the whole file
+    content = b"id;subject;;\r\n1;Hello;;\r\n2;\"a;b\";;\r\n"
+    for name, data in (("a.csv", content), ("b.csv.gz", gzip.compress(content))):
+        records = read(write(tmp_path / name, data))
+        assert summary(records) == [(2, 1, None), (3, 2, None)], name
+        assert [r.data for r in records] == [
+            {"id": "1", "subject": "Hello", "column_3": "", "column_4": ""},
+            {"id": "2", "subject": "a;b", "column_3": "", "column_4": ""},
+        ], name
+
+
+def test_csv_blank_header_cells_on_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_stdin(monkeypatch, b"id\tsubject\t\t\n1\tHello\t\t\n")
+    assert [r.data for r in read("-")] == [{"id": "1", "subject": "Hello", "column_3": "", "column_4": ""}]
+
+
+def test_csv_one_blank_header_cell_is_named_too(tmp_path: Path) -> None:
+    # it used to make a field named '' (still a record, but one no mapping could name)
+    records = read(write(tmp_path / "a.csv", "id,text,\n1,a,\n2,b,c\n"))
+    assert [r.data for r in records] == [{"id": "1", "text": "a", "column_3": ""}, {"id": "2", "text": "b", "column_3": "c"}]
+
+
+def test_csv_blank_header_cells_name_the_readings_of_a_bad_row(tmp_path: Path) -> None:
+    records = read(write(tmp_path / "a.csv", "id;;text\n1;x;a;b\n"))
+    assert summary(records) == [(2, 1, "SR305")]
+    assert records[0].error == "CSV row has 4 fields, expected 3 (the header's columns)"
+    assert records[0].readings == (
+        {"id": "1", "column_2": "x", "text": "a"},
+        {"text": "b", "column_2": "a", "id": "x"},
+    )
+
+
+def test_csv_a_blank_cell_named_like_another_column_is_a_repeated_column(tmp_path: Path) -> None:
+    records = read(write(tmp_path / "a.csv", "id,,column_2\n1,a,b\n"))
+    assert summary(records) == [(1, None, "SR305")]
+    assert records[0].error == (
+        "CSV header repeats the column name 'column_2' (columns 2 and 3; column 2 is blank, so it is named by "
+        "its position), so rows cannot be mapped to columns"
+    )
+    records = read(write(tmp_path / "b.csv", "column_3,id,\n1,a,b\n"))
+    assert records[0].error == (
+        "CSV header repeats the column name 'column_3' (columns 1 and 3; column 3 is blank, so it is named by "
+        "its position), so rows cannot be mapped to columns"
+    )
+
+
+def test_csv_header_of_blank_cells_only_is_reported(tmp_path: Path) -> None:
+    # an empty first row above the real header: its line would name every column by position, and the real
+    # header become a data row
+    records = read(write(tmp_path / "a.csv", ";;;\nid;subject;;\n1;Hello;;\n"))
+    assert summary(records) == [(1, None, "SR305")]
+    assert records[0].error == "CSV header has no column names (every cell of its line is blank)"
+
+
+def test_csv_header_with_blank_cells_alone_and_blank_lines(tmp_path: Path) -> None:
+    assert read(write(tmp_path / "a.csv", "id;subject;;\n")) == []
+    assert read(write(tmp_path / "b.csv", "\n\nid;subject;;\n\n")) == []
+    records = read(write(tmp_path / "c.csv", "\r\n\r\nid;subject;;\r\n\r\n1;Hi;;\r\n"))
+    assert summary(records) == [(5, 1, None)]
+    assert records[0].data == {"id": "1", "subject": "Hi", "column_3": "", "column_4": ""}
 
 
 def test_csv_field_larger_than_the_csv_limit_is_reported(tmp_path: Path) -> None:

@@ -230,6 +230,35 @@ def test_a_json_array_named_csv_is_rejected_row_by_row_not_a_crash(tmp_path):
     assert rows[0]["reason"].startswith("unknown field '['")
 
 
+def test_check_reads_json_files_of_one_object_per_line_and_of_one_object(tmp_path):
+    lines = (ROOT / "examples" / "interactions.jsonl").read_text(encoding="utf-8").splitlines()
+    starter = str(ROOT / "rulesets" / "starter.yaml")
+    per_line = tmp_path / "mongoexport.json"  # one SR301 for the whole file, once
+    per_line.write_text("\n".join([*lines[:3], "[1, 2]", *lines[3:6]]) + "\n", encoding="utf-8")
+    rejects = tmp_path / "rejects.jsonl"
+    code, out, _ = call("check", starter, str(per_line), "--rejects", str(rejects), "--fail-on", "never", "-o", str(tmp_path / "v.jsonl"))
+    assert code == 1 and "7 read, 6 evaluated, 1 rejected" in out
+    rows = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+    assert [(r["line"], r["row"], r["code"], r["raw"]) for r in rows] == [(4, 4, "SR302", "[1, 2]")]
+    as_jsonl = tmp_path / "same.jsonl"
+    as_jsonl.write_text("\n".join(lines[:6]) + "\n", encoding="utf-8")
+    call("check", starter, str(as_jsonl), "--fail-on", "never", "-q", "-o", str(tmp_path / "w.jsonl"))
+    assert (tmp_path / "v.jsonl").read_text(encoding="utf-8") == (tmp_path / "w.jsonl").read_text(encoding="utf-8")
+
+    one = tmp_path / "ticket.json"  # one ticket, pretty-printed: it was one SR301 too
+    one.write_text(json.dumps(json.loads(lines[0]), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    code, out, _ = call("check", starter, str(one), "--fail-on", "never", "-q", "--summary-json", str(tmp_path / "s.json"))
+    summary = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
+    assert (code, summary["read"], summary["evaluated"], summary["rejected"]) == (0, 1, 1, 0)
+    two = tmp_path / "two.json"  # as jq prints them
+    two.write_text(one.read_text(encoding="utf-8") * 2, encoding="utf-8")
+    code, _, _ = call("check", starter, str(two), "--rejects", str(rejects), "-q")
+    rows = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+    assert code == 1 and [(r["line"], r["code"]) for r in rows] == [(1, "SR301")]
+    assert rows[0]["reason"].startswith("malformed JSON: unexpected '{' at line ")
+    assert rows[0]["raw"].startswith('{\n  "id": "EM-1001"') and rows[0]["raw_truncated"]
+
+
 def test_check_reads_the_export_with_the_csv_options_of_the_mapping(tmp_path):
     # the mapping's input.csv was ignored by check (the delimiter was sniffed from the header), so a '|'
     # export was read as one column and every row rejected

@@ -91,6 +91,32 @@ def test_map_refuses_an_output_on_its_input_and_an_unknown_mapping_before_writin
     assert (code, stderr) == (2, "servicerules map: error: the mapping has no join named tickets (its joins: none)\n")
 
 
+def test_map_reads_json_of_one_object_per_line_and_of_one_object_with_input_format_json(tmp_path, monkeypatch):
+    import sys
+    from types import SimpleNamespace
+
+    mapping = tmp_path / "tickets.yaml"
+    mapping.write_text(
+        "layout: per_interaction\ninput: {format: json}\nfields:\n  id: {column: ticket.id, type: string}\n"
+        "  channel: {const: email}\n  created_at: {column: opened, format: epoch}\n",
+        encoding="utf-8",
+    )
+    export = tmp_path / "tickets.dat"  # the mapping's format, not the name, says JSON
+    export.write_text(
+        '{"ticket": {"id": 7}, "opened": 1772442900}\n{"ticket": {"id": 8}, "opened": }\n'
+        '{"ticket": {"id": 9}, "opened": 1772442960}\n',
+        encoding="utf-8",
+    )
+    code, stdout, stderr = call("map", str(mapping), str(export))
+    assert code == 1 and [json.loads(line)["id"] for line in stdout.splitlines()] == ["7", "9"]
+    assert f"{export}:2: SR301 malformed JSON: Expecting value at column 33" in stderr
+
+    pretty = json.dumps({"ticket": {"id": 10}, "opened": 1772442900}, indent=2).encode()
+    monkeypatch.setattr(sys, "stdin", SimpleNamespace(buffer=io.BytesIO(pretty)))
+    code, stdout, stderr = call("map", str(mapping), "-", "-q")
+    assert (code, [json.loads(line)["id"] for line in stdout.splitlines()], stderr) == (0, ["10"], "")
+
+
 def test_map_files_passes_each_interaction_on_in_input_order(tmp_path):
     export = _export(tmp_path / "tweets.csv")
     seen: list[str] = []

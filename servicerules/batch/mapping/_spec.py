@@ -311,7 +311,7 @@ class ThreadSpec(_Spec):
 class InputSpec(_Spec):
     """How to read a file: format, text encoding and CSV dialect (defaults: from the file name and content)."""
 
-    format: Literal["csv", "json", "jsonl"] | None = Field(default=None, description="csv, json (an array) or jsonl")
+    format: Literal["csv", "json", "jsonl"] | None = Field(default=None, description="csv, json (an array of records, one record, or one record per line) or jsonl")
     encoding: str = Field(default="utf-8", description="text encoding, e.g. utf-8, latin-1, cp1252")
     csv: dict[str, Any] | None = Field(default=None, description="CSV options: delimiter, quotechar, escapechar, doublequote, skipinitialspace, strict, quoting")
 
