@@ -3,8 +3,9 @@
 Every reader streams with bounded memory: JSONL line by line, JSON arrays element by element (an
 incremental scanner cuts each top-level element out of the byte stream), CSV row by row. Only one record
 (plus one read chunk) is held at a time, so a huge single record is fine but a huge file is never loaded.
-JSON that starts with ``{`` rather than ``[`` is JSON Lines when its first line is a whole value and
-more lines follow, else one object, cut out by the same scanner: one record, and nothing after it read
+JSON that starts with ``{`` rather than ``[`` is JSON Lines when more lines follow its first line and
+that line is a whole value or the next one starts with ``{`` (see ``_ByteSource.object_per_line``), else
+one object, cut out by the same scanner: one record, and nothing after it read
 but up to the first byte that is not white space (which makes the document malformed).
 
 Bad input never stops the stream and is never dropped silently: every line, element or row that cannot
@@ -562,36 +563,40 @@ class _ByteSource:
         return found
 
     def object_per_line(self) -> bool:
-        """Whether the input (which starts with ``{``) holds one JSON value per line: its first non-blank
-        line is a whole value on its own (every bracket and string it opens closed on it, whether or not
-        it is valid JSON) and another non-blank line follows. Nothing is consumed; what is read to tell is
-        that first line and the white space after it."""
+        """Whether the input (which starts with ``{``) holds one JSON value per line: another non-blank line
+        follows its first non-blank line, and either that first line is a whole value on its own (every
+        bracket and string it opens closed on it, whether or not it is valid JSON) or the next line starts
+        with ``{`` as well (the first record is broken; a pretty-printed object's second line starts with a
+        key). Nothing is consumed; what is read to tell is that first line and the white space after it."""
         seen: list[bytes] = []
-        line: list[bytes] = []  # the first non-blank line, as far as read
-        in_line = after_line = found = False
-        while not found:
+        buffer = bytearray()
+        first: int | None = None  # where the first non-blank line starts
+        searched = 0  # how far the end of that line has been looked for
+        newline = -1
+        while True:
             chunk = self.read()
             if not chunk:
                 break
             seen.append(chunk)
-            start = 0
-            if not in_line and not after_line:
-                match = _NON_WS.search(chunk)
+            buffer += chunk
+            if first is None:
+                match = _NON_WS.search(buffer)
                 if match is None:
                     continue
-                in_line, start = True, match.start()
-            if in_line:
-                end = chunk.find(b"\n", start)
-                if end < 0:
-                    line.append(chunk[start:])
+                first = searched = match.start()
+            if newline < 0:
+                newline = buffer.find(b"\n", searched)
+                if newline < 0:
+                    searched = len(buffer)
                     continue
-                line.append(chunk[start:end])
-                if _unclosed(b"".join(line)):
-                    break  # a value that goes on over the next lines: a whole document
-                in_line, after_line, start = False, True, end + 1
-            found = _NON_WS.search(chunk, start) is not None
+            after = _NON_WS.search(buffer, newline + 1)
+            if after is None:
+                continue
+            self.unread(seen)
+            whole = not _unclosed(bytes(buffer[first:newline]))
+            return whole or buffer[after.start()] == _LBRACE
         self.unread(seen)
-        return found
+        return False  # one line, or none: one object
 
 
 def _split_lines(source: _ByteSource) -> Iterator[tuple[bytes, bool]]:
@@ -1554,9 +1559,9 @@ def read_records(
 
     ``format`` is ``"jsonl"``, ``"json"`` or ``"csv"``; by default it comes from the file name, else
     from the content (see :func:`detect_format`). JSON is a top-level array of records; or, when it
-    starts with ``{``, one object per line (read as JSON Lines) when its first non-blank line is a whole
-    value on its own (every bracket and string it opens closed) and another non-blank line follows,
-    else one object: one record, at the line of its ``{``. ``csv_dialect`` may set
+    starts with ``{``, one object per line (read as JSON Lines) when another non-blank line follows its
+    first non-blank line and that line is a whole value on its own (every bracket and string it opens
+    closed) or the next one starts with ``{`` too, else one object: one record, at the line of its ``{``. ``csv_dialect`` may set
     ``delimiter``, ``quotechar``, ``escapechar``, ``doublequote``, ``skipinitialspace``, ``strict`` or
     ``quoting`` for :func:`csv.reader`; without a delimiter, ``,``, ``;`` or tab is sniffed from the
     header line (and the first rows, see :func:`_sniff_delimiter`); a blank header cell names its column

@@ -398,6 +398,20 @@ def test_json_file_of_one_object_per_line_whose_first_line_is_malformed(tmp_path
     assert summary(records) == [(1, 1, "SR301"), (2, 2, None)]
 
 
+def test_json_lines_whose_first_line_is_cut_off_are_still_read_line_by_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_size: int
+) -> None:
+    # the first line opens more than it closes, but the next line starts a record of its own: not one
+    # pretty-printed object (whose second line starts with a key), so one bad line does not hide the rest
+    content = b'{"id": 1, "t": "cut\n\n{"id": 2}\n{"id": 3}\n'
+    expected = [(1, 1, "SR301"), (3, 2, None), (4, 3, None)]
+    assert summary(read(write(tmp_path / "a.json", content))) == expected
+    set_stdin(monkeypatch, content)  # detected by its content
+    assert summary(read("-")) == expected
+    # a pretty-printed object whose first line is a brace alone is still one record
+    assert summary(read(write(tmp_path / "b.json", b'{\n"id": 1}\n'))) == [(1, 1, None)]
+
+
 def test_json_file_of_one_pretty_printed_object_is_one_record(tmp_path: Path, chunk_size: int) -> None:
     content = '\ufeff\n{\n  "id": "T-1",\n  "events": [\n    {"at": "2026-03-02T09:00:00Z", "text": "} {\\"x"}\n  ]\n}\n\n'
     records = read(write(tmp_path / "ticket.json", content))
