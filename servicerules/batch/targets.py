@@ -394,7 +394,9 @@ def _labels(
         agents: list[str | None] = list(interaction_agents(interaction, as_of))
         found = agents or [None]
     else:
-        moment = interaction.created_at.astimezone(zone) if target.group_time is None else _moment(target.group_time(get), zone)
+        # through UTC: astimezone() returns a time already in ``zone`` unchanged, and a wall time that zone skips
+        # (02:30 on the spring-forward night, from default_timezone) would make a half hour of its own
+        moment = interaction.created_at.astimezone(UTC).astimezone(zone) if target.group_time is None else _moment(target.group_time(get), zone)
         if moment is None:
             found = [None]
         elif key == "day":
