@@ -908,6 +908,18 @@ def test_a_time_the_calendar_skips_is_grouped_in_the_half_hour_it_is(backend: st
         ruleset.close()
 
 
+def test_half_hours_of_the_repeated_hour_are_listed_in_time_order(backend: str) -> None:
+    # Berlin's fall-back night repeats 02:00-03:00: first in summer time (+02:00), then in winter time (+01:00)
+    ruleset = servicerules.load(CALENDAR_TARGETS.replace("America/New_York", "Europe/Berlin"), backend=backend)
+    try:
+        moments = [dt.datetime(2026, 10, 25, hour, minute, tzinfo=UTC) for hour, minute in ((1, 40), (0, 10), (1, 10), (0, 40))]
+        records = [call(f"C{n}", 5, True, ["a1"], moment, "red") for n, moment in enumerate(moments)]
+        assert [r.group["interval_30m"] for r in accumulate(ruleset, records).results()] == [
+            "2026-10-25T02:00+02:00", "2026-10-25T02:30+02:00", "2026-10-25T02:00+01:00", "2026-10-25T02:30+01:00"]
+    finally:
+        ruleset.close()
+
+
 def test_a_target_s_calendar_must_exist_and_must_have_day_or_half_hour_groups() -> None:
     unknown = CALENDAR_TARGETS.replace("calendar: desk", "calendar: dsk")
     with pytest.raises(RulesetError) as info:
