@@ -394,7 +394,9 @@ def _labels(
         agents: list[str | None] = list(interaction_agents(interaction, as_of))
         found = agents or [None]
     else:
-        moment = interaction.created_at.astimezone(zone) if target.group_time is None else _moment(target.group_time(get), zone)
+        # through UTC: astimezone() returns a time already in ``zone`` unchanged, and a wall time that zone skips
+        # (02:30 on the spring-forward night, from default_timezone) would make a half hour of its own
+        moment = interaction.created_at.astimezone(UTC).astimezone(zone) if target.group_time is None else _moment(target.group_time(get), zone)
         if moment is None:
             found = [None]
         elif key == "day":
@@ -583,13 +585,24 @@ class TargetAccumulator:
             by_target[index].append((group, tally))
         out: list[TargetResult] = []
         for info in self._targets:
-            rows = sorted(by_target[info.index], key=lambda row: [(v is None, v or "") for v in row[0]])
+            keys = info.spec.group_by
+            rows = sorted(by_target[info.index], key=lambda row: [_sort_key(k, v) for k, v in zip(keys, row[0])])
             if not rows:
                 out.append(_result(info, {}, _Tally()))
                 continue
             for group, tally in rows:
                 out.append(_result(info, dict(zip(info.spec.group_by, group)), tally))
         return out
+
+
+def _sort_key(key: str, value: str | None) -> tuple[bool, float, str]:
+    """Groups in order of their values as text, ``None`` last; half hours in time order: as text, the
+    fall-back night's second 02:00+01:00 came before its first 02:00+02:00 (and 02:30+02:00 after both)."""
+    if value is None:
+        return (True, 0.0, "")
+    if key == "interval_30m":
+        return (False, dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp(), value)
+    return (False, 0.0, value)
 
 
 def _result(info: _TargetInfo, group: dict[str, str | None], tally: _Tally) -> TargetResult:

@@ -18,7 +18,7 @@ from typing import Any, Callable, Literal, Mapping
 from servicerules.measures.lexicons import default_lexicon
 from servicerules.model.interaction import Event, Interaction
 
-__all__ = ["CATALOGUE", "DYNAMIC_PREFIXES", "NO_RESOURCES", "FactSpec", "FactType", "InteractionContext", "RulesetResources", "fact", "lookup"]
+__all__ = ["CATALOGUE", "DYNAMIC_PREFIXES", "NO_RESOURCES", "FactSpec", "FactType", "InteractionContext", "RulesetResources", "fact", "lookup", "seconds_between"]
 
 FactType = Literal["string", "number", "duration", "timestamp", "bool", "any"]
 
@@ -64,6 +64,18 @@ def _always_open() -> Any:
 
 
 NO_RESOURCES = RulesetResources()
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def seconds_between(start: dt.datetime, end: dt.datetime) -> float:
+    """The real time from ``start`` to ``end`` in seconds (negative when ``end`` is earlier).
+
+    Not ``(end - start).total_seconds()``: Python subtracts two datetimes that share a zone object by their
+    wall clocks, so with times in a named zone (``ZoneInfo("Europe/Berlin")``, as ``default_timezone`` gives
+    them) a wait across a daylight-saving change came out an hour too long or too short. Each is measured
+    from the epoch, a UTC time, which goes through its own UTC offset."""
+    return ((end - _EPOCH) - (start - _EPOCH)).total_seconds()
 
 
 class InteractionContext:

@@ -11,7 +11,7 @@ import datetime as dt
 
 import regex
 
-from servicerules.measures.catalogue import DYNAMIC_PREFIXES, EventPointer, InteractionContext, fact
+from servicerules.measures.catalogue import DYNAMIC_PREFIXES, EventPointer, InteractionContext, fact, seconds_between
 from servicerules.model.interaction import Event
 
 _STAFF = ("agent", "manager")
@@ -223,7 +223,7 @@ def _has_personal_reply(ctx: InteractionContext) -> bool:
 )
 def _first_reply_time(ctx: InteractionContext) -> float | None:
     at = _event_at(ctx, first_reply_index(ctx))
-    return (at - ctx.interaction.created_at).total_seconds() if at is not None else None
+    return seconds_between(ctx.interaction.created_at, at) if at is not None else None
 
 
 @fact(
@@ -237,7 +237,7 @@ def _first_reply_time(ctx: InteractionContext) -> float | None:
 def _unanswered_for(ctx: InteractionContext) -> float | None:
     if first_reply_index(ctx) is not None:
         return None
-    return max(0.0, (ctx.as_of - ctx.interaction.created_at).total_seconds())
+    return max(0.0, seconds_between(ctx.interaction.created_at, ctx.as_of))
 
 
 @fact("first_reply.index", "number", "event index of the first personal reply", "2", family=FAMILY, about=FIRST_REPLY)
@@ -401,7 +401,7 @@ def _ev_first_reply(ctx: InteractionContext, index: int) -> bool:
 def _ev_since_previous(ctx: InteractionContext, index: int) -> float | None:
     if index == 0:
         return None
-    return (ctx.events[index].at - ctx.events[index - 1].at).total_seconds()
+    return seconds_between(ctx.events[index - 1].at, ctx.events[index].at)
 
 
 DYNAMIC_PREFIXES["event.attributes."] = ("event", lambda ctx, index: ctx.events[index].attributes)

@@ -32,7 +32,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass
 
-from servicerules.measures.catalogue import EventPointer, InteractionContext, fact
+from servicerules.measures.catalogue import EventPointer, InteractionContext, fact, seconds_between
 
 __all__ = ["SHORT_ABANDON_SECONDS", "CallTimeline", "QueueWait", "call_timeline"]
 
@@ -65,7 +65,7 @@ class CallTimeline:
 
 
 def _seconds(start: dt.datetime, end: dt.datetime) -> float:
-    return max(0.0, (end - start).total_seconds())
+    return max(0.0, seconds_between(start, end))
 
 
 _CONVERSATION_EVENTS = frozenset({"message", "note", "status", "action"})

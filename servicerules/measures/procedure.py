@@ -29,7 +29,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable
 
-from servicerules.measures.catalogue import CATALOGUE, EventPointer, InteractionContext, fact
+from servicerules.measures.catalogue import CATALOGUE, EventPointer, InteractionContext, fact, seconds_between
 from servicerules.measures.conversation import action_indices, first_reply_index
 from servicerules.model.interaction import Event
 from servicerules.model.ruleset import ProcedureSpec
@@ -116,7 +116,7 @@ def _check_all(ctx: InteractionContext) -> dict[int, ProcedureCheck]:
             timed = [s for s in specs if s.within is not None]
             if missing is None and timed:
                 too_old = any(
-                    (event.at - last_seen[r]).total_seconds() > float(s.within or 0.0) for s in timed for r in s.requires
+                    seconds_between(last_seen[r], event.at) > float(s.within or 0.0) for s in timed for r in s.requires
                 )
             checks[index] = ProcedureCheck(action, missing, too_old)
         last_seen[action] = event.at
@@ -273,7 +273,7 @@ def _manager_index(ctx: InteractionContext, start: int) -> int | None:
 
 
 def _seconds(start: dt.datetime, end: dt.datetime) -> float:
-    return max(0.0, (end - start).total_seconds())
+    return max(0.0, seconds_between(start, end))
 
 
 @fact(

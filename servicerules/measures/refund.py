@@ -56,7 +56,7 @@ import math
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from servicerules.measures.catalogue import EventPointer, InteractionContext, fact
+from servicerules.measures.catalogue import EventPointer, InteractionContext, fact, seconds_between
 from servicerules.measures.conversation import first_customer_index
 from servicerules.measures.procedure import first_action_index, is_manager_involvement
 from servicerules.model.ruleset import RefundPolicySpec
@@ -172,7 +172,7 @@ def _days_since(ctx: InteractionContext, key: str) -> float | None:
     moment = order_moment(_order_value(ctx, key), _customer_zone(ctx))
     if moment is None:
         return None
-    return (refund_request_time(ctx) - moment).total_seconds() / DAY
+    return seconds_between(moment, refund_request_time(ctx)) / DAY
 
 
 def tier_window(policy: RefundPolicySpec, tier: str | None) -> float | str | None:

@@ -894,6 +894,32 @@ def test_a_target_s_calendar_groups_days_and_half_hours_in_its_time_zone(backend
         ruleset.close()
 
 
+def test_a_time_the_calendar_skips_is_grouped_in_the_half_hour_it_is(backend: str) -> None:
+    # 02:30 on the spring-forward night in New York, read with default_timezone, is 03:30 EDT (07:30 UTC), the
+    # same instant as 03:30-04:00. It was grouped under a half hour no New York clock shows, 02:30-05:00.
+    ruleset = servicerules.load(CALENDAR_TARGETS, backend=backend)
+    try:
+        naive = call("G", 5, True, ["a1"], dt.datetime(2026, 3, 8, 2, 30), "red")
+        skipped = Interaction.parse(naive, default_timezone="America/New_York")
+        aware = Interaction.parse(call("A", 5, True, ["a1"], dt.datetime(2026, 3, 8, 7, 30, tzinfo=UTC), "red"))
+        groups = {c.group for i in (skipped, aware) for c in ruleset.target_contributions(i)}
+        assert groups == {("2026-03-08", "2026-03-08T03:30-04:00")}
+    finally:
+        ruleset.close()
+
+
+def test_half_hours_of_the_repeated_hour_are_listed_in_time_order(backend: str) -> None:
+    # Berlin's fall-back night repeats 02:00-03:00: first in summer time (+02:00), then in winter time (+01:00)
+    ruleset = servicerules.load(CALENDAR_TARGETS.replace("America/New_York", "Europe/Berlin"), backend=backend)
+    try:
+        moments = [dt.datetime(2026, 10, 25, hour, minute, tzinfo=UTC) for hour, minute in ((1, 40), (0, 10), (1, 10), (0, 40))]
+        records = [call(f"C{n}", 5, True, ["a1"], moment, "red") for n, moment in enumerate(moments)]
+        assert [r.group["interval_30m"] for r in accumulate(ruleset, records).results()] == [
+            "2026-10-25T02:00+02:00", "2026-10-25T02:30+02:00", "2026-10-25T02:00+01:00", "2026-10-25T02:30+01:00"]
+    finally:
+        ruleset.close()
+
+
 def test_a_target_s_calendar_must_exist_and_must_have_day_or_half_hour_groups() -> None:
     unknown = CALENDAR_TARGETS.replace("calendar: desk", "calendar: dsk")
     with pytest.raises(RulesetError) as info:

@@ -55,6 +55,19 @@ def test_unanswered_for_runs_to_as_of():
     assert fact("unanswered_for", c) == 90 * 60
 
 
+def test_reply_times_in_a_named_zone_count_real_time_across_a_clock_change():
+    # 01:30 CEST to 03:30 CET on the fall-back night is 3 hours. Naive times read with default_timezone share
+    # one ZoneInfo, and Python subtracts such datetimes by their wall clocks: it was 2 hours.
+    data = {"id": "T", "channel": "email", "created_at": "2026-10-25T01:30:00",
+            "events": [{"at": "2026-10-25T01:30:00", "type": "message", "author": {"role": "customer"}, "text": "?"},
+                       {"at": "2026-10-25T03:30:00", "type": "message", "author": {"role": "agent"}, "text": "!"}]}
+    replied = Interaction.parse(data, default_timezone="Europe/Berlin")
+    c = InteractionContext(replied, replied.events[-1].at)
+    assert (fact("first_reply_time", c), CATALOGUE["event.since_previous"].compute(c, 1)) == (3 * 3600, 3 * 3600)
+    waiting = InteractionContext(replied.model_copy(update={"events": replied.events[:1]}), replied.events[-1].at)
+    assert fact("unanswered_for", waiting) == 3 * 3600
+
+
 def test_resolution_and_survey_facts():
     c = ctx(msg(0, "customer"), msg(10, "agent"), action(20, "coupon_issued"), status(30, "solved"),
             action(31, "survey_sent"))

@@ -248,6 +248,27 @@ def test_an_end_logged_before_the_answer_ends_the_wait() -> None:
     assert got["call.answered"] is True
 
 
+def test_times_in_a_named_zone_count_real_seconds_across_a_clock_change() -> None:
+    # Naive times read with default_timezone share one ZoneInfo, and Python subtracts datetimes that share a
+    # zone by their wall clocks: across the spring-forward night (02:00 CET is 03:00 CEST) a 20 s wait was
+    # 3620 s, and a service level counted the call as answered after an hour.
+    def call(*events: tuple[str, str]) -> Interaction:
+        data = {"id": "CALL-DST", "channel": "phone", "created_at": "2026-03-29T01:58:30",
+                "events": [{"at": f"2026-03-29T{time}", "type": kind} for time, kind in events]}
+        return Interaction.parse(data, default_timezone="Europe/Berlin")
+
+    def fact(name: str, interaction: Interaction, as_of: dt.datetime | None = None) -> Any:
+        return CATALOGUE[name].compute(InteractionContext(interaction, as_of or interaction.events[-1].at))
+
+    waited = call(("01:59:50", "call.queued"), ("03:00:10", "call.answered"))
+    assert fact("call.queue_wait", waited) == 20
+    still_queued = dt.datetime(2026, 3, 29, 3, 0, 5, tzinfo=waited.created_at.tzinfo)
+    assert (fact("call.queue_wait", waited, still_queued), fact("call.answered", waited, still_queued)) == (15, False)
+    held = call(("01:59:40", "call.queued"), ("01:59:50", "call.answered"), ("01:59:55", "hold.started"),
+                ("03:00:25", "hold.ended"), ("03:01:50", "call.ended"))
+    assert [fact(name, held) for name in ("call.queue_wait", "call.hold_time", "call.handle_time", "call.talk_time")] == [10, 30, 120, 90]
+
+
 def test_an_email_has_no_call_facts() -> None:
     interaction = Interaction.parse(
         {"id": "E-1", "channel": "email", "created_at": at(0),

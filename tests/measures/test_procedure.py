@@ -155,6 +155,17 @@ def test_within_counts_from_the_latest_verification() -> None:
     assert event_fact("event.prerequisite_too_old", ctx, 2) is False
 
 
+def test_within_counts_real_time_across_a_clock_change() -> None:
+    # 01:50 CET to 03:10 CEST is 20 minutes, within 30; by the wall clocks of the shared ZoneInfo that
+    # default_timezone gives naive times, it was 80 minutes, too old
+    data = {"id": "T-1", "channel": "chat", "created_at": "2026-03-29T01:50:00", "events": [
+        {"at": "2026-03-29T01:50:00", "type": "action", "action": "identity_verified", "author": {"role": "agent"}},
+        {"at": "2026-03-29T03:10:00", "type": "action", "action": "refund_issued", "author": {"role": "agent"}}]}
+    interaction = Interaction.parse(data, default_timezone="Europe/Berlin")
+    ctx = InteractionContext(interaction, interaction.events[-1].at, RulesetResources(procedures=WITHIN_30M))
+    assert event_fact("event.prerequisite_too_old", ctx, 1) is False
+
+
 def test_too_old_is_unknown_when_missing_or_without_limit() -> None:
     missing = context(action(0, "refund_issued"), procedures=WITHIN_30M)
     assert event_fact("event.prerequisite_too_old", missing, 0) is None
