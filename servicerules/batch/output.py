@@ -15,6 +15,7 @@ import csv
 import json
 import os
 import re
+from fractions import Fraction
 from typing import IO, Any, Callable, Iterable, Protocol, Sequence, TextIO, TypeVar
 
 from rich.console import Console
@@ -25,8 +26,8 @@ from rich.table import Table
 from rich.text import Text
 
 from servicerules._junit import JUnitCase, JUnitSuite, junit_xml
-from servicerules.batch.targets import format_result
-from servicerules.batch.summary import BatchSummary, InteractionOutcome, RejectedRecord, RowDetail, ViolationRow, severity_threshold
+from servicerules.batch.targets import TargetResult, format_result
+from servicerules.batch.summary import BatchSummary, GroupStats, InteractionOutcome, RejectedRecord, RowDetail, ViolationRow, severity_threshold
 from servicerules.model.interaction import Interaction
 from servicerules.report import Violation
 
@@ -601,14 +602,19 @@ def _percent(value: float | None) -> str:
 class SummaryPrinter:
     """The terminal summary: totals, per-rule compliance, top violations (most severe first),
     per-channel/team/agent compliance, rejections. Ids, teams and agents are folded onto more lines where
-    the width is short, never cut (the example ids before the rule ids)."""
+    the width is short, never cut (the example ids before the rule ids).
 
-    def __init__(self, stream: TextIO, *, width: int | None = None, top: int = 10):
+    ``top`` is how many violated rules the top violations show. ``most_groups`` is how many rows a channel,
+    team or agent table shows and how many lines an aggregate target shows: past it, those of the lowest
+    compliance and the worst figures, and how many more there are (``--summary-json`` holds them all)."""
+
+    def __init__(self, stream: TextIO, *, width: int | None = None, top: int = 10, most_groups: int = 25):
         if width is None:  # a terminal's own width; elsewhere (a file, a pipe, a CI log) always the same
             isatty = getattr(stream, "isatty", None)
             width = None if isatty is not None and isatty() else 110
         self.console = Console(file=stream, width=width, highlight=False, soft_wrap=False)
         self.top = top
+        self.most_groups = most_groups
 
     def print(self, summary: BatchSummary) -> None:
         c = self.console
@@ -660,18 +666,33 @@ class SummaryPrinter:
                 c.print(f"  … and {more} more violated rule{'s' if more != 1 else ''} (see Compliance per rule)")
         if summary.targets is not None:
             c.print("[bold]Aggregate targets[/bold]")
-            for result in summary.targets.results():
-                c.print(f"  {_printable(format_result(result))}", markup=False, soft_wrap=True)  # one line each: grep ': missed'
+            for results in _by_target(summary.targets.results()):
+                # thousands of half hours or agents: the worst of them, not a screenful per target
+                ordered = results if len(results) <= self.most_groups else _worst_results(results)
+                for result in ordered[: self.most_groups]:
+                    c.print(f"  {_printable(format_result(result))}", markup=False, soft_wrap=True)  # one line each: grep ': missed'
+                if len(ordered) > self.most_groups:
+                    c.print(_printable(_more_results(results[0].target_id, ordered[self.most_groups :])), markup=False, soft_wrap=True)
         for title, groups in (("channel", summary.by_channel), ("team", summary.by_team), ("agent", summary.by_agent)):
             if not groups:
                 continue
-            table = Table(title=f"Compliance per {title}", title_justify="left")
+            if len(groups) <= self.most_groups:
+                shown_groups, heading = sorted(groups.items()), f"Compliance per {title}"
+            else:  # a desk of 400 agents: the ones to look at, not a table that buries the rest of the summary
+                shown_groups = sorted(groups.items(), key=_lowest_first)[: self.most_groups]
+                heading = f"Compliance per {title} (the {len(shown_groups)} lowest of {len(groups):,})"
+            # a line of its own, not the table's title: a title wraps at the table's width ("… lowest of" / "400)")
+            c.print(Text(heading, style="table.title"))
+            table = Table()
             table.add_column(title, overflow="fold")
             table.add_column("interactions", justify="right")
             table.add_column("compliance", justify="right")
-            for key, group in sorted(groups.items()):
+            for key, group in shown_groups:
                 table.add_row(*_cells(key, group.interactions, _percent(group.compliance)))
             c.print(table)
+            if len(shown_groups) < len(groups):
+                more = len(groups) - len(shown_groups)
+                c.print(f"  … and {more:,} more {title}{'s' if more != 1 else ''} (all of them in --summary-json)", markup=False)
         self.print_rejections(summary)
 
     def print_rejections(self, summary: BatchSummary) -> None:
@@ -685,6 +706,53 @@ class SummaryPrinter:
             if summary.rejected > 20:
                 codes = ", ".join(f"{code} × {n:,}" for code, n in sorted(summary.rejections_by_code.items()))
                 c.print(f"  … and {summary.rejected - 20:,} more (see --rejects); by code: {codes}", markup=False)
+
+
+def _lowest_first(item: tuple[str, GroupStats]) -> tuple[bool, Fraction, int, str]:
+    """Groups by compliance, lowest first; of equal compliance, the one with more interactions first, then
+    by name. Compared exactly, as fractions: 1 of 3 and 2 of 6 tie, and 2 of 6 comes first."""
+    name, group = item
+    if not group.interactions:
+        return (True, Fraction(0), 0, name)
+    return (False, Fraction(group.compliant, group.interactions), -group.interactions, name)
+
+
+def _by_target(results: Sequence[TargetResult]) -> list[list[TargetResult]]:
+    """The results of each target, in target order (a target's results come together)."""
+    out: list[list[TargetResult]] = []
+    for result in results:
+        if out and out[-1][0].target_id == result.target_id:
+            out[-1].append(result)
+        else:
+            out.append([result])
+    return out
+
+
+_STATUS_ORDER = {"missed": 0, "met": 1, "no_data": 2}
+
+
+def _worst_results(results: Sequence[TargetResult]) -> list[TargetResult]:
+    """A target's results worst first: missed before met before no data; within a status, the achieved
+    figure furthest on the wrong side of the objective first (the lowest share of a ``>=`` target, the highest
+    average of a ``<=`` one), then more interactions counted first, then in the order of their groups."""
+
+    def key(item: tuple[int, TargetResult]) -> tuple[int, Fraction, int, int]:
+        index, result = item
+        if result.achieved is None:
+            return (_STATUS_ORDER[result.status], Fraction(0), 0, index)
+        exact = result.exact if result.exact is not None else Fraction(result.achieved)
+        counted = result.denominator if result.denominator is not None else result.count or 0
+        return (_STATUS_ORDER[result.status], exact if result.comparison == ">=" else -exact, -counted, index)
+
+    return [result for _, result in sorted(enumerate(results), key=key)]
+
+
+def _more_results(target_id: str, hidden: Sequence[TargetResult]) -> str:
+    """The line after a target's lines that leaves some out: how many, and how many of them missed."""
+    counts = {status: sum(1 for r in hidden if r.status == status) for status in _STATUS_ORDER}
+    statuses = ", ".join(f"{n:,} {status.replace('_', ' ')}" for status, n in counts.items() if n)
+    groups = "group" if len(hidden) == 1 else "groups"
+    return f"  … and {len(hidden):,} more {groups} of {target_id}: {statuses} (all of them in --summary-json)"
 
 
 _COLUMN_FRAME = 3
