@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 
@@ -634,9 +635,13 @@ class SummaryPrinter:
             table.add_column("severity")
             for column in ("violated", "compliant", "n/a", "compliance"):
                 table.add_column(column, justify="right")
-            for stats in sorted(summary.rules.values(), key=lambda s: (-s.violated, s.rule_id)):
-                table.add_row(*_cells(stats.rule_id, stats.severity or "", stats.violated, stats.compliant, stats.not_applicable, _percent(stats.compliance)))
-            c.print(table)
+            rule_rows = [
+                _cells(stats.rule_id, stats.severity or "", stats.violated, stats.compliant, stats.not_applicable, _percent(stats.compliance))
+                for stats in sorted(summary.rules.values(), key=lambda s: (-s.violated, s.rule_id))
+            ]
+            for row in rule_rows:
+                table.add_row(*row)
+            c.print(_fit(c, table, rule_rows))
         top = summary.top_violations(self.top)
         if top:
             rows = [
@@ -653,9 +658,10 @@ class SummaryPrinter:
                     table.add_column(column, justify="right")
                 if examples_width is not None:  # None: the table without them, to measure the others
                     table.add_column("examples", overflow="fold", max_width=examples_width or None)
-                for row in rows:
-                    table.add_row(*(row if examples_width is not None else row[:-1]))
-                return table
+                shown = [row if examples_width is not None else row[:-1] for row in rows]
+                for row in shown:
+                    table.add_row(*row)
+                return _fit(c, table, shown)
 
             # Where the other columns fit at their full width, the examples fold in the room they leave, so the
             # rule ids stay whole (Rich would narrow the widest column, the ids, first); else both fold.
@@ -687,9 +693,10 @@ class SummaryPrinter:
             table.add_column(title, overflow="fold")
             table.add_column("interactions", justify="right")
             table.add_column("compliance", justify="right")
-            for key, group in shown_groups:
-                table.add_row(*_cells(key, group.interactions, _percent(group.compliance)))
-            c.print(table)
+            group_rows = [_cells(key, group.interactions, _percent(group.compliance)) for key, group in shown_groups]
+            for row in group_rows:
+                table.add_row(*row)
+            c.print(_fit(c, table, group_rows))
             if len(shown_groups) < len(groups):
                 more = len(groups) - len(shown_groups)
                 c.print(f"  … and {more:,} more {title}{'s' if more != 1 else ''} (all of them in --summary-json)", markup=False)
@@ -757,6 +764,42 @@ def _more_results(target_id: str, hidden: Sequence[TargetResult]) -> str:
 
 _COLUMN_FRAME = 3
 """What a further column adds to a table's width besides its text: a rule and a space either side."""
+
+_NARROWEST_ID = 8
+"""The fewest columns an id column (a rule, an agent, the examples) is left where the width is short."""
+
+
+def _fit(console: Console, table: Table, rows: Sequence[Sequence[Text]]) -> Table:
+    """``table`` (whose id columns fold) with its other columns (severities, counts, percentages) as wide as
+    their longest value or header word, so that where the width is short only the ids fold: Rich narrows the
+    widest columns first and then every column alike, and beside a folded rule id it cut ``interactions`` to
+    ``interactio…`` (at 80 columns), ``critical`` to ``critic…`` (at 60) and ``25.9%`` to ``25…`` (at 40).
+    Where that leaves the ids too little room, the widest headers fold onto more lines (``complia`` /
+    ``nce``), never narrower than the values, and where even the values do not fit, every column folds: a
+    value may take two lines, but none is cut."""
+    columns = table.columns
+    others = [k for k, column in enumerate(columns) if column.overflow != "fold"]
+    values = {k: max((row[k].cell_len for row in rows), default=1) for k in others}
+    headers = {k: str(columns[k].header) for k in others}
+    words = {k: max(values[k], *(cell_len(word) for word in headers[k].split())) for k in others}
+    widths = {k: max(values[k], cell_len(headers[k])) for k in others}
+    ids = [k for k in range(len(columns)) if k not in others]
+    whole_ids = sum(min(max((row[k].cell_len for row in rows), default=1), columns[k].max_width or 1 << 16) for k in ids)
+    if sum(widths.values()) + whole_ids > console.width - 1 - _COLUMN_FRAME * len(columns):
+        widths = dict(words)  # "of all" / "checked" rather than a rule id folded once more
+    room = console.width - 1 - _COLUMN_FRAME * len(columns) - _NARROWEST_ID * len(ids)
+    for floor in (words, values):  # headers wrap at their spaces first, then fold
+        while sum(widths.values()) > room:
+            shrinkable = [k for k in others if widths[k] > floor[k]]
+            if not shrinkable:
+                break
+            widths[max(shrinkable, key=lambda k: widths[k])] -= 1
+    if sum(widths.values()) <= room:
+        for k, width in widths.items():
+            columns[k].width = width
+    for column in columns:
+        column.overflow = "fold"  # a header (or a value) that does not fit folds, never "…"
+    return table
 
 
 def _natural_width(console: Console, table: Table) -> int:

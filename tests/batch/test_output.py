@@ -904,3 +904,60 @@ def test_a_target_of_more_than_25_groups_shows_its_25_worst_and_says_how_many_mo
         "  abandonment-by-team [team=b]: 50.0% (10/20), objective <= 5.0%: missed",
         "  abandonment-by-team [team=(none)]: 5.0% (1/20), objective <= 5.0%: met",
     ]
+
+
+def _charter_like_summary() -> BatchSummary:
+    from servicerules.batch.summary import GroupStats, RuleStats
+
+    summary = BatchSummary("demo", "1", "reference", read=100, evaluated=100, compliant=50, violations=12)
+    for rule_id, severity, violated in (("identity.verified-before-account-action", "critical", 7), ("reply.late", "major", 5)):
+        summary.rules[rule_id] = RuleStats(rule_id, "", severity, violated=violated, compliant=100 - violated, violations=violated,
+                                           examples=[f"EM-100{k}" for k in range(3)])
+    summary.by_team["tech-support"] = GroupStats(19, 6)
+    return summary
+
+
+def test_terminal_tables_fold_the_ids_rather_than_cut_headers_severities_or_figures() -> None:
+    # Rich narrowed the widest columns first and then all alike: at 80 columns the header "interactions"
+    # read "interactio…", at 60 "critical" read "critic…", at 40 "93.0%" read "93…"
+    out = io.StringIO()
+    SummaryPrinter(out, width=80).print(_charter_like_summary())
+    text = out.getvalue()
+    assert text[text.index("Top violations") : text.index("Compliance per team")].splitlines()[1:] == [
+        "┏━━━━━━━━━━━━━━┳━━━━━━━━━━┳━━━━━━━━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━━━━━━┓",
+        "┃              ┃          ┃            ┃              ┃  of all ┃              ┃",
+        "┃ rule         ┃ severity ┃ violations ┃ interactions ┃ checked ┃ examples     ┃",
+        "┡━━━━━━━━━━━━━━╇━━━━━━━━━━╇━━━━━━━━━━━━╇━━━━━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━━━━━┩",
+        "│ identity.ver │ critical │          7 │            7 │    7.0% │ EM-1000,     │",
+        "│ ified-before │          │            │              │         │ EM-1001,     │",
+        "│ -account-act │          │            │              │         │ EM-1002      │",
+        "│ ion          │          │            │              │         │              │",
+        "│ reply.late   │ major    │          5 │            5 │    5.0% │ EM-1000,     │",
+        "│              │          │            │              │         │ EM-1001,     │",
+        "│              │          │            │              │         │ EM-1002      │",
+        "└──────────────┴──────────┴────────────┴──────────────┴─────────┴──────────────┘",
+    ]
+    out = io.StringIO()
+    SummaryPrinter(out, width=60).print(_charter_like_summary())
+    text = out.getvalue()
+    assert text[text.index("Compliance per rule") : text.index("Top violations")].splitlines()[1:6] == [
+        "┏━━━━━━━━━━┳━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━┳━━━━━┳━━━━━━━━━━┓",
+        "┃          ┃          ┃ violate ┃ complia ┃     ┃ complian ┃",  # the headers fold, not the figures
+        "┃ rule     ┃ severity ┃       d ┃      nt ┃ n/a ┃       ce ┃",
+        "┡━━━━━━━━━━╇━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━╇━━━━━╇━━━━━━━━━━┩",
+        "│ identity │ critical │       7 │      93 │   0 │    93.0% │",
+    ]
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 110])
+def test_terminal_tables_never_cut_anything_with_an_ellipsis(width: int) -> None:
+    out = io.StringIO()
+    SummaryPrinter(out, width=width).print(_charter_like_summary())
+    text = out.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert "…" not in text
+    # each column read back across the lines it folds onto holds its values whole (at 40 "93." / " 0%")
+    rules = [line.split("│") for line in text[: text.index("Top violations")].splitlines() if line.startswith("│")]
+    assert "".join(row[2].strip() for row in rules) == "criticalmajor"
+    assert "".join(row[6].strip() for row in rules) == "93.0%95.0%"
+    assert "".join(row[1].strip() for row in rules) == "identity.verified-before-account-actionreply.late"
