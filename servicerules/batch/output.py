@@ -812,13 +812,23 @@ def _cells(*values: object) -> list[Text]:
     return [Text(_printable(f"{value:,}" if type(value) is int else str(value))) for value in values]
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return _ESCAPES.get(char) or (f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
 
 
 def _printable(text: str) -> str:
-    """``text`` with control characters but tab and newline shown as ``\\x1b`` escapes: an escape sequence in
-    an id or a quoted value from the data must not reach the terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """``text`` on one line, as it is written: control characters shown as escapes (``\\x1b``, ``\\n``,
+    ``\\t``), for an escape sequence in an id or a quoted value from the data must not reach the terminal, and
+    a line break in a team split the line of a target result (``grep ': missed'`` found its second half)
+    and a table row (a tab read as spaces). So are the Unicode line separators and the bidirectional
+    overrides and isolates (``\\u202e``): with them, in a terminal that lays out right-to-left text, an agent
+    ``"bidi\\u202egnp.exe"`` read ``bidiexe.png``."""
+    return _UNPRINTABLE.sub(lambda m: _escape(m.group()), text)
 
 
 def dump_json(obj: object) -> str:

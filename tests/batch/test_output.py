@@ -961,3 +961,28 @@ def test_terminal_tables_never_cut_anything_with_an_ellipsis(width: int) -> None
     assert "".join(row[2].strip() for row in rules) == "criticalmajor"
     assert "".join(row[6].strip() for row in rules) == "93.0%95.0%"
     assert "".join(row[1].strip() for row in rules) == "identity.verified-before-account-actionreply.late"
+
+
+def test_terminal_summary_shows_line_breaks_tabs_and_bidi_overrides_from_the_data_as_escapes() -> None:
+    # a team with a line break split its target's line (grep ': missed' found "line]: 0.0% …" without the
+    # target) and its table row; a tab read as spaces; U+202E turned "bidi‮gnp.exe" into "bidiexe.png"
+    summary = _summary_of_groups("team", {"new\nline": (2, 0), "tab\there": (2, 1), "bidi\u202egnp.exe": (2, 2)})
+    summary.add_rejection("in\u2028.jsonl:3", "SR301", "bad\nrecord")
+    results = [_target_result("sl-by-team", {"team": "new\nline"}, Fraction(0), 2)]
+    summary.targets = SimpleNamespace(results=lambda: results)  # type: ignore[assignment]
+    out = io.StringIO()
+    SummaryPrinter(out, width=80).print(summary)
+    assert _section(out.getvalue(), "Aggregate targets") == [
+        "Aggregate targets",
+        "  sl-by-team [team=new\\nline]: 0.0% (0/2), objective >= 80.0%: missed",
+        "Compliance per team",
+        "┏━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━━━━━┓",
+        "┃ team              ┃ interactions ┃ compliance ┃",
+        "┡━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━╇━━━━━━━━━━━━┩",
+        "│ bidi\\u202egnp.exe │            2 │     100.0% │",
+        "│ new\\nline         │            2 │       0.0% │",
+        "│ tab\\there         │            2 │      50.0% │",
+        "└───────────────────┴──────────────┴────────────┘",
+        "Rejected records (1):",
+        "  in\\u2028.jsonl:3: SR301 bad\\nrecord",
+    ]
