@@ -18,12 +18,12 @@ import re
 from fractions import Fraction
 from typing import IO, Any, Callable, Iterable, Protocol, Sequence, TextIO, TypeVar
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.markup import escape
 from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.cells import cell_len
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from servicerules._junit import JUnitCase, JUnitSuite, junit_xml
@@ -546,13 +546,42 @@ class _TimeLeft(TimeRemainingColumn):
         return super().render(task)
 
 
+class _ProgressLine(Progress):
+    """A progress line that leaves the terminal's last columns free. A terminal echoes Ctrl-C as ``^C`` where
+    the cursor is: after a line as wide as the terminal (up to about 85 columns, where the bar took what the
+    text left) the echo began a new line, and the last frame was drawn there, under a stale one."""
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        yield _EchoRoom(self.make_tasks_table(self.tasks))
+
+
+class _EchoRoom:
+    """``renderable`` two columns narrower than the room it is given (the terminal's width at each frame)."""
+
+    def __init__(self, renderable: RenderableType):
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from console.render(self.renderable, options.update_width(max(options.max_width - 2, 1)))
+
+
+_NARROW_TERMINAL = 60
+"""Below this width the line leaves out the bar and its words: at 40 columns "12,345 records" wrapped over
+three lines, cut to "recor…"."""
+
+
 class _RichProgress:
     def __init__(self, stream: TextIO, total: int | None):
         console = Console(file=stream)
-        columns: list[ProgressColumn] = [SpinnerColumn(), TextColumn("checking"), _RecordRate()]
+        whole = Column(no_wrap=True)  # the words and figures stay on the line; the bar takes what they leave
+        narrow = console.width < _NARROW_TERMINAL
+        columns: list[ProgressColumn] = [SpinnerColumn(table_column=whole)]
+        columns += [_RecordRate(table_column=whole)] if narrow else [TextColumn("checking", table_column=whole), _RecordRate(table_column=whole)]
         if total:
-            columns += [BarColumn(), TaskProgressColumn(), TextColumn("ETA"), _TimeLeft()]
-        self._progress = Progress(*columns, console=console, transient=False, refresh_per_second=4)
+            columns += [] if narrow else [BarColumn()]
+            columns += [TaskProgressColumn(table_column=whole)]
+            columns += [_TimeLeft(table_column=whole)] if narrow else [TextColumn("ETA", table_column=whole), _TimeLeft(table_column=whole)]
+        self._progress = _ProgressLine(*columns, console=console, transient=False, refresh_per_second=4)
         self._task = self._progress.add_task("check", total=total or None, records=0)
         self._records = 0
 

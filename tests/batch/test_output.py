@@ -665,6 +665,40 @@ def test_progress_bar_only_on_a_terminal() -> None:
     assert "50%" in _last_frame(terminal)  # an interrupted run shows where it stopped
 
 
+def _frames(terminal: _Terminal) -> list[str]:
+    """The frames the progress bar drew, without their colours and cursor controls."""
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal.getvalue())
+    return [frame for frame in re.split(r"[\r\n]", text) if frame.strip()]
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_the_progress_line_leaves_room_for_the_terminal_to_echo_ctrl_c(monkeypatch: pytest.MonkeyPatch, columns: int) -> None:
+    # up to about 85 columns the line was as wide as the terminal: the "^C" the terminal echoes began a new
+    # line, and the last frame was drawn under a stale one
+    monkeypatch.setenv("COLUMNS", str(columns))
+    terminal = _Terminal()
+    with pytest.raises(KeyboardInterrupt):
+        with make_progress(terminal, total=1_000) as progress:
+            progress.advance(12_345, 500)
+            raise KeyboardInterrupt
+    frames = _frames(terminal)
+    assert frames[-1][2:].startswith("checking 12,345 records") and frames[-1].endswith(" 50% ETA -:--:--")
+    assert max(len(frame) for frame in frames) <= columns - 2
+
+
+def test_the_progress_line_of_a_narrow_terminal_leaves_out_the_bar_and_stays_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # at 40 columns the words wrapped: "checking 12,345" / "recor…" / "…/s"
+    monkeypatch.setenv("COLUMNS", "40")
+    terminal = _Terminal()
+    with make_progress(terminal, total=1_000) as progress:
+        progress.advance(12_345, 500)
+    assert _frames(terminal)[-1] == "  12,345 records …/s 100% 0:00:00"
+    terminal = _Terminal()
+    with make_progress(terminal) as progress:  # standard input: no size, no share done, no time left
+        progress.advance(12_345, 500)
+    assert _frames(terminal)[-1] == "  12,345 records …/s"
+
+
 def test_the_summary_fits_the_terminal_and_is_110_columns_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
     assert SummaryPrinter(io.StringIO()).console.width == 110  # a file, a pipe, a CI log: always the same
     monkeypatch.setenv("COLUMNS", "72")
