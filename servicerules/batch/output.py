@@ -15,18 +15,20 @@ import csv
 import json
 import os
 import re
+from fractions import Fraction
 from typing import IO, Any, Callable, Iterable, Protocol, Sequence, TextIO, TypeVar
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.markup import escape
 from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TaskProgressColumn, TextColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.cells import cell_len
+from rich.table import Column, Table
 from rich.text import Text
 
 from servicerules._junit import JUnitCase, JUnitSuite, junit_xml
-from servicerules.batch.targets import format_result
-from servicerules.batch.summary import BatchSummary, InteractionOutcome, RejectedRecord, RowDetail, ViolationRow, severity_threshold
+from servicerules.batch.targets import TargetResult, format_result
+from servicerules.batch.summary import BatchSummary, GroupStats, InteractionOutcome, RejectedRecord, RowDetail, ViolationRow, severity_threshold
 from servicerules.model.interaction import Interaction
 from servicerules.report import Violation
 
@@ -544,13 +546,42 @@ class _TimeLeft(TimeRemainingColumn):
         return super().render(task)
 
 
+class _ProgressLine(Progress):
+    """A progress line that leaves the terminal's last columns free. A terminal echoes Ctrl-C as ``^C`` where
+    the cursor is: after a line as wide as the terminal (up to about 85 columns, where the bar took what the
+    text left) the echo began a new line, and the last frame was drawn there, under a stale one."""
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        yield _EchoRoom(self.make_tasks_table(self.tasks))
+
+
+class _EchoRoom:
+    """``renderable`` two columns narrower than the room it is given (the terminal's width at each frame)."""
+
+    def __init__(self, renderable: RenderableType):
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from console.render(self.renderable, options.update_width(max(options.max_width - 2, 1)))
+
+
+_NARROW_TERMINAL = 60
+"""Below this width the line leaves out the bar and its words: at 40 columns "12,345 records" wrapped over
+three lines, cut to "recor…"."""
+
+
 class _RichProgress:
     def __init__(self, stream: TextIO, total: int | None):
         console = Console(file=stream)
-        columns: list[ProgressColumn] = [SpinnerColumn(), TextColumn("checking"), _RecordRate()]
+        whole = Column(no_wrap=True)  # the words and figures stay on the line; the bar takes what they leave
+        narrow = console.width < _NARROW_TERMINAL
+        columns: list[ProgressColumn] = [SpinnerColumn(table_column=whole)]
+        columns += [_RecordRate(table_column=whole)] if narrow else [TextColumn("checking", table_column=whole), _RecordRate(table_column=whole)]
         if total:
-            columns += [BarColumn(), TaskProgressColumn(), TextColumn("ETA"), _TimeLeft()]
-        self._progress = Progress(*columns, console=console, transient=False, refresh_per_second=4)
+            columns += [] if narrow else [BarColumn()]
+            columns += [TaskProgressColumn(table_column=whole)]
+            columns += [_TimeLeft(table_column=whole)] if narrow else [TextColumn("ETA", table_column=whole), _TimeLeft(table_column=whole)]
+        self._progress = _ProgressLine(*columns, console=console, transient=False, refresh_per_second=4)
         self._task = self._progress.add_task("check", total=total or None, records=0)
         self._records = 0
 
@@ -601,14 +632,19 @@ def _percent(value: float | None) -> str:
 class SummaryPrinter:
     """The terminal summary: totals, per-rule compliance, top violations (most severe first),
     per-channel/team/agent compliance, rejections. Ids, teams and agents are folded onto more lines where
-    the width is short, never cut (the example ids before the rule ids)."""
+    the width is short, never cut (the example ids before the rule ids).
 
-    def __init__(self, stream: TextIO, *, width: int | None = None, top: int = 10):
+    ``top`` is how many violated rules the top violations show. ``most_groups`` is how many rows a channel,
+    team or agent table shows and how many lines an aggregate target shows: past it, those of the lowest
+    compliance and the worst figures, and how many more there are (``--summary-json`` holds them all)."""
+
+    def __init__(self, stream: TextIO, *, width: int | None = None, top: int = 10, most_groups: int = 25):
         if width is None:  # a terminal's own width; elsewhere (a file, a pipe, a CI log) always the same
             isatty = getattr(stream, "isatty", None)
             width = None if isatty is not None and isatty() else 110
         self.console = Console(file=stream, width=width, highlight=False, soft_wrap=False)
         self.top = top
+        self.most_groups = most_groups
 
     def print(self, summary: BatchSummary) -> None:
         c = self.console
@@ -628,9 +664,13 @@ class SummaryPrinter:
             table.add_column("severity")
             for column in ("violated", "compliant", "n/a", "compliance"):
                 table.add_column(column, justify="right")
-            for stats in sorted(summary.rules.values(), key=lambda s: (-s.violated, s.rule_id)):
-                table.add_row(*_cells(stats.rule_id, stats.severity or "", stats.violated, stats.compliant, stats.not_applicable, _percent(stats.compliance)))
-            c.print(table)
+            rule_rows = [
+                _cells(stats.rule_id, stats.severity or "", stats.violated, stats.compliant, stats.not_applicable, _percent(stats.compliance))
+                for stats in sorted(summary.rules.values(), key=lambda s: (-s.violated, s.rule_id))
+            ]
+            for row in rule_rows:
+                table.add_row(*row)
+            c.print(_fit(c, table, rule_rows))
         top = summary.top_violations(self.top)
         if top:
             rows = [
@@ -647,9 +687,10 @@ class SummaryPrinter:
                     table.add_column(column, justify="right")
                 if examples_width is not None:  # None: the table without them, to measure the others
                     table.add_column("examples", overflow="fold", max_width=examples_width or None)
-                for row in rows:
-                    table.add_row(*(row if examples_width is not None else row[:-1]))
-                return table
+                shown = [row if examples_width is not None else row[:-1] for row in rows]
+                for row in shown:
+                    table.add_row(*row)
+                return _fit(c, table, shown)
 
             # Where the other columns fit at their full width, the examples fold in the room they leave, so the
             # rule ids stay whole (Rich would narrow the widest column, the ids, first); else both fold.
@@ -660,18 +701,34 @@ class SummaryPrinter:
                 c.print(f"  … and {more} more violated rule{'s' if more != 1 else ''} (see Compliance per rule)")
         if summary.targets is not None:
             c.print("[bold]Aggregate targets[/bold]")
-            for result in summary.targets.results():
-                c.print(f"  {_printable(format_result(result))}", markup=False, soft_wrap=True)  # one line each: grep ': missed'
+            for results in _by_target(summary.targets.results()):
+                # thousands of half hours or agents: the worst of them, not a screenful per target
+                ordered = results if len(results) <= self.most_groups else _worst_results(results)
+                for result in ordered[: self.most_groups]:
+                    c.print(f"  {_printable(format_result(result))}", markup=False, soft_wrap=True)  # one line each: grep ': missed'
+                if len(ordered) > self.most_groups:
+                    c.print(_printable(_more_results(results[0].target_id, ordered[self.most_groups :])), markup=False, soft_wrap=True)
         for title, groups in (("channel", summary.by_channel), ("team", summary.by_team), ("agent", summary.by_agent)):
             if not groups:
                 continue
-            table = Table(title=f"Compliance per {title}", title_justify="left")
+            if len(groups) <= self.most_groups:
+                shown_groups, heading = sorted(groups.items()), f"Compliance per {title}"
+            else:  # a desk of 400 agents: the ones to look at, not a table that buries the rest of the summary
+                shown_groups = sorted(groups.items(), key=_lowest_first)[: self.most_groups]
+                heading = f"Compliance per {title} (the {len(shown_groups)} lowest of {len(groups):,})"
+            # a line of its own, not the table's title: a title wraps at the table's width ("… lowest of" / "400)")
+            c.print(Text(heading, style="table.title"))
+            table = Table()
             table.add_column(title, overflow="fold")
             table.add_column("interactions", justify="right")
             table.add_column("compliance", justify="right")
-            for key, group in sorted(groups.items()):
-                table.add_row(*_cells(key, group.interactions, _percent(group.compliance)))
-            c.print(table)
+            group_rows = [_cells(key, group.interactions, _percent(group.compliance)) for key, group in shown_groups]
+            for row in group_rows:
+                table.add_row(*row)
+            c.print(_fit(c, table, group_rows))
+            if len(shown_groups) < len(groups):
+                more = len(groups) - len(shown_groups)
+                c.print(f"  … and {more:,} more {title}{'s' if more != 1 else ''} (all of them in --summary-json)", markup=False)
         self.print_rejections(summary)
 
     def print_rejections(self, summary: BatchSummary) -> None:
@@ -687,8 +744,91 @@ class SummaryPrinter:
                 c.print(f"  … and {summary.rejected - 20:,} more (see --rejects); by code: {codes}", markup=False)
 
 
+def _lowest_first(item: tuple[str, GroupStats]) -> tuple[bool, Fraction, int, str]:
+    """Groups by compliance, lowest first; of equal compliance, the one with more interactions first, then
+    by name. Compared exactly, as fractions: 1 of 3 and 2 of 6 tie, and 2 of 6 comes first."""
+    name, group = item
+    if not group.interactions:
+        return (True, Fraction(0), 0, name)
+    return (False, Fraction(group.compliant, group.interactions), -group.interactions, name)
+
+
+def _by_target(results: Sequence[TargetResult]) -> list[list[TargetResult]]:
+    """The results of each target, in target order (a target's results come together)."""
+    out: list[list[TargetResult]] = []
+    for result in results:
+        if out and out[-1][0].target_id == result.target_id:
+            out[-1].append(result)
+        else:
+            out.append([result])
+    return out
+
+
+_STATUS_ORDER = {"missed": 0, "met": 1, "no_data": 2}
+
+
+def _worst_results(results: Sequence[TargetResult]) -> list[TargetResult]:
+    """A target's results worst first: missed before met before no data; within a status, the achieved
+    figure furthest on the wrong side of the objective first (the lowest share of a ``>=`` target, the highest
+    average of a ``<=`` one), then more interactions counted first, then in the order of their groups."""
+
+    def key(item: tuple[int, TargetResult]) -> tuple[int, Fraction, int, int]:
+        index, result = item
+        if result.achieved is None:
+            return (_STATUS_ORDER[result.status], Fraction(0), 0, index)
+        exact = result.exact if result.exact is not None else Fraction(result.achieved)
+        counted = result.denominator if result.denominator is not None else result.count or 0
+        return (_STATUS_ORDER[result.status], exact if result.comparison == ">=" else -exact, -counted, index)
+
+    return [result for _, result in sorted(enumerate(results), key=key)]
+
+
+def _more_results(target_id: str, hidden: Sequence[TargetResult]) -> str:
+    """The line after a target's lines that leaves some out: how many, and how many of them missed."""
+    counts = {status: sum(1 for r in hidden if r.status == status) for status in _STATUS_ORDER}
+    statuses = ", ".join(f"{n:,} {status.replace('_', ' ')}" for status, n in counts.items() if n)
+    groups = "group" if len(hidden) == 1 else "groups"
+    return f"  … and {len(hidden):,} more {groups} of {target_id}: {statuses} (all of them in --summary-json)"
+
+
 _COLUMN_FRAME = 3
 """What a further column adds to a table's width besides its text: a rule and a space either side."""
+
+_NARROWEST_ID = 8
+"""The fewest columns an id column (a rule, an agent, the examples) is left where the width is short."""
+
+
+def _fit(console: Console, table: Table, rows: Sequence[Sequence[Text]]) -> Table:
+    """``table`` (whose id columns fold) with its other columns (severities, counts, percentages) as wide as
+    their longest value or header word, so that where the width is short only the ids fold: Rich narrows the
+    widest columns first and then every column alike, and beside a folded rule id it cut ``interactions`` to
+    ``interactio…`` (at 80 columns), ``critical`` to ``critic…`` (at 60) and ``25.9%`` to ``25…`` (at 40).
+    Where that leaves the ids too little room, the widest headers fold onto more lines (``complia`` /
+    ``nce``), never narrower than the values, and where even the values do not fit, every column folds: a
+    value may take two lines, but none is cut."""
+    columns = table.columns
+    others = [k for k, column in enumerate(columns) if column.overflow != "fold"]
+    values = {k: max((row[k].cell_len for row in rows), default=1) for k in others}
+    headers = {k: str(columns[k].header) for k in others}
+    words = {k: max(values[k], *(cell_len(word) for word in headers[k].split())) for k in others}
+    widths = {k: max(values[k], cell_len(headers[k])) for k in others}
+    ids = [k for k in range(len(columns)) if k not in others]
+    whole_ids = sum(min(max((row[k].cell_len for row in rows), default=1), columns[k].max_width or 1 << 16) for k in ids)
+    if sum(widths.values()) + whole_ids > console.width - 1 - _COLUMN_FRAME * len(columns):
+        widths = dict(words)  # "of all" / "checked" rather than a rule id folded once more
+    room = console.width - 1 - _COLUMN_FRAME * len(columns) - _NARROWEST_ID * len(ids)
+    for floor in (words, values):  # headers wrap at their spaces first, then fold
+        while sum(widths.values()) > room:
+            shrinkable = [k for k in others if widths[k] > floor[k]]
+            if not shrinkable:
+                break
+            widths[max(shrinkable, key=lambda k: widths[k])] -= 1
+    if sum(widths.values()) <= room:
+        for k, width in widths.items():
+            columns[k].width = width
+    for column in columns:
+        column.overflow = "fold"  # a header (or a value) that does not fit folds, never "…"
+    return table
 
 
 def _natural_width(console: Console, table: Table) -> int:
@@ -701,13 +841,23 @@ def _cells(*values: object) -> list[Text]:
     return [Text(_printable(f"{value:,}" if type(value) is int else str(value))) for value in values]
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return _ESCAPES.get(char) or (f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
 
 
 def _printable(text: str) -> str:
-    """``text`` with control characters but tab and newline shown as ``\\x1b`` escapes: an escape sequence in
-    an id or a quoted value from the data must not reach the terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """``text`` on one line, as it is written: control characters shown as escapes (``\\x1b``, ``\\n``,
+    ``\\t``), for an escape sequence in an id or a quoted value from the data must not reach the terminal, and
+    a line break in a team split the line of a target result (``grep ': missed'`` found its second half)
+    and a table row (a tab read as spaces). So are the Unicode line separators and the bidirectional
+    overrides and isolates (``\\u202e``): with them, in a terminal that lays out right-to-left text, an agent
+    ``"bidi\\u202egnp.exe"`` read ``bidiexe.png``."""
+    return _UNPRINTABLE.sub(lambda m: _escape(m.group()), text)
 
 
 def dump_json(obj: object) -> str:

@@ -12,6 +12,7 @@ import json
 import re
 import sys
 import xml.etree.ElementTree as ET
+from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -664,6 +665,40 @@ def test_progress_bar_only_on_a_terminal() -> None:
     assert "50%" in _last_frame(terminal)  # an interrupted run shows where it stopped
 
 
+def _frames(terminal: _Terminal) -> list[str]:
+    """The frames the progress bar drew, without their colours and cursor controls."""
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal.getvalue())
+    return [frame for frame in re.split(r"[\r\n]", text) if frame.strip()]
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_the_progress_line_leaves_room_for_the_terminal_to_echo_ctrl_c(monkeypatch: pytest.MonkeyPatch, columns: int) -> None:
+    # up to about 85 columns the line was as wide as the terminal: the "^C" the terminal echoes began a new
+    # line, and the last frame was drawn under a stale one
+    monkeypatch.setenv("COLUMNS", str(columns))
+    terminal = _Terminal()
+    with pytest.raises(KeyboardInterrupt):
+        with make_progress(terminal, total=1_000) as progress:
+            progress.advance(12_345, 500)
+            raise KeyboardInterrupt
+    frames = _frames(terminal)
+    assert frames[-1][2:].startswith("checking 12,345 records") and frames[-1].endswith(" 50% ETA -:--:--")
+    assert max(len(frame) for frame in frames) <= columns - 2
+
+
+def test_the_progress_line_of_a_narrow_terminal_leaves_out_the_bar_and_stays_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # at 40 columns the words wrapped: "checking 12,345" / "recor…" / "…/s"
+    monkeypatch.setenv("COLUMNS", "40")
+    terminal = _Terminal()
+    with make_progress(terminal, total=1_000) as progress:
+        progress.advance(12_345, 500)
+    assert _frames(terminal)[-1] == "  12,345 records …/s 100% 0:00:00"
+    terminal = _Terminal()
+    with make_progress(terminal) as progress:  # standard input: no size, no share done, no time left
+        progress.advance(12_345, 500)
+    assert _frames(terminal)[-1] == "  12,345 records …/s"
+
+
 def test_the_summary_fits_the_terminal_and_is_110_columns_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
     assert SummaryPrinter(io.StringIO()).console.width == 110  # a file, a pipe, a CI log: always the same
     monkeypatch.setenv("COLUMNS", "72")
@@ -774,3 +809,214 @@ def test_summary_parts_and_sink_digests_equal_feeding_each_outcome(tmp_path: Pat
         assert (rule["violated"], rule["examples"]) == (len(violators), violators[:3]), rule["rule_id"]
     assert max(rule["violated"] for rule in each[0]["rules"]) > 3  # so that the bound is reached
     assert len(json.loads(each[1]["v.json"])) == each[0]["violations"] == len(each[1]["v.jsonl"].splitlines())
+
+
+# ------------------------------------------------------------------------------- a help desk of many groups
+
+
+def _summary_of_groups(kind: str, groups: dict[str, tuple[int, int]]) -> BatchSummary:
+    """A summary whose channel, team or agent figures are ``groups``: name → (interactions, compliant)."""
+    from servicerules.batch.summary import GroupStats
+
+    summary = BatchSummary("desk", "1", "reference", read=500, evaluated=500, compliant=400)
+    for name, (interactions, compliant) in groups.items():
+        getattr(summary, f"by_{kind}")[name] = GroupStats(interactions, compliant)
+    return summary
+
+
+def _section(text: str, title: str) -> list[str]:
+    lines = text.splitlines()
+    return lines[next(k for k, line in enumerate(lines) if line.startswith(title)) :]
+
+
+def test_a_group_table_of_at_most_25_groups_lists_them_all_by_name() -> None:
+    summary = _summary_of_groups("team", {f"team-{k:02d}": (2, k % 3) for k in reversed(range(25))})
+    out = io.StringIO()
+    SummaryPrinter(out, width=80).print(summary)
+    lines = _section(out.getvalue(), "Compliance per team")
+    assert lines[:5] == [
+        "Compliance per team",
+        "┏━━━━━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━━━━━┓",
+        "┃ team    ┃ interactions ┃ compliance ┃",
+        "┡━━━━━━━━━╇━━━━━━━━━━━━━━╇━━━━━━━━━━━━┩",
+        "│ team-00 │            2 │       0.0% │",
+    ]
+    assert lines[-2:] == ["│ team-24 │            2 │       0.0% │", "└─────────┴──────────────┴────────────┘"]
+    assert len(lines) == 5 + 24 + 1
+
+
+def test_a_group_table_of_more_than_25_groups_shows_the_25_lowest_and_says_how_many_more() -> None:
+    # 400 agents made a 400-row table that buried the rest of the summary
+    agents = {f"agent-{k:02d}": (10, 9) for k in range(27)}  # 90% each: ties, by name
+    agents |= {
+        "agent-05": (4, 0), "agent-17": (12, 0),  # 0%: more interactions first
+        "agent-09": (6, 3), "agent-22": (6, 3), "agent-02": (10, 5),  # 50% (3 of 6 and 5 of 10 are a tie)
+        "agent-11": (3, 3), "agent-26": (1, 1),  # 100%: left out
+    }
+    out = io.StringIO()
+    SummaryPrinter(out, width=80).print(_summary_of_groups("agent", agents))
+    nineties = [k for k in range(27) if f"agent-{k:02d}" not in ("agent-05", "agent-17", "agent-09", "agent-22", "agent-02", "agent-11", "agent-26")]
+    assert _section(out.getvalue(), "Compliance per agent") == [
+        "Compliance per agent (the 25 lowest of 27)",
+        "┏━━━━━━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━━━━━┓",
+        "┃ agent    ┃ interactions ┃ compliance ┃",
+        "┡━━━━━━━━━━╇━━━━━━━━━━━━━━╇━━━━━━━━━━━━┩",
+        "│ agent-17 │           12 │       0.0% │",
+        "│ agent-05 │            4 │       0.0% │",
+        "│ agent-02 │           10 │      50.0% │",
+        "│ agent-09 │            6 │      50.0% │",
+        "│ agent-22 │            6 │      50.0% │",
+        *(f"│ agent-{k:02d} │           10 │      90.0% │" for k in nineties),
+        "└──────────┴──────────────┴────────────┘",
+        "  … and 2 more agents (all of them in --summary-json)",
+    ]
+    assert len(nineties) == 20
+    out = io.StringIO()
+    SummaryPrinter(out, width=80).print(_summary_of_groups("channel", {f"c{k:02d}": (1_000 + k, 1_000) for k in range(1_026)}))
+    lines = _section(out.getvalue(), "Compliance per channel")
+    assert lines[0] == "Compliance per channel (the 25 lowest of 1,026)"  # a line of its own: as the table's title it wrapped
+    assert lines[4] == "│ c1025   │        2,025 │      49.4% │"
+    assert lines[-1] == "  … and 1,001 more channels (all of them in --summary-json)"
+    out = io.StringIO()
+    SummaryPrinter(out, width=80).print(_summary_of_groups("team", {f"t{k:02d}": (2, 1) for k in range(26)}))
+    assert out.getvalue().splitlines()[-1] == "  … and 1 more team (all of them in --summary-json)"
+
+
+def _target_result(target_id: str, group: dict[str, str | None], achieved: Fraction | None, counted: int, *,
+                   kind: str = "share", objective: str = "0.8", comparison: str = ">=", unknown: int = 0) -> Any:
+    from servicerules.batch.targets import TargetResult
+
+    met = achieved is not None and (achieved >= Fraction(objective) if comparison == ">=" else achieved <= Fraction(objective))
+    share = kind != "average"
+    return TargetResult(
+        target_id, "", kind, group, "no_data" if achieved is None else "met" if met else "missed",  # type: ignore[arg-type]
+        None if achieved is None else float(achieved), float(objective), comparison,  # type: ignore[arg-type]
+        int(achieved * counted) if share and achieved is not None else 0 if share else None, counted if share else None,
+        None if share else float((achieved or 0) * counted), None if share else counted, unknown,
+        "ratio" if share else "seconds", "major", achieved,
+    )
+
+
+def test_a_target_of_more_than_25_groups_shows_its_25_worst_and_says_how_many_more_and_of_what() -> None:
+    # a target by agent or by half hour printed a line for each of hundreds or thousands of groups
+    results = [_target_result("total", {}, Fraction(80, 100), 100)]
+    missed = {3: (Fraction(1, 4), 4), 7: (Fraction(2, 8), 8), 12: (Fraction(7, 10), 10)}
+    for k in range(28):
+        achieved, counted = missed.get(k, (Fraction(9 + k % 2, 10), 10))
+        results.append(_target_result("sl-by-agent", {"agent": f"ag-{k:02d}"}, None if k == 27 else achieved, counted, unknown=2 * (k == 27)))
+    waits = {5: (45, 3), 20: (45, 5), 9: (31, 3)}
+    for k in range(26):
+        wait, counted = waits.get(k, (10, 3))
+        half_hour = f"2026-03-02T{k // 2:02d}:{k % 2 * 30:02d}Z"
+        results.append(_target_result("asa-by-interval", {"interval_30m": half_hour}, Fraction(wait), counted, kind="average", objective="30", comparison="<="))
+    for team, achieved in (("a", Fraction(0)), ("b", Fraction(1, 2)), (None, Fraction(1, 20))):
+        results.append(_target_result("abandonment-by-team", {"team": team}, achieved, 20, kind="rate", objective="0.05", comparison="<="))
+    summary = _summary_of_groups("team", {})
+    summary.targets = SimpleNamespace(results=lambda: results)  # type: ignore[assignment]
+    out = io.StringIO()
+    SummaryPrinter(out, width=80).print(summary)
+    sl = "objective >= 80.0%"
+    assert _section(out.getvalue(), "Aggregate targets") == [
+        "Aggregate targets",
+        f"  total: 80.0% (80/100), {sl}: met",
+        # missed first, the lowest share first; of equal shares, more counted first
+        f"  sl-by-agent [agent=ag-07]: 25.0% (2/8), {sl}: missed",
+        f"  sl-by-agent [agent=ag-03]: 25.0% (1/4), {sl}: missed",
+        f"  sl-by-agent [agent=ag-12]: 70.0% (7/10), {sl}: missed",
+        *(f"  sl-by-agent [agent=ag-{k:02d}]: 90.0% (9/10), {sl}: met" for k in range(0, 27, 2) if k != 12),
+        *(f"  sl-by-agent [agent=ag-{k:02d}]: 100.0% (10/10), {sl}: met" for k in (1, 5, 9, 11, 13, 15, 17, 19, 21)),
+        "  … and 3 more groups of sl-by-agent: 2 met, 1 no data (all of them in --summary-json)",
+        # at most: the highest average first
+        "  asa-by-interval [interval_30m=2026-03-02T10:00Z]: 45s (mean of 5), objective <= 30s: missed",
+        "  asa-by-interval [interval_30m=2026-03-02T02:30Z]: 45s (mean of 3), objective <= 30s: missed",
+        "  asa-by-interval [interval_30m=2026-03-02T04:30Z]: 31s (mean of 3), objective <= 30s: missed",
+        *(f"  asa-by-interval [interval_30m=2026-03-02T{k // 2:02d}:{k % 2 * 30:02d}Z]: 10s (mean of 3), objective <= 30s: met"
+          for k in range(25) if k not in waits),
+        "  … and 1 more group of asa-by-interval: 1 met (all of them in --summary-json)",
+        # 25 groups or fewer: all of them, in the order of their groups
+        "  abandonment-by-team [team=a]: 0.0% (0/20), objective <= 5.0%: met",
+        "  abandonment-by-team [team=b]: 50.0% (10/20), objective <= 5.0%: missed",
+        "  abandonment-by-team [team=(none)]: 5.0% (1/20), objective <= 5.0%: met",
+    ]
+
+
+def _charter_like_summary() -> BatchSummary:
+    from servicerules.batch.summary import GroupStats, RuleStats
+
+    summary = BatchSummary("demo", "1", "reference", read=100, evaluated=100, compliant=50, violations=12)
+    for rule_id, severity, violated in (("identity.verified-before-account-action", "critical", 7), ("reply.late", "major", 5)):
+        summary.rules[rule_id] = RuleStats(rule_id, "", severity, violated=violated, compliant=100 - violated, violations=violated,
+                                           examples=[f"EM-100{k}" for k in range(3)])
+    summary.by_team["tech-support"] = GroupStats(19, 6)
+    return summary
+
+
+def test_terminal_tables_fold_the_ids_rather_than_cut_headers_severities_or_figures() -> None:
+    # Rich narrowed the widest columns first and then all alike: at 80 columns the header "interactions"
+    # read "interactio…", at 60 "critical" read "critic…", at 40 "93.0%" read "93…"
+    out = io.StringIO()
+    SummaryPrinter(out, width=80).print(_charter_like_summary())
+    text = out.getvalue()
+    assert text[text.index("Top violations") : text.index("Compliance per team")].splitlines()[1:] == [
+        "┏━━━━━━━━━━━━━━┳━━━━━━━━━━┳━━━━━━━━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━━━━━━┓",
+        "┃              ┃          ┃            ┃              ┃  of all ┃              ┃",
+        "┃ rule         ┃ severity ┃ violations ┃ interactions ┃ checked ┃ examples     ┃",
+        "┡━━━━━━━━━━━━━━╇━━━━━━━━━━╇━━━━━━━━━━━━╇━━━━━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━━━━━┩",
+        "│ identity.ver │ critical │          7 │            7 │    7.0% │ EM-1000,     │",
+        "│ ified-before │          │            │              │         │ EM-1001,     │",
+        "│ -account-act │          │            │              │         │ EM-1002      │",
+        "│ ion          │          │            │              │         │              │",
+        "│ reply.late   │ major    │          5 │            5 │    5.0% │ EM-1000,     │",
+        "│              │          │            │              │         │ EM-1001,     │",
+        "│              │          │            │              │         │ EM-1002      │",
+        "└──────────────┴──────────┴────────────┴──────────────┴─────────┴──────────────┘",
+    ]
+    out = io.StringIO()
+    SummaryPrinter(out, width=60).print(_charter_like_summary())
+    text = out.getvalue()
+    assert text[text.index("Compliance per rule") : text.index("Top violations")].splitlines()[1:6] == [
+        "┏━━━━━━━━━━┳━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━┳━━━━━┳━━━━━━━━━━┓",
+        "┃          ┃          ┃ violate ┃ complia ┃     ┃ complian ┃",  # the headers fold, not the figures
+        "┃ rule     ┃ severity ┃       d ┃      nt ┃ n/a ┃       ce ┃",
+        "┡━━━━━━━━━━╇━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━╇━━━━━╇━━━━━━━━━━┩",
+        "│ identity │ critical │       7 │      93 │   0 │    93.0% │",
+    ]
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 110])
+def test_terminal_tables_never_cut_anything_with_an_ellipsis(width: int) -> None:
+    out = io.StringIO()
+    SummaryPrinter(out, width=width).print(_charter_like_summary())
+    text = out.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert "…" not in text
+    # each column read back across the lines it folds onto holds its values whole (at 40 "93." / " 0%")
+    rules = [line.split("│") for line in text[: text.index("Top violations")].splitlines() if line.startswith("│")]
+    assert "".join(row[2].strip() for row in rules) == "criticalmajor"
+    assert "".join(row[6].strip() for row in rules) == "93.0%95.0%"
+    assert "".join(row[1].strip() for row in rules) == "identity.verified-before-account-actionreply.late"
+
+
+def test_terminal_summary_shows_line_breaks_tabs_and_bidi_overrides_from_the_data_as_escapes() -> None:
+    # a team with a line break split its target's line (grep ': missed' found "line]: 0.0% …" without the
+    # target) and its table row; a tab read as spaces; U+202E turned "bidi‮gnp.exe" into "bidiexe.png"
+    summary = _summary_of_groups("team", {"new\nline": (2, 0), "tab\there": (2, 1), "bidi\u202egnp.exe": (2, 2)})
+    summary.add_rejection("in\u2028.jsonl:3", "SR301", "bad\nrecord")
+    results = [_target_result("sl-by-team", {"team": "new\nline"}, Fraction(0), 2)]
+    summary.targets = SimpleNamespace(results=lambda: results)  # type: ignore[assignment]
+    out = io.StringIO()
+    SummaryPrinter(out, width=80).print(summary)
+    assert _section(out.getvalue(), "Aggregate targets") == [
+        "Aggregate targets",
+        "  sl-by-team [team=new\\nline]: 0.0% (0/2), objective >= 80.0%: missed",
+        "Compliance per team",
+        "┏━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━━━━━┓",
+        "┃ team              ┃ interactions ┃ compliance ┃",
+        "┡━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━╇━━━━━━━━━━━━┩",
+        "│ bidi\\u202egnp.exe │            2 │     100.0% │",
+        "│ new\\nline         │            2 │       0.0% │",
+        "│ tab\\there         │            2 │      50.0% │",
+        "└───────────────────┴──────────────┴────────────┘",
+        "Rejected records (1):",
+        "  in\\u2028.jsonl:3: SR301 bad\\nrecord",
+    ]
