@@ -93,8 +93,8 @@ _CHUNK_SIZE = 1 << 16
 #: A longer record is skipped without being held and rejected (SR306), so that one huge or corrupt
 #: record (a file that is one 10 GB line, a binary file with no line feed) cannot exhaust memory; reading
 #: goes on with the next record. ``read_records`` and ``read_blocks`` take another as ``max_record_bytes``;
-#: the default is this constant's value when they are called. What is held is at most this plus one read
-#: chunk (64 KiB).
+#: the default is this constant's value when they are called. No more of one record is kept than this and
+#: one read chunk (64 KiB), with a transient copy of it at most.
 MAX_RECORD_BYTES = 64 << 20
 
 _STDIN_NAME = "<stdin>"
