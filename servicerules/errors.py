@@ -60,6 +60,7 @@ CODES: dict[str, str] = {
     "SR303": "bad text encoding",
     "SR304": "truncated input",
     "SR305": "CSV row with the wrong number of fields",
+    "SR306": "record too large",
     "SR310": "record cannot be mapped onto an interaction",
     "SR311": "timestamp without a time zone",
     "SR312": "events not in time order",

@@ -2,7 +2,8 @@
 
 Every reader streams with bounded memory: JSONL line by line, JSON arrays element by element (an
 incremental scanner cuts each top-level element out of the byte stream), CSV row by row. Only one record
-(plus one read chunk) is held at a time, so a huge single record is fine but a huge file is never loaded.
+(plus one read chunk) is held at a time, so a huge file is never loaded; and no record longer than
+:data:`MAX_RECORD_BYTES` is held either (see below).
 JSON that starts with ``{`` rather than ``[`` is JSON Lines when more lines follow its first line and
 that line is a whole value or the next one starts with ``{`` (see ``_ByteSource.object_per_line``), else
 one object, cut out by the same scanner: one record, and nothing after it read
@@ -19,6 +20,12 @@ be turned into a record becomes a :class:`RawRecord` carrying ``error``, a stabl
 * ``SR304`` truncated input: the file ends in the middle of a record, or a gzip stream is truncated or
   corrupt (reading cannot go on past that point, so it is always the last record of the file)
 * ``SR305`` CSV row with the wrong number of fields (also other malformed CSV rows and a bad header)
+* ``SR306`` record too large: more than :data:`MAX_RECORD_BYTES` bytes (``max_record_bytes``). Its bytes are
+  skipped, never held: a JSON Lines line up to its line feed, a JSON array element (or the one object of
+  a file) to its end, which the scanner finds without keeping what it passes, a CSV row to its end as the
+  CSV parser would find it. So a file that is one 10 GB line, or has no line feed at all, is one rejected
+  record, read in bounded memory. When the input ends inside such a record, it is ``SR304`` as for any
+  record (but a JSON Lines line without a line feed, whose end cannot be told from a cut-off one)
 
 A row with a bad byte (SR303) or the wrong number of fields (SR305) also carries ``readings``, what can
 still be made of it, so that a mapping can tell which interaction lost it (see :attr:`RawRecord.readings`).
@@ -62,6 +69,7 @@ __all__ = [
     "JsonLine",
     "JsonLines",
     "MAX_NESTING",
+    "MAX_RECORD_BYTES",
     "RawRecord",
     "SourcePosition",
     "detect_format",
@@ -79,6 +87,15 @@ DATA_SUFFIXES: tuple[str, ...] = (".jsonl", ".ndjson", ".json", ".csv", ".tsv")
 
 #: Bytes read (and, for gzip, decompressed) per step. Tests lower it to exercise chunk boundaries.
 _CHUNK_SIZE = 1 << 16
+
+#: The size of the largest record the readers hold, in bytes: a JSON Lines line (without its line feed),
+#: a JSON array element, the one object of a JSON file, a CSV row (its line breaks included but the last).
+#: A longer record is skipped without being held and rejected (SR306), so that one huge or corrupt
+#: record (a file that is one 10 GB line, a binary file with no line feed) cannot exhaust memory; reading
+#: goes on with the next record. ``read_records`` and ``read_blocks`` take another as ``max_record_bytes``;
+#: the default is this constant's value when they are called. No more of one record is kept than this and
+#: one read chunk (64 KiB), with a transient copy of it at most.
+MAX_RECORD_BYTES = 64 << 20
 
 _STDIN_NAME = "<stdin>"
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -562,12 +579,17 @@ class _ByteSource:
         self.unread(seen)
         return found
 
-    def object_per_line(self) -> bool:
+    def object_per_line(self, limit: int) -> bool:
         """Whether the input (which starts with ``{``) holds one JSON value per line: another non-blank line
         follows its first non-blank line, and either that first line is a whole value on its own (every
         bracket and string it opens closed on it, whether or not it is valid JSON) or the next line starts
         with ``{`` as well (the first record is broken; a pretty-printed object's second line starts with a
-        key). Nothing is consumed; what is read to tell is that first line and the white space after it."""
+        key). Nothing is consumed; what is read to tell is that first line and the white space after it.
+
+        No more than ``limit`` bytes (and one read) are looked at: a first line longer than that is taken
+        for JSON Lines (its record is too large either way, and the lines after it are read as records,
+        not lost as data after one object); a first line followed by more white space than that is taken
+        for JSON Lines when it is whole."""
         seen: list[bytes] = []
         buffer = bytearray()
         first: int | None = None  # where the first non-blank line starts
@@ -588,9 +610,15 @@ class _ByteSource:
                 newline = buffer.find(b"\n", searched)
                 if newline < 0:
                     searched = len(buffer)
+                    if searched - first > limit:
+                        self.unread(seen)
+                        return True
                     continue
             after = _NON_WS.search(buffer, newline + 1)
             if after is None:
+                if len(buffer) - newline > limit:
+                    self.unread(seen)
+                    return not _unclosed(bytes(buffer[first:newline]))
                 continue
             self.unread(seen)
             whole = not _unclosed(bytes(buffer[first:newline]))
@@ -599,45 +627,86 @@ class _ByteSource:
         return False  # one line, or none: one object
 
 
-def _split_lines(source: _ByteSource) -> Iterator[tuple[bytes, bool]]:
-    """Lines split at ``\\n`` (terminator removed), each with whether it had one."""
-    pending = bytearray()
+class _LongLine(NamedTuple):
+    """A part of a physical line longer than the record size limit: such a line is handed on in parts
+    (the first one of about the limit, then one per read), never whole."""
+
+    data: bytes
+    ends: bool
+    """Whether the line ends with this part (which then ends with its line break, if the line has one)."""
+
+
+_LINE_BREAK = re.compile(rb"\r\n?|\n")
+
+
+def _physical_lines(source: _ByteSource, limit: int) -> Iterator[bytes | _LongLine]:
+    """Lines with their terminators, split at ``\\r\\n``, ``\\n`` or a lone ``\\r`` (as ``newline=""``).
+
+    A line longer than ``limit`` comes as :class:`_LongLine` parts, so that no more than about the limit
+    and one read is held whatever the input (a file without line breaks, or with ``\\r`` ones only: an
+    old Mac export is one ``\\n``-line, read as its lines all the same)."""
+    pending = bytearray()  # the start of the line being read: no line break in it
+    long = False  # the line being read is longer than the limit: what was read of it was handed on
+    carry = b""  # a '\r' that ended a read: a '\n' may follow it in the next one
     while True:
         chunk = source.read()
-        if not chunk:
+        if chunk:
+            if carry:
+                chunk, carry = carry + chunk, b""
+            if chunk.endswith(b"\r"):  # so that a '\r' in a read is followed by the byte that tells
+                chunk, carry = chunk[:-1], b"\r"
+                if not chunk:
+                    continue
+        elif carry:  # the input's last byte
+            chunk, carry = carry, b""
+        else:
             break
+        if long:
+            found = _LINE_BREAK.search(chunk)
+            if found is None:
+                yield _LongLine(chunk, False)
+                continue
+            yield _LongLine(chunk[: found.end()], True)
+            long = False
+            chunk = chunk[found.end() :]
         parts = chunk.split(b"\n")
         if len(parts) == 1:
             pending += chunk
+            if len(pending) > limit:
+                if b"\r" in pending:  # lines that end in a lone '\r'
+                    pieces = pending.split(b"\r")
+                    for piece in pieces[:-1]:
+                        yield bytes(piece) + b"\r"
+                    pending = pieces[-1]
+                if len(pending) > limit:
+                    yield _LongLine(bytes(pending), False)
+                    pending = bytearray()
+                    long = True
             continue
         if pending:
             pending += parts[0]
-            yield bytes(pending), True
-        else:
-            yield parts[0], True
-        for part in parts[1:-1]:
-            yield part, True
-        pending = bytearray(parts[-1])
-    if pending:
-        yield bytes(pending), False
-
-
-def _physical_lines(source: _ByteSource) -> Iterator[bytes]:
-    """Lines with their terminators, split at ``\\r\\n``, ``\\n`` or a lone ``\\r`` (as ``newline=""``)."""
-    for body, terminated in _split_lines(source):
-        end = b""
-        if terminated:
+            parts[0] = bytes(pending)
+        last = parts.pop()
+        for body in parts:
             if body.endswith(b"\r"):
                 body, end = body[:-1], b"\r\n"
             else:
                 end = b"\n"
-        if b"\r" in body:
-            pieces = body.split(b"\r")
-            for piece in pieces[:-1]:
-                yield piece + b"\r"
-            body = pieces[-1]
-        if body or end:
+            if b"\r" in body:
+                lines = body.split(b"\r")
+                for line in lines[:-1]:
+                    yield line + b"\r"
+                body = lines[-1]
             yield body + end
+        pending = bytearray(last)
+    if long:
+        yield _LongLine(b"", True)
+    if pending:  # the last line, without a line break
+        rest = pending.split(b"\r")
+        for piece in rest[:-1]:
+            yield bytes(piece) + b"\r"
+        if rest[-1]:
+            yield bytes(rest[-1])
 
 
 # -------------------------------------------------------------------------------------------- encoding
@@ -898,9 +967,19 @@ class JsonLines:
     """Bytes skipped at the start of the input (a byte-order mark)."""
     problem: str | None = None
     """Why the input ended early (a damaged gzip stream); only in the last block."""
+    too_large: int = 0
+    """For a block of one line longer than :attr:`limit`: the line's length in bytes, without its line
+    feed; 0 for other blocks. The line was skipped, not held: ``data`` is its line feed, or empty when it
+    has none (the input's last line), so offsets in the block (:attr:`JsonLine.end`) are past ``data``.
+    Such a line is a record (``SR306``) whatever it holds, white space too."""
+    limit: int = MAX_RECORD_BYTES
+    """The record size limit the block was read with (for :attr:`too_large`'s message)."""
 
     def lines_with_records(self) -> Iterator[JsonLine]:
         """The non-blank lines, in order (blank lines are not records)."""
+        if self.too_large:
+            yield JsonLine(b"", self.first_line, 0, self.too_large + len(self.data), bool(self.data))
+            return
         data = self.data
         pos = 0
         number = self.first_line
@@ -921,13 +1000,13 @@ class JsonLines:
     def direct_json(self, line: JsonLine) -> bool:
         """Whether the line's bytes may be validated as JSON text directly (UTF-8 input, not cut off by a
         damaged input). When that fails, :func:`jsonl_record` says why, exactly as :func:`read_records`."""
-        return self.codec == "utf-8" and (line.terminated or self.problem is None)
+        return self.codec == "utf-8" and (line.terminated or self.problem is None) and not self.too_large
 
     def end_problem(self) -> SourcePosition | None:
         """Where :attr:`problem` is reported when it is no line's (the input does not end inside a
         record): after the last line, or on an unterminated blank last line."""
-        if self.problem is None:
-            return None
+        if self.problem is None or (self.too_large and not self.data):
+            return None  # (a cut-off line too large is rejected with it)
         tail = self.data[self.data.rfind(b"\n") + 1 :]
         if tail.strip(_JSON_WS):
             return None  # the cut-off last line is rejected with it
@@ -941,6 +1020,8 @@ def jsonl_record(block: JsonLines, line: JsonLine, row: int, size: int = 0) -> R
     if not line.terminated and block.problem is not None:
         # the last line of a damaged gzip stream may be cut anywhere: never trust it as data
         return _bad(position, "SR304", _ends_early(block.problem), size)
+    if block.too_large:
+        return _bad(position, "SR306", _too_large(block.too_large, block.limit), size)
     record = _json_record(line.raw, position, size, block.codec, first_col=1, multiline=False)
     if record.code == "SR301" and not line.terminated and _unclosed(line.raw):
         message = "file ends in the middle of a record (the last line is not a complete JSON object)"
@@ -948,29 +1029,63 @@ def jsonl_record(block: JsonLines, line: JsonLine, row: int, size: int = 0) -> R
     return record
 
 
-def _jsonl_blocks(source: _ByteSource, name: str, codec: str, max_lines: int | None) -> Iterator[JsonLines]:
+def _jsonl_blocks(
+    source: _ByteSource, name: str, codec: str, max_lines: int | None, limit: int
+) -> Iterator[JsonLines]:
     """The input's lines in blocks of ``max_lines`` lines (the last block may have fewer), or (``None``)
     of the complete lines each read brings. Blocks are cut at line ends only, with ``bytes.count`` and
-    ``bytes.find``: no per-line work."""
+    ``bytes.find``: no per-line work.
+
+    A line longer than ``limit`` is not held. Reads are no longer than the limit (see :func:`_read`), so
+    only the line a read continues can be that long, and one ``bytes.find`` per read that could make it so
+    tells. The complete lines before it become a block (of fewer lines), its bytes are skipped up to its
+    line feed, counted but not kept, and it is a block of its own (:attr:`JsonLines.too_large`)."""
     pieces: list[bytes] = []  # read, not yet in a block
     newlines = 0  # in pieces
+    tail = 0  # bytes in pieces after their last line feed: the line being read, so far
     start = 0  # input offset of pieces[0]
     line = 1  # line number of pieces[0]
 
-    def block(data: bytes, lines: int, problem: str | None = None) -> JsonLines:
+    def block(data: bytes, lines: int, problem: str | None = None, too_large: int = 0) -> JsonLines:
         nonlocal start, line
+        end = start + too_large + len(data)
         made = JsonLines(
-            name, line, lines, data, codec, start, source.units(start + len(data)),
-            source.compressed, source.skipped, problem,
+            name, line, lines, data, codec, start, source.units(end),
+            source.compressed, source.skipped, problem, too_large, limit,
         )
-        start += len(data)
+        start = end
         line += lines
         return made
 
     while chunk := source.read():
+        if len(chunk) > limit:  # a first read that sniffing made longer (limits of a few bytes only)
+            source.unread([chunk[limit:]])
+            chunk = chunk[:limit]
+        if tail + len(chunk) > limit:  # the line being read may be longer than the limit
+            end = chunk.find(b"\n")
+            if end < 0 or tail + end > limit:
+                if newlines:  # the complete lines before it
+                    data = b"".join(pieces)
+                    yield block(data[: len(data) - tail], newlines)
+                pieces, newlines = [], 0
+                length = tail
+                while end < 0:
+                    length += len(chunk)
+                    chunk = source.read()
+                    if not chunk:  # the input's last line
+                        yield block(b"", 1, source.problem, length)
+                        return
+                    end = chunk.find(b"\n")
+                yield block(b"\n", 1, None, length + end)
+                chunk = chunk[end + 1 :]
+                tail = 0
+                if not chunk:
+                    continue
+        last = chunk.rfind(b"\n")
+        tail = tail + len(chunk) if last < 0 else len(chunk) - last - 1
         if max_lines is None:
-            cut = chunk.rfind(b"\n") + 1
-            if cut:
+            if last >= 0:
+                cut = last + 1
                 pieces.append(chunk[:cut] if cut < len(chunk) else chunk)
                 yield block(b"".join(pieces), newlines + chunk.count(b"\n", 0, cut))
                 pieces, newlines = [], 0
@@ -995,10 +1110,10 @@ def _jsonl_blocks(source: _ByteSource, name: str, codec: str, max_lines: int | N
         yield block(data, newlines + (not data.endswith(b"\n") and bool(data)), source.problem)
 
 
-def _read_jsonl(source: _ByteSource, name: str, codec: str) -> Iterator[RawRecord]:
+def _read_jsonl(source: _ByteSource, name: str, codec: str, limit: int) -> Iterator[RawRecord]:
     row = 0
     last_units = 0
-    for block in _jsonl_blocks(source, name, codec, None):
+    for block in _jsonl_blocks(source, name, codec, None, limit):
         for line in block.lines_with_records():
             row += 1
             units = block.units_at(line.end)
@@ -1017,7 +1132,9 @@ def _show_byte(c: int) -> str:
     return repr(chr(c)) if 0x20 < c < 0x7F else f"byte 0x{c:02x}"
 
 
-def _read_json_array(source: _ByteSource, name: str, codec: str, *, one_object: bool = False) -> Iterator[RawRecord]:
+def _read_json_array(
+    source: _ByteSource, name: str, codec: str, limit: int, *, one_object: bool = False
+) -> Iterator[RawRecord]:
     """Stream the elements of a top-level JSON array, or (``one_object``) read a document that is one
     JSON object as one record.
 
@@ -1026,6 +1143,10 @@ def _read_json_array(source: _ByteSource, name: str, codec: str, *, one_object: 
     elements are reported and scanning resumes at the next top-level ``,``. A lone object is cut out the
     same way, so what is held is the record, as for an array element: anything but white space after
     it makes the document malformed (one SR301 for the record), and the rest is not read.
+
+    An element longer than ``limit`` is not held: once more than ``limit`` of its bytes are in the buffer
+    and it has not ended, the scanner goes on with the same state (string, depth) but drops what it has
+    passed, so that it finds the element's end without keeping the element; it is rejected (SR306) there.
     """
     buf = bytearray()
     base = 0  # stream offset of buf[0]
@@ -1097,9 +1218,12 @@ def _read_json_array(source: _ByteSource, name: str, codec: str, *, one_object: 
                         continue
                     # the element ends here: its last closer, or a top-level ',' or ']' after a scalar
                     position = SourcePosition(name, start_line, row)
-                    record = _json_record(
-                        bytes(buf[start:i]), position, take_size(i), codec, first_col=start_col, multiline=True
-                    )
+                    if i - start > limit:  # (start < 0 once its first bytes were dropped)
+                        record = _bad(position, "SR306", _too_large(i - start, limit), take_size(i))
+                    else:
+                        record = _json_record(
+                            bytes(buf[start:i]), position, take_size(i), codec, first_col=start_col, multiline=True
+                        )
                     if one_object:  # held until the rest of the document is known to be white space
                         document, document_end_line, state = record, line, _AFTER_ARRAY
                         continue
@@ -1183,7 +1307,7 @@ def _read_json_array(source: _ByteSource, name: str, codec: str, *, one_object: 
         # need more input
         if eof:
             break
-        keep = start if state == _IN_ELEMENT else i
+        keep = start if state == _IN_ELEMENT and len(buf) - start <= limit else i  # (an element too large: not held)
         if keep:
             del buf[:keep]
             base += keep
@@ -1211,32 +1335,62 @@ def _read_json_array(source: _ByteSource, name: str, codec: str, *, one_object: 
 # ------------------------------------------------------------------------------------------------- CSV
 
 
-class _CsvFeed:
-    """Feeds decoded physical lines to :func:`csv.reader` and remembers what it handed out."""
+class _RowTooLarge(Exception):
+    """Raised by :class:`_CsvFeed` to stop :func:`csv.reader` in a row longer than the record size limit
+    (the reader starts the next row afresh)."""
 
-    def __init__(self, lines: Iterator[bytes], codec: str) -> None:
+
+def _break_length(raw: bytes) -> int:
+    return 2 if raw.endswith(b"\r\n") else 1 if raw.endswith((b"\n", b"\r")) else 0
+
+
+class _CsvFeed:
+    """Feeds decoded physical lines to :func:`csv.reader` and remembers what it handed out.
+
+    It never hands out more than ``limit`` bytes for one row (line breaks included but the last): the line
+    that would make the row longer, or a part of a line longer than the limit, is kept as :attr:`over`,
+    :class:`_RowTooLarge` stops the reader, and :meth:`skip_row` reads on past the row without holding it."""
+
+    def __init__(self, lines: Iterator[bytes | _LongLine], codec: str, limit: int) -> None:
         self._lines = lines
         self._codec = codec
-        self._pushback: list[bytes] = []
-        self.line_no = 0  # physical lines handed out
-        self.offset = 0  # bytes handed out
+        self._limit = limit
+        self._pushback: list[bytes | _LongLine] = []
+        self.line_no = 0  # physical lines handed out (or skipped)
+        self.offset = 0  # bytes handed out (or skipped)
         self.hit_eof = False
         self.last_terminated = True
         self.bad: tuple[int, int, int] | None = None  # (line, byte, column) of the first undecodable byte
         self.row_lines: list[str] = []  # the lines handed out since the row began (see _CsvRowEnd)
+        self.row_bytes = 0  # the bytes of those lines
+        self.over: bytes | _LongLine | None = None  # what would have made the row too large, not handed out
+        self.last_break = 0  # the length of the line break of the last line skipped
 
     def __iter__(self) -> _CsvFeed:
         return self
 
-    def __next__(self) -> str:
+    def begin_row(self) -> None:
+        self.bad = None
+        self.row_lines.clear()
+        self.row_bytes = 0
+
+    def _next_raw(self) -> bytes | _LongLine:
         if self._pushback:
-            raw = self._pushback.pop()
-        else:
-            try:
-                raw = next(self._lines)
-            except StopIteration:
-                self.hit_eof = True
-                raise
+            return self._pushback.pop()
+        try:
+            return next(self._lines)
+        except StopIteration:
+            self.hit_eof = True
+            raise
+
+    def __next__(self) -> str:
+        raw = self._next_raw()
+        if not isinstance(raw, bytes) or (
+            self.row_bytes + len(raw) > self._limit and self.row_bytes + len(raw) - _break_length(raw) > self._limit
+        ):
+            self.over = raw
+            raise _RowTooLarge
+        self.row_bytes += len(raw)
         self.line_no += 1
         self.offset += len(raw)
         self.last_terminated = raw.endswith((b"\n", b"\r"))
@@ -1249,19 +1403,46 @@ class _CsvFeed:
         self.row_lines.append(text)
         return text
 
+    def skip_row(self, state: int, row_end: _CsvRowEnd) -> int:
+        """Read on past the rest of a row that the reader gave up on, where the parser would have: from
+        ``state``, its state after the lines handed out (:attr:`row_lines`), through :attr:`over`, to the
+        end of the row, counting lines and bytes but holding none. Returns the state there:
+        ``_CSV_START_RECORD`` unless the input ended inside the row."""
+        raw, self.over = self.over, None
+        if raw is None and state == _CSV_START_RECORD:
+            return state
+        while True:
+            if raw is None:
+                try:
+                    raw = self._next_raw()
+                except StopIteration:
+                    return state
+            data, ends = (raw, True) if isinstance(raw, bytes) else raw
+            raw = None
+            self.offset += len(data)
+            state = row_end.after(state, data.decode(self._codec, "replace"), line_end=ends)
+            if ends:
+                self.line_no += 1
+                self.last_break = _break_length(data)
+                self.last_terminated = self.last_break > 0
+                if state == _CSV_START_RECORD:
+                    return state
+
     def peek(self, max_bytes: int) -> bytes:
         """The first lines, from the first non-blank one, up to about ``max_bytes`` (at least that whole
-        line), without consuming them."""
-        taken: list[bytes] = []
+        line, unless it is longer than the record size limit), without consuming them."""
+        taken: list[bytes | _LongLine] = []
         size = 0
         for raw in self._lines:
             taken.append(raw)
+            if not isinstance(raw, bytes):  # a line too large: what is before it, and its start
+                break
             if size or raw.strip():
                 size += len(raw)
                 if size >= max_bytes:
                     break
         self._pushback.extend(reversed(taken))
-        return b"".join(taken).lstrip(b"\r\n")
+        return b"".join(raw if isinstance(raw, bytes) else raw.data[:max_bytes] for raw in taken).lstrip(b"\r\n")
 
 
 # The states of csv.reader's parser (CPython's Modules/_csv.c) that matter to where a row ends.
@@ -1298,9 +1479,10 @@ class _CsvRowEnd:
         quoted = "".join(c for c in (self._quote, self._escape) if c)
         self._quoted_stop = re.compile("[" + re.escape(quoted) + "]") if quoted else None
 
-    def after(self, state: int, line: str) -> int:
+    def after(self, state: int, line: str, *, line_end: bool = True) -> int:
         """The parser's state after ``line`` (with its line break, if any) and the end of the line:
-        ``_CSV_START_RECORD`` when the row ends there."""
+        ``_CSV_START_RECORD`` when the row ends there. Without ``line_end``, ``line`` is a part of a line
+        that goes on: the state after it, as the next part starts from."""
         i, n = 0, len(line)
         while i < n:
             c = line[i]
@@ -1360,6 +1542,8 @@ class _CsvRowEnd:
             elif c != "\r" and c != "\n":  # _CSV_EAT_CRNL: lines are split at line breaks, so never here
                 state = _CSV_IN_FIELD
             i += 1
+        if not line_end:
+            return state
         # the end of the line
         if state == _CSV_ESCAPED_CHAR:
             return _CSV_IN_FIELD  # the line break is the escaped character; the field goes on
@@ -1435,9 +1619,9 @@ _UNCLOSED_QUOTE = (
 
 
 def _read_csv(
-    source: _ByteSource, name: str, codec: str, dialect: dict[str, Any], *, tab_first: bool = False
+    source: _ByteSource, name: str, codec: str, dialect: dict[str, Any], limit: int, *, tab_first: bool = False
 ) -> Iterator[RawRecord]:
-    feed = _CsvFeed(_physical_lines(source), codec)
+    feed = _CsvFeed(_physical_lines(source, limit), codec, limit)
     params = dict(dialect)
     if "delimiter" not in params:
         sample = feed.peek(_SNIFF_BYTES).decode(codec, "replace")
@@ -1451,29 +1635,33 @@ def _read_csv(
     row_end: _CsvRowEnd | None = None
     while True:
         start_line = feed.line_no + 1
+        start_offset = feed.offset
         eof_before = feed.hit_eof
-        feed.bad = None
-        feed.row_lines.clear()
+        feed.begin_row()
         try:
             fields = next(reader)
         except StopIteration:
             break
-        except csv.Error as exc:
-            # read on where the parser would have: past the rest of the row, which may span lines
+        except (csv.Error, _RowTooLarge) as exc:
+            # read on where the parser would have: past the rest of the row, which may span lines (and be
+            # huge: it is not held)
             row_end = row_end or _CsvRowEnd(reader.dialect)
             state = _CSV_START_RECORD
             for line_text in feed.row_lines:
                 state = row_end.after(state, line_text)
             feed.row_lines.clear()
-            while state != _CSV_START_RECORD and (more := next(feed, None)) is not None:
-                state = row_end.after(state, more)
-                feed.row_lines.clear()  # only the row's first lines are kept: the rest may be huge
+            state = feed.skip_row(state, row_end)
             units = source.units(feed.offset)
             size, last_units = units - last_units, units
             spans = f" (the row spans lines {start_line} to {feed.line_no})" if feed.line_no > start_line else ""
+            too_large = isinstance(exc, _RowTooLarge)
+            length = feed.offset - start_offset - feed.last_break
             if header is None:
-                message = f"malformed CSV header: {exc}{spans}"
-                yield _bad(SourcePosition(name, start_line, None), "SR305", message, size)
+                if too_large:
+                    message = _too_large(length, limit, "the CSV header") + spans
+                else:
+                    message = f"malformed CSV header: {exc}{spans}"
+                yield _bad(SourcePosition(name, start_line, None), "SR306" if too_large else "SR305", message, size)
                 return
             row += 1
             position = SourcePosition(name, start_line, row)
@@ -1482,6 +1670,11 @@ def _read_csv(
                 yield _bad(position, "SR304", _ends_early(source.problem), size)
             elif state != _CSV_START_RECORD:  # as for a row the parser read to the end (below)
                 yield _bad(position, "SR304", _UNCLOSED_QUOTE, size)
+            elif too_large and source.problem is not None and not feed.last_terminated:
+                reported = True
+                yield _bad(position, "SR304", _ends_early(source.problem), size)
+            elif too_large:
+                yield _bad(position, "SR306", _too_large(length, limit) + spans, size)
             else:
                 yield _bad(position, "SR305", f"malformed CSV row: {exc}{spans}", size)
             continue
@@ -1554,6 +1747,7 @@ def read_records(
     format: str | None = None,
     encoding: str = "utf-8",
     csv_dialect: dict[str, Any] | None = None,
+    max_record_bytes: int | None = None,
 ) -> Iterator[RawRecord]:
     """Stream the records of one input (``-`` is stdin) as :class:`RawRecord` objects, in file order.
 
@@ -1565,11 +1759,14 @@ def read_records(
     ``delimiter``, ``quotechar``, ``escapechar``, ``doublequote``, ``skipinitialspace``, ``strict`` or
     ``quoting`` for :func:`csv.reader`; without a delimiter, ``,``, ``;`` or tab is sniffed from the
     header line (and the first rows, see :func:`_sniff_delimiter`); a blank header cell names its column
-    ``column_<n>`` (``n`` counted from 1). Arguments are checked at once (:class:`ValueError`); the file is opened on the first
-    ``next()`` (:class:`OSError` such as :class:`FileNotFoundError` then).
+    ``column_<n>`` (``n`` counted from 1). A record longer than ``max_record_bytes`` (default
+    :data:`MAX_RECORD_BYTES`, 64 MiB) is skipped, not held, and rejected (``SR306``). Arguments are checked
+    at once (:class:`ValueError`); the file is opened on the first ``next()`` (:class:`OSError` such as
+    :class:`FileNotFoundError` then).
     """
     path = os.fspath(path)
-    return _read(path, _format(format, path), _codec(encoding), _csv_params(csv_dialect), None)
+    limit = _record_limit(max_record_bytes)
+    return _read(path, _format(format, path), _codec(encoding), _csv_params(csv_dialect), None, limit)
 
 
 def read_blocks(
@@ -1579,14 +1776,41 @@ def read_blocks(
     format: str | None = None,
     encoding: str = "utf-8",
     csv_dialect: dict[str, Any] | None = None,
+    max_record_bytes: int | None = None,
 ) -> Iterator[RawRecord | JsonLines]:
     """Like :func:`read_records`, but JSON Lines input comes as :class:`JsonLines` blocks of ``lines``
     lines (the last may have fewer), not parsed: :func:`jsonl_record` makes their records. Other formats,
-    and a problem found before reading (a UTF-16 byte-order mark), still come as records."""
+    and a problem found before reading (a UTF-16 byte-order mark), still come as records. A line longer
+    than ``max_record_bytes`` is a block of its own, without its bytes (:attr:`JsonLines.too_large`); the
+    lines before it are a block then too, of fewer lines."""
     if lines < 1:
         raise ValueError(f"lines must be at least 1, not {lines}")
     path = os.fspath(path)
-    return _read(path, _format(format, path), _codec(encoding), _csv_params(csv_dialect), lines)
+    limit = _record_limit(max_record_bytes)
+    return _read(path, _format(format, path), _codec(encoding), _csv_params(csv_dialect), lines, limit)
+
+
+def _record_limit(max_record_bytes: int | None) -> int:
+    if max_record_bytes is None:
+        return MAX_RECORD_BYTES
+    if not isinstance(max_record_bytes, int) or isinstance(max_record_bytes, bool):
+        raise TypeError(f"max_record_bytes must be an int or None, not {type(max_record_bytes).__name__}")
+    if max_record_bytes < 1:
+        raise ValueError(f"max_record_bytes must be at least 1, not {max_record_bytes}")
+    return max_record_bytes
+
+
+def _size_text(size: int) -> str:
+    """``64 MiB``, ``4 KiB`` or ``1,000 bytes``: a limit as a user would have written it."""
+    for unit, name in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+        if size >= unit and size % unit == 0:
+            return f"{size // unit} {name}"
+    return "1 byte" if size == 1 else f"{size:,} bytes"
+
+
+def _too_large(size: int, limit: int, what: str = "record") -> str:
+    """SR306's message."""
+    return f"{what} is {size:,} bytes, more than the limit of {_size_text(limit)}"
 
 
 def _format(format: str | None, path: str) -> Format | None:
@@ -1602,21 +1826,25 @@ def _format(format: str | None, path: str) -> Format | None:
 
 
 @overload
-def _read(path: str, fmt: Format | None, codec: str, params: dict[str, Any], block_lines: None) -> Iterator[RawRecord]: ...
+def _read(
+    path: str, fmt: Format | None, codec: str, params: dict[str, Any], block_lines: None, limit: int
+) -> Iterator[RawRecord]: ...
 
 
 @overload
 def _read(
-    path: str, fmt: Format | None, codec: str, params: dict[str, Any], block_lines: int
+    path: str, fmt: Format | None, codec: str, params: dict[str, Any], block_lines: int, limit: int
 ) -> Iterator[RawRecord | JsonLines]: ...
 
 
 def _read(
-    path: str, fmt: Format | None, codec: str, params: dict[str, Any], block_lines: int | None
+    path: str, fmt: Format | None, codec: str, params: dict[str, Any], block_lines: int | None, limit: int
 ) -> Iterator[RawRecord | JsonLines]:
     name = _STDIN_NAME if path == "-" else path
     with _open_raw(path) as raw:
-        source = _ByteSource(raw, _CHUNK_SIZE)
+        # reads no longer than the limit: a record longer than the limit then always spans reads, so the
+        # readers need to look at the length of records that do only (one per read)
+        source = _ByteSource(raw, min(_CHUNK_SIZE, limit))
         head = source.start(strip_utf8_bom=codec == "utf-8")
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
             message = (
@@ -1638,16 +1866,16 @@ def _read(
         one_object = False
         if fmt == "json" and source.first_non_space() == _LBRACE:
             # one object per line (mongoexport, many APIs' "export as JSON"), or one object, pretty-printed or not
-            if source.object_per_line():
+            if source.object_per_line(limit):
                 fmt = "jsonl"
             else:
                 one_object = True
         if fmt == "jsonl" and block_lines is not None:
-            yield from _jsonl_blocks(source, name, codec, block_lines)
+            yield from _jsonl_blocks(source, name, codec, block_lines, limit)
         elif fmt == "jsonl":
-            yield from _read_jsonl(source, name, codec)
+            yield from _read_jsonl(source, name, codec, limit)
         elif fmt == "json":
-            yield from _read_json_array(source, name, codec, one_object=one_object)
+            yield from _read_json_array(source, name, codec, limit, one_object=one_object)
         else:
             tsv = path != "-" and path.lower().removesuffix(".gz").endswith(".tsv")
-            yield from _read_csv(source, name, codec, params, tab_first=tsv)
+            yield from _read_csv(source, name, codec, params, limit, tab_first=tsv)

@@ -284,6 +284,53 @@ def test_rejected_text_of_json_lines_is_read_back_from_the_file(ruleset: Any, tm
     assert [Path(r["file"]).name for r in cut] == ["a.jsonl", "b.jsonl.gz"] and cut[0]["raw"] == '{"id": "cut", "chan'
 
 
+def test_a_line_longer_than_the_record_limit_is_never_sent_to_a_worker(
+    ruleset: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a record size limit of 8 KiB, lines of 20 KB (one of them without a line feed, at the end, and
+    one holding a card number at its start) are rejected as SR306 at their lines, in every run alike; no
+    block sent for evaluation holds their bytes; the rejects file has their first kilobyte, masked."""
+    from servicerules.batch import readers
+
+    monkeypatch.setattr(readers, "MAX_RECORD_BYTES", 8192)
+    lines = [json.dumps(record) for record in corpus(300, seed=4, events=2)]
+    long = '{"id": "card", "note": "4111 1111 1111 1111 ' + "x" * 20_000 + '"}'
+    for at in (0, 57, 58, 200):
+        lines.insert(at, long)
+    (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\n" + long)
+    inputs = [str(tmp_path / "a.jsonl")]
+    expected = [r for r in read_records(inputs[0])]
+    assert [(r.position.line, r.position.row, r.code) for r in expected if not r.ok] == [
+        (line, line, "SR306") for line in (1, 58, 59, 201, 305)
+    ]
+    assert expected[0].error == f"record is {len(long):,} bytes, more than the limit of 8 KiB"
+    from servicerules.batch import runner
+
+    sent: list[bytes] = []  # the blocks of lines sent for evaluation
+    add_block = runner._Chunk.add_block
+
+    def adding_block(chunk: Any, block: Any) -> None:
+        sent.append(block.lines.data)
+        add_block(chunk, block)
+
+    monkeypatch.setattr(runner._Chunk, "add_block", adding_block)
+    results = {}
+    for jobs, chunk in ((1, 256), (1, 7), (2, 7), (2, 64)):
+        sink = _Collect()
+        out = tmp_path / f"rejects-{jobs}-{chunk}.jsonl"
+        summary = check_files(ruleset, inputs, jobs=jobs, chunk_size=chunk, sinks=[sink, RejectsWriter.open(str(out))], as_of=AS_OF)
+        assert summary.read == len(expected) == summary.evaluated + summary.rejected
+        rejects = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        results[jobs, chunk] = (sink.items, rejects)
+    assert all(result == results[1, 256] for result in results.values())
+    rejects = results[1, 256][1]
+    assert [(r["line"], r["code"]) for r in rejects] == [(line, "SR306") for line in (1, 58, 59, 201, 305)]
+    assert all(r["raw_truncated"] and 1000 <= len(r["raw"]) <= 1100 and "4111 1111 1111 1111" not in r["raw"] for r in rejects)
+    assert all(r["raw"].startswith('{"id": "card", "note": ') for r in rejects)
+    assert len(sent) > 40 and not any(b"x" * 8193 in data for data in sent)
+    assert sum(b"4111 1111 1111 1111" in data for data in sent) == 0
+
+
 # ------------------------------------------------------------------------------------- counts add up
 
 

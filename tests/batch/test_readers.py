@@ -9,6 +9,7 @@ import dataclasses
 import gzip
 import hashlib
 import io
+import itertools
 import json
 import os
 import sys
@@ -81,7 +82,7 @@ def test_source_position_str_and_record_fields() -> None:
 def test_every_error_code_is_registered(tmp_path: Path) -> None:
     from servicerules.errors import CODES
 
-    for code in ("SR301", "SR302", "SR303", "SR304", "SR305"):
+    for code in ("SR301", "SR302", "SR303", "SR304", "SR305", "SR306"):
         assert code in CODES
 
 
@@ -1190,6 +1191,239 @@ def test_blocks_in_another_encoding_and_other_formats(tmp_path: Path) -> None:
     assert list(read_blocks(write(tmp_path / "empty.jsonl", b""), lines=10)) == []
     with pytest.raises(ValueError, match="at least 1"):
         read_blocks(path, lines=0)
+
+
+# ----------------------------------------------------------------------------------- record size limit
+
+
+def too_large(size: int, limit: int = 20) -> str:
+    return f"record is {size:,} bytes, more than the limit of {limit:,} bytes"
+
+
+def detail(records: list[RawRecord]) -> list[tuple[int, int | None, str | None, int, str | None]]:
+    """(line, row, code, size, error) of each record."""
+    return [(r.position.line, r.position.row, r.code, r.size, r.error) for r in records]
+
+
+def test_a_json_lines_line_longer_than_the_limit_is_sr306_and_reading_goes_on(tmp_path: Path, chunk_size: int) -> None:
+    long = b'{"t": "' + b"x" * 50 + b'"}'  # 59 bytes
+    exact = b'{"t": "' + b"y" * 11 + b'"}'  # 20 bytes: as long as the limit is fine
+    data = b'{"a": 1}\n' + long + b"\r\n\n" + exact + b"\n" + b" " * 21 + b"\n" + exact + b"z\n" + b"q" * 30
+    path = write(tmp_path / "a.jsonl", data)
+    records = read(path, max_record_bytes=20)
+    assert detail(records) == [
+        (1, 1, None, 9, None),
+        (2, 2, "SR306", 61, too_large(60)),  # the '\r' is the line's, the line feed is not
+        (4, 3, None, 22, None),  # with the blank line before it
+        (5, 4, "SR306", 22, too_large(21)),  # a line longer than the limit is a record whatever it holds
+        (6, 5, "SR306", 22, too_large(21)),
+        (7, 6, "SR306", 30, too_large(30)),  # the last line, without a line feed
+    ]
+    assert records[2].data == {"t": "y" * 11}
+    assert sum(r.size for r in records) == len(data)
+    assert detail(read(path)) == [(1, 1, None, 9, None), (2, 2, None, 61, None), (4, 3, None, 22, None), (6, 4, "SR301", 44, mock.ANY), (7, 5, "SR301", 30, mock.ANY)]
+
+
+def test_the_limit_defaults_to_the_module_constant_when_reading_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path / "a.jsonl", b'{"a": 1}\n{"b": "' + b"x" * 40 + b'"}\n')
+    monkeypatch.setattr(readers, "MAX_RECORD_BYTES", 1024)
+    assert summary(read(path)) == [(1, 1, None), (2, 2, None)]
+    monkeypatch.setattr(readers, "MAX_RECORD_BYTES", 48)
+    records = read(path)
+    assert summary(records) == [(1, 1, None), (2, 2, "SR306")]
+    assert records[1].error == "record is 49 bytes, more than the limit of 48 bytes"
+    assert readers.MAX_RECORD_BYTES == 48 and JsonLines("f", 1, 0, b"", "utf-8", 0, 0, False, 0).limit == 64 << 20
+    with pytest.raises(ValueError, match="at least 1"):
+        read_records(path, max_record_bytes=0)
+    with pytest.raises(TypeError, match="an int or None"):
+        read_records(path, max_record_bytes=1.5)  # type: ignore[arg-type]
+
+
+def test_the_limit_is_written_as_a_user_would_write_it() -> None:
+    assert readers._too_large(1 << 30, 64 << 20) == "record is 1,073,741,824 bytes, more than the limit of 64 MiB"
+    assert readers._size_text(4096) == "4 KiB" and readers._size_text(3 << 30) == "3 GiB"
+    assert readers._size_text(1000) == "1,000 bytes" and readers._size_text(1) == "1 byte"
+
+
+def test_a_json_lines_line_too_large_is_a_block_of_its_own_without_its_bytes(tmp_path: Path, chunk_size: int) -> None:
+    data = b'{"a": 1}\n{"b": 2}\n{"c": 3}\n' + b"x" * 45 + b'\n{"d": 4}\n' + b"y" * 33
+    path = write(tmp_path / "a.jsonl", data)
+    expected = read(path, max_record_bytes=20)
+    assert summary(expected) == [(1, 1, None), (2, 2, None), (3, 3, None), (4, 4, "SR306"), (5, 5, None), (6, 6, "SR306")]
+    for lines in (1, 2, 5):
+        records, blocks = records_of_blocks(path, lines, max_record_bytes=20)
+        assert records == expected
+        large = [b for b in blocks if b.too_large]
+        assert [(b.first_line, b.lines, b.data, b.start, b.too_large, b.limit) for b in large] == [
+            (4, 1, b"\n", 27, 45, 20),
+            (6, 1, b"", 82, 33, 20),
+        ]
+        assert all(len(b.data) <= 20 + lines * 9 for b in blocks)  # never the long lines' bytes
+        assert [b.first_line for b in blocks] == [1 + sum(b.lines for b in blocks[:k]) for k in range(len(blocks))]
+        assert [b.start for b in blocks] == [sum(len(b.data) + b.too_large for b in blocks[:k]) for k in range(len(blocks))]
+        assert all(b.data.endswith(b"\n") for b in blocks[:-1])
+        assert not any(b.direct_json(line) for b in large for line in b.lines_with_records())
+
+
+def test_a_json_lines_line_too_large_at_the_end_of_a_damaged_gzip_stream_is_sr304(tmp_path: Path, chunk_size: int) -> None:
+    noise = b"".join(hashlib.sha256(b"%d" % k).hexdigest().encode() for k in range(100))  # does not compress
+    whole = gzip.compress(b'{"a": 1}\n' + noise + b"\n")
+    path = write(tmp_path / "a.jsonl.gz", whole[: len(whole) // 2])
+    records = read(path, max_record_bytes=100)
+    assert summary(records) == [(1, 1, None), (2, 2, "SR304")]
+    assert records[1].error == "file ends in the middle of a record: the gzip stream is truncated"
+    assert [dataclasses.replace(r, size=0) for r in records_of_blocks(path, 1, max_record_bytes=100)[0]] == [
+        dataclasses.replace(r, size=0) for r in records
+    ]
+
+
+def test_a_json_array_element_longer_than_the_limit_is_skipped_with_the_scanner(tmp_path: Path, chunk_size: int) -> None:
+    tricky = b'{"b": "' + b'x\\"]}[{,' * 10 + b'", "c": [1, {"d": "]"}]}'  # brackets and quotes in its string
+    data = b'[\n{"a": 1},\n' + tricky + b',\n{"c": 3}, "' + b"s" * 40 + b'", {"e":\n "' + b"t" * 30 + b'"}\n]\n'
+    path = write(tmp_path / "a.json", data)
+    records = read(path, max_record_bytes=20)
+    assert detail(records) == [
+        (2, 1, None, 10, None),
+        (3, 2, "SR306", len(tricky) + 2, too_large(len(tricky))),
+        (4, 3, None, 10, None),
+        (4, 4, "SR306", 44, too_large(42)),
+        (4, 5, "SR306", 42, too_large(40)),  # spans lines 4 and 5
+    ]
+    assert records[2].data == {"c": 3}
+    assert sum(r.size for r in records) == len(data) - 3  # the closing ']' follows the last record
+
+
+def test_a_json_document_of_one_object_longer_than_the_limit(tmp_path: Path, chunk_size: int) -> None:
+    pretty = b'{\n  "a": "' + b"y" * 40 + b'",\n  "b": [1, 2]\n}\n'
+    path = write(tmp_path / "one.json", pretty)
+    assert detail(read(path, max_record_bytes=20)) == [(1, 1, "SR306", len(pretty) - 1, too_large(len(pretty) - 1))]
+    cut = write(tmp_path / "cut.json", pretty[:-4])
+    assert summary(read(cut, max_record_bytes=20)) == [(1, 1, "SR304")]
+    # a first line longer than the limit: JSON Lines, so the lines after it are not lost as data after one object
+    lines = write(tmp_path / "lines.json", b'{"a": "' + b"z" * 40 + b'"}\n{"b": 2}\n{"c": 3}\n')
+    assert summary(read(lines, max_record_bytes=20)) == [(1, 1, "SR306"), (2, 2, None), (3, 3, None)]
+    assert summary(read(lines)) == [(1, 1, None), (2, 2, None), (3, 3, None)]
+    # a whole first line followed by more white space than the limit: JSON Lines too
+    spaced = write(tmp_path / "spaced.json", b'{"a": 1}\n' + b" " * 50 + b'\n{"b": 2}\n')
+    assert summary(read(spaced, max_record_bytes=20)) == [(1, 1, None), (2, 2, "SR306"), (3, 3, None)]
+
+
+def test_a_csv_row_longer_than_the_limit_is_skipped_to_its_end(tmp_path: Path, chunk_size: int) -> None:
+    data = (
+        b"id,text\n"
+        b"1,short\n"
+        b"2," + b"x" * 50 + b"\n"  # one long line
+        b'3,"a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk"\n'  # many short lines, in quotes
+        b'4,"' + b"y" * 40 + b'\nz,"w\n'  # a long line in quotes: the row goes on to the next line
+        b"5,ok\r\n"
+        b"6," + b"v" * 18 + b"\r\n"  # 20 bytes and a line break: as long as the limit is fine
+        b"1,2,3,4,5,6,7,8,9,10,11,12\n"  # many short fields
+        b'8,"' + b"u" * 30
+    )
+    path = write(tmp_path / "a.csv", data)
+    records = read(path, max_record_bytes=20)
+    assert detail(records) == [
+        (2, 1, None, 16, None),
+        (3, 2, "SR306", 53, too_large(52)),
+        (4, 3, "SR306", 26, too_large(25) + " (the row spans lines 4 to 14)"),
+        (15, 4, "SR306", 49, too_large(48) + " (the row spans lines 15 to 16)"),
+        (17, 5, None, 6, None),
+        (18, 6, None, 22, None),
+        (19, 7, "SR306", 27, too_large(26)),
+        (20, 8, "SR304", 33, readers._UNCLOSED_QUOTE),  # the file ends inside its quotes
+    ]
+    assert records[5].data == {"id": "6", "text": "v" * 18}
+    assert sum(r.size for r in records) == len(data)
+    # without the limit, the rows are where they were
+    assert [(line, row) for line, row, *_ in detail(read(path))] == [(line, row) for line, row, *_ in detail(records)]
+
+
+def test_a_csv_header_longer_than_the_limit_makes_the_file_one_rejected_record(tmp_path: Path, chunk_size: int) -> None:
+    path = write(tmp_path / "a.csv", b"id," + b"h" * 50 + b"\n1,2\n")
+    assert detail(read(path, max_record_bytes=20)) == [
+        (1, None, "SR306", 54, "the CSV header is 53 bytes, more than the limit of 20 bytes")
+    ]
+
+
+def test_csv_old_mac_line_endings_longer_than_the_limit_are_read_line_by_line(tmp_path: Path, chunk_size: int) -> None:
+    rows = b"".join(b"%d,text %d\r" % (k, k) for k in range(1, 40))
+    path = write(tmp_path / "a.csv", b"id,text\r" + rows + b"40," + b"x" * 30 + b"\r41,end")
+    records = read(path, max_record_bytes=20)
+    assert [r.data for r in records[:39]] == [{"id": str(k), "text": f"text {k}"} for k in range(1, 40)]
+    assert summary(records[39:]) == [(41, 40, "SR306"), (42, 41, None)]
+
+
+class _LazyStream:
+    """A raw input that makes its bytes as they are read, and remembers how many it gave."""
+
+    def __init__(self, parts: Any) -> None:
+        self._parts = iter(parts)
+        self._rest = b""
+        self.given = 0
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._rest:
+            self._rest = next(self._parts, b"")
+            if not self._rest:
+                return b""
+        data, self._rest = self._rest[:size], self._rest[size:]
+        self.given += len(data)
+        return data
+
+
+@pytest.mark.parametrize(
+    "fmt, head, filler, tail, expected",
+    [
+        ("jsonl", b'{"a": 1}\n{"t": "', b"x" * 1024, b'"}\n{"b": 2}\n', [(1, 1, None), (2, 2, "SR306"), (3, 3, None)]),
+        ("jsonl", b'{"a": 1}\n', b"\x00\xff" * 512, b"", [(1, 1, None), (2, 2, "SR306")]),  # binary, no line feed
+        ("json", b'[{"a": 1}, {"t": "', b"x[{" * 341, b'"}, {"b": 2}]', [(1, 1, None), (1, 2, "SR306"), (1, 3, None)]),
+        ("json", b'{"t": [\n"', b"x\n" * 512, b'"]}\n', [(1, 1, "SR306")]),  # one object, pretty-printed
+        ("csv", b"id,text\n1,a\n2,", b"x" * 1024, b"\n3,b\n", [(2, 1, None), (3, 2, "SR306"), (4, 3, None)]),
+        ("csv", b'id,text\n1,a\n2,"', b"x" * 99 + b"\n", b'"\n3,b\n', [(2, 1, None), (3, 2, "SR306"), (10489, 3, None)]),
+    ],
+    ids=["jsonl", "jsonl-binary", "json-array", "json-object", "csv-line", "csv-row-of-lines"],
+)
+def test_a_record_too_large_is_never_held(
+    monkeypatch: pytest.MonkeyPatch, fmt: str, head: bytes, filler: bytes, tail: bytes, expected: list[Any]
+) -> None:
+    """A record of 1 MB read in chunks of 256 bytes with a limit of 4 KiB: the reader holds no more than
+    about the limit and a chunk (measured with tracemalloc), and reads it all (it is skipped, not cut).
+    CSV is read with its delimiter given: sniffing it holds the first 64 KB of lines, whatever the limit."""
+    import tracemalloc
+
+    monkeypatch.setattr(readers, "_CHUNK_SIZE", 256)
+    copies = 1024 * 1024 // len(filler)
+    dialect = {"delimiter": ","} if fmt == "csv" else None
+    stream = _LazyStream(itertools.chain([head], itertools.repeat(filler, copies), [tail]))
+    monkeypatch.setattr(sys, "stdin", SimpleNamespace(buffer=stream))
+    total = len(head) + copies * len(filler) + len(tail)
+    tracemalloc.start()
+    try:
+        records = []
+        for kind in ("records", "blocks"):
+            if fmt != "jsonl" and kind == "blocks":
+                continue
+            if kind == "blocks":
+                stream = _LazyStream(itertools.chain([head], itertools.repeat(filler, copies), [tail]))
+                monkeypatch.setattr(sys, "stdin", SimpleNamespace(buffer=stream))
+                blocks = list(read_blocks("-", lines=2, format=fmt, max_record_bytes=4096))
+                assert sum(len(b.data) + b.too_large for b in blocks if isinstance(b, JsonLines)) == total
+                assert max(len(b.data) for b in blocks if isinstance(b, JsonLines)) < 4096
+            else:
+                monkeypatch.setattr(sys, "stdin", SimpleNamespace(buffer=io.BytesIO(head + filler * 50 + tail)))
+                list(read_records("-", format=fmt, csv_dialect=dialect, max_record_bytes=4096))  # compiles the regexes
+                monkeypatch.setattr(sys, "stdin", SimpleNamespace(buffer=stream))
+                tracemalloc.reset_peak()
+                base = tracemalloc.get_traced_memory()[0]
+                records = list(read_records("-", format=fmt, csv_dialect=dialect, max_record_bytes=4096))
+                assert tracemalloc.get_traced_memory()[1] - base < 64 * 1024  # the record is 1 MB
+            assert stream.given == total
+    finally:
+        tracemalloc.stop()
+    assert summary(records) == expected
+    assert sum(r.size for r in records) == total - (fmt == "json")  # the ']' or line feed after the last record
+    large = next(r for r in records if r.code == "SR306")
+    assert large.error is not None and "more than the limit of 4 KiB" in large.error and large.size > 1_000_000
 
 
 # ---------------------------------------------------------------------------------- property-based test

@@ -404,7 +404,7 @@ _KEPT_LOST = 1000  # unreadable rows of one interaction kept by line (the others
 
 @dataclass
 class _Lost:
-    """Rows that cannot be read (a reader's SR301 to SR305) and are, or may be, rows of one interaction: the
+    """Rows that cannot be read (a reader's SR301 to SR306) and are, or may be, rows of one interaction: the
     line of each, with its code and whether it surely belongs to the interaction. A line is kept once, however
     often it is added (a post may name a thread twice); past the first thousand, rows are only counted."""
 
