@@ -701,13 +701,15 @@ def _cells(*values: object) -> list[Text]:
     return [Text(_printable(f"{value:,}" if type(value) is int else str(value))) for value in values]
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _printable(text: str) -> str:
     """``text`` with control characters but tab and newline shown as ``\\x1b`` escapes: an escape sequence in
-    an id or a quoted value from the data must not reach the terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    an id or a quoted value from the data must not reach the terminal. A lone surrogate (a byte of a file name
+    that is not UTF-8) is shown as the text of its escape, ``\\udce4``, as the JSON outputs show it: a UTF-8
+    standard output cannot encode it, and printing the summary failed."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if m.group() < "\ud800" else f"\\u{ord(m.group()):04x}", text)
 
 
 def dump_json(obj: object) -> str:
