@@ -841,7 +841,7 @@ def _cells(*values: object) -> list[Text]:
     return [Text(_printable(f"{value:,}" if type(value) is int else str(value))) for value in values]
 
 
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -856,7 +856,9 @@ def _printable(text: str) -> str:
     a line break in a team split the line of a target result (``grep ': missed'`` found its second half)
     and a table row (a tab read as spaces). So are the Unicode line separators and the bidirectional
     overrides and isolates (``\\u202e``): with them, in a terminal that lays out right-to-left text, an agent
-    ``"bidi\\u202egnp.exe"`` read ``bidiexe.png``."""
+    ``"bidi\\u202egnp.exe"`` read ``bidiexe.png``. A lone surrogate (a byte of a file name that is not UTF-8)
+    is shown as the text of its escape, ``\\udce4``, as the JSON outputs show it: a UTF-8 standard output
+    cannot encode it, and printing the summary failed."""
     return _UNPRINTABLE.sub(lambda m: _escape(m.group()), text)
 
 

@@ -886,8 +886,12 @@ class _SourceTexts:
             data = data.lstrip(b" \t\r\n")
             if data[:1] in (b",", b"["):
                 data = data[1:].lstrip(b" \t\r\n")
-        else:  # blank lines before the record; a CSV row's own leading tab or space is its text
+        elif self._csv:  # empty lines before the row; a CSV row's own leading tab or space is its text
             data = data.lstrip(b"\r\n")
+        else:  # lines of JSON white space before the record (no record of their own), not its own indent
+            while (newline := data.find(b"\n")) >= 0 and not data[:newline].strip(b" \t\r"):
+                data = data[newline + 1 :]
+            data = data.lstrip(b"\r")
         text = data.decode(self._encoding, "replace").rstrip("\r\n")
         if not text:
             return None

@@ -9,6 +9,7 @@ import functools
 import gzip
 import io
 import json
+import os
 import re
 import sys
 import xml.etree.ElementTree as ET
@@ -633,6 +634,18 @@ def test_terminal_summary_prints_ids_teams_and_agents_as_written_not_as_markup(r
     assert "\x1b" not in text and text.count("\\x1b[2J") == 2  # the team, and the value the rejection quotes
     top = text[text.index("Top violations") : text.index("Compliance per channel")]
     assert "[/]" in top  # the example interaction's id
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="file names are bytes on POSIX only")
+def test_terminal_summary_shows_a_file_name_that_is_not_utf8_as_escapes(ruleset: Any, tmp_path: Path) -> None:
+    # Python names such a file with surrogate escapes, which a UTF-8 standard output refuses (the summary
+    # failed with UnicodeEncodeError once the outputs were written)
+    name = os.fsdecode(os.fsencode(tmp_path) + b"/Anrufe-M\xe4rz.jsonl")
+    summary = check_files(ruleset, [_write_jsonl(Path(name), [_email(1, 30), {"id": "bad"}])], as_of=AS_OF)
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
+    SummaryPrinter(out, width=300).print(summary)
+    out.seek(0)
+    assert "Anrufe-M\\udce4rz.jsonl:2: SR111" in out.read()  # as in --rejects and --summary-json
 
 
 # -------------------------------------------------------------------------------------------- progress

@@ -331,6 +331,19 @@ def test_a_line_longer_than_the_record_limit_is_never_sent_to_a_worker(
     assert sum(b"4111 1111 1111 1111" in data for data in sent) == 0
 
 
+def test_rejected_text_of_json_lines_leaves_out_white_space_lines_before_it(ruleset: Any, tmp_path: Path) -> None:
+    # lines of spaces and tabs are no records, but lay between the record before and the rejected one
+    good = json.dumps(next(corpus(1, seed=4, events=2)))
+    lines = [good, " \t ", "\t\r", "{broken json", "  ", '  {"id": 5}', " ", good, "", " \t", "[1, 2]"]
+    path = tmp_path / "spaced.jsonl"
+    path.write_text("\n".join(lines * 3) + "\n", encoding="utf-8")
+    expected = ["{broken json", '  {"id": 5}', "[1, 2]"] * 3  # a record's own indent is its text
+    for jobs, chunk in ((1, 256), (1, 1), (2, 2), (2, 5)):
+        out = tmp_path / f"rejects-{jobs}-{chunk}.jsonl"
+        check_files(ruleset, [str(path)], jobs=jobs, chunk_size=chunk, sinks=[RejectsWriter.open(str(out))], as_of=AS_OF)
+        assert [json.loads(line)["raw"] for line in out.read_text(encoding="utf-8").splitlines()] == expected, (jobs, chunk)
+
+
 # ------------------------------------------------------------------------------------- counts add up
 
 
