@@ -712,6 +712,23 @@ def _physical_lines(source: _ByteSource, limit: int) -> Iterator[bytes | _LongLi
 # -------------------------------------------------------------------------------------------- encoding
 
 
+def _foreign_encoding(head: bytes, codec: str) -> str | None:
+    """Why an input that starts with ``head`` cannot be read as ``codec`` at all, or None: it is UTF-16 with
+    a byte-order mark, or UTF-16 or UTF-32 without one (see :func:`_wide_encoding`)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return (
+            f"the input starts with a UTF-16 byte-order mark ({head[0]:02x} {head[1]:02x}) but is read "
+            f"as {_label(codec)}; convert it first, e.g. iconv -f UTF-16 -t UTF-8"
+        )
+    wide = _wide_encoding(head)
+    if wide is not None:
+        return (
+            f"the input looks like {wide} text without a byte-order mark (zero bytes between its characters) "
+            f"but is read as {_label(codec)}; convert it first, e.g. iconv -f {wide} -t UTF-8"
+        )
+    return None
+
+
 def _wide_encoding(head: bytes) -> str | None:
     """The UTF-16 or UTF-32 encoding the first four bytes of an input are in, as JSON's encoding detection
     (RFC 4627) tells it: text that starts with two ASCII characters never has a zero byte among its first
@@ -1846,20 +1863,9 @@ def _read(
         # readers need to look at the length of records that do only (one per read)
         source = _ByteSource(raw, min(_CHUNK_SIZE, limit))
         head = source.start(strip_utf8_bom=codec == "utf-8")
-        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            message = (
-                f"the input starts with a UTF-16 byte-order mark ({head[0]:02x} {head[1]:02x}) but is read "
-                f"as {_label(codec)}; convert it first, e.g. iconv -f UTF-16 -t UTF-8"
-            )
-            yield _bad(SourcePosition(name, 1, None), "SR303", message, 0)
-            return
-        wide = _wide_encoding(head)
-        if wide is not None:  # every line, row and field would be misread: no record could be made of it
-            message = (
-                f"the input looks like {wide} text without a byte-order mark (zero bytes between its characters) "
-                f"but is read as {_label(codec)}; convert it first, e.g. iconv -f {wide} -t UTF-8"
-            )
-            yield _bad(SourcePosition(name, 1, None), "SR303", message, 0)
+        foreign = _foreign_encoding(head, codec)
+        if foreign is not None:  # every line, row and field would be misread: no record could be made of it
+            yield _bad(SourcePosition(name, 1, None), "SR303", foreign, 0)
             return
         if fmt is None:
             fmt = _format_from_byte(source.first_non_space())
